@@ -1,0 +1,1 @@
+Console.WriteLine("quicksilver CLI: not yet implemented");

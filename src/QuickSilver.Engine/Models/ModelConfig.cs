@@ -1,0 +1,80 @@
+using QuickSilver.Engine.Loading;
+
+namespace QuickSilver.Engine.Models;
+
+/// <summary>
+/// Everything that distinguishes one decoder-only transformer from another. Architecture differences
+/// (GPT-2 versus Llama) live here and in the loaders' weight maps, never as branches inside blocks.
+/// </summary>
+public sealed record ModelConfig
+{
+    /// <summary>Family name as the checkpoint states it ("gpt2", "llama").</summary>
+    public required string Architecture { get; init; }
+    /// <summary>Vocabulary size (rows of the embedding and of the head).</summary>
+    public required int VocabSize { get; init; }
+    /// <summary>Model width d.</summary>
+    public required int HiddenSize { get; init; }
+    /// <summary>Number of transformer blocks L.</summary>
+    public required int NumLayers { get; init; }
+    /// <summary>Number of query heads.</summary>
+    public required int NumHeads { get; init; }
+    /// <summary>Number of key/value heads (grouped-query attention when smaller than <see cref="NumHeads"/>).</summary>
+    public required int NumKvHeads { get; init; }
+    /// <summary>Width of one head.</summary>
+    public required int HeadDim { get; init; }
+    /// <summary>Inner width of the MLP.</summary>
+    public required int IntermediateSize { get; init; }
+    /// <summary>Context window the model was trained for.</summary>
+    public required int MaxPositions { get; init; }
+    /// <summary>Epsilon of the normalization layers.</summary>
+    public float NormEps { get; init; } = 1e-5f;
+    /// <summary>RoPE base frequency (ignored with learned positions).</summary>
+    public float RopeTheta { get; init; } = 10000f;
+    /// <summary>Normalization kind.</summary>
+    public required NormKind Norm { get; init; }
+    /// <summary>Position encoding kind.</summary>
+    public required PositionEncodingKind Positions { get; init; }
+    /// <summary>MLP kind.</summary>
+    public required FeedForwardKind FeedForward { get; init; }
+    /// <summary>Whether q/k/v/o projections carry biases.</summary>
+    public bool AttentionBias { get; init; }
+    /// <summary>Whether MLP projections carry biases.</summary>
+    public bool MlpBias { get; init; }
+    /// <summary>Whether the head reuses the token embedding.</summary>
+    public bool TiedEmbeddings { get; init; }
+    /// <summary>Beginning-of-sequence token, or -1.</summary>
+    public int BosTokenId { get; init; } = -1;
+    /// <summary>End-of-sequence token, or -1.</summary>
+    public int EosTokenId { get; init; } = -1;
+
+    /// <summary>Checks every field; throws <see cref="ModelFormatException"/> naming the first bad one.</summary>
+    /// <param name="source">The file the config came from, for the message.</param>
+    public void Validate(string? source = null)
+    {
+        Positive(VocabSize, nameof(VocabSize));
+        Positive(HiddenSize, nameof(HiddenSize));
+        Positive(NumLayers, nameof(NumLayers));
+        Positive(NumHeads, nameof(NumHeads));
+        Positive(NumKvHeads, nameof(NumKvHeads));
+        Positive(HeadDim, nameof(HeadDim));
+        Positive(IntermediateSize, nameof(IntermediateSize));
+        Positive(MaxPositions, nameof(MaxPositions));
+        if (NumHeads % NumKvHeads != 0)
+            throw new ModelFormatException(source, $"config field {nameof(NumHeads)} ({NumHeads}) is not a multiple of {nameof(NumKvHeads)} ({NumKvHeads}).");
+        if (Positions == PositionEncodingKind.Rotary && HeadDim % 2 != 0)
+            throw new ModelFormatException(source, $"config field {nameof(HeadDim)} ({HeadDim}) must be even for rotary embeddings.");
+        if (!(NormEps > 0) || float.IsInfinity(NormEps))
+            throw new ModelFormatException(source, $"config field {nameof(NormEps)} ({NormEps}) must be a positive finite number.");
+        if (Positions == PositionEncodingKind.Rotary && (!(RopeTheta > 0) || float.IsInfinity(RopeTheta)))
+            throw new ModelFormatException(source, $"config field {nameof(RopeTheta)} ({RopeTheta}) must be a positive finite number.");
+        if (BosTokenId >= VocabSize || EosTokenId >= VocabSize)
+            throw new ModelFormatException(source, $"config fields {nameof(BosTokenId)}/{nameof(EosTokenId)} ({BosTokenId}/{EosTokenId}) lie outside the vocabulary ({VocabSize}).");
+        if ((long)HiddenSize * VocabSize > int.MaxValue * 4L)
+            throw new ModelFormatException(source, $"config fields {nameof(HiddenSize)}×{nameof(VocabSize)} are implausibly large.");
+
+        void Positive(int value, string name)
+        {
+            if (value <= 0) throw new ModelFormatException(source, $"config field {name} must be positive (got {value}).");
+        }
+    }
+}

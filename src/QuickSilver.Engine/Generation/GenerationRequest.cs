@@ -1,0 +1,34 @@
+using QuickSilver.Policies;
+
+namespace QuickSilver.Engine.Generation;
+
+/// <summary>Settings for one generation call.</summary>
+public sealed class GenerationRequest
+{
+    /// <summary>Maximum number of new tokens.</summary>
+    public int MaxNewTokens { get; set; } = 128;
+    /// <summary>Sampling temperature; 0 means greedy.</summary>
+    public float Temperature { get; set; }
+    /// <summary>Keep only the k most likely tokens; 0 disables.</summary>
+    public int TopK { get; set; }
+    /// <summary>Nucleus sampling mass; 1 disables.</summary>
+    public float TopP { get; set; } = 1f;
+    /// <summary>CTRL-style repetition penalty over prompt and output; 1 disables.</summary>
+    public float RepetitionPenalty { get; set; } = 1f;
+    /// <summary>OpenAI-style frequency penalty over generated tokens; 0 disables.</summary>
+    public float FrequencyPenalty { get; set; }
+    /// <summary>OpenAI-style presence penalty over generated tokens; 0 disables.</summary>
+    public float PresencePenalty { get; set; }
+    /// <summary>Random seed; null draws one.</summary>
+    public long? Seed { get; set; }
+    /// <summary>Token ids that end generation (not emitted). The model's EOS is added automatically.</summary>
+    public IReadOnlyCollection<int> StopTokenIds { get; set; } = [];
+    /// <summary>Optional constraint that masks logits before sampling (JSON schema, tool calls).</summary>
+    public ITokenConstraint? Constraint { get; set; }
+    /// <summary>The QuickSilver policy for this call; null means dense.</summary>
+    public QuickSilverPolicy? Policy { get; set; }
+    /// <summary>Extra token ids that must never be halted, fused or quantized below 8 bits (e.g. tool names).</summary>
+    public IReadOnlyCollection<int> ProtectedTokenIds { get; set; } = [];
+    /// <summary>Collect a per-token trace (costs host syncs; off by default).</summary>
+    public bool CollectTrace { get; set; }
+}

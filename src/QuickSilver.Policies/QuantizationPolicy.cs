@@ -1,0 +1,35 @@
+namespace QuickSilver.Policies;
+
+/// <summary>Adaptive Matryoshka quantization (paper 2.5, E): per-token 8/4/2 bits chosen by entropy at a decision layer.</summary>
+public sealed class QuantizationPolicy
+{
+    /// <summary>Whether quantization is on.</summary>
+    public bool Enabled { get; set; }
+    /// <summary>Block count (1-based) after which entropy is read and bits assigned; null means the middle layer.</summary>
+    public int? DecisionLayer { get; set; }
+    /// <summary>How entropy is normalized before the thresholds.</summary>
+    public EntropyNormalization Normalization { get; set; } = EntropyNormalization.LogVocab;
+    /// <summary>τ_low: below it a token gets <see cref="LowBits"/>.</summary>
+    public float LowThreshold { get; set; }
+    /// <summary>τ_high: above it a token gets 8 bits; between the two, <see cref="MidBits"/>.</summary>
+    public float HighThreshold { get; set; }
+    /// <summary>Bits for the low band (2 in the paper).</summary>
+    public int LowBits { get; set; } = 2;
+    /// <summary>Bits for the middle band (4 in the paper).</summary>
+    public int MidBits { get; set; } = 4;
+    /// <summary>Bits for the high band (8).</summary>
+    public int HighBits { get; set; } = 8;
+    /// <summary>Group size of the group-wise scales.</summary>
+    public int GroupSize { get; set; } = 32;
+    /// <summary>Quantize hidden-state activations from the decision layer onward.</summary>
+    public bool QuantizeActivations { get; set; } = true;
+    /// <summary>Store the K/V these tokens write packed at their bit width.</summary>
+    public bool QuantizeKv { get; set; } = true;
+    /// <summary>Force 8 bits for number tokens.</summary>
+    public bool ProtectNumbers { get; set; } = true;
+    /// <summary>Force 8 bits for rare tokens: ids at or above this fraction of the vocabulary (BPE ids are roughly frequency-ranked). Null disables.</summary>
+    public float? RareTokenIdFraction { get; set; } = 0.9f;
+
+    /// <summary>Creates a copy.</summary>
+    public QuantizationPolicy Clone() => (QuantizationPolicy)MemberwiseClone();
+}

@@ -1,0 +1,35 @@
+namespace QuickSilver.Policies;
+
+/// <summary>Words, phrases and token ids that override the runtime's decisions.</summary>
+public sealed class TokenLexicons
+{
+    /// <summary>Tokens halted at the minimum depth regardless of their signals.</summary>
+    public List<string> ForcedHalt { get; set; } = [];
+    /// <summary>Tokens never halted, skipped, fused or quantized below 8 bits.</summary>
+    public List<string> FullProcessing { get; set; } = [];
+    /// <summary>Tokens always kept at 8 bits.</summary>
+    public List<string> QuantizationOverride { get; set; } = [];
+    /// <summary>Token ids forced to halt.</summary>
+    public List<int> ForcedHaltIds { get; set; } = [];
+    /// <summary>Token ids given full processing.</summary>
+    public List<int> FullProcessingIds { get; set; } = [];
+    /// <summary>Token ids kept at 8 bits.</summary>
+    public List<int> QuantizationOverrideIds { get; set; } = [];
+    /// <summary>Add the built-in negation lexicon ("not", "no", "never", "n't", ...) to full processing.</summary>
+    public bool ProtectNegations { get; set; } = true;
+    /// <summary>Add JSON structure characters ({ } [ ] : , ") to full processing.</summary>
+    public bool ProtectJsonStructure { get; set; } = true;
+
+    /// <summary>Creates a deep copy.</summary>
+    public TokenLexicons Clone() => new()
+    {
+        ForcedHalt = [.. ForcedHalt],
+        FullProcessing = [.. FullProcessing],
+        QuantizationOverride = [.. QuantizationOverride],
+        ForcedHaltIds = [.. ForcedHaltIds],
+        FullProcessingIds = [.. FullProcessingIds],
+        QuantizationOverrideIds = [.. QuantizationOverrideIds],
+        ProtectNegations = ProtectNegations,
+        ProtectJsonStructure = ProtectJsonStructure,
+    };
+}

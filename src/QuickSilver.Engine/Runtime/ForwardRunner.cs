@@ -368,7 +368,7 @@ public sealed class ForwardRunner
             int a = active[j], b = active[j + 1];
             // Adjacent in the sequence, both still running (a halted token never fuses, D.6), neither protected.
             if (b != a + 1 || haltNow[j] || haltNow[j + 1] || flags.FullProcessing[a] || flags.FullProcessing[b]) continue;
-            if (d[j] < fusion.DistanceThreshold)
+            if (d[j] < fusion.DistanceThreshold || flags.ForceFuseWithNext[a])
             {
                 pairs.Add((j, j + 1));
                 j++; // each token fuses at most once per layer

@@ -9,6 +9,7 @@ public sealed class TokenFlags
         FullProcessing = new bool[count];
         ForcedHalt = new bool[count];
         QuantizationOverride = new bool[count];
+        ForceFuseWithNext = new bool[count];
     }
 
     /// <summary>Never halted, skipped, fused, or quantized below 8 bits.</summary>
@@ -17,4 +18,6 @@ public sealed class TokenFlags
     public bool[] ForcedHalt { get; }
     /// <summary>Kept at 8 bits.</summary>
     public bool[] QuantizationOverride { get; }
+    /// <summary>Fused with the next token at the first eligible layer whatever the distance (prescribed profiles for benchmarks).</summary>
+    public bool[] ForceFuseWithNext { get; }
 }

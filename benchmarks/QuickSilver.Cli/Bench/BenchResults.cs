@@ -1,0 +1,41 @@
+using QuickSilver.Cli.Infrastructure;
+
+namespace QuickSilver.Cli.Bench;
+
+/// <summary>Dense prefill throughput of one model.</summary>
+internal sealed record PrefillResult(string Model, int Tokens, double DenseFlops, Summary Seconds)
+{
+    public double TokensPerSecond => Tokens / Seconds.Median;
+    public double GflopsPerSecond => DenseFlops / Seconds.Median / 1e9;
+}
+
+/// <summary>Greedy decode throughput.</summary>
+internal sealed record DecodeResult(string Model, int PromptTokens, int DecodedTokens, Summary SecondsPerToken)
+{
+    public double TokensPerSecond => 1 / SecondsPerToken.Median;
+}
+
+/// <summary>Dense versus one prescribed profile, interleaved.</summary>
+internal sealed record ProfileResult(
+    string Name, string Description, double TargetRemovedFraction, double RemovedTokenLayerFraction,
+    double DenseFlops, double ActualFlops, double RouterFlops, double FlopsSavedFraction, long KvBytes, long DenseKvBytes,
+    Summary DenseSeconds, Summary PolicySeconds, Summary TimeRatio, Summary TimeSavedFraction, Summary Realization);
+
+internal sealed class BenchResult
+{
+    public required string Date { get; init; }
+    public required int Threads { get; init; }
+    public required string Machine { get; init; }
+    public required string RandomModel { get; init; }
+    public required int Tokens { get; init; }
+    public required int Runs { get; init; }
+    public MatmulResult? Matmul { get; set; }
+    public PrefillResult? DensePrefill { get; set; }
+    public double? AchievedOverRaw => Matmul is null || DensePrefill is null ? null : DensePrefill.GflopsPerSecond / Matmul.GflopsPerSecond;
+    public PrefillResult? RealModelPrefill { get; set; }
+    public DecodeResult? RealModelDecode { get; set; }
+    public List<ProfileResult> Realization { get; } = [];
+    public ProfileResult? Overhead { get; set; }
+    public ProfileResult? OverheadWithoutQuantization { get; set; }
+    public List<string> Notes { get; } = [];
+}

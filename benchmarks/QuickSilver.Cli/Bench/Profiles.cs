@@ -27,7 +27,7 @@ internal static class Profiles
     {
         int k = DecisionDepth(layers);
         double p = Math.Min(1.0, fraction * layers / (layers - k));
-        var policy = Quiet($"halting-{fraction:P0}");
+        var policy = Quiet($"halting-{fraction * 100:F0}");
         policy.Halting = new HaltingPolicy
         {
             Enabled = true, MinLayer = k, DriftThreshold = 0, EntropyThreshold = 0, DriftMode = DriftMode.Absolute, EntropyMode = EntropySignalMode.DriftGated,

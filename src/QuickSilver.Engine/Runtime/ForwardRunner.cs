@@ -168,9 +168,12 @@ public sealed class ForwardRunner
             bool lastLayer = blocksDone == layers;
             bool haltingNow = !lastLayer && plan.HaltingEligible(blocksDone);
             bool needMaxAttention = haltingNow && policy.KvSkip.Enabled && policy.KvSkip.Mode == KvSkipMode.Skip && policy.KvSkip.AttentionThreshold is not null;
+            IReadOnlyList<int>? kvBits = policy.Quantization.Enabled && policy.Quantization.QuantizeKv && l >= plan.DecisionLayer
+                ? active.Concat(propagated).Select(i => bits[i]).ToArray()
+                : null;
             var result = block.Forward(new BlockInput
             {
-                Hidden = xa, Positions = posA, FirstPosition = first, Cache = input.Cache?[l],
+                Hidden = xa, Positions = posA, FirstPosition = first, Cache = input.Cache?[l], KvBits = kvBits,
                 PropagatedHidden = propHidden, PropagatedPositions = propPositions, NeedMaxAttention = needMaxAttention,
             });
             var newA = result.Hidden; // (1, Ta, d)

@@ -113,6 +113,8 @@ public sealed class TransformerBlock : IDisposable
             Hidden = h.MoveToOuterDisposeScope(),
             MaxAttention = maxAttention?.MoveToOuterDisposeScope(),
             KeyPositions = input.NeedMaxAttention ? keyPositions.clone().MoveToOuterDisposeScope() : null,
+            Queries = input.NeedQueryKey ? q.MoveToOuterDisposeScope() : null,
+            Keys = input.NeedQueryKey ? k.MoveToOuterDisposeScope() : null,
         };
     }
 

@@ -107,13 +107,22 @@ public sealed class RouterTests
         Assert.Equal(tokens.Length - 5, haltedOrFused); // everything else did stop early: the thresholds really fire
     }
 
-    [Fact]
-    public void Fusion_lowers_the_active_count_and_never_leaks_a_later_token_into_an_earlier_prediction()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void Fusion_lowers_the_active_count_and_never_leaks_a_later_token_into_an_earlier_prediction(bool attentionSimilarity)
     {
         var config = TestModels.TinyGpt2(layers: 4);
         using var model = TestModels.Create(config);
         var runner = new ForwardRunner(model);
-        var policy = new QuickSilverPolicy { Fusion = new FusionPolicy { Enabled = true, DistanceThreshold = 1e9f, StartLayer = 2 } };
+        var policy = new QuickSilverPolicy
+        {
+            Fusion = new FusionPolicy
+            {
+                Enabled = true, DistanceThreshold = 1e9f, StartLayer = 1,
+                AttentionSimilarityThreshold = attentionSimilarity ? -2f : null, AttentionWindow = 4,
+            },
+        };
         var plan = new RoutingPlan(policy, config);
         var a = TestModels.RandomTokens(16, config.VocabSize, 21);
         for (int j = 1; j < a.Length; j++)
@@ -131,10 +140,30 @@ public sealed class RouterTests
             for (int i = 0; i < j; i++)
             {
                 // An absorbed position's logits depend on its fusion partner, i.e. on the next token: they are flagged, never scored.
-                if (outA.Absorbed[i] || outB.Absorbed[i]) { Assert.True(i == j - 1 || outA.Absorbed[i] == outB.Absorbed[i]); continue; }
+                if (outA.Absorbed[i] || outB.Absorbed[i]) continue;
                 Assert.True(TestModels.MaxAbsDiff(la[(i * v)..((i + 1) * v)], lb[(i * v)..((i + 1) * v)]) < 1e-5f, $"position {i} changed when token {j} changed");
             }
         }
+    }
+
+    [Fact]
+    public void Attention_similarity_fuses_non_adjacent_tokens_too()
+    {
+        var config = TestModels.TinyGpt2(layers: 4);
+        using var model = TestModels.Create(config);
+        var runner = new ForwardRunner(model);
+        var tokens = TestModels.RandomTokens(24, config.VocabSize, 61);
+        long Fused(float? tauAttn)
+        {
+            var policy = new QuickSilverPolicy { Fusion = new FusionPolicy { Enabled = true, DistanceThreshold = 1e9f, StartLayer = 1, AttentionSimilarityThreshold = tauAttn, AttentionWindow = 6 } };
+            var trace = new TokenTrace(tokens.Length, config.NumLayers, 0);
+            var stats = new RuntimeStats();
+            using var output = runner.Run(new ForwardInput { TokenIds = tokens, Plan = new RoutingPlan(policy, config), Stats = stats, Trace = trace });
+            if (tauAttn < -1) Assert.Contains(Enumerable.Range(0, tokens.Length), i => trace.FusedInto[i] > i + 1); // a non-adjacent partner
+            return stats.FusedTokens;
+        }
+        Assert.True(Fused(-2f) >= Fused(null));
+        Assert.Equal(Fused(null), Fused(2f)); // cosine never exceeds 1: the criterion adds nothing
     }
 
     [Fact]

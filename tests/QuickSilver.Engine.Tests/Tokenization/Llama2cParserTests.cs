@@ -86,7 +86,8 @@ public sealed class Llama2cParserTests
         BinaryPrimitives.WriteInt32LittleEndian(beyond.AsSpan(beyond.Length - 6 - 4), 50_000); // last token's length
         Assert.Contains("beyond the end of the file", Rejects(beyond).Message);
 
-        Assert.Contains("truncated", Rejects(Tok512Bytes[..^3]).Message);
+        Assert.Contains("token 511 needs", Rejects(Tok512Bytes[..^3]).Message);
+        Assert.Contains("truncated in the header of token 259", Rejects(BuildFile(7).Concat(new byte[7]).ToArray()).Message);
         Assert.Contains("258 tokens", Rejects(BuildFile(7)[..^14]).Message);
     }
 

@@ -146,6 +146,7 @@ public sealed partial class Gpt2Tokenizer : ITokenizer
     public IReadOnlyList<int> Encode(string text, bool addBos)
     {
         ArgumentNullException.ThrowIfNull(text);
+        text = TokenDecoding.ReplaceUnpairedSurrogates(text);
         var ids = new List<int>();
         if (addBos)
         {
@@ -164,6 +165,10 @@ public sealed partial class Gpt2Tokenizer : ITokenizer
 
     /// <inheritdoc />
     public byte[] TokenBytes(int id) => (byte[])_tokenBytes[CheckId(id)].Clone();
+
+    /// <inheritdoc />
+    /// <remarks>Byte-level BPE adds no dummy prefix, so this equals <see cref="TokenBytes"/>.</remarks>
+    public byte[] TokenBytesAtTextStart(int id) => TokenBytes(id);
 
     /// <inheritdoc />
     public string TokenPiece(int id) => _pieces[CheckId(id)];

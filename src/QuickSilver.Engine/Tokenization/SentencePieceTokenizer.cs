@@ -93,6 +93,7 @@ public sealed class SentencePieceTokenizer : ITokenizer
     public IReadOnlyList<int> Encode(string text, bool addBos)
     {
         ArgumentNullException.ThrowIfNull(text);
+        text = TokenDecoding.ReplaceUnpairedSurrogates(text);
         var ids = new List<int>();
         if (addBos && BosTokenId >= 0)
         {

@@ -25,6 +25,54 @@ internal static class TokenDecoding
         return Utf8.GetString(System.Runtime.InteropServices.CollectionsMarshal.AsSpan(bytes));
     }
 
+    /// <summary>
+    /// The text UTF-8 can carry: each unpaired surrogate becomes U+FFFD, as <see cref="Utf8"/> would encode it. Libraries
+    /// that encode a lone surrogate as three bytes (WTF-8) would otherwise decode it as three U+FFFD.
+    /// </summary>
+    public static string ReplaceUnpairedSurrogates(string text)
+    {
+        if (!HasUnpairedSurrogate(text))
+        {
+            return text;
+        }
+        var builder = new StringBuilder(text.Length);
+        for (int j = 0; j < text.Length; j++)
+        {
+            if (!char.IsSurrogate(text[j]))
+            {
+                builder.Append(text[j]);
+            }
+            else if (IsPairAt(text, j))
+            {
+                builder.Append(text[j]).Append(text[++j]);
+            }
+            else
+            {
+                builder.Append('\uFFFD');
+            }
+        }
+        return builder.ToString();
+
+        static bool HasUnpairedSurrogate(string s)
+        {
+            for (int i = 0; i < s.Length; i++)
+            {
+                if (!char.IsSurrogate(s[i]))
+                {
+                    continue;
+                }
+                if (!IsPairAt(s, i))
+                {
+                    return true;
+                }
+                i++;
+            }
+            return false;
+        }
+
+        static bool IsPairAt(string s, int index) => index + 1 < s.Length && char.IsSurrogatePair(s[index], s[index + 1]);
+    }
+
     /// <summary>Throws the exception every tokenizer uses for an id outside its vocabulary.</summary>
     public static TokenizerException OutOfRange(int id, int vocabSize, string source) =>
         new($"Token id {id} is outside the vocabulary of {vocabSize} tokens ({source}); valid ids are 0..{vocabSize - 1}.");

@@ -35,6 +35,20 @@ public sealed partial class LanguageModel : IDisposable
         _lexicons = new Lazy<LexiconResolver>(() => new LexiconResolver(tokenizer));
     }
 
+    /// <summary>
+    /// Loads a model: a Hugging Face folder, a .gguf file or a llama2.c .bin, with its tokenizer (see
+    /// <see cref="TokenizerResolver.Resolve"/>; <see cref="LanguageModelOptions.TokenizerPath"/> overrides it).
+    /// </summary>
+    /// <exception cref="ModelFormatException">The model file is missing, corrupt or unsupported.</exception>
+    /// <exception cref="TokenizerException">No usable tokenizer was found.</exception>
+    public static LanguageModel Load(string path, LanguageModelOptions? options = null)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(path);
+        var checkpoint = CheckpointLoader.Load(path);
+        var tokenizer = TokenizerResolver.Resolve(checkpoint, path, options?.TokenizerPath);
+        return new LanguageModel(checkpoint, tokenizer, options);
+    }
+
     /// <summary>The model configuration.</summary>
     public ModelConfig Config => Transformer.Config;
 

@@ -18,6 +18,10 @@ public sealed class BlockInput
     public torch.Tensor? PropagatedHidden { get; init; }
     /// <summary>Positions of <see cref="PropagatedHidden"/> (Tp).</summary>
     public torch.Tensor? PropagatedPositions { get; init; }
+    /// <summary>Per written entry (the tokens, then the propagated ones), the bits to store its K/V at; null for full precision.</summary>
+    public IReadOnlyList<int>? KvBits { get; init; }
+    /// <summary>Also return the block's rotated queries and keys (for fusion's attention-similarity criterion).</summary>
+    public bool NeedQueryKey { get; init; }
     /// <summary>Also return, for every key, the maximum attention probability it received (costs an eager attention).</summary>
     public bool NeedMaxAttention { get; init; }
 }

@@ -84,7 +84,7 @@ public sealed class TransformerBlock : IDisposable
                 first = null;
             }
             bool wasEmpty = cache.Count == 0;
-            (keys, values, keyPositions) = cache.Update(writeK, writeV, writePositions, first);
+            (keys, values, keyPositions) = cache.Update(writeK, writeV, writePositions, first, input.KvBits);
             causalSquare = wasEmpty && cache.IsContiguousPrefix && input.FirstPosition == 0 && input.PropagatedHidden is null;
             // One query sees every cached key: tokens run in position order and a prefix reuse truncates
             // the cache first, so nothing later than the newest position is ever in it.
@@ -113,6 +113,8 @@ public sealed class TransformerBlock : IDisposable
             Hidden = h.MoveToOuterDisposeScope(),
             MaxAttention = maxAttention?.MoveToOuterDisposeScope(),
             KeyPositions = input.NeedMaxAttention ? keyPositions.clone().MoveToOuterDisposeScope() : null,
+            Queries = input.NeedQueryKey ? q.MoveToOuterDisposeScope() : null,
+            Keys = input.NeedQueryKey ? k.MoveToOuterDisposeScope() : null,
         };
     }
 

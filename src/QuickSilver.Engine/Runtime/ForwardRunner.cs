@@ -119,6 +119,8 @@ public sealed class ForwardRunner
         var absorbed = new bool[t];
         var propagateUntil = new int[t];                // layer index (exclusive) until which a halted token still writes K/V
         var bits = Enumerable.Repeat(32, t).ToArray();  // 32 = full precision
+        var similarity = policy.Fusion.Enabled && policy.Fusion.AttentionSimilarityThreshold is not null
+            ? new AttentionSimilarity(t, policy.Fusion.AttentionWindow) : null;
         torch.Tensor activeIdx = torch.arange(t, torch.int64, device);
         bool activeChanged = false;
         AddDenseFlops(stats, t, start, actualToo: false);
@@ -168,9 +170,13 @@ public sealed class ForwardRunner
             bool lastLayer = blocksDone == layers;
             bool haltingNow = !lastLayer && plan.HaltingEligible(blocksDone);
             bool needMaxAttention = haltingNow && policy.KvSkip.Enabled && policy.KvSkip.Mode == KvSkipMode.Skip && policy.KvSkip.AttentionThreshold is not null;
+            IReadOnlyList<int>? kvBits = policy.Quantization.Enabled && policy.Quantization.QuantizeKv && l >= plan.DecisionLayer
+                ? active.Concat(propagated).Select(i => bits[i]).ToArray()
+                : null;
+            bool needQueryKey = policy.Fusion.Enabled && policy.Fusion.AttentionSimilarityThreshold is not null;
             var result = block.Forward(new BlockInput
             {
-                Hidden = xa, Positions = posA, FirstPosition = first, Cache = input.Cache?[l],
+                Hidden = xa, Positions = posA, FirstPosition = first, Cache = input.Cache?[l], KvBits = kvBits, NeedQueryKey = needQueryKey,
                 PropagatedHidden = propHidden, PropagatedPositions = propPositions, NeedMaxAttention = needMaxAttention,
             });
             var newA = result.Hidden; // (1, Ta, d)
@@ -188,9 +194,10 @@ public sealed class ForwardRunner
             if (haltingNow)
                 DecideHalting(plan, xa, newA, active, flags, haltNow, stats, trace, l);
 
+            if (needQueryKey) similarity!.Accumulate(result.Queries!, result.Keys!, active, stats);
             var fusePairs = new List<(int Earlier, int Later)>(); // indices into `active`
             if (plan.FusionEligible(blocksDone, layers))
-                DecideFusion(policy.Fusion, newA, active, flags, haltNow, fusePairs, stats);
+                DecideFusion(policy.Fusion, newA, active, flags, haltNow, fusePairs, similarity, stats);
 
             if (allActive) h = newA; else h.index_copy_(1, activeIdx, newA);
             if (fusePairs.Count > 0) MergeIntoSuperTokens(policy.Fusion, h, newA, active, fusePairs, stats);
@@ -347,14 +354,18 @@ public sealed class ForwardRunner
         return entropy.MoveToOuterDisposeScope();
     }
 
-    private static void DecideFusion(FusionPolicy fusion, torch.Tensor states, List<int> active, TokenFlags flags, bool[] haltNow, List<(int, int)> pairs, RuntimeStats stats)
+    private static void DecideFusion(FusionPolicy fusion, torch.Tensor states, List<int> active, TokenFlags flags, bool[] haltNow, List<(int, int)> pairs, AttentionSimilarity? similarity, RuntimeStats stats)
     {
         int ta = active.Count;
         if (ta < 2) return;
         using var scope = torch.NewDisposeScope();
-        var later = states.narrow(1, 1, ta - 1);
-        var distance = (later - states.narrow(1, 0, ta - 1)).norm(-1, false).squeeze(0); // (Ta−1): distance of j and j+1
         long width = states.shape[2];
+        bool Eligible(int j) => !haltNow[j] && !flags.FullProcessing[active[j]]; // a halted token never fuses (D.6)
+        var used = new bool[ta];
+
+        // Adjacent pairs (j, j+1): distance of neighbours in the active list.
+        var later = states.narrow(1, 1, ta - 1);
+        var distance = (later - states.narrow(1, 0, ta - 1)).norm(-1, false).squeeze(0); // (Ta−1)
         stats.RouterFlops += 3.0 * width * (ta - 1);
         if (fusion.RelativeDistance)
         {
@@ -366,13 +377,41 @@ public sealed class ForwardRunner
         for (int j = 0; j + 1 < ta; j++)
         {
             int a = active[j], b = active[j + 1];
-            // Adjacent in the sequence, both still running (a halted token never fuses, D.6), neither protected.
-            if (b != a + 1 || haltNow[j] || haltNow[j + 1] || flags.FullProcessing[a] || flags.FullProcessing[b]) continue;
+            if (b != a + 1 || !Eligible(j) || !Eligible(j + 1) || used[j] || used[j + 1]) continue;
             if (d[j] < fusion.DistanceThreshold || flags.ForceFuseWithNext[a])
             {
                 pairs.Add((j, j + 1));
-                j++; // each token fuses at most once per layer
+                used[j] = used[j + 1] = true; // each token fuses at most once per layer
             }
+        }
+
+        // Non-adjacent pairs within the window: running q·k cosine above τ_attn and distance below τ_fuse (2.3).
+        if (similarity is null || fusion.AttentionSimilarityThreshold is not float tauAttn) return;
+        var candidates = new List<(int Earlier, int Later)>();
+        for (int j = 0; j < ta; j++)
+        {
+            if (used[j] || !Eligible(j)) continue;
+            for (int e = j - 1; e >= 0 && active[j] - active[e] <= fusion.AttentionWindow; e--)
+            {
+                if (used[e] || !Eligible(e) || active[j] - active[e] == 1) continue;
+                if (similarity.Mean(active[j], active[e]) > tauAttn) { candidates.Add((e, j)); break; }
+            }
+        }
+        if (candidates.Count == 0) return;
+        var ei = torch.tensor(candidates.Select(c => (long)c.Earlier).ToArray(), torch.int64, states.device);
+        var li = torch.tensor(candidates.Select(c => (long)c.Later).ToArray(), torch.int64, states.device);
+        var le = states.index_select(1, li);
+        var dist = (le - states.index_select(1, ei)).norm(-1, false).squeeze(0);
+        if (fusion.RelativeDistance) dist = dist / le.norm(-1, false).squeeze(0).clamp_min(1e-12);
+        var dc = dist.data<float>().ToArray();
+        stats.RouterHostSyncs++;
+        stats.RouterFlops += 5.0 * width * candidates.Count;
+        for (int n = 0; n < candidates.Count; n++)
+        {
+            var (e, j) = candidates[n];
+            if (dc[n] >= fusion.DistanceThreshold || used[e] || used[j]) continue;
+            pairs.Add((e, j));
+            used[e] = used[j] = true;
         }
     }
 

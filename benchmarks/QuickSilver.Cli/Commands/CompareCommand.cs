@@ -13,7 +13,7 @@ internal static class CompareCommand
     private static Options MakeOptions() => new(
         CommonOptions.Model(false, SharedPaths.Stories260KGguf, "GGUF file both sides run (default: the shared stories260K.gguf)."),
         CommonOptions.Text("--text", "Text for the perplexity check and the prompts (default: the shared TinyStories sample).", SharedPaths.TinyStoriesSample),
-        CommonOptions.Policy(),
+        new Option<string>("--policy", "-p") { Description = "Policy for the QuickSilver side's second run: a preset (dense, safe, paper) or a policy JSON file.", DefaultValueFactory = _ => "paper" },
         CommonOptions.Threads(),
         new Option<int>("--prompt-tokens") { Description = "Prefill prompt length.", DefaultValueFactory = _ => 512 },
         new Option<int>("--decode-tokens") { Description = "Tokens decoded greedily.", DefaultValueFactory = _ => 128 },

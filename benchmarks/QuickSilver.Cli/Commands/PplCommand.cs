@@ -60,10 +60,10 @@ internal static class PplCommand
         if (maxTokens is int m && m < 2) throw new CliException($"--max-tokens must be at least 2 (got {m}).");
     }
 
-    public static PplReport Evaluate(LanguageModel lm, string modelName, string textName, string text, int window, int stride, QuickSilverPolicy policy, int? maxTokens, Reporter reporter)
+    public static PplReport Evaluate(LanguageModel lm, string modelName, string textName, string text, int window, int stride, QuickSilverPolicy policy, int? maxTokens, Reporter reporter, IReadOnlyList<int>? tokenIds = null)
     {
         if (window > lm.Config.MaxPositions) throw new CliException($"--window {window} exceeds the model's context of {lm.Config.MaxPositions} tokens.");
-        var ids = lm.Tokenizer.Encode(text, addBos: true).ToList();
+        var ids = tokenIds?.ToList() ?? lm.Tokenizer.Encode(text, addBos: true).ToList();
         if (maxTokens is int m && ids.Count > m) ids = ids.GetRange(0, m);
         if (ids.Count < 2) throw new CliException($"Text '{textName}' has fewer than two tokens.");
         var evaluator = new PerplexityEvaluator(lm);

@@ -35,7 +35,7 @@ internal sealed class CalibrationOutcome
 /// </summary>
 internal static class OperatingPointSearch
 {
-    public static readonly double[] DefaultPercentiles = [25, 50, 75, 90];
+    public static readonly double[] DefaultPercentiles = [2, 5, 10, 25, 50, 75];
 
     public static QuickSilverPolicy HaltingPolicy(int minLayer, float drift, float entropy, string name) => new()
     {

@@ -191,9 +191,9 @@ internal static class PolicyValidator
         NotNull(words, field);
         for (var i = 0; i < words.Count; i++)
         {
-            if (string.IsNullOrWhiteSpace(words[i]))
+            if (string.IsNullOrWhiteSpace(words[i]) || string.IsNullOrWhiteSpace(words[i].Trim().Trim('*')))
             {
-                throw Fail($"{field}[{i}]", "must be a non-empty word or phrase", words[i]);
+                throw Fail($"{field}[{i}]", "must be a non-empty word or phrase (besides '*' wildcards)", words[i]);
             }
         }
     }

@@ -131,7 +131,15 @@ public static class PolicySerializer
         {
             var where = e.Path ?? "$";
             var position = e.LineNumber is { } line ? $" (line {line + 1}, byte {e.BytePositionInLine + 1})" : string.Empty;
-            throw new PolicyValidationException(where, $"Invalid policy JSON at {where}{position}: {e.Message}", filePath, e);
+            // The parser repeats the location at the end of its message; we already give it in front.
+            var detail = e.Message;
+            var cut = detail.IndexOf(" Path: ", StringComparison.Ordinal);
+            if (cut > 0)
+            {
+                detail = detail[..cut];
+            }
+
+            throw new PolicyValidationException(where, $"Invalid policy JSON at {where}{position}: {detail}", filePath, e);
         }
 
         if (policy is null)

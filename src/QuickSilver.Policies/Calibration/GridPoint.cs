@@ -11,25 +11,35 @@ namespace QuickSilver.Policies.Calibration;
 /// </remarks>
 public sealed class GridPoint
 {
+    internal GridPoint(IReadOnlyDictionary<string, float> values, double flopsReduction, double pplRelativeIncrease, double lambda, double pplBudget, QuickSilverPolicy policy)
+    {
+        Values = values;
+        FlopsReduction = flopsReduction;
+        PplRelativeIncrease = pplRelativeIncrease;
+        Utility = (lambda * flopsReduction) - pplRelativeIncrease;
+        WithinBudget = pplRelativeIncrease <= pplBudget;
+        Policy = policy;
+    }
+
     /// <summary>The threshold values of this point, by dotted name.</summary>
-    public required IReadOnlyDictionary<string, float> Values { get; init; }
+    public IReadOnlyDictionary<string, float> Values { get; }
 
     /// <summary>Fraction of dense FLOPs saved (positive = cheaper).</summary>
-    public required double FlopsReduction { get; init; }
+    public double FlopsReduction { get; }
 
     /// <summary>Relative perplexity increase over dense (positive = worse).</summary>
-    public required double PplRelativeIncrease { get; init; }
+    public double PplRelativeIncrease { get; }
 
     /// <summary>λ·FlopsReduction − PplRelativeIncrease.</summary>
-    public required double Utility { get; init; }
+    public double Utility { get; }
 
     /// <summary>Whether PplRelativeIncrease ≤ the budget.</summary>
-    public required bool WithinBudget { get; init; }
+    public bool WithinBudget { get; }
 
     /// <summary>Whether no other point saves at least as many FLOPs at no more perplexity cost, and strictly better in one of them.</summary>
     public bool OnParetoFront { get; internal set; }
 
     /// <summary>The policy evaluated at this point.</summary>
     [JsonIgnore]
-    public required QuickSilverPolicy Policy { get; init; }
+    public QuickSilverPolicy Policy { get; }
 }

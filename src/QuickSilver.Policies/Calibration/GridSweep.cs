@@ -132,15 +132,7 @@ public static class GridSweep
             throw new CalibrationException("evaluate", $"The evaluation callback returned flopsReduction={flops}, pplRelativeIncrease={ppl} at {at}; both must be finite.");
         }
 
-        return new GridPoint
-        {
-            Values = values,
-            FlopsReduction = flops,
-            PplRelativeIncrease = ppl,
-            Utility = (options.Lambda * flops) - ppl,
-            WithinBudget = ppl <= options.PplBudget,
-            Policy = policy,
-        };
+        return new GridPoint(values, flops, ppl, options.Lambda, options.PplBudget, policy);
     }
 
     private static List<GridPoint> MarkParetoFront(List<GridPoint> points)

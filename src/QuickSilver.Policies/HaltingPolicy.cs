@@ -38,7 +38,7 @@ public sealed class HaltingPolicy
         return WindowEnd ?? Math.Max(1, numLayers - 1);
     }
 
-    /// <summary>Whether a token may halt after <paramref name="layer"/> blocks of an <paramref name="numLayers"/>-block model (inside [<see cref="ResolveMinLayer"/>, <see cref="ResolveWindowEnd"/>] and, in <see cref="EntropySignalMode.CheckpointLayers"/> mode, a listed checkpoint).</summary>
+    /// <summary>Whether a token may halt after <paramref name="layer"/> blocks of an <paramref name="numLayers"/>-block model: inside [<see cref="ResolveMinLayer"/>, <see cref="ResolveWindowEnd"/>], before the last block (halting after it saves nothing) and, in <see cref="EntropySignalMode.CheckpointLayers"/> mode, a listed checkpoint.</summary>
     /// <param name="layer">The 1-based count of blocks done.</param>
     /// <param name="numLayers">The model depth L.</param>
     public bool IsHaltingLayer(int layer, int numLayers)

@@ -1,3 +1,7 @@
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
 namespace QuickSilver.Policies.Calibration;
 
 /// <summary>Per-layer signal distributions recorded by a dense run over calibration text, the input of <see cref="ThresholdCalibrator"/>.</summary>
@@ -75,6 +79,121 @@ public sealed class CalibrationRecord
 
         return [.. pooled];
     }
+
+    /// <summary>The record as camelCase JSON (NaN values are written as "NaN").</summary>
+    public string ToJson() => JsonSerializer.Serialize(new Dto(NumLayers, DriftMode, RelativeFusionDistance, Drift, Entropy, HaltedMaxAttention, AdjacentDistance), JsonOptions);
+
+    /// <summary>Reads a record written by <see cref="ToJson"/>.</summary>
+    /// <param name="json">The JSON text.</param>
+    /// <exception cref="CalibrationException">The text is malformed, or a distribution does not have one list per layer.</exception>
+    public static CalibrationRecord FromJson(string json)
+    {
+        ArgumentNullException.ThrowIfNull(json);
+        Dto? dto;
+        try
+        {
+            dto = JsonSerializer.Deserialize<Dto>(json, JsonOptions);
+        }
+        catch (JsonException e)
+        {
+            throw new CalibrationException(e.Path ?? "$", $"Invalid calibration record JSON at {e.Path ?? "$"}: {e.Message}", e);
+        }
+
+        if (dto is null || dto.NumLayers < 1)
+        {
+            throw new CalibrationException("numLayers", "A calibration record needs numLayers of at least 1.");
+        }
+
+        var record = new CalibrationRecord(dto.NumLayers) { DriftMode = dto.DriftMode, RelativeFusionDistance = dto.RelativeFusionDistance };
+        Copy(dto.Drift, record.Drift, "drift");
+        Copy(dto.Entropy, record.Entropy, "entropy");
+        Copy(dto.HaltedMaxAttention, record.HaltedMaxAttention, "haltedMaxAttention");
+        Copy(dto.AdjacentDistance, record.AdjacentDistance, "adjacentDistance");
+        return record;
+    }
+
+    /// <summary>Writes the record to a file as JSON.</summary>
+    /// <param name="path">The file path; its folder is created if needed.</param>
+    /// <exception cref="QuickSilverException">The file cannot be written.</exception>
+    public void Save(string path)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(path);
+        try
+        {
+            var directory = Path.GetDirectoryName(Path.GetFullPath(path));
+            if (!string.IsNullOrEmpty(directory))
+            {
+                Directory.CreateDirectory(directory);
+            }
+
+            File.WriteAllText(path, ToJson(), new UTF8Encoding(encoderShouldEmitUTF8Identifier: false));
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new QuickSilverException($"Calibration record '{path}' could not be written: {e.Message}", e);
+        }
+    }
+
+    /// <summary>Reads a record file written by <see cref="Save"/>.</summary>
+    /// <param name="path">The file path.</param>
+    /// <exception cref="QuickSilverException">The file cannot be read, or is not a valid record (the message names the file).</exception>
+    public static CalibrationRecord Load(string path)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(path);
+        string json;
+        try
+        {
+            json = File.ReadAllText(path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new QuickSilverException($"Calibration record '{path}' could not be read: {e.Message}", e);
+        }
+
+        try
+        {
+            return FromJson(json);
+        }
+        catch (CalibrationException e)
+        {
+            throw new CalibrationException(e.Field, $"Calibration record '{path}': {e.Message}", e);
+        }
+    }
+
+    private static void Copy(List<List<float>>? source, List<List<float>> target, string field)
+    {
+        if (source is null)
+        {
+            throw new CalibrationException(field, $"The calibration record has no \"{field}\" lists.");
+        }
+
+        if (source.Count != target.Count)
+        {
+            throw new CalibrationException(field, $"The calibration record has {source.Count} \"{field}\" lists for {target.Count} layers.");
+        }
+
+        for (var i = 0; i < source.Count; i++)
+        {
+            target[i].AddRange(source[i] ?? throw new CalibrationException($"{field}[{i}]", $"The calibration record's \"{field}\" list for layer {i + 1} is null."));
+        }
+    }
+
+    private static readonly JsonSerializerOptions JsonOptions = new()
+    {
+        PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
+        NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
+        UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow,
+        Converters = { new JsonStringEnumConverter(JsonNamingPolicy.CamelCase, allowIntegerValues: false) },
+    };
+
+    private sealed record Dto(
+        int NumLayers,
+        DriftMode DriftMode,
+        bool RelativeFusionDistance,
+        List<List<float>>? Drift,
+        List<List<float>>? Entropy,
+        List<List<float>>? HaltedMaxAttention,
+        List<List<float>>? AdjacentDistance);
 
     private List<float> At(List<List<float>> byLayer, int layer)
     {

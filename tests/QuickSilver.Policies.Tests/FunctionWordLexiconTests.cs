@@ -28,6 +28,18 @@ public class FunctionWordLexiconTests
         Assert.Equal(category, FunctionWordLexicon.Classify(word));
 
     [Theory]
+    [InlineData("that", PartOfSpeechCategory.Determiner)]
+    [InlineData("either", PartOfSpeechCategory.Determiner)]
+    [InlineData("many", PartOfSpeechCategory.Determiner)]
+    [InlineData("for", PartOfSpeechCategory.Preposition)]
+    [InlineData("her", PartOfSpeechCategory.Pronoun)]
+    [InlineData("so", PartOfSpeechCategory.Conjunction)]
+    [InlineData("more", PartOfSpeechCategory.Content)]
+    [InlineData("done", PartOfSpeechCategory.Content)]
+    public void Ambiguous_words_take_their_documented_reading(string word, PartOfSpeechCategory category) =>
+        Assert.Equal(category, FunctionWordLexicon.Classify(word));
+
+    [Theory]
     [InlineData("Ġthe", PartOfSpeechCategory.Determiner)]
     [InlineData("▁The", PartOfSpeechCategory.Determiner)]
     [InlineData(" THE,", PartOfSpeechCategory.Determiner)]

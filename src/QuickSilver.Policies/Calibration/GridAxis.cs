@@ -17,9 +17,12 @@ public sealed class GridAxis
             throw new ArgumentException($"The axis for {Field} has no candidate value.", nameof(values));
         }
 
-        if (candidates.FirstOrDefault(v => !float.IsFinite(v)) is var bad && !float.IsFinite(bad))
+        foreach (var value in candidates)
         {
-            throw new ArgumentException($"The axis for {Field} has a non-finite candidate ({bad}).", nameof(values));
+            if (!float.IsFinite(value))
+            {
+                throw new ArgumentException($"The axis for {Field} has a non-finite candidate ({value}).", nameof(values));
+            }
         }
 
         Values = candidates;

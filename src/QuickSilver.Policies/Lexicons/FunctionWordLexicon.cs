@@ -5,15 +5,15 @@ namespace QuickSilver.Policies;
 /// <summary>An English function-word lexicon by category, for the paper's Table 2 analysis of which words halt.</summary>
 /// <remarks>
 /// Each word belongs to exactly one category. Ambiguous words take their most frequent Penn Treebank reading in running text:
-/// "that" is a determiner, "for"/"to" prepositions, "her"/"his" pronouns, "so"/"yet" conjunctions, "no" a determiner.
+/// "that" is a determiner, "for"/"to"/"like" prepositions, "her"/"his" pronouns, "so"/"yet" conjunctions, "no" a determiner; quantifiers
+/// ("many", "few") count as determiners, comparatives ("more", "less") and main-verb forms ("done") as content words.
 /// </remarks>
 public static class FunctionWordLexicon
 {
     private static readonly string[] DeterminerWords =
     [
         "the", "a", "an", "this", "that", "these", "those", "some", "any", "each", "every", "no", "all", "both", "either", "neither",
-        "another", "other", "such", "what", "which", "whatever", "whichever", "many", "much", "few", "fewer", "several", "more", "most",
-        "less", "least", "enough", "half", "certain",
+        "another", "other", "such", "what", "which", "whatever", "whichever", "many", "much", "few", "several", "enough", "half",
     ];
 
     private static readonly string[] PrepositionWords =
@@ -41,7 +41,7 @@ public static class FunctionWordLexicon
 
     private static readonly string[] AuxiliaryWords =
     [
-        "is", "am", "are", "was", "were", "be", "been", "being", "has", "have", "had", "having", "do", "does", "did", "done", "doing",
+        "is", "am", "are", "was", "were", "be", "been", "being", "has", "have", "had", "having", "do", "does", "did",
         "can", "could", "will", "would", "shall", "should", "may", "might", "must", "ought", "'s", "'re", "'m", "'ve", "'d", "'ll",
         "ca", "wo", "sha", "isn't", "aren't", "wasn't", "weren't", "hasn't", "haven't", "hadn't", "doesn't", "don't", "didn't",
         "can't", "cannot", "couldn't", "won't", "wouldn't", "shan't", "shouldn't", "mightn't", "mustn't",

@@ -13,6 +13,9 @@ public sealed class Llama2cTokenizer : ScoredBpeTokenizer
     /// <summary>Largest <c>max_token_length</c> accepted; real files have a few dozen at most.</summary>
     public const int MaxAcceptedTokenLength = 1 << 16;
 
+    /// <summary>Largest file accepted: Llama 2's 32,000-token file is 434 KB, so 256 MiB is generous.</summary>
+    public const long MaxFileBytes = 256L << 20;
+
     /// <summary>The unknown-token id llama2.c assumes.</summary>
     public const int UnknownId = 0;
 
@@ -48,6 +51,11 @@ public sealed class Llama2cTokenizer : ScoredBpeTokenizer
         byte[] data;
         try
         {
+            var info = new FileInfo(path);
+            if (info.Exists && info.Length > MaxFileBytes)
+            {
+                throw new TokenizerException($"'{path}' is {info.Length} bytes; a llama2.c tokenizer file is at most {MaxFileBytes} bytes (is this a model checkpoint?).");
+            }
             data = File.ReadAllBytes(path);
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)

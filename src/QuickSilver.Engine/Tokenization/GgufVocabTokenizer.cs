@@ -90,8 +90,8 @@ public sealed class GgufVocabTokenizer : ScoredBpeTokenizer
                 {
                     converted = null;
                 }
-                list.Add(converted is T value
-                    ? value
+                list.Add(converted is T element
+                    ? element
                     : throw new TokenizerException($"{source}: metadata key {key} holds {item ?? "null"} ({item?.GetType().Name ?? "null"}) at index {list.Count}, not a {typeof(T).Name}."));
             }
             return [.. list];

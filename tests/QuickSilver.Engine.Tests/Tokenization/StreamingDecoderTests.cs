@@ -48,6 +48,24 @@ public sealed class StreamingDecoderTests
     }
 
     [Fact]
+    public void A_continuation_after_a_prompt_keeps_its_leading_space()
+    {
+        var tok = Stories260K.Tokenizer;
+        var prompt = tok.Encode("Once upon", addBos: true);
+        var whole = tok.Encode("Once upon a time", addBos: true);
+        Assert.Equal(prompt, whole.Take(prompt.Count)); // the continuation starts on a token boundary
+        var continuation = whole.Skip(prompt.Count).ToArray();
+        var decoder = new StreamingDecoder(tok, precedingId: prompt[^1]);
+        string text = string.Concat(continuation.Select(decoder.Append)) + decoder.Flush();
+        Assert.Equal(" a time", text);
+        Assert.Equal(tok.Decode(whole), tok.Decode(prompt) + text);
+
+        var afterBos = new StreamingDecoder(tok, precedingId: 1);
+        Assert.Equal("a", afterBos.Append(261));
+        Assert.Throws<TokenizerException>(() => new StreamingDecoder(tok, precedingId: 9999));
+    }
+
+    [Fact]
     public void Out_of_range_id_throws_tokenizer_exception()
     {
         var decoder = new StreamingDecoder(Stories260K.Tokenizer);

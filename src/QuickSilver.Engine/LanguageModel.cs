@@ -2,6 +2,7 @@ using QuickSilver.Engine.Loading;
 using QuickSilver.Engine.Models;
 using QuickSilver.Engine.Runtime;
 using QuickSilver.Engine.Tokenization;
+using QuickSilver.Policies;
 using TorchSharp;
 
 namespace QuickSilver.Engine;
@@ -12,7 +13,6 @@ namespace QuickSilver.Engine;
 /// </summary>
 public sealed partial class LanguageModel : IDisposable
 {
-    private static readonly string[] NegationWords = ["not", "no", "never", "n't", "nor", "none", "nothing", "nobody", "neither", "cannot", "without"];
     private const string JsonStructureCharacters = "{}[]:,\"";
     private readonly Lazy<LexiconResolver> _lexicons;
     private readonly LanguageModelOptions _options;
@@ -79,17 +79,17 @@ public sealed partial class LanguageModel : IDisposable
         return new InferenceSession(this, length);
     }
 
-    /// <summary>Resolves a plan's lexicons plus extra protected ids into token-id sets.</summary>
+    /// <summary>Resolves a plan's lexicons plus extra protected ids into token-id sets and phrase matchers.</summary>
     public ProtectedTokenSets ResolveProtectedIds(RoutingPlan? plan, IReadOnlyCollection<int>? extraProtected)
     {
-        var sets = new ProtectedTokenSets();
+        var resolver = _lexicons.Value;
+        var sets = new ProtectedTokenSets(resolver.TokenText);
         if (extraProtected is not null) sets.FullProcessing.UnionWith(extraProtected);
         if (plan is null) return sets;
         var lexicons = plan.Policy.Lexicons;
-        var resolver = _lexicons.Value;
-        foreach (var word in lexicons.FullProcessing) sets.FullProcessing.UnionWith(resolver.ResolveWord(word));
+        var full = lexicons.FullProcessing.Concat(lexicons.ProtectNegations ? BuiltInLexicons.Negations : []);
+        foreach (var word in full) sets.FullProcessing.UnionWith(resolver.ResolveWord(word));
         sets.FullProcessing.UnionWith(lexicons.FullProcessingIds);
-        if (lexicons.ProtectNegations) foreach (var word in NegationWords) sets.FullProcessing.UnionWith(resolver.ResolveWord(word));
         if (lexicons.ProtectJsonStructure) sets.FullProcessing.UnionWith(resolver.ResolveCharacters(JsonStructureCharacters));
         foreach (var word in lexicons.ForcedHalt) sets.ForcedHalt.UnionWith(resolver.ResolveWord(word));
         sets.ForcedHalt.UnionWith(lexicons.ForcedHaltIds);
@@ -99,6 +99,9 @@ public sealed partial class LanguageModel : IDisposable
         if (quantization.ProtectNumbers) sets.QuantizationOverride.UnionWith(resolver.NumberTokens());
         if (quantization.RareTokenIdFraction is float fraction)
             for (int id = (int)(fraction * Config.VocabSize); id < Config.VocabSize; id++) sets.QuantizationOverride.Add(id);
+        sets.FullProcessingPhrases = LexiconMatcher.ForFullProcessing(lexicons);
+        sets.ForcedHaltPhrases = LexiconMatcher.ForForcedHalt(lexicons);
+        sets.QuantizationOverridePhrases = LexiconMatcher.ForQuantizationOverride(lexicons);
         return sets;
     }
 

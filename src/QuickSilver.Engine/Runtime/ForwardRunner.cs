@@ -458,7 +458,7 @@ public sealed class ForwardRunner
                 EntropyNormalization.LogVocab => entropy[j] / plan.LogVocab,
                 _ => entropy[j],
             };
-            int b = normalized > q.HighThreshold ? q.HighBits : normalized >= q.LowThreshold ? q.MidBits : q.LowBits;
+            int b = q.BitsFor((float)normalized);
             if (flags.QuantizationOverride[i] || flags.FullProcessing[i]) b = q.HighBits;
             bits[i] = b;
             switch (b) { case 8: stats.Tokens8Bit++; break; case 4: stats.Tokens4Bit++; break; default: stats.Tokens2Bit++; break; }

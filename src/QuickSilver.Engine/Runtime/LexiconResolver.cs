@@ -5,8 +5,8 @@ namespace QuickSilver.Engine.Runtime;
 
 /// <summary>
 /// Maps lexicon words to vocabulary ids once per tokenizer: a token matches a word when its text, trimmed and
-/// lower-cased, equals the word, or when it is one of the tokens the word encodes to. Structure characters
-/// match every token that contains them.
+/// lower-cased, equals the word, or when the word encodes to that one token. Structure characters match every
+/// token that contains them.
 /// </summary>
 public sealed class LexiconResolver
 {
@@ -33,16 +33,24 @@ public sealed class LexiconResolver
         foreach (var (key, list) in groups) _byText[key] = [.. list];
     }
 
-    /// <summary>Ids of every token that spells <paramref name="word"/> or is part of its encoding.</summary>
+    /// <summary>The text of token <paramref name="id"/> (empty for control tokens).</summary>
+    public string TokenText(int id) => (uint)id < (uint)_texts.Length ? _texts[id] : "";
+
+    /// <summary>Ids of every token that spells <paramref name="word"/> by itself. A leading or trailing '*' (lexicon wildcard) is dropped.</summary>
     public IEnumerable<int> ResolveWord(string word)
     {
         ArgumentNullException.ThrowIfNull(word);
+        word = word.Trim('*');
         string key = word.Trim().ToLowerInvariant();
         if (key.Length == 0) yield break;
         if (_byText.TryGetValue(key, out var ids)) foreach (int id in ids) yield return id;
+        // A word that encodes to one token is that token; a longer encoding is left to the phrase matchers, which
+        // protect its pieces where the word occurs instead of every occurrence of each piece.
         foreach (string form in new[] { word, " " + word.TrimStart() })
-            foreach (int id in _tokenizer.Encode(form, addBos: false))
-                if (!_tokenizer.IsControl(id) && _texts[id].Trim().Length > 0) yield return id;
+        {
+            var encoded = _tokenizer.Encode(form, addBos: false).Where(id => !_tokenizer.IsControl(id) && _texts[id].Trim().Length > 0).ToArray();
+            if (encoded.Length == 1) yield return encoded[0];
+        }
     }
 
     /// <summary>Ids of every token whose text contains any of <paramref name="characters"/>.</summary>

@@ -6,19 +6,20 @@ namespace QuickSilver.Engine.Runtime;
 /// <summary>A policy resolved against one model: effective layers and thresholds, ready for the per-layer loop.</summary>
 public sealed class RoutingPlan
 {
-    /// <summary>Resolves <paramref name="policy"/> for <paramref name="config"/>.</summary>
+    /// <summary>Validates <paramref name="policy"/> against <paramref name="config"/> and resolves it.</summary>
+    /// <exception cref="PolicyValidationException">A setting is invalid for this model.</exception>
     public RoutingPlan(QuickSilverPolicy policy, ModelConfig config)
     {
         ArgumentNullException.ThrowIfNull(policy);
         ArgumentNullException.ThrowIfNull(config);
         Policy = policy.Clone();
+        Policy.Validate(config.NumLayers, config.VocabSize);
         int layers = config.NumLayers;
-        // "Minimum depth 5, clamped for shallow models": a token must run at least one block and cannot halt after the last.
-        MinLayer = Math.Clamp(Policy.Halting.MinLayer, 1, Math.Max(1, layers - 1));
-        WindowEnd = Math.Clamp(Policy.Halting.WindowEnd ?? layers - 1, MinLayer, Math.Max(1, layers - 1));
-        DecisionLayer = Math.Clamp(Policy.Quantization.DecisionLayer ?? Math.Max(1, layers / 2), 1, layers);
-        FusionStartLayer = Math.Clamp(Policy.Fusion.StartLayer, 1, layers);
-        CheckpointLayers = [.. Policy.Halting.CheckpointLayers];
+        Layers = layers;
+        MinLayer = Policy.Halting.ResolveMinLayer(layers);
+        WindowEnd = Policy.Halting.ResolveWindowEnd(layers);
+        DecisionLayer = Math.Clamp(Policy.Quantization.ResolveDecisionLayer(layers), 1, layers);
+        FusionStartLayer = Policy.Fusion.ResolveStartLayer(layers);
         LogVocab = Math.Log(config.VocabSize);
     }
 
@@ -32,15 +33,13 @@ public sealed class RoutingPlan
     public int DecisionLayer { get; }
     /// <summary>First block count after which fusion may happen.</summary>
     public int FusionStartLayer { get; }
-    /// <summary>Checkpoint layers for the entropy signal.</summary>
-    public HashSet<int> CheckpointLayers { get; }
+    /// <summary>Model depth.</summary>
+    public int Layers { get; }
     /// <summary>log |V|, for entropy normalization.</summary>
     public double LogVocab { get; }
 
     /// <summary>True when halting may be decided after <paramref name="blocksDone"/> blocks.</summary>
-    public bool HaltingEligible(int blocksDone) =>
-        Policy.Halting.Enabled && blocksDone >= MinLayer && blocksDone <= WindowEnd &&
-        (Policy.Halting.EntropyMode != EntropySignalMode.CheckpointLayers || CheckpointLayers.Contains(blocksDone));
+    public bool HaltingEligible(int blocksDone) => Policy.Halting.Enabled && Policy.Halting.IsHaltingLayer(blocksDone, Layers);
 
     /// <summary>True when fusion may be decided after <paramref name="blocksDone"/> blocks of <paramref name="layers"/>.</summary>
     public bool FusionEligible(int blocksDone, int layers) => Policy.Fusion.Enabled && blocksDone >= FusionStartLayer && blocksDone < layers;

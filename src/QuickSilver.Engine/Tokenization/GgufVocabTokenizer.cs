@@ -40,6 +40,85 @@ public sealed class GgufVocabTokenizer : ScoredBpeTokenizer
     /// <summary>The unknown-token id, or -1.</summary>
     public int UnknownTokenId { get; }
 
+    /// <summary>
+    /// Builds the tokenizer from a GGUF metadata dictionary (key → value as a GGUF reader returns it: arrays as any
+    /// <see cref="System.Collections.IEnumerable"/> of strings or numbers, ids as any integer type). Absent BOS/EOS/unknown
+    /// ids default to llama.cpp's SentencePiece defaults 1/2/0; the value 0xFFFFFFFF (or any negative) means none.
+    /// </summary>
+    /// <param name="metadata">The metadata key/values.</param>
+    /// <param name="source">The file named in error messages.</param>
+    /// <exception cref="TokenizerException">A key is missing or has the wrong type, or the tokenizer is not SentencePiece-BPE.</exception>
+    public static GgufVocabTokenizer FromMetadata(IReadOnlyDictionary<string, object> metadata, string source = "GGUF")
+    {
+        ArgumentNullException.ThrowIfNull(metadata);
+        ArgumentNullException.ThrowIfNull(source);
+        if (metadata.TryGetValue("tokenizer.ggml.model", out object? model) && model is not "llama")
+        {
+            throw new TokenizerException($"{source}: tokenizer.ggml.model = '{model}' is not supported here; GgufVocabTokenizer handles the SentencePiece-BPE model 'llama'.");
+        }
+        string[] tokens = Array<string>("tokenizer.ggml.tokens", required: true, static v => v as string)!;
+        float[] scores = Array<float>("tokenizer.ggml.scores", required: true, static v => IsNumber(v) ? Convert.ToSingle(v, System.Globalization.CultureInfo.InvariantCulture) : null)!;
+        int[]? types = Array<int>("tokenizer.ggml.token_type", required: false, static v => IsNumber(v) ? Convert.ToInt32(v, System.Globalization.CultureInfo.InvariantCulture) : null);
+        return new GgufVocabTokenizer(tokens, scores, types, Id("tokenizer.ggml.bos_token_id", 1), Id("tokenizer.ggml.eos_token_id", 2),
+            Id("tokenizer.ggml.unknown_token_id", 0), source);
+
+        static bool IsNumber(object v) => v is sbyte or byte or short or ushort or int or uint or long or ulong or float or double;
+
+        T[]? Array<T>(string key, bool required, Func<object, object?> convert)
+        {
+            if (!metadata.TryGetValue(key, out object? value))
+            {
+                return required ? throw new TokenizerException($"{source}: metadata key {key} is missing.") : null;
+            }
+            if (value is T[] typed)
+            {
+                return typed;
+            }
+            if (value is not System.Collections.IEnumerable items || value is string)
+            {
+                throw new TokenizerException($"{source}: metadata key {key} is {value?.GetType().Name ?? "null"}, not an array.");
+            }
+            var list = new List<T>();
+            foreach (object? item in items)
+            {
+                object? converted;
+                try
+                {
+                    converted = item is null ? null : convert(item);
+                }
+                catch (OverflowException)
+                {
+                    converted = null;
+                }
+                list.Add(converted is T element
+                    ? element
+                    : throw new TokenizerException($"{source}: metadata key {key} holds {item ?? "null"} ({item?.GetType().Name ?? "null"}) at index {list.Count}, not a {typeof(T).Name}."));
+            }
+            return [.. list];
+        }
+
+        int Id(string key, int fallback)
+        {
+            if (!metadata.TryGetValue(key, out object? value))
+            {
+                return fallback;
+            }
+            long id = value switch
+            {
+                uint u => u,
+                int i => i,
+                ulong ul => ul > int.MaxValue ? -1 : (long)ul,
+                long l => l,
+                ushort us => us,
+                short sh => sh,
+                byte b => b,
+                sbyte sb => sb,
+                _ => throw new TokenizerException($"{source}: metadata key {key} is {value?.GetType().Name ?? "null"}, not an integer."),
+            };
+            return id is < 0 or > int.MaxValue ? -1 : (int)id;
+        }
+    }
+
     private static Parts Build(string[] tokens, float[] scores, int[]? tokenTypes, int bos, int eos, int unknown, string source)
     {
         ArgumentNullException.ThrowIfNull(tokens);

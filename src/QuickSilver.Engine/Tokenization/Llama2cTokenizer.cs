@@ -8,10 +8,19 @@ namespace QuickSilver.Engine.Tokenization;
 /// float32 score, an int32 byte length and the piece bytes. Ids 0, 1 and 2 are &lt;unk&gt;, BOS and EOS and ids 3..258 are the
 /// byte tokens, as <c>run.c</c> assumes. Encoding and decoding follow <see cref="ScoredBpeTokenizer"/>.
 /// </summary>
+/// <remarks>
+/// The file stores no token types: BOS (1) and EOS (2) are the control tokens, &lt;unk&gt; (0) decodes to its piece text as in
+/// <c>run.c</c>, and a piece spelled exactly <c>&lt;0xXX&gt;</c> (two hex digits) decodes to that byte. Pieces are raw bytes;
+/// <see cref="ScoredBpeTokenizer.TokenPiece"/> shows them as UTF-8 (invalid bytes as U+FFFD).
+/// Instances are immutable and safe to share between threads.
+/// </remarks>
 public sealed class Llama2cTokenizer : ScoredBpeTokenizer
 {
     /// <summary>Largest <c>max_token_length</c> accepted; real files have a few dozen at most.</summary>
     public const int MaxAcceptedTokenLength = 1 << 16;
+
+    /// <summary>Largest file accepted: Llama 2's 32,000-token file is 434 KB, so 256 MiB is generous.</summary>
+    public const long MaxFileBytes = 256L << 20;
 
     /// <summary>The unknown-token id llama2.c assumes.</summary>
     public const int UnknownId = 0;
@@ -48,6 +57,11 @@ public sealed class Llama2cTokenizer : ScoredBpeTokenizer
         byte[] data;
         try
         {
+            var info = new FileInfo(path);
+            if (info.Exists && info.Length > MaxFileBytes)
+            {
+                throw new TokenizerException($"'{path}' is {info.Length} bytes; a llama2.c tokenizer file is at most {MaxFileBytes} bytes (is this a model checkpoint?).");
+            }
             data = File.ReadAllBytes(path);
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)

@@ -23,8 +23,10 @@ namespace QuickSilver.Engine.Tokenization;
 /// One leading space is dropped from a (non-byte) piece that begins the text, that is, the first id decoded or an id
 /// right after BOS (<c>run.c</c> strips it after BOS; the start of the ids is treated the same so that decoding the ids
 /// after BOS restores the text). Hence <c>Decode(Encode(s, addBos))</c> equals <c>s</c> (after unpaired surrogates become
-/// U+FFFD) for every string whenever the vocabulary has a <c>" "</c> piece and no piece contains a literal <c>&lt;0x</c>
-/// text other than the byte tokens.</para>
+/// U+FFFD) for every string whenever the vocabulary has a <c>" "</c> piece, no piece other than the byte tokens contains
+/// the literal text <c>&lt;0x</c>, and no control piece can be formed by merging (all true of tok512.bin, Llama 2's
+/// tokenizer.bin and GGUF vocabularies, where control pieces are excluded from matching).</para>
+/// <para>Instances are immutable; <see cref="Encode"/> and <see cref="Decode"/> are safe to call from several threads.</para>
 /// </remarks>
 public abstract class ScoredBpeTokenizer : ITokenizer
 {

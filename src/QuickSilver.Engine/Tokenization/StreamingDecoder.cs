@@ -18,10 +18,21 @@ public sealed class StreamingDecoder
 
     /// <summary>Creates a decoder for the ids of one sequence.</summary>
     /// <param name="tokenizer">The tokenizer that produced the ids.</param>
-    public StreamingDecoder(ITokenizer tokenizer)
+    /// <param name="precedingId">
+    /// The id right before the first one to be appended, usually the last prompt id, so that a generated continuation keeps
+    /// its leading space (" a" after "Once upon" stays " a"). Null, or BOS, means the appended ids begin the text and the
+    /// first one loses its dummy-prefix space, exactly as <see cref="ITokenizer.Decode"/> treats its first id.
+    /// </param>
+    /// <exception cref="TokenizerException"><paramref name="precedingId"/> is outside the vocabulary.</exception>
+    public StreamingDecoder(ITokenizer tokenizer, int? precedingId = null)
     {
         ArgumentNullException.ThrowIfNull(tokenizer);
         _tokenizer = tokenizer;
+        if (precedingId is { } id)
+        {
+            _ = tokenizer.IsControl(id); // validates the id
+            _atTextStart = id == tokenizer.BosTokenId;
+        }
     }
 
     /// <summary>Adds one id and returns the text it completes (possibly empty).</summary>

@@ -110,6 +110,20 @@ public sealed class Gpt2TokenizerTests
         }, iter: 1500);
     }
 
+    /// <summary>Property: the folder path, the package path and the library's own pre-tokenizer give the same ids.</summary>
+    [Fact]
+    public void Folder_package_and_library_agree_on_random_text()
+    {
+        var library = TiktokenTokenizer.CreateForModel("gpt2");
+        var text = Gen.OneOf(Gen.String, Gen.String[Gen.Char["a \n\r\t\u00A0\u3000'sdtmlrev0123!?😀\ud83d\ude00é—"], 0, 40]);
+        text.Sample(s =>
+        {
+            var ids = FromFolder.Value.Encode(s, addBos: false);
+            Assert.Equal(ids, FromPackage.Value.Encode(s, addBos: false));
+            Assert.Equal(ids, library.EncodeToIds(TokenDecodingTestHelpers.Utf8RoundTrip(s)));
+        }, iter: 1500);
+    }
+
     [Fact]
     public void Unpaired_surrogates_encode_as_the_replacement_character()
     {

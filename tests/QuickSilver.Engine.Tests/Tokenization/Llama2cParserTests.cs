@@ -99,6 +99,26 @@ public sealed class Llama2cParserTests
         Assert.Contains(path, ex.Message);
     }
 
+    [Fact]
+    public void Oversized_file_is_rejected_before_it_is_read()
+    {
+        string path = Path.Combine(Path.GetTempPath(), $"qs-huge-{Guid.NewGuid():N}-tok.bin");
+        using (var stream = File.Create(path))
+        {
+            stream.SetLength(Llama2cTokenizer.MaxFileBytes + 1); // sparse: nothing is written
+        }
+        try
+        {
+            var ex = Assert.Throws<TokenizerException>(() => Llama2cTokenizer.Load(path));
+            Assert.Contains(path, ex.Message);
+            Assert.Contains("at most", ex.Message);
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
     /// <summary>Fuzz: random byte flips, truncations and insertions of tok512.bin; only TokenizerException may escape, and
     /// whatever parses must encode and decode random text without throwing.</summary>
     [Fact]

@@ -1,4 +1,3 @@
-using QuickSilver.Cli.Calibration;
 using QuickSilver.Cli.Commands;
 using QuickSilver.Cli.Compare;
 using QuickSilver.Cli.Infrastructure;
@@ -86,15 +85,16 @@ internal static class SummaryRunner
     {
         using var lm = ModelLoader.Load(modelPath, s.Threads);
         int window = Math.Min(256, lm.Config.MaxPositions), stride = window / 2;
-        var calibIds = lm.Tokenizer.Encode(TextInput.Read(calibText, "--calibration-text"), addBos: true).Take(2048).ToList();
         var evalIds = lm.Tokenizer.Encode(TextInput.Read(evalText, "--eval-text"), addBos: true).Take(2048).ToList();
-        var outcome = OperatingPointSearch.Run(lm, calibIds, window, stride, 15, 0.01, OperatingPointSearch.DefaultPercentiles, reporter);
-        if (outcome.Best is null)
+        var inputs = Calibration.Inputs(lm, TextInput.Read(calibText, "--calibration-text"), null, null, 2048);
+        var calibrated = Calibration.Run(lm, inputs, QuickSilver.Policies.QuickSilverPolicy.Safe(), Calibration.HaltingFields, window, 15, 0.01, null, reporter);
+        var best = calibrated.Report.Sweep?.Best;
+        if (best is null)
         {
-            notes.Add("No calibrated point stayed within 1% perplexity on the calibration text.");
+            notes.Add("Calibration (safe base policy, halting thresholds swept) found no point within 1% perplexity on the held-out half of the calibration text.");
             return;
         }
-        var policy = outcome.Best.Policy;
+        var policy = calibrated.Policy;
         var dense = PplCommand.Evaluate(lm, modelPath, evalText, "", window, stride, PolicyCatalog.Dense(), null, reporter, evalIds);
         var routed = PplCommand.Evaluate(lm, modelPath, evalText, "", window, stride, policy, null, reporter, evalIds);
         summary["ppl_dense"] = JsonOutput.Finite(dense.Perplexity);
@@ -108,7 +108,7 @@ internal static class SummaryRunner
         var times = reporter.Task("Speedup at the 1% operating point", 7, p => Timing.Interleaved(7, [() => densePrefill.Run(), () => routedPrefill.Run()], r => p(r)));
         summary["speedup_at_1pct_ppl"] = JsonOutput.Finite(Summary.Of(Timing.Ratios(times[0], times[1])).Median);
         summary["kv_bytes_ratio"] = stats.DenseKvBytes > 0 ? stats.KvBytes / (double)stats.DenseKvBytes : null;
-        notes.Add($"Operating point: halting+KV skip calibrated on {Path.GetFileName(calibText)} ({outcome.Best.Label}, ΔPPL {outcome.Best.DeltaPpl:P2} there), evaluated on {Path.GetFileName(evalText)} (ΔPPL {routed.Perplexity / dense.Perplexity - 1:P2}); speedup and kv_bytes_ratio from a {prompt.Count}-token prefill.");
+        notes.Add($"Operating point: halting (safe base policy) calibrated by percentile on {Path.GetFileName(calibText)} (halting thresholds swept; ΔPPL {best.PplRelativeIncrease:P2} on the held-out half), evaluated on {Path.GetFileName(evalText)} (ΔPPL {routed.Perplexity / dense.Perplexity - 1:P2}); speedup and kv_bytes_ratio from a {prompt.Count}-token prefill.");
     }
 
     public static void Write(string path, Dictionary<string, object?> summary)

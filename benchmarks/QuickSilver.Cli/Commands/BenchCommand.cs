@@ -16,7 +16,7 @@ internal static class BenchCommand
         var runs = new Option<int>("--runs") { Description = "Interleaved runs per measurement (median, min, max reported).", DefaultValueFactory = _ => 7 };
         var decode = new Option<int>("--decode-tokens") { Description = "Tokens decoded greedily for the decode rate.", DefaultValueFactory = _ => 128 };
         var summary = new Option<string?>("--summary-json") { Description = "Run the quick versions of bench, ppl and compare and write one summary JSON object to this path." };
-        var gguf = new Option<string?>("--gguf") { Description = "GGUF file for the LLamaSharp side of the summary (default: the shared stories260K.gguf).", DefaultValueFactory = _ => SharedPaths.Stories260KGguf };
+        var gguf = new Option<string?>("--gguf") { Description = "GGUF file for the LLamaSharp side of the summary (default: the shared stories260K.gguf; 'none' skips the comparison).", DefaultValueFactory = _ => SharedPaths.Stories260KGguf };
         var evalText = CommonOptions.Text("--eval-text", "Evaluation text for the summary's perplexity figures.", SharedPaths.TinyStoriesSample);
         var calibText = CommonOptions.Text("--calibration-text", "Calibration text for the summary's operating point (never the evaluation text).", SharedPaths.TinyStoriesValid);
         var command = new Command("bench", "Dense achieved/raw FLOP/s, realization of prescribed halting and fusion profiles, overhead with nothing firing; --summary-json for the machine-readable summary.")
@@ -36,6 +36,12 @@ internal static class BenchCommand
             if (modelPath is not null && modelPath.Equals("none", StringComparison.OrdinalIgnoreCase)) modelPath = null;
             if (modelPath is not null) ModelLoader.Check(modelPath);
             string? summaryPath = parse.GetValue(summary);
+            string? ggufPath = parse.GetValue(gguf);
+            if (ggufPath is not null && ggufPath.Equals("none", StringComparison.OrdinalIgnoreCase)) ggufPath = null;
+            if (ggufPath is not null) ModelLoader.Check(ggufPath, "--gguf");
+            string? evalPath = parse.GetValue(evalText), calibPath = parse.GetValue(calibText);
+            if (evalPath is not null) TextInput.Check(evalPath, "--eval-text");
+            if (calibPath is not null) TextInput.Check(calibPath, "--calibration-text");
             var folder = OutputFolder.Prepare(parse.GetValue(outOption)!);
             int threadCount = CommonOptions.ResolveThreads(parse.GetValue(threads));
             var settings = new BenchSettings
@@ -45,7 +51,7 @@ internal static class BenchCommand
             if (summaryPath is not null)
             {
                 var summaryFile = SummaryRunner.CheckPath(summaryPath);
-                var summaryResult = SummaryRunner.Run(settings, parse.GetValue(gguf), parse.GetValue(evalText), parse.GetValue(calibText), folder, context.Reporter);
+                var summaryResult = SummaryRunner.Run(settings, ggufPath, evalPath, calibPath, folder, context.Reporter);
                 SummaryRunner.Write(summaryFile, summaryResult);
                 context.Output.WriteLine($"Summary written to {summaryFile}");
                 return ExitCodes.Success;

@@ -109,12 +109,14 @@ internal static class BenchRunner
     /// the host copy of the logits and an argmax per step (what InferenceSession.Generate does at temperature 0), but without stopping at EOS,
     /// so every run decodes exactly <paramref name="count"/> tokens.
     /// </summary>
-    public static DecodeResult Decode(LanguageModel model, string name, int count, int seed, Action<double> progress, int promptTokens = 32)
+    public static DecodeResult Decode(LanguageModel model, string name, int count, int seed, Action<double> progress, int promptTokens = 32, IReadOnlyList<int>? promptSource = null)
     {
         using var noGrad = torch.no_grad();
         int prompt = Math.Max(1, Math.Min(promptTokens, model.Config.MaxPositions - count - 1));
         if (prompt + count > model.Config.MaxPositions) throw new CliException($"Decoding {count} tokens does not fit the model's {model.Config.MaxPositions} positions.");
-        var ids = Prefill.RandomTokens(prompt, model.Tokenizer.VocabSize, seed);
+        var ids = promptSource is { Count: > 0 }
+            ? Enumerable.Range(0, prompt).Select(i => promptSource[i % promptSource.Count]).ToList()
+            : [.. Prefill.RandomTokens(prompt, model.Tokenizer.VocabSize, seed)];
         using var cache = new KvCache(model.Config, prompt + count + 1, model.Transformer.Device, prompt + count + 1);
         var stats = new RuntimeStats();
         float[] Step(IReadOnlyList<int> tokens)

@@ -33,7 +33,7 @@ internal static class OursSide
             result.PolicyPrefillSeconds = Summary.Of(times[1]);
             result.PolicyFlopsReduction = routed.Run() is { DenseFlops: > 0 } st ? st.FlopsReduction : 0;
 
-            var decode = reporter.Task($"QuickSilver: decode {s.DecodeTokens} tokens", s.DecodeTokens, p => BenchRunner.Decode(lm, "model", s.DecodeTokens, 7, p, s.DecodePromptTokens));
+            var decode = reporter.Task($"QuickSilver: decode {s.DecodeTokens} tokens", s.DecodeTokens, p => BenchRunner.Decode(lm, "model", s.DecodeTokens, 7, p, s.DecodePromptTokens, all));
             result.DecodeTokens = decode.DecodedTokens;
             result.DecodeSecondsPerToken = decode.SecondsPerToken;
 

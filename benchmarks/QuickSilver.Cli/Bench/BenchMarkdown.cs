@@ -27,7 +27,9 @@ internal static class BenchMarkdown
         foreach (var p in new[] { r.DensePrefill, r.RealModelPrefill }.OfType<PrefillResult>())
             sb.AppendLine($"| {p.Model} | {p.Tokens} | {F(p.DenseFlops / 1e9, 3)} | {p.Seconds.Format()} | {F(p.TokensPerSecond, 1)} | {F(p.GflopsPerSecond, 1)} |");
         sb.AppendLine();
-        if (r.AchievedOverRaw is double ratio)
+        if (r.AchievedOverRawRounds is { Count: > 0 } rounds)
+            sb.AppendLine($"**Dense achieved / raw = {F(rounds.Median)}** [{F(rounds.Min)}–{F(rounds.Max)}] (goal ≥ 0.6): per round, a dense prefill and the same layer matmuls run bare (the four shapes once per layer), interleaved; ratio of their GFLOP/s.");
+        else if (r.AchievedOverRaw is double ratio)
             sb.AppendLine($"**Dense achieved / raw = {F(ratio)}** (goal ≥ 0.6). Achieved counts only the layers' FLOPs (projections and attention), as the paper's J formula does; the raw figure is the layer's matmuls alone, so attention, norms, activations and dispatch make up the gap.").AppendLine();
         if (r.RealModelDecode is { } d)
             sb.AppendLine($"Greedy decode, {d.Model}: {F(d.TokensPerSecond, 1)} tokens/s over {d.DecodedTokens} tokens after a {d.PromptTokens}-token prompt (per-token seconds {d.SecondsPerToken.Format("", 5)}).").AppendLine();

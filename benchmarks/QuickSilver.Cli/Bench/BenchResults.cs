@@ -31,7 +31,10 @@ internal sealed class BenchResult
     public required int Runs { get; init; }
     public MatmulResult? Matmul { get; set; }
     public PrefillResult? DensePrefill { get; set; }
-    public double? AchievedOverRaw => Matmul is null || DensePrefill is null ? null : DensePrefill.GflopsPerSecond / Matmul.GflopsPerSecond;
+    /// <summary>Per interleaved round: (dense FLOPs / dense time) / (raw matmul FLOPs / raw time), raw = the layer matmuls run once per layer.</summary>
+    public Summary? AchievedOverRawRounds { get; set; }
+    public double? AchievedOverRaw => AchievedOverRawRounds is { Count: > 0 } r ? r.Median
+        : Matmul is null || DensePrefill is null ? null : DensePrefill.GflopsPerSecond / Matmul.GflopsPerSecond;
     public PrefillResult? RealModelPrefill { get; set; }
     public DecodeResult? RealModelDecode { get; set; }
     public List<ProfileResult> Realization { get; } = [];

@@ -19,6 +19,25 @@ internal sealed record MatmulResult(IReadOnlyList<MatmulShape> Shapes, double Fl
 
 internal static class MatmulProbe
 {
+    /// <summary>An action running the four matmul shapes once per layer (the projections' FLOPs of a whole dense pass), and those FLOPs.</summary>
+    public static (Action Run, double Flops, IDisposable Tensors) ModelEquivalent(ModelConfig config, int tokens)
+    {
+        var scope = torch.NewDisposeScope();
+        int d = config.HiddenSize, qkv = (config.NumHeads + 2 * config.NumKvHeads) * config.HeadDim, q = config.NumHeads * config.HeadDim;
+        int up = config.FeedForward == FeedForwardKind.SwiGlu ? 2 * config.IntermediateSize : config.IntermediateSize;
+        var shapes = new (long In, long Out)[] { (d, qkv), (q, d), (d, up), (config.IntermediateSize, d) };
+        var inputs = shapes.Select(s => torch.randn(1, tokens, s.In)).ToArray();
+        var weights = shapes.Select(s => torch.randn(s.Out, s.In) * 0.02).ToArray();
+        double flops = config.NumLayers * shapes.Sum(s => 2.0 * tokens * s.In * s.Out);
+        void Run()
+        {
+            using var noGrad = torch.no_grad();
+            for (int l = 0; l < config.NumLayers; l++)
+                for (int i = 0; i < shapes.Length; i++) { using var y = torch.nn.functional.linear(inputs[i], weights[i]); }
+        }
+        return (Run, flops, scope);
+    }
+
     public static MatmulResult Measure(ModelConfig config, int tokens, int reps, Action<double>? progress = null)
     {
         using var noGrad = torch.no_grad();

@@ -345,7 +345,7 @@ public sealed class ForwardRunner
     }
 
     /// <summary>Exact logit-lens entropy in nats of each row of (1, n, d): final norm, head, softmax.</summary>
-    internal torch.Tensor ExactEntropy(torch.Tensor hidden, RuntimeStats stats)
+    public torch.Tensor ExactEntropy(torch.Tensor hidden, RuntimeStats stats)
     {
         using var scope = torch.NewDisposeScope();
         var logp = _model.Logits(hidden).squeeze(0).log_softmax(-1); // (n, V)

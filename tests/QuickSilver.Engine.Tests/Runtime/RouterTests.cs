@@ -264,3 +264,25 @@ public sealed class RouterTests
         Assert.True(error.max().item<float>() > 0); // it is lossy
     }
 }
+
+public sealed class SemanticDriftTests
+{
+    [Fact]
+    public void Drift_index_is_zero_when_nothing_fires_and_positive_where_tokens_halted()
+    {
+        var config = TestModels.TinyLlama();
+        using var model = TestModels.Create(config);
+        var runner = new ForwardRunner(model);
+        var tokens = TestModels.RandomTokens(12, config.VocabSize, 71);
+        var none = new QuickSilverPolicy { Halting = new HaltingPolicy { Enabled = true, DriftThreshold = 0, EntropyThreshold = 0, MinLayer = 1 } };
+        Assert.All(SemanticDrift.Measure(runner, tokens, new RoutingPlan(none, config)), d => Assert.True(d < 1e-4f));
+
+        var flags = new TokenFlags(tokens.Length);
+        flags.ForcedHalt[4] = true;
+        var trace = new TokenTrace(tokens.Length, config.NumLayers, 0);
+        var drift = SemanticDrift.Measure(runner, tokens, new RoutingPlan(none, config), flags, trace);
+        Assert.Same(drift, trace.SemanticDrift);
+        Assert.All(drift[..4], d => Assert.True(d < 1e-4f)); // earlier tokens cannot see the change (kernel rounding only)
+        Assert.True(drift[4] > 1e-3f);
+    }
+}

@@ -81,9 +81,9 @@ public static class Llama2cLoader
         // Header fields are attacker-controlled int32s: size the file in 128-bit arithmetic so no product can wrap.
         long d = dim, l = layers, h = hiddenDim, v = vocab;
         long freqFloats = 2L * seqLen * (headDim / 2);
-        Int128 D = d, L = l, H = h, V = v, KV = kvDim;
-        Int128 floats = (V * D) + (L * D) + (L * D * D) + (2 * L * D * KV) + (L * D * D) + (L * D)
-            + (3 * L * H * D) + D + freqFloats + (sharedClassifier ? 0 : V * D);
+        Int128 wideDim = d, wideLayers = l, wideHidden = h, wideVocab = v, wideKv = kvDim;
+        Int128 floats = (wideVocab * wideDim) + (2 * wideLayers * wideDim * wideDim) + (2 * wideLayers * wideDim * wideKv)
+            + (2 * wideLayers * wideDim) + (3 * wideLayers * wideHidden * wideDim) + wideDim + freqFloats + (sharedClassifier ? 0 : wideVocab * wideDim);
         Int128 expectedBytes = HeaderBytes + (4 * floats);
         if (length != expectedBytes)
         {

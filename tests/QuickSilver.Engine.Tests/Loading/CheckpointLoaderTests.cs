@@ -35,6 +35,12 @@ public sealed class CheckpointLoaderTests
     }
 
     [Fact]
+    public void ConfigJsonPath_LoadsItsFolder()
+    {
+        Assert.Equal(5, CheckpointLoader.Load(Path.Combine(SharedAssets.Stories260KHf, "config.json")).Config.NumLayers);
+    }
+
+    [Fact]
     public void GgufMagic_IsDetectedWithoutTheExtension()
     {
         using var temp = new TempDirectory();

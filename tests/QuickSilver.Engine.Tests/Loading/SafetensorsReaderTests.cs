@@ -149,6 +149,19 @@ public sealed class SafetensorsReaderTests
     }
 
     [Fact]
+    public void UnknownDtypeWithHugeShape_IsRejectedBeforeAllocating()
+    {
+        using var temp = new TempDirectory();
+        string path = temp.File("a.safetensors");
+        // An unknown dtype has no size to check the shape against, so the shape must not size an allocation.
+        File.WriteAllBytes(path, SafetensorsTestWriter.Assemble("""{"x":{"dtype":"Q4","shape":[1099511627776],"data_offsets":[0,8]}}""", new byte[8]));
+        using SafetensorsFile file = SafetensorsReader.Open(path);
+        var ex = Assert.Throws<ModelFormatException>(() => file.ReadFloat32("x"));
+        Assert.Contains("'x'", ex.Message);
+        Assert.Contains("Q4", ex.Message);
+    }
+
+    [Fact]
     public void MissingTensor_IsNamed()
     {
         using var temp = new TempDirectory();

@@ -73,14 +73,65 @@ public sealed class Llama2cLoaderTests
         AssertRejected(temp, huge, "implies");
     }
 
-    [Fact]
-    public void NewerExportFormat_IsRecognisedAndRejected()
+    [Theory]
+    [InlineData(3, "version 3")]
+    [InlineData(0, "version 0")]
+    public void UnknownExportVersions_AreNamed(int version, string fragment)
     {
         using var temp = new TempDirectory();
         byte[] bytes = new byte[256];
-        BitConverter.TryWriteBytes(bytes.AsSpan(0), 0x616B3432u);
-        BitConverter.TryWriteBytes(bytes.AsSpan(4), 1);
-        AssertRejected(temp, bytes, "version 1", "ak42");
+        BitConverter.TryWriteBytes(bytes.AsSpan(0), Llama2cLoader.ExportMagic);
+        BitConverter.TryWriteBytes(bytes.AsSpan(4), version);
+        AssertRejected(temp, bytes, fragment, "ak42");
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void ExportVersion1_LoadsTheSameTensorsAsTheLegacyLayout(bool separateClassifier)
+    {
+        using var temp = new TempDirectory();
+        TinyLlama m = TinyLlama.Create();
+        File.WriteAllBytes(temp.File("v0.bin"), m.Llama2cBytes(separateClassifier));
+        File.WriteAllBytes(temp.File("v1.bin"), m.Llama2cExportBytes(1, separateClassifier));
+        CheckpointData v0 = Llama2cLoader.Load(temp.File("v0.bin"));
+        CheckpointData v1 = Llama2cLoader.Load(temp.File("v1.bin"));
+        Assert.Equal(v0.Config, v1.Config);
+        Assert.Equal("1", v1.Metadata["llama2c.version"]);
+        TestData.AssertSameTensors(v0.Tensors, v1.Tensors);
+    }
+
+    [Fact]
+    public void ExportVersion2_DequantizesGroupsOfInt8()
+    {
+        using var temp = new TempDirectory();
+        TinyLlama m = TinyLlama.Create();
+        File.WriteAllBytes(temp.File("v2.bin"), m.Llama2cExportBytes(2, separateClassifier: true, groupSize: 16));
+        CheckpointData v2 = Llama2cLoader.Load(temp.File("v2.bin"));
+        Assert.False(v2.Config.TiedEmbeddings);
+        Assert.Equal(m.AttnNorm[1], v2.Tensors[WeightNames.AttnNormWeight(1)].Data);
+        Assert.Equal(TinyLlama.DequantizeGroups(m.Embedding, 16), v2.Tensors[WeightNames.Embedding].Data);
+        Assert.Equal(TinyLlama.DequantizeGroups(m.Classifier, 16), v2.Tensors[WeightNames.LmHead].Data);
+        Assert.Equal(TinyLlama.DequantizeGroups(m.W2[1], 16), v2.Tensors[WeightNames.Down(1)].Data);
+        Assert.Equal(TinyLlama.ToRotateHalf(TinyLlama.DequantizeGroups(m.Wk[0], 16), m.KvHeads, m.HeadDim, m.Dim), v2.Tensors[WeightNames.Key(0)].Data);
+        Assert.NotEqual(m.Wv[0], v2.Tensors[WeightNames.Value(0)].Data);
+    }
+
+    [Fact]
+    public void ExportVersion2_BadGroupSizes_AreNamed()
+    {
+        using var temp = new TempDirectory();
+        byte[] bytes = TinyLlama.Create().Llama2cExportBytes(2, groupSize: 16);
+        AssertRejected(temp, WithGroupSize(bytes, 0), "group_size");
+        AssertRejected(temp, WithGroupSize(bytes, 48), "group_size 48");
+        AssertRejected(temp, WithGroupSize(bytes, 32), "implies");
+
+        static byte[] WithGroupSize(byte[] bytes, int groupSize)
+        {
+            byte[] copy = (byte[])bytes.Clone();
+            BitConverter.TryWriteBytes(copy.AsSpan(37), groupSize);
+            return copy;
+        }
     }
 
     [Fact]

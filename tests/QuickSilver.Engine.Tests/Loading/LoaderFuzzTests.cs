@@ -160,15 +160,19 @@ public sealed class LoaderFuzzTests
     public void Llama2c_CorruptedFiles_OnlyThrowModelFormatException()
     {
         using var temp = new TempDirectory();
-        byte[] valid = TinyLlama.Create().Llama2cBytes();
+        TinyLlama model = TinyLlama.Create();
+        byte[][] bases = [model.Llama2cBytes(), model.Llama2cExportBytes(1, separateClassifier: true), model.Llama2cExportBytes(2, groupSize: 16)];
+        int[] fieldOffsets = [0, 8, 8];
         string path = temp.File("fuzz.bin");
-        Gen<Mutation[]> headerEdits = Gen.Select(Gen.Int[0, 6], Gen.Int, (field, value) => new Mutation(5, field, (ulong)(uint)value)).Array[1, 3];
-        Gen.Select(Mutations(valid.Length, Llama2cLoader.HeaderBytes), headerEdits).Sample((mutations, fields) =>
+        Gen<Mutation[]> headerEdits = Gen.Select(Gen.Int[0, 8], Gen.Int, (field, value) => new Mutation(5, field, (ulong)(uint)value)).Array[1, 3];
+        Gen.Select(Gen.Int[0, 2], Mutations(bases[0].Length, Llama2cLoader.ExportHeaderBytes), headerEdits).Sample((which, mutations, fields) =>
         {
-            byte[] bytes = Apply(valid, mutations);
+            byte[] bytes = Apply(bases[which], mutations);
             foreach (Mutation field in fields)
             {
-                if (bytes.Length >= 4 * (field.Position + 1)) BinaryPrimitives.WriteUInt32LittleEndian(bytes.AsSpan(4 * field.Position), (uint)field.Value);
+                // Fields 0..6 are the seven ints; 7 lands on the shared/group bytes of an export header.
+                int at = fieldOffsets[which] + (4 * field.Position) + (field.Position == 8 ? 1 : 0);
+                if (bytes.Length >= at + 4) BinaryPrimitives.WriteUInt32LittleEndian(bytes.AsSpan(at), (uint)field.Value);
             }
             File.WriteAllBytes(path, bytes);
             LoadOrModelFormatException(() => Llama2cLoader.Load(path));

@@ -90,6 +90,60 @@ internal sealed class TinyLlama
         return stream.ToArray();
     }
 
+    /// <summary>The "ak42" export layouts, written from llama2.c export.py's version1_export / version2_export.</summary>
+    public byte[] Llama2cExportBytes(int version, bool separateClassifier = false, int groupSize = 32)
+    {
+        using var stream = new MemoryStream();
+        using var writer = new BinaryWriter(stream);
+        writer.Write(0x616B3432u);
+        writer.Write(version);
+        foreach (int field in new[] { Dim, Hidden, Layers, Heads, KvHeads, Vocab, SeqLen }) writer.Write(field);
+        writer.Write((byte)(separateClassifier ? 0 : 1));
+        if (version == 2) writer.Write(groupSize);
+        while (stream.Position < 256) writer.Write((byte)0);
+        void Write(IEnumerable<float> values) { foreach (float v in values) writer.Write(v); }
+        foreach (float[] layer in AttnNorm) Write(layer);
+        foreach (float[] layer in FfnNorm) Write(layer);
+        Write(FinalNorm);
+        var matrices = new List<float[]> { Embedding };
+        foreach (float[][] group in new[] { Wq, Wk, Wv, Wo, W1, W2, W3 }) matrices.AddRange(group);
+        if (separateClassifier) matrices.Add(Classifier);
+        foreach (float[] w in matrices)
+        {
+            if (version == 1)
+            {
+                Write(w);
+                continue;
+            }
+            (sbyte[] q, float[] scales) = QuantizeGroups(w, groupSize);
+            foreach (sbyte v in q) writer.Write(v);
+            Write(scales);
+        }
+        writer.Flush();
+        return stream.ToArray();
+    }
+
+    /// <summary>export.py quantize_q80: scale = max|w|/127 per group, q = round(w / scale).</summary>
+    public static (sbyte[] Quantized, float[] Scales) QuantizeGroups(float[] w, int groupSize)
+    {
+        var q = new sbyte[w.Length];
+        var scales = new float[w.Length / groupSize];
+        for (int g = 0; g < scales.Length; g++)
+        {
+            float max = 0;
+            for (int i = 0; i < groupSize; i++) max = Math.Max(max, Math.Abs(w[(g * groupSize) + i]));
+            scales[g] = max / 127f;
+            for (int i = 0; i < groupSize; i++) q[(g * groupSize) + i] = (sbyte)MathF.Round(w[(g * groupSize) + i] / scales[g]);
+        }
+        return (q, scales);
+    }
+
+    public static float[] DequantizeGroups(float[] w, int groupSize)
+    {
+        (sbyte[] q, float[] scales) = QuantizeGroups(w, groupSize);
+        return q.Select((v, i) => v * scales[i / groupSize]).ToArray();
+    }
+
     public GgufWriter GgufWriter(GgufTensorType matrixType = GgufTensorType.F32, bool withOutput = true)
     {
         var writer = new GgufWriter()

@@ -144,19 +144,26 @@ internal sealed class TinyLlama
         return q.Select((v, i) => v * scales[i / groupSize]).ToArray();
     }
 
-    public GgufWriter GgufWriter(GgufTensorType matrixType = GgufTensorType.F32, bool withOutput = true)
+    public float[] QBias(int layer) => TestData.Random(Dim, 500 + layer);
+    public float[] KBias(int layer) => TestData.Random(KvDim, 600 + layer);
+    public float[] VBias(int layer) => TestData.Random(KvDim, 700 + layer);
+
+    /// <summary>A GGUF of this model. "llama" stores q/k interleaved (as llama.cpp's converter does); "qwen2" stores them rotate-half.</summary>
+    public GgufWriter GgufWriter(GgufTensorType matrixType = GgufTensorType.F32, bool withOutput = true, string architecture = "llama", bool withBiases = false)
     {
+        string a = architecture;
+        bool interleaved = architecture == "llama";
         var writer = new GgufWriter()
-            .AddMetadata("general.architecture", "llama")
+            .AddMetadata("general.architecture", a)
             .AddMetadata("general.name", "tiny")
-            .AddMetadata("llama.context_length", (uint)SeqLen)
-            .AddMetadata("llama.embedding_length", (uint)Dim)
-            .AddMetadata("llama.feed_forward_length", (uint)Hidden)
-            .AddMetadata("llama.block_count", (uint)Layers)
-            .AddMetadata("llama.attention.head_count", (uint)Heads)
-            .AddMetadata("llama.attention.head_count_kv", (uint)KvHeads)
-            .AddMetadata("llama.rope.dimension_count", (uint)HeadDim)
-            .AddMetadata("llama.attention.layer_norm_rms_epsilon", 1e-5f)
+            .AddMetadata(a + ".context_length", (uint)SeqLen)
+            .AddMetadata(a + ".embedding_length", (uint)Dim)
+            .AddMetadata(a + ".feed_forward_length", (uint)Hidden)
+            .AddMetadata(a + ".block_count", (uint)Layers)
+            .AddMetadata(a + ".attention.head_count", (uint)Heads)
+            .AddMetadata(a + ".attention.head_count_kv", (uint)KvHeads)
+            .AddMetadata(a + ".rope.dimension_count", (uint)HeadDim)
+            .AddMetadata(a + ".attention.layer_norm_rms_epsilon", 1e-5f)
             .AddMetadata("tokenizer.ggml.model", "llama")
             .AddMetadata("tokenizer.ggml.tokens", Enumerable.Range(0, Vocab).Select(i => $"t{i}").ToArray())
             .AddMetadata("tokenizer.ggml.scores", Enumerable.Range(0, Vocab).Select(i => -(float)i).ToArray())
@@ -169,8 +176,15 @@ internal sealed class TinyLlama
         for (int l = 0; l < Layers; l++)
         {
             string p = $"blk.{l}.";
-            writer.AddTensor(p + "attn_q.weight", [Dim, Dim], Wq[l], matrixType);
-            writer.AddTensor(p + "attn_k.weight", [KvDim, Dim], Wk[l], matrixType);
+            writer.AddTensor(p + "attn_q.weight", [Dim, Dim], interleaved ? Wq[l] : ToRotateHalf(Wq[l], Heads, HeadDim, Dim), matrixType);
+            writer.AddTensor(p + "attn_k.weight", [KvDim, Dim], interleaved ? Wk[l] : ToRotateHalf(Wk[l], KvHeads, HeadDim, Dim), matrixType);
+            if (withBiases)
+            {
+                // Biases are written in the file's own row order: interleaved for llama, so they get permuted on load.
+                writer.AddTensor(p + "attn_q.bias", [Dim], QBias(l));
+                writer.AddTensor(p + "attn_k.bias", [KvDim], KBias(l));
+                writer.AddTensor(p + "attn_v.bias", [KvDim], VBias(l));
+            }
             writer.AddTensor(p + "attn_v.weight", [KvDim, Dim], Wv[l], matrixType);
             writer.AddTensor(p + "attn_output.weight", [Dim, Dim], Wo[l], matrixType);
             writer.AddTensor(p + "attn_norm.weight", [Dim], AttnNorm[l]);

@@ -98,6 +98,8 @@ public sealed class LoaderFuzzTests
             new Dictionary<string, string> { ["format"] = "pt" });
         int headerEnd = 8 + (int)BitConverter.ToUInt64(valid, 0);
         string path = temp.File("fuzz.safetensors");
+        File.WriteAllBytes(path, valid);
+        using (SafetensorsFile baseline = SafetensorsReader.Open(path)) Assert.Equal(5, baseline.Tensors.Count);
 
         Mutations(valid.Length, headerEnd).Sample(mutations =>
         {
@@ -117,6 +119,8 @@ public sealed class LoaderFuzzTests
         const string header = """{"__metadata__":{"format":"pt"},"a":{"dtype":"F32","shape":[2,2],"data_offsets":[0,16]},"b":{"dtype":"F16","shape":[4],"data_offsets":[16,24]}}""";
         string[] replacements = ["-1", "1e400", "18446744073709551616", "null", "[]", "{}", "\"F64\"", "\"x\"", "[0,0]", "[16,0]", "\"\\ud800\"", "9223372036854775807", "", "}", "[[1]]", "0.5"];
         string path = temp.File("fuzz.safetensors");
+        File.WriteAllBytes(path, SafetensorsTestWriter.Assemble(header, new byte[24]));
+        using (SafetensorsFile baseline = SafetensorsReader.Open(path)) Assert.Equal(4, baseline.ReadFloat32("b").Length);
         Gen.Select(Gen.Int[0, header.Length - 1], Gen.Int[0, 12], Gen.Int[0, replacements.Length - 1]).Array[1, 3].Sample(edits =>
         {
             string text = header;
@@ -142,6 +146,7 @@ public sealed class LoaderFuzzTests
         TinyLlama.Create().GgufWriter(GgufTensorType.Q8_0).AddTensor("extra.q4", [2, 32], TestData.Random(64, 9), GgufTensorType.Q4_0).Write(validPath);
         byte[] valid = File.ReadAllBytes(validPath);
         int headerEnd = (int)GgufFile.Read(validPath).DataOffset;
+        Assert.Equal(2, GgufLoader.Load(validPath).Config.NumLayers);
         string path = temp.File("fuzz.gguf");
 
         Mutations(valid.Length, headerEnd).Sample(mutations =>
@@ -164,6 +169,11 @@ public sealed class LoaderFuzzTests
         byte[][] bases = [model.Llama2cBytes(), model.Llama2cExportBytes(1, separateClassifier: true), model.Llama2cExportBytes(2, groupSize: 16)];
         int[] fieldOffsets = [0, 8, 8];
         string path = temp.File("fuzz.bin");
+        foreach (byte[] baseline in bases)
+        {
+            File.WriteAllBytes(path, baseline);
+            Assert.Equal(model.Dim, Llama2cLoader.Load(path).Config.HiddenSize);
+        }
         Gen<Mutation[]> headerEdits = Gen.Select(Gen.Int[0, 8], Gen.Int, (field, value) => new Mutation(5, field, (ulong)(uint)value)).Array[1, 3];
         Gen.Select(Gen.Int[0, 2], Mutations(bases[0].Length, Llama2cLoader.ExportHeaderBytes), headerEdits).Sample((which, mutations, fields) =>
         {
@@ -179,6 +189,12 @@ public sealed class LoaderFuzzTests
         }, iter: Iterations, threads: 1);
     }
 
+    private static string CopyConfig(string folder)
+    {
+        File.Copy(Path.Combine(SharedAssets.Gpt2TinyRandomHf, "config.json"), Path.Combine(folder, "config.json"), overwrite: true);
+        return folder;
+    }
+
     [Fact]
     public void ConfigJson_CorruptedFields_OnlyThrowModelFormatException()
     {
@@ -188,6 +204,8 @@ public sealed class LoaderFuzzTests
         string llama = TinyLlama.Create().WriteHfFolder(temp.SubDirectory("llama"), withHead: false);
         JsonObject gpt2Config = JsonNode.Parse(File.ReadAllText(Path.Combine(SharedAssets.Gpt2TinyRandomHf, "config.json")))!.AsObject();
         JsonObject llamaConfig = JsonNode.Parse(File.ReadAllText(Path.Combine(llama, "config.json")))!.AsObject();
+        Assert.Equal("gpt2", HuggingFaceLoader.Load(CopyConfig(gpt2)).Config.Architecture);
+        Assert.Equal("llama", HuggingFaceLoader.Load(llama).Config.Architecture);
         string[] keys = [.. gpt2Config.Select(p => p.Key), .. llamaConfig.Select(p => p.Key), "head_dim", "attention_bias", "mlp_bias", "rope_scaling", "sliding_window", "use_sliding_window"];
         string[] values =
         [

@@ -73,6 +73,7 @@ public sealed class RouterTests
         for (int l = 0; l < k; l++) h = model.Blocks[l].Forward(new BlockInput { Hidden = h, Positions = positions, FirstPosition = 0 }).Hidden;
         Assert.True(TestModels.MaxAbsDiff(TestModels.ToArray(h), TestModels.ToArray(routed.Hidden!)) < 1e-5f);
         Assert.Equal(20L * k, stats.ActiveTokenLayers);
+        Assert.Equal(Enumerable.Range(0, config.NumLayers).Select(l => l < k ? 20L : 0L), stats.ActivePerLayer);
         Assert.Equal(20L * (config.NumLayers - k), stats.HaltedTokenLayers);
         for (int l = 0; l < config.NumLayers; l++) Assert.Equal(l < k ? 20 : 0, cache[l].Count); // KV skipping: no deeper writes
         Assert.True(stats.ActualFlops < stats.DenseFlops);

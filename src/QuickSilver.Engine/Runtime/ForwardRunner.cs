@@ -40,7 +40,18 @@ public sealed class ForwardRunner
         if (input.Cache is { } c && c.Length != input.StartPosition)
             throw new InvalidOperationException($"The cache holds {c.Length} positions but the pass starts at {input.StartPosition}.");
 
-        var output = input.Plan is null || input.Plan.Policy.IsDense ? RunDense(input) : RunRouted(input);
+        bool routed = input.Plan is not null && !input.Plan.Policy.IsDense;
+        if (routed && input.Cache is null)
+        {
+            // Routed passes need a cache even stand-alone: propagated K/V of halted tokens, packed K/V of quantized
+            // tokens and skipped entries all live there. A temporary one holds this pass only.
+            using var temporary = new KvCache(_model.Config, end, _model.Device, initialCapacity: t) { Length = input.StartPosition };
+            var result = RunRouted(input.WithCache(temporary));
+            input.Stats.KvBytes = temporary.UsedBytes;
+            input.Stats.DenseKvBytes = (long)t * temporary.DenseBytesPerToken;
+            return result;
+        }
+        var output = routed ? RunRouted(input) : RunDense(input);
         if (input.Cache is { } cache)
         {
             cache.Length = end;

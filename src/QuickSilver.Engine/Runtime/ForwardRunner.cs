@@ -458,8 +458,10 @@ public sealed class ForwardRunner
     {
         var q = plan.Policy.Quantization;
         using var scope = torch.NewDisposeScope();
-        var entropy = ExactEntropy(states, stats).data<float>().ToArray();
-        stats.RouterHostSyncs++;
+        // Uniform precision (all bands the same width) needs no entropy signal.
+        bool uniform = q.LowBits == q.MidBits && q.MidBits == q.HighBits;
+        var entropy = uniform ? new float[active.Count] : ExactEntropy(states, stats).data<float>().ToArray();
+        if (!uniform) stats.RouterHostSyncs++;
         double min = entropy.Min(), max = entropy.Max();
         for (int j = 0; j < active.Count; j++)
         {

@@ -222,7 +222,7 @@ public sealed class ForwardRunner
             long[]? keyPositions = null;
             if (needMaxAttention && haltNow.Any(x => x))
             {
-                maxAttention = result.MaxAttention!.squeeze(0).data<float>().ToArray();
+                maxAttention = result.MaxAttention!.squeeze(0).data<float>().ToArray(); // host sync: τ_kv test for the halted tokens
                 keyPositions = result.KeyPositions!.data<long>().ToArray();
                 stats.RouterHostSyncs++;
             }
@@ -318,7 +318,7 @@ public sealed class ForwardRunner
         {
             case EntropySignalMode.DriftGated:
             {
-                var passing = driftOk.data<bool>().ToArray();
+                var passing = driftOk.data<bool>().ToArray(); // host sync: which tokens need an entropy read
                 stats.RouterHostSyncs++;
                 var idx = Enumerable.Range(0, ta).Where(j => passing[j] && !flags.FullProcessing[active[j]]).ToArray();
                 if (idx.Length > 0)
@@ -384,7 +384,7 @@ public sealed class ForwardRunner
             distance = distance / later.norm(-1, false).squeeze(0).clamp_min(1e-12);
             stats.RouterFlops += 2.0 * width * (ta - 1);
         }
-        var d = distance.data<float>().ToArray();
+        var d = distance.data<float>().ToArray(); // host sync: the pairing is decided on the host
         stats.RouterHostSyncs++;
         for (int j = 0; j + 1 < ta; j++)
         {

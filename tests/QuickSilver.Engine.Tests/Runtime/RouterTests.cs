@@ -73,6 +73,7 @@ public sealed class RouterTests
         for (int l = 0; l < k; l++) h = model.Blocks[l].Forward(new BlockInput { Hidden = h, Positions = positions, FirstPosition = 0 }).Hidden;
         Assert.True(TestModels.MaxAbsDiff(TestModels.ToArray(h), TestModels.ToArray(routed.Hidden!)) < 1e-5f);
         Assert.Equal(20L * k, stats.ActiveTokenLayers);
+        Assert.Equal(Enumerable.Range(0, config.NumLayers).Select(l => l < k ? 20L : 0L), stats.ActivePerLayer);
         Assert.Equal(20L * (config.NumLayers - k), stats.HaltedTokenLayers);
         for (int l = 0; l < config.NumLayers; l++) Assert.Equal(l < k ? 20 : 0, cache[l].Count); // KV skipping: no deeper writes
         Assert.True(stats.ActualFlops < stats.DenseFlops);
@@ -262,5 +263,55 @@ public sealed class RouterTests
         var error = (q - x).abs().reshape(6, 4, 16);
         Assert.True((error <= bound).all().item<bool>());
         Assert.True(error.max().item<float>() > 0); // it is lossy
+    }
+}
+
+public sealed class SemanticDriftTests
+{
+    [Fact]
+    public void Drift_index_is_zero_when_nothing_fires_and_positive_where_tokens_halted()
+    {
+        var config = TestModels.TinyLlama();
+        using var model = TestModels.Create(config);
+        var runner = new ForwardRunner(model);
+        var tokens = TestModels.RandomTokens(12, config.VocabSize, 71);
+        var none = new QuickSilverPolicy { Halting = new HaltingPolicy { Enabled = true, DriftThreshold = 0, EntropyThreshold = 0, MinLayer = 1 } };
+        Assert.All(SemanticDrift.Measure(runner, tokens, new RoutingPlan(none, config)), d => Assert.True(d < 1e-4f));
+
+        var flags = new TokenFlags(tokens.Length);
+        flags.ForcedHalt[4] = true;
+        var trace = new TokenTrace(tokens.Length, config.NumLayers, 0);
+        var drift = SemanticDrift.Measure(runner, tokens, new RoutingPlan(none, config), flags, trace);
+        Assert.Same(drift, trace.SemanticDrift);
+        Assert.All(drift[..4], d => Assert.True(d < 1e-4f)); // earlier tokens cannot see the change (kernel rounding only)
+        Assert.True(drift[4] > 1e-3f);
+    }
+}
+
+public sealed class StandAloneRoutedPassTests
+{
+    [Fact]
+    public void A_routed_pass_without_a_cache_equals_one_with_a_cache()
+    {
+        var config = TestModels.TinyLlama();
+        using var model = TestModels.Create(config);
+        var runner = new ForwardRunner(model);
+        var tokens = TestModels.RandomTokens(18, config.VocabSize, 81);
+        var policy = new QuickSilverPolicy
+        {
+            Halting = new HaltingPolicy { Enabled = true, DriftThreshold = 0, EntropyThreshold = 0, MinLayer = 1 },
+            KvSkip = new KvSkipPolicy { Enabled = false },
+            Quantization = new QuantizationPolicy { Enabled = true, DecisionLayer = 2, Normalization = EntropyNormalization.None, LowThreshold = 0, HighThreshold = 0, RareTokenIdFraction = null, ProtectNumbers = false },
+        };
+        var flags = new TokenFlags(tokens.Length);
+        flags.ForcedHalt[3] = flags.ForcedHalt[9] = true;
+        var plan = new RoutingPlan(policy, config);
+        using var cache = new KvCache(config, 32, torch.CPU);
+        using var withCache = runner.Run(new ForwardInput { TokenIds = tokens, Cache = cache, Plan = plan, Flags = flags, AllLogits = true });
+        var stats = new RuntimeStats();
+        using var standAlone = runner.Run(new ForwardInput { TokenIds = tokens, Plan = plan, Flags = flags, AllLogits = true, Stats = stats });
+        Assert.True(TestModels.MaxAbsDiff(TestModels.ToArray(withCache.Logits), TestModels.ToArray(standAlone.Logits)) < 1e-6f);
+        Assert.Equal(cache.UsedBytes, stats.KvBytes);
+        Assert.True(stats.KvBytes < stats.DenseKvBytes); // 8-bit packed entries from the decision layer on
     }
 }

@@ -33,7 +33,7 @@ public sealed class CompareTests : IDisposable
         Assert.Equal(ours.GetProperty("scored_tokens").GetInt64(), llama.GetProperty("scored_tokens").GetInt64());
         Assert.Equal(ours.GetProperty("text_tokens").GetInt32(), llama.GetProperty("text_tokens").GetInt32());
         double a = ours.GetProperty("perplexity").GetDouble(), b = llama.GetProperty("perplexity").GetDouble();
-        Assert.InRange(a / b, 0.995, 1.005); // float32 TorchSharp versus llama.cpp on the same f32 weights
+        Assert.InRange(a / b, 0.999, 1.001); // float32 TorchSharp versus llama.cpp on the same f32 weights, same windows
         Assert.Equal(8, ours.GetProperty("decode_tokens").GetInt32());
         Assert.True(ours.GetProperty("peak_rss_bytes").GetInt64() > 0);
         Assert.Contains("ours / LLamaSharp", File.ReadAllText(_temp.File("compare/compare.md")));

@@ -102,7 +102,7 @@ internal static class LlamaSharpSide
             foreach (var (begin, end, first) in windows)
             {
                 Prefill(ids.GetRange(begin, end - begin), allLogits: true);
-                for (int target = first; target < end; target++)
+                for (int target = first; target <= end; target++)
                 {
                     nll += PplWindows.Nll(handle.GetLogitsIth(target - 1 - begin), (int)ids[target]);
                     scored++;

@@ -85,6 +85,7 @@ section() { # title, markdown file, [image prefix]
   echo
   echo '```json'
   cat "$out/summary.json" 2>/dev/null || echo '{}'
+  echo
   echo '```'
   section "Bench: achieved versus raw FLOP/s, realization, overhead" "$out/bench/bench.md"
   section "Compare with LLamaSharp" "$out/compare/compare.md"

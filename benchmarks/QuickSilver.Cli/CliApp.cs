@@ -24,6 +24,9 @@ internal static class CliApp
     /// <summary>Parses and runs; returns the exit code. <paramref name="output"/> and <paramref name="error"/> default to the console.</summary>
     public static int Run(string[] args, TextWriter? output = null, TextWriter? error = null)
     {
+        // The engine's module initializer sets OMP_WAIT_POLICY=PASSIVE, which only works before libtorch loads;
+        // option handling below touches TorchSharp directly, so run it first.
+        System.Runtime.CompilerServices.RuntimeHelpers.RunModuleConstructor(typeof(QuickSilver.Engine.LanguageModel).Module.ModuleHandle);
         var outWriter = output ?? Console.Out;
         var errWriter = error ?? Console.Error;
         bool interactive = output is null && !Console.IsOutputRedirected;

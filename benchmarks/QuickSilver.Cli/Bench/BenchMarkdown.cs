@@ -34,6 +34,9 @@ internal static class BenchMarkdown
         if (r.RealModelDecode is { } d)
             sb.AppendLine($"Greedy decode, {d.Model}: {F(d.TokensPerSecond, 1)} tokens/s over {d.DecodedTokens} tokens after a {d.PromptTokens}-token prompt (per-token seconds {d.SecondsPerToken.Format("", 5)}).").AppendLine();
 
+        if (r.RealModelGenerate is { } g)
+            sb.AppendLine($"InferenceSession.Generate (greedy, up to {r.RealModelDecode?.DecodedTokens ?? 0} tokens after a {g.PromptTokens}-token prompt): {g.GeneratedTokens} tokens, finish {g.FinishReason}, " +
+                $"{(g.TokensPerSecond is double tps ? F(tps, 1) + " tokens/s after the first token" : "too few tokens for a rate")}.").AppendLine();
         sb.AppendLine("## Realization of prescribed profiles").AppendLine();
         sb.AppendLine("Realization = (time saved fraction) / (FLOPs saved fraction); FLOPs saved come from the runtime's measured counts (actual = layers + router) against dense. Target ≥ 0.8.").AppendLine();
         sb.AppendLine("| profile | what is prescribed | token-layers removed | FLOPs saved (router incl.) | dense s | policy s | time saved | **realization** median [min–max] |").AppendLine("|---|---|---:|---:|---:|---:|---:|---:|");

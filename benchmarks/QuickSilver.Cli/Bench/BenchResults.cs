@@ -15,6 +15,12 @@ internal sealed record DecodeResult(string Model, int PromptTokens, int DecodedT
     public double TokensPerSecond => 1 / SecondsPerToken.Median;
 }
 
+/// <summary>Decode rate through the public session API: tokens after the first ÷ time after the first token.</summary>
+internal sealed record GenerateResult(int PromptTokens, int GeneratedTokens, string FinishReason, double Seconds, double TimeToFirstToken)
+{
+    public double? TokensPerSecond => GeneratedTokens > 1 && Seconds > TimeToFirstToken ? (GeneratedTokens - 1) / (Seconds - TimeToFirstToken) : null;
+}
+
 /// <summary>Dense versus one prescribed profile, interleaved.</summary>
 internal sealed record ProfileResult(
     string Name, string Description, double TargetRemovedFraction, double RemovedTokenLayerFraction,
@@ -37,6 +43,8 @@ internal sealed class BenchResult
         : Matmul is null || DensePrefill is null ? null : DensePrefill.GflopsPerSecond / Matmul.GflopsPerSecond;
     public PrefillResult? RealModelPrefill { get; set; }
     public DecodeResult? RealModelDecode { get; set; }
+    /// <summary>The same through InferenceSession.Generate (greedy; it stops early at EOS).</summary>
+    public GenerateResult? RealModelGenerate { get; set; }
     public List<ProfileResult> Realization { get; } = [];
     public ProfileResult? Overhead { get; set; }
     public ProfileResult? OverheadWithoutQuantization { get; set; }

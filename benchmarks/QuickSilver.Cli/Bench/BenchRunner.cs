@@ -65,6 +65,7 @@ internal static class BenchRunner
                 var ids = Prefill.RandomTokens(tokens, real.Tokenizer.VocabSize, s.Seed);
                 result.RealModelPrefill = reporter.Task($"Dense prefill, {name}, {tokens} tokens", s.Runs, p => DensePrefill(real, name, ids, s.Runs, p));
                 result.RealModelDecode = reporter.Task($"Greedy decode, {name}, {s.DecodeTokens} tokens", s.DecodeTokens, p => Decode(real, name, s.DecodeTokens, s.Seed, p));
+                result.RealModelGenerate = reporter.Task($"InferenceSession.Generate, {name}", 1, _ => Generate(real, s.DecodeTokens, s.Seed));
             }
             catch (CliException e)
             {
@@ -147,6 +148,19 @@ internal static class BenchRunner
             progress(i + 1);
         }
         return new DecodeResult(name, prompt, count, Summary.Of(perToken));
+    }
+
+    /// <summary>Greedy generation through InferenceSession.Generate after a 32-token prompt (a warm-up call first).</summary>
+    public static GenerateResult Generate(LanguageModel model, int count, int seed)
+    {
+        int prompt = Math.Max(1, Math.Min(32, model.Config.MaxPositions - count - 1));
+        var ids = Prefill.RandomTokens(prompt, model.Tokenizer.VocabSize, seed);
+        var request = new QuickSilver.Engine.Generation.GenerationRequest { MaxNewTokens = count, Temperature = 0 };
+        using var session = model.CreateSession(Math.Min(model.Config.MaxPositions, prompt + count + 1));
+        session.Generate(ids, new QuickSilver.Engine.Generation.GenerationRequest { MaxNewTokens = 4, Temperature = 0 });
+        session.Reset();
+        var r = session.Generate(ids, request);
+        return new GenerateResult(prompt, r.Tokens.Count, r.FinishReason.ToString(), r.TotalSeconds, r.TimeToFirstTokenSeconds);
     }
 
     public static int ArgMax(float[] values)

@@ -40,6 +40,17 @@ public sealed class CompareTests : IDisposable
     }
 
     [Fact]
+    public void LlamaSharpFailureIsReportedNotThrown()
+    {
+        string bogus = _temp.WriteText("broken.gguf", "GGUF? no: just text");
+        var settings = new QuickSilver.Cli.Compare.CompareSettings { Model = bogus, Text = SharedAssets.TinyStoriesSample, Runs = 1, DecodeTokens = 2, PromptTokens = 8 };
+        var result = QuickSilver.Cli.Compare.LlamaSharpSide.Run(settings, new QuickSilver.Cli.Infrastructure.Reporter(TextWriter.Null, false));
+        Assert.False(result.Ok);
+        Assert.False(string.IsNullOrWhiteSpace(result.Error));
+        Assert.Null(result.PrefillTokensPerSecond);
+    }
+
+    [Fact]
     public void WorkersRunInSeparateProcesses()
     {
         var run = CliRun.Invoke(Args(inProcess: false));

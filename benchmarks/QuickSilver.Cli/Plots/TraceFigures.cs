@@ -44,13 +44,15 @@ internal static class TraceFigures
     public static void Heatmap(string path, double[,] layerByToken, string title, string colorLabel, int width, int height)
     {
         var plot = new Plot();
+        int rows = layerByToken.GetLength(0), cols = layerByToken.GetLength(1);
         var heatmap = plot.Add.Heatmap(Flip(layerByToken));
+        heatmap.Position = new CoordinateRect(0, Math.Max(cols - 1, 1), 1, Math.Max(rows, 2)); // ScottPlot places the corner cells' centres here: cells centre on token positions and blocks 1..L
         heatmap.Colormap = new ScottPlot.Colormaps.Viridis();
         var bar = plot.Add.ColorBar(heatmap);
         bar.Label = colorLabel;
         plot.Title(title);
         plot.XLabel("token position");
-        plot.YLabel("block index (0 = first, at the bottom)");
+        plot.YLabel("block (1 = first)");
         plot.SavePng(path, width, height);
     }
 
@@ -80,7 +82,7 @@ internal static class TraceFigures
         }
         plot.Title($"Fusion flow: {fusions} tokens absorbed into super-tokens");
         plot.XLabel("token position");
-        plot.YLabel("layer");
+        plot.YLabel("block (1 = first)");
         plot.ShowLegend();
         plot.SavePng(path, width, height);
     }

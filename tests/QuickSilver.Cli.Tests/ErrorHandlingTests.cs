@@ -104,6 +104,25 @@ public sealed class ErrorHandlingTests : IDisposable
         Assert.Contains("cannot be written", run.Error);
     }
 
+    [Fact]
+    public void SummaryJsonUnderAFileIsReported()
+    {
+        string file = _temp.WriteText("occupied", "x");
+        var run = CliRun.Invoke("bench", "--model", "none", "--gguf", "none", "--random-model", "random:tiny", "--out", _temp.File("out"),
+            "--summary-json", Path.Combine(file, "summary.json"));
+        Assert.Equal(2, run.ExitCode);
+        Assert.Contains("cannot be written", run.Error);
+    }
+
+    [Fact]
+    public void SummaryRefusesMissingEvaluationText()
+    {
+        var run = CliRun.Invoke("bench", "--model", "none", "--gguf", "none", "--random-model", "random:tiny", "--out", _temp.File("out"),
+            "--summary-json", _temp.File("s.json"), "--eval-text", _temp.File("missing.txt"));
+        Assert.Equal(2, run.ExitCode);
+        Assert.Contains("--eval-text", run.Error);
+    }
+
     [Theory]
     [InlineData("--window", "1", "--window")]
     [InlineData("--stride", "999", "--stride")]

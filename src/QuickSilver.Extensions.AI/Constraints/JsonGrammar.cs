@@ -255,13 +255,21 @@ internal static class JsonGrammar
         }
     }
 
-    private sealed class StringFrame(int minLength, int maxLength, int length, int continuation, int hexLeft, int escape) : JsonFrame
+    /// <summary>
+    /// A string body: valid UTF-8 only (no overlongs, surrogates or code points above U+10FFFF), JSON escapes (no lone-surrogate
+    /// \\u escapes), no raw control characters, and a length in code points between the schema's bounds.
+    /// </summary>
+    private sealed class StringFrame(int minLength, int maxLength, int length, int continuation, int hexLeft, int escape, byte nextLo = 0x80, byte nextHi = 0xBF) : JsonFrame
     {
         public override JsonState? Step(JsonState self, byte b)
         {
             if (hexLeft > 0)
             {
-                return Uri.IsHexDigit((char)b) ? self.Replace(new StringFrame(minLength, maxLength, length, 0, hexLeft - 1, 0)) : null;
+                if (!Uri.IsHexDigit((char)b)) return null;
+                // Escapes \uD800-\uDFFF are surrogate halves: rejected so every string decodes cleanly.
+                if (hexLeft == 4 && b is (byte)'d' or (byte)'D') return self.Replace(new StringFrame(minLength, maxLength, length, 0, 3, 2));
+                if (escape == 2 && !(b is >= (byte)'0' and <= (byte)'7')) return null;
+                return self.Replace(new StringFrame(minLength, maxLength, length, 0, hexLeft - 1, 0));
             }
             if (escape == 1)
             {
@@ -274,7 +282,7 @@ internal static class JsonGrammar
             }
             if (continuation > 0)
             {
-                return b is >= 0x80 and <= 0xBF ? self.Replace(new StringFrame(minLength, maxLength, length, continuation - 1, 0, 0)) : null;
+                return b >= nextLo && b <= nextHi ? self.Replace(new StringFrame(minLength, maxLength, length, continuation - 1, 0, 0)) : null;
             }
             if (b == (byte)'"')
             {
@@ -282,15 +290,18 @@ internal static class JsonGrammar
             }
             if (b < 0x20 || length >= maxLength) return null;
             if (b == (byte)'\\') return self.Replace(new StringFrame(minLength, maxLength, length + 1, 0, 0, 1));
-            int follow = b switch
+            return b switch
             {
-                < 0x80 => 0,
-                >= 0xC2 and <= 0xDF => 1,
-                >= 0xE0 and <= 0xEF => 2,
-                >= 0xF0 and <= 0xF4 => 3,
-                _ => -1,
+                < 0x80 => self.Replace(new StringFrame(minLength, maxLength, length + 1, 0, 0, 0)),
+                >= 0xC2 and <= 0xDF => self.Replace(new StringFrame(minLength, maxLength, length + 1, 1, 0, 0)),
+                0xE0 => self.Replace(new StringFrame(minLength, maxLength, length + 1, 2, 0, 0, 0xA0, 0xBF)),
+                0xED => self.Replace(new StringFrame(minLength, maxLength, length + 1, 2, 0, 0, 0x80, 0x9F)),
+                >= 0xE1 and <= 0xEF => self.Replace(new StringFrame(minLength, maxLength, length + 1, 2, 0, 0)),
+                0xF0 => self.Replace(new StringFrame(minLength, maxLength, length + 1, 3, 0, 0, 0x90, 0xBF)),
+                >= 0xF1 and <= 0xF3 => self.Replace(new StringFrame(minLength, maxLength, length + 1, 3, 0, 0)),
+                0xF4 => self.Replace(new StringFrame(minLength, maxLength, length + 1, 3, 0, 0, 0x80, 0x8F)),
+                _ => null,
             };
-            return follow < 0 ? null : self.Replace(new StringFrame(minLength, maxLength, length + 1, follow, 0, 0));
         }
     }
 

@@ -16,7 +16,7 @@ internal sealed class JsonSchemaConstraint : ITokenConstraint
 
     private readonly TokenTrie _trie;
     private readonly bool[] _allowed;
-    private readonly StringBuilder _text = new();
+    private readonly List<byte> _bytes = [];
     private JsonState _state;
 
     private JsonSchemaConstraint(ITokenizer tokenizer, JsonState start)
@@ -44,7 +44,7 @@ internal sealed class JsonSchemaConstraint : ITokenConstraint
     public bool IsComplete => _state.IsDone;
 
     /// <summary>The accepted output so far.</summary>
-    public string Text => _text.ToString();
+    public string Text => Encoding.UTF8.GetString(_bytes.ToArray());
 
     public void Apply(Span<float> logits)
     {
@@ -69,14 +69,24 @@ internal sealed class JsonSchemaConstraint : ITokenConstraint
         return _allowed;
     }
 
+    /// <summary>Whether <paramref name="bytes"/> can follow the output so far (without accepting them).</summary>
+    public bool Allows(ReadOnlySpan<byte> bytes) => JsonGrammar.Step(_state, bytes) is not null;
+
+    /// <summary>Accepts raw bytes (tests and callers that work below the token level).</summary>
+    public void AcceptBytes(ReadOnlySpan<byte> bytes)
+    {
+        _state = JsonGrammar.Step(_state, bytes) ?? throw new QuickSilverException($"Constrained decoding: bytes do not continue the JSON output \"{Text}\".");
+        _bytes.AddRange(bytes);
+    }
+
     public void Accept(int tokenId)
     {
         if ((uint)tokenId >= (uint)_trie.VocabSize) return;
         byte[] bytes = _trie.TokenBytes[tokenId];
         if (bytes.Length == 0) return;
         JsonState? next = JsonGrammar.Step(_state, bytes)
-            ?? throw new QuickSilverException($"Constrained decoding: token {tokenId} does not continue the JSON output \"{_text}\" (was the mask applied?).");
+            ?? throw new QuickSilverException($"Constrained decoding: token {tokenId} does not continue the JSON output \"{Text}\" (was the mask applied?).");
         _state = next;
-        _text.Append(Encoding.UTF8.GetString(bytes));
+        _bytes.AddRange(bytes);
     }
 }

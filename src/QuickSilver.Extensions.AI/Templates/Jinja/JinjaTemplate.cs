@@ -429,6 +429,8 @@ internal sealed class JinjaTemplate
                     Resume(end, segment, "endgeneration").ExpectEnd();
                     return new IfNode([(new Literal(true), body)], null);
                 }
+                case "elif" or "else" or "endif" or "endfor" or "endset" or "endgeneration":
+                    throw new ChatTemplateException($"Chat template: unexpected '{{% {keyword} %}}' at offset {segment.Offset} (no block is open).");
                 default:
                     throw new ChatTemplateException($"Chat template: unsupported statement '{{% {keyword} %}}' at offset {segment.Offset}.");
             }

@@ -1,6 +1,9 @@
-using QuickSilver.Engine.Generation;
+using QuickSilver.Engine.Loading;
 using QuickSilver.Engine.Models;
+using QuickSilver.Engine.Runtime;
 using QuickSilver.Engine.Tokenization;
+using QuickSilver.Policies;
+using TorchSharp;
 
 namespace QuickSilver.Engine;
 
@@ -10,24 +13,98 @@ namespace QuickSilver.Engine;
 /// </summary>
 public sealed partial class LanguageModel : IDisposable
 {
+    private const string JsonStructureCharacters = "{}[]:,\"";
+    private readonly Lazy<LexiconResolver> _lexicons;
+    private readonly LanguageModelOptions _options;
+
+    /// <summary>Builds a model from loader output and a tokenizer.</summary>
+    public LanguageModel(CheckpointData checkpoint, ITokenizer tokenizer, LanguageModelOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(checkpoint);
+        ArgumentNullException.ThrowIfNull(tokenizer);
+        _options = options?.Clone() ?? new LanguageModelOptions();
+        if (_options.Threads > 0) torch.set_num_threads(_options.Threads);
+        if (tokenizer.VocabSize > checkpoint.Config.VocabSize)
+            throw new ModelFormatException(checkpoint.Source, $"the tokenizer has {tokenizer.VocabSize} tokens but the model's vocabulary is {checkpoint.Config.VocabSize}.");
+        Transformer = TransformerModel.Create(checkpoint, new torch.Device(_options.Device));
+        Runner = new ForwardRunner(Transformer);
+        Tokenizer = tokenizer;
+        ModelId = Path.GetFileName(checkpoint.Source.TrimEnd('/', '\\'));
+        Metadata = checkpoint.Metadata;
+        ContextLength = Math.Min(_options.ContextLength ?? checkpoint.Config.MaxPositions, checkpoint.Config.MaxPositions);
+        _lexicons = new Lazy<LexiconResolver>(() => new LexiconResolver(tokenizer));
+    }
+
+    /// <summary>
+    /// Loads a model: a Hugging Face folder, a .gguf file or a llama2.c .bin, with its tokenizer (see
+    /// <see cref="TokenizerResolver.Resolve"/>; <see cref="LanguageModelOptions.TokenizerPath"/> overrides it).
+    /// </summary>
+    /// <exception cref="ModelFormatException">The model file is missing, corrupt or unsupported.</exception>
+    /// <exception cref="TokenizerException">No usable tokenizer was found.</exception>
+    public static LanguageModel Load(string path, LanguageModelOptions? options = null)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(path);
+        var checkpoint = CheckpointLoader.Load(path);
+        var tokenizer = TokenizerResolver.Resolve(checkpoint, path, options?.TokenizerPath);
+        return new LanguageModel(checkpoint, tokenizer, options);
+    }
+
     /// <summary>The model configuration.</summary>
-    public ModelConfig Config => throw new NotImplementedException();
+    public ModelConfig Config => Transformer.Config;
 
     /// <summary>The tokenizer.</summary>
-    public ITokenizer Tokenizer => throw new NotImplementedException();
+    public ITokenizer Tokenizer { get; }
 
     /// <summary>A short id (file or folder name).</summary>
-    public string ModelId => throw new NotImplementedException();
+    public string ModelId { get; }
 
     /// <summary>String metadata from the checkpoint (e.g. "tokenizer.chat_template").</summary>
-    public IReadOnlyDictionary<string, string> Metadata => throw new NotImplementedException();
+    public IReadOnlyDictionary<string, string> Metadata { get; }
 
-    /// <summary>Loads a model: an HF folder, a .gguf file or a llama2.c .bin (tokenizer beside it).</summary>
-    public static LanguageModel Load(string path, LanguageModelOptions? options = null) => throw new NotImplementedException();
+    /// <summary>Default context length of new sessions.</summary>
+    public int ContextLength { get; }
 
-    /// <summary>Creates a session with its own KV cache of <paramref name="contextLength"/> positions (default: the model's).</summary>
-    public InferenceSession CreateSession(int? contextLength = null) => throw new NotImplementedException();
+    /// <summary>The fixed weights.</summary>
+    public TransformerModel Transformer { get; }
+
+    /// <summary>The forward runner (dense and routed passes).</summary>
+    public ForwardRunner Runner { get; }
+
+    /// <summary>Creates a session with its own KV cache of <paramref name="contextLength"/> positions (default: <see cref="ContextLength"/>).</summary>
+    public InferenceSession CreateSession(int? contextLength = null)
+    {
+        int length = contextLength ?? ContextLength;
+        ArgumentOutOfRangeException.ThrowIfLessThan(length, 2, nameof(contextLength));
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(length, Config.MaxPositions, nameof(contextLength));
+        return new InferenceSession(this, length);
+    }
+
+    /// <summary>Resolves a plan's lexicons plus extra protected ids into token-id sets and phrase matchers.</summary>
+    public ProtectedTokenSets ResolveProtectedIds(RoutingPlan? plan, IReadOnlyCollection<int>? extraProtected)
+    {
+        var resolver = _lexicons.Value;
+        var sets = new ProtectedTokenSets(resolver.TokenText);
+        if (extraProtected is not null) sets.FullProcessing.UnionWith(extraProtected);
+        if (plan is null) return sets;
+        var lexicons = plan.Policy.Lexicons;
+        var full = lexicons.FullProcessing.Concat(lexicons.ProtectNegations ? BuiltInLexicons.Negations : []);
+        foreach (var word in full) sets.FullProcessing.UnionWith(resolver.ResolveWord(word));
+        sets.FullProcessing.UnionWith(lexicons.FullProcessingIds);
+        if (lexicons.ProtectJsonStructure) sets.FullProcessing.UnionWith(resolver.ResolveCharacters(JsonStructureCharacters));
+        foreach (var word in lexicons.ForcedHalt) sets.ForcedHalt.UnionWith(resolver.ResolveWord(word));
+        sets.ForcedHalt.UnionWith(lexicons.ForcedHaltIds);
+        foreach (var word in lexicons.QuantizationOverride) sets.QuantizationOverride.UnionWith(resolver.ResolveWord(word));
+        sets.QuantizationOverride.UnionWith(lexicons.QuantizationOverrideIds);
+        var quantization = plan.Policy.Quantization;
+        if (quantization.ProtectNumbers) sets.QuantizationOverride.UnionWith(resolver.NumberTokens());
+        if (quantization.RareTokenIdFraction is float fraction)
+            for (int id = (int)(fraction * Config.VocabSize); id < Config.VocabSize; id++) sets.QuantizationOverride.Add(id);
+        sets.FullProcessingPhrases = LexiconMatcher.ForFullProcessing(lexicons);
+        sets.ForcedHaltPhrases = LexiconMatcher.ForForcedHalt(lexicons);
+        sets.QuantizationOverridePhrases = LexiconMatcher.ForQuantizationOverride(lexicons);
+        return sets;
+    }
 
     /// <inheritdoc />
-    public void Dispose() { }
+    public void Dispose() => Transformer.Dispose();
 }

@@ -15,8 +15,21 @@ public sealed class FusionPolicy
     public int AttentionWindow { get; set; } = 8;
     /// <summary>Member weighting of the super-token.</summary>
     public FusionWeighting Weighting { get; set; } = FusionWeighting.Uniform;
-    /// <summary>First block count (1-based) after which fusion may happen.</summary>
+    /// <summary>First block count (1-based) after which fusion may happen. Ignored when <see cref="StartDepthFraction"/> is set.</summary>
     public int StartLayer { get; set; } = 1;
+    /// <summary>When set, fusion starts at this fraction of the model depth instead of <see cref="StartLayer"/> (the paper's "layer 12 of 24" is 0.5), so one policy fits models of any depth.</summary>
+    public float? StartDepthFraction { get; set; }
+
+    /// <summary>The effective first fusion layer for a model of <paramref name="numLayers"/> blocks: round(fraction·L) when <see cref="StartDepthFraction"/> is set, else <see cref="StartLayer"/>; always in [1, L].</summary>
+    /// <param name="numLayers">The model depth L.</param>
+    public int ResolveStartLayer(int numLayers)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(numLayers, 1);
+        var layer = StartDepthFraction is { } fraction
+            ? (int)Math.Round(fraction * numLayers, MidpointRounding.AwayFromZero)
+            : StartLayer;
+        return Math.Clamp(layer, 1, numLayers);
+    }
 
     /// <summary>Creates a copy.</summary>
     public FusionPolicy Clone() => (FusionPolicy)MemberwiseClone();

@@ -22,6 +22,35 @@ public sealed class HaltingPolicy
     /// <summary>Last block count after which halting may still start; null means up to L−1.</summary>
     public int? WindowEnd { get; set; }
 
+    /// <summary>The effective minimum halting depth for a model of <paramref name="numLayers"/> blocks: <see cref="MinLayer"/> clamped to [1, L−1], so the default of 5 still leaves shallow models a layer to halt at.</summary>
+    /// <param name="numLayers">The model depth L.</param>
+    public int ResolveMinLayer(int numLayers)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(numLayers, 1);
+        return Math.Max(1, Math.Min(MinLayer, numLayers - 1));
+    }
+
+    /// <summary>The effective last layer at which halting may start: <see cref="WindowEnd"/>, or L−1 (at least 1) when it is null.</summary>
+    /// <param name="numLayers">The model depth L.</param>
+    public int ResolveWindowEnd(int numLayers)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(numLayers, 1);
+        return WindowEnd ?? Math.Max(1, numLayers - 1);
+    }
+
+    /// <summary>Whether a token may halt after <paramref name="layer"/> blocks of an <paramref name="numLayers"/>-block model: inside [<see cref="ResolveMinLayer"/>, <see cref="ResolveWindowEnd"/>], before the last block (halting after it saves nothing) and, in <see cref="EntropySignalMode.CheckpointLayers"/> mode, a listed checkpoint.</summary>
+    /// <param name="layer">The 1-based count of blocks done.</param>
+    /// <param name="numLayers">The model depth L.</param>
+    public bool IsHaltingLayer(int layer, int numLayers)
+    {
+        if (layer < ResolveMinLayer(numLayers) || layer > ResolveWindowEnd(numLayers) || layer >= numLayers)
+        {
+            return false;
+        }
+
+        return EntropyMode != EntropySignalMode.CheckpointLayers || Array.IndexOf(CheckpointLayers, layer) >= 0;
+    }
+
     /// <summary>Creates a deep copy.</summary>
     public HaltingPolicy Clone()
     {

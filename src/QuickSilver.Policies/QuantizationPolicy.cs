@@ -30,6 +30,26 @@ public sealed class QuantizationPolicy
     /// <summary>Force 8 bits for rare tokens: ids at or above this fraction of the vocabulary (BPE ids are roughly frequency-ranked). Null disables.</summary>
     public float? RareTokenIdFraction { get; set; } = 0.9f;
 
+    /// <summary>The effective decision layer: <see cref="DecisionLayer"/>, or the middle layer ⌊L/2⌋ (at least 1) when it is null, as the paper's "layer 15 of 30".</summary>
+    /// <param name="numLayers">The model depth L.</param>
+    public int ResolveDecisionLayer(int numLayers)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(numLayers, 1);
+        return DecisionLayer ?? Math.Max(1, numLayers / 2);
+    }
+
+    /// <summary>The bit width for a token whose (normalized) entropy is <paramref name="entropy"/>: <see cref="LowBits"/> below τ_low, <see cref="HighBits"/> above τ_high, else <see cref="MidBits"/> (paper E.2; both bounds of the middle band are inclusive).</summary>
+    /// <param name="entropy">The entropy after <see cref="Normalization"/>.</param>
+    public int BitsFor(float entropy)
+    {
+        if (float.IsNaN(entropy))
+        {
+            return HighBits;
+        }
+
+        return entropy < LowThreshold ? LowBits : entropy > HighThreshold ? HighBits : MidBits;
+    }
+
     /// <summary>Creates a copy.</summary>
     public QuantizationPolicy Clone() => (QuantizationPolicy)MemberwiseClone();
 }

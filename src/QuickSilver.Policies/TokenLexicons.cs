@@ -1,6 +1,8 @@
 namespace QuickSilver.Policies;
 
 /// <summary>Words, phrases and token ids that override the runtime's decisions.</summary>
+/// <remarks>Words and phrases are matched against the decoded token text by <see cref="LexiconMatcher"/>: case-insensitively, on word boundaries,
+/// with a leading or trailing '*' as a wildcard ("*n't"). A phrase covers every token it overlaps.</remarks>
 public sealed class TokenLexicons
 {
     /// <summary>Tokens halted at the minimum depth regardless of their signals.</summary>

@@ -24,6 +24,13 @@ public interface ITokenizer
     /// </summary>
     byte[] TokenBytes(int id);
 
+    /// <summary>
+    /// The bytes a token contributes when it begins the text: when it is the first id given to a decoder or directly
+    /// follows <see cref="BosTokenId"/>. SentencePiece-style vocabularies drop one leading space here (the dummy prefix
+    /// the encoder added); other vocabularies return <see cref="TokenBytes(int)"/>.
+    /// </summary>
+    byte[] TokenBytesAtTextStart(int id) => TokenBytes(id);
+
     /// <summary>The piece string as stored in the vocabulary (for display and lexicon matching).</summary>
     string TokenPiece(int id);
 

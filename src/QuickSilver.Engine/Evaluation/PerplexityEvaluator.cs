@@ -1,0 +1,118 @@
+using System.Diagnostics;
+using QuickSilver.Engine.Runtime;
+using QuickSilver.Policies;
+using TorchSharp;
+
+namespace QuickSilver.Engine.Evaluation;
+
+/// <summary>
+/// Sliding-window perplexity. Each window of <c>windowLength</c> tokens starts <c>stride</c> after the previous one;
+/// only the positions not scored by an earlier window are scored, each with at least <c>windowLength − stride</c>
+/// tokens of context (the first window scores all). Under a policy, positions absorbed by fusion are never scored
+/// from merged states: each is re-scored as the last position of its own prefix, run with the same policy.
+/// </summary>
+public sealed class PerplexityEvaluator
+{
+    private readonly LanguageModel _model;
+
+    /// <summary>Creates an evaluator over <paramref name="model"/>.</summary>
+    public PerplexityEvaluator(LanguageModel model)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        _model = model;
+    }
+
+    /// <summary>Evaluates a text file.</summary>
+    public PerplexityResult EvaluateFile(string path, int windowLength, int stride, QuickSilverPolicy? policy = null, int? maxTokens = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        if (!File.Exists(path)) throw new FileNotFoundException($"Text file '{path}' does not exist.", path);
+        return Evaluate(File.ReadAllText(path), windowLength, stride, policy, maxTokens, cancellationToken);
+    }
+
+    /// <summary>Evaluates a text: BOS (when the tokenizer has one) plus its tokens, truncated to <paramref name="maxTokens"/>.</summary>
+    public PerplexityResult Evaluate(string text, int windowLength, int stride, QuickSilverPolicy? policy = null, int? maxTokens = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        var ids = _model.Tokenizer.Encode(text, addBos: true).ToList();
+        if (maxTokens is int max && ids.Count > max) ids = ids.GetRange(0, max);
+        return EvaluateTokens(ids, windowLength, stride, policy, cancellationToken);
+    }
+
+    /// <summary>Evaluates a token sequence.</summary>
+    public PerplexityResult EvaluateTokens(IReadOnlyList<int> ids, int windowLength, int stride, QuickSilverPolicy? policy = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(ids);
+        if (ids.Count < 2) throw new ArgumentException("At least two tokens are needed to measure perplexity.", nameof(ids));
+        ArgumentOutOfRangeException.ThrowIfLessThan(windowLength, 2);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(windowLength, _model.Config.MaxPositions);
+        ArgumentOutOfRangeException.ThrowIfLessThan(stride, 1);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(stride, windowLength);
+        var plan = policy is null || policy.IsDense ? null : new RoutingPlan(policy, _model.Config);
+        var protectedIds = _model.ResolveProtectedIds(plan, null);
+        var stats = new RuntimeStats();
+        double nll = 0;
+        long scored = 0, rescored = 0;
+        var clock = Stopwatch.StartNew();
+
+        int scoredUpTo = 0; // targets ids[1..scoredUpTo] are done
+        for (int begin = 0; scoredUpTo < ids.Count - 1; begin += stride)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            int end = Math.Min(begin + windowLength, ids.Count);
+            var window = ids.Skip(begin).Take(end - begin).ToList();
+            using var output = _model.Runner.Run(new ForwardInput
+            {
+                TokenIds = window, Plan = plan, Flags = protectedIds.FlagsFor(window), AllLogits = true, Stats = stats,
+            });
+            using var scope = torch.NewDisposeScope();
+            var logp = output.Logits.log_softmax(-1); // (W, V)
+            // Position j of the window predicts ids[begin + j + 1].
+            int firstTarget = Math.Max(scoredUpTo + 1, begin + 1);
+            var rows = new List<long>();
+            var targets = new List<long>();
+            for (int target = firstTarget; target < end; target++)
+            {
+                int j = target - 1 - begin;
+                if (output.Absorbed[j])
+                {
+                    nll += RescoreFromPrefix(ids, begin, target, plan, protectedIds, new RuntimeStats()); // evaluation cost, not inference cost
+                    rescored++;
+                }
+                else
+                {
+                    rows.Add(j);
+                    targets.Add(ids[target]);
+                }
+                scored++;
+            }
+            if (rows.Count > 0)
+            {
+                var picked = logp.index_select(0, torch.tensor(rows.ToArray(), torch.int64, logp.device))
+                    .gather(1, torch.tensor(targets.ToArray(), torch.int64, logp.device).unsqueeze(1));
+                nll -= picked.to(torch.float64).sum().item<double>();
+            }
+            scoredUpTo = end - 1;
+            if (end == ids.Count) break;
+        }
+
+        double mean = nll / scored;
+        return new PerplexityResult
+        {
+            Perplexity = Math.Exp(mean), MeanNll = mean, ScoredTokens = scored, TotalTokens = ids.Count,
+            RescoredAbsorbed = rescored, Seconds = clock.Elapsed.TotalSeconds, Stats = stats,
+        };
+    }
+
+    /// <summary>NLL of ids[target] from the last position of the prefix ids[begin..target), processed with the same policy.</summary>
+    private double RescoreFromPrefix(IReadOnlyList<int> ids, int begin, int target, RoutingPlan? plan, ProtectedTokenSets protectedIds, RuntimeStats stats)
+    {
+        var prefix = ids.Skip(begin).Take(target - begin).ToList();
+        using var output = _model.Runner.Run(new ForwardInput
+        {
+            TokenIds = prefix, Plan = plan, Flags = protectedIds.FlagsFor(prefix), AllLogits = false, Stats = stats,
+        });
+        using var logp = output.Logits.log_softmax(-1);
+        return -logp[0, ids[target]].item<float>();
+    }
+}

@@ -1,0 +1,193 @@
+using System.Diagnostics.CodeAnalysis;
+using Microsoft.Win32.SafeHandles;
+
+namespace QuickSilver.Engine.Loading;
+
+/// <summary>
+/// The parsed header of a GGUF file: typed metadata and tensor infos. Scalars appear in <see cref="Metadata"/> as their
+/// CLR type (u32 as <see cref="uint"/>, f32 as <see cref="float"/>, ...), arrays as typed arrays (<c>string[]</c>,
+/// <c>float[]</c>, <c>int[]</c>, ...; arrays of arrays as <c>object[]</c>). Tensor data is read on demand.
+/// </summary>
+public sealed class GgufFile
+{
+    private readonly Dictionary<string, GgufTensorInfo> _tensorsByName;
+
+    internal GgufFile(string path, uint version, int alignment, long dataOffset, long fileLength,
+        IReadOnlyDictionary<string, object> metadata, IReadOnlyDictionary<string, GgufValueType> metadataTypes, IReadOnlyList<GgufTensorInfo> tensors)
+    {
+        Path = path;
+        Version = version;
+        Alignment = alignment;
+        DataOffset = dataOffset;
+        FileLength = fileLength;
+        Metadata = metadata;
+        MetadataTypes = metadataTypes;
+        Tensors = tensors;
+        _tensorsByName = tensors.ToDictionary(t => t.Name, StringComparer.Ordinal);
+    }
+
+    /// <summary>The file.</summary>
+    public string Path { get; }
+    /// <summary>GGUF version (2 or 3).</summary>
+    public uint Version { get; }
+    /// <summary>Alignment of the data section and of each tensor's offset.</summary>
+    public int Alignment { get; }
+    /// <summary>Absolute position of the tensor data section.</summary>
+    public long DataOffset { get; }
+    /// <summary>Length of the file when it was read.</summary>
+    public long FileLength { get; }
+    /// <summary>Metadata values by key, typed as described on the class.</summary>
+    public IReadOnlyDictionary<string, object> Metadata { get; }
+    /// <summary>The on-disk type of each metadata value.</summary>
+    public IReadOnlyDictionary<string, GgufValueType> MetadataTypes { get; }
+    /// <summary>Tensor infos in file order.</summary>
+    public IReadOnlyList<GgufTensorInfo> Tensors { get; }
+
+    /// <summary>general.architecture, or null.</summary>
+    public string? Architecture => TryGetString("general.architecture", out string? value) ? value : null;
+
+    /// <summary>Reads a GGUF header; see <see cref="GgufReader.Read"/>.</summary>
+    public static GgufFile Read(string path) => GgufReader.Read(path);
+
+    /// <summary>Looks up a tensor info by name.</summary>
+    public bool TryGetTensor(string name, [NotNullWhen(true)] out GgufTensorInfo? info) => _tensorsByName.TryGetValue(name, out info);
+
+    /// <summary>A string value. Throws <see cref="ModelFormatException"/> when absent or not a string.</summary>
+    public string GetString(string key) => TryGetString(key, out string? value) ? value : throw Missing(key);
+
+    /// <summary>A string value. False when absent; throws <see cref="ModelFormatException"/> when present with another type.</summary>
+    public bool TryGetString(string key, [NotNullWhen(true)] out string? value)
+    {
+        value = null;
+        if (!Lookup(key, out object? raw)) return false;
+        value = raw as string ?? throw WrongType(key, "a string");
+        return true;
+    }
+
+    /// <summary>An unsigned 32-bit value (any integer type in range is accepted). Throws when absent or out of range.</summary>
+    public uint GetUInt32(string key) => TryGetUInt32(key, out uint value) ? value : throw Missing(key);
+
+    /// <summary>An unsigned 32-bit value. False when absent; throws <see cref="ModelFormatException"/> when present but not an integer in range.</summary>
+    public bool TryGetUInt32(string key, out uint value)
+    {
+        value = 0;
+        if (!Lookup(key, out object? raw)) return false;
+        return TryConvertToUInt32(raw, out value) ? true : throw WrongType(key, "an unsigned 32-bit integer");
+    }
+
+    /// <summary>A 32-bit float (f32 or f64 accepted). Throws when absent or of another type.</summary>
+    public float GetFloat32(string key) => TryGetFloat32(key, out float value) ? value : throw Missing(key);
+
+    /// <summary>A 32-bit float. False when absent; throws <see cref="ModelFormatException"/> when present with a non-float type.</summary>
+    public bool TryGetFloat32(string key, out float value)
+    {
+        value = 0;
+        if (!Lookup(key, out object? raw)) return false;
+        value = raw switch
+        {
+            float f => f,
+            double d => (float)d,
+            _ => throw WrongType(key, "a float"),
+        };
+        return true;
+    }
+
+    /// <summary>A typed array (e.g. <c>string[]</c> for tokenizer.ggml.tokens). Throws when absent or of another type.</summary>
+    public T[] GetArray<T>(string key) => TryGetArray(key, out T[]? value) ? value : throw Missing(key);
+
+    /// <summary>A typed array. False when absent; throws <see cref="ModelFormatException"/> when present with another type.</summary>
+    public bool TryGetArray<T>(string key, [NotNullWhen(true)] out T[]? value)
+    {
+        value = null;
+        if (!Lookup(key, out object? raw)) return false;
+        value = raw as T[] ?? throw WrongType(key, $"an array of {typeof(T).Name}");
+        return true;
+    }
+
+    /// <summary>Reads a tensor and decodes it to float32 (F32, F16, BF16, Q8_0 and Q4_0 are supported), row-major in <see cref="GgufTensorInfo.Shape"/> order.</summary>
+    /// <exception cref="ModelFormatException">Unsupported type, or the data cannot be read.</exception>
+    public float[] ReadTensorData(GgufTensorInfo tensor)
+    {
+        ArgumentNullException.ThrowIfNull(tensor);
+        if (tensor.Type is not (GgufTensorType.F32 or GgufTensorType.F16 or GgufTensorType.BF16 or GgufTensorType.Q8_0 or GgufTensorType.Q4_0))
+        {
+            string typeName = Enum.IsDefined(tensor.Type) ? $"{tensor.Type} ({(uint)tensor.Type})" : $"unknown ggml type {(uint)tensor.Type}";
+            throw new ModelFormatException(Path, $"tensor '{tensor.Name}' has type {typeName}; only F32, F16, BF16, Q8_0 and Q4_0 can be loaded.");
+        }
+        float[] result = FileSlice.AllocateFloats(tensor.ElementCount, Path, tensor.Name);
+        long offset = DataOffset + tensor.Offset;
+        using SafeFileHandle handle = FileSlice.OpenRead(Path);
+        switch (tensor.Type)
+        {
+            case GgufTensorType.F32:
+                FileSlice.ReadFloat32(handle, offset, result, Path, tensor.Name);
+                break;
+            case GgufTensorType.F16:
+            case GgufTensorType.BF16:
+                FileSlice.ReadHalf(handle, offset, result, tensor.Type == GgufTensorType.BF16, Path, tensor.Name);
+                break;
+            default:
+                ReadBlocks(handle, offset, tensor, result);
+                break;
+        }
+        return result;
+    }
+
+    /// <summary>Reads a tensor as a <see cref="HostTensor"/> with its numpy shape.</summary>
+    /// <param name="name">Tensor name in the file.</param>
+    /// <param name="hostName">Name to give the result (default: <paramref name="name"/>).</param>
+    public HostTensor ReadTensor(string name, string? hostName = null)
+    {
+        ArgumentNullException.ThrowIfNull(name);
+        if (!TryGetTensor(name, out GgufTensorInfo? info))
+            throw new ModelFormatException(Path, $"missing tensor '{name}'.");
+        return new HostTensor(hostName ?? name, info.Shape, ReadTensorData(info));
+    }
+
+    internal static bool TryConvertToUInt32(object raw, out uint value)
+    {
+        (bool ok, value) = raw switch
+        {
+            uint u => (true, u),
+            byte b => (true, b),
+            ushort s => (true, s),
+            sbyte sb when sb >= 0 => (true, (uint)sb),
+            short sh when sh >= 0 => (true, (uint)sh),
+            int i when i >= 0 => (true, (uint)i),
+            ulong ul when ul <= uint.MaxValue => (true, (uint)ul),
+            long l when l is >= 0 and <= uint.MaxValue => (true, (uint)l),
+            _ => (false, 0u),
+        };
+        return ok;
+    }
+
+    private void ReadBlocks(SafeFileHandle handle, long offset, GgufTensorInfo tensor, float[] result)
+    {
+        int blockBytes = tensor.Type == GgufTensorType.Q8_0 ? GgmlQuantization.Q8_0BlockBytes : GgmlQuantization.Q4_0BlockBytes;
+        const int BlocksPerChunk = 8192;
+        var buffer = new byte[(long)Math.Min(BlocksPerChunk, Math.Max(1, result.Length / GgmlQuantization.BlockSize)) * blockBytes];
+        int done = 0;
+        while (done < result.Length)
+        {
+            int blocks = Math.Min(buffer.Length / blockBytes, (result.Length - done) / GgmlQuantization.BlockSize);
+            Span<byte> bytes = buffer.AsSpan(0, blocks * blockBytes);
+            FileSlice.ReadExactly(handle, offset, bytes, Path, $"tensor '{tensor.Name}'");
+            Span<float> values = result.AsSpan(done, blocks * GgmlQuantization.BlockSize);
+            if (tensor.Type == GgufTensorType.Q8_0) GgmlQuantization.DequantizeQ8_0(bytes, values);
+            else GgmlQuantization.DequantizeQ4_0(bytes, values);
+            done += values.Length;
+            offset += bytes.Length;
+        }
+    }
+
+    private bool Lookup(string key, [NotNullWhen(true)] out object? raw)
+    {
+        ArgumentNullException.ThrowIfNull(key);
+        return Metadata.TryGetValue(key, out raw);
+    }
+
+    private ModelFormatException Missing(string key) => new(Path, $"metadata '{key}' is missing.");
+
+    private ModelFormatException WrongType(string key, string expected) =>
+        new(Path, $"metadata '{key}' should be {expected} but is {(MetadataTypes.TryGetValue(key, out GgufValueType type) ? type.ToString() : Metadata[key].GetType().Name)}.");
+}

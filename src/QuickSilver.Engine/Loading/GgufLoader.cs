@@ -1,0 +1,208 @@
+using QuickSilver.Engine.Models;
+
+namespace QuickSilver.Engine.Loading;
+
+/// <summary>
+/// Loads GGUF checkpoints of architecture <c>llama</c> or <c>gpt2</c> into canonical tensors, dequantizing Q8_0/Q4_0
+/// and un-interleaving llama q/k rows into rotate-half order. Scalar string metadata (chat template, names, tokenizer
+/// model) is copied to <see cref="CheckpointData.Metadata"/>; the vocabulary stays in the file for the tokenizer
+/// (read it with <see cref="GgufFile.Read"/>).
+/// </summary>
+public static class GgufLoader
+{
+    /// <summary>Loads a GGUF file.</summary>
+    /// <param name="path">The .gguf file.</param>
+    /// <exception cref="ModelFormatException">Missing, corrupt, unsupported architecture or tensor type, or tensors that do not match the metadata.</exception>
+    public static CheckpointData Load(string path)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        GgufFile file = GgufFile.Read(path);
+        string architecture = file.Architecture ?? throw new ModelFormatException(path, "metadata 'general.architecture' is missing.");
+        var metadata = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach ((string key, object value) in file.Metadata)
+        {
+            if (value is string text) metadata[key] = text;
+        }
+        return architecture switch
+        {
+            "llama" => LoadLlama(file, metadata),
+            "gpt2" => LoadGpt2(file, metadata),
+            _ => throw new ModelFormatException(path, $"metadata 'general.architecture' is '{architecture}', which is not supported (supported: llama, gpt2)."),
+        };
+    }
+
+    private static CheckpointData LoadLlama(GgufFile file, Dictionary<string, string> metadata)
+    {
+        string path = file.Path;
+        int d = Int(file, "llama.embedding_length");
+        int heads = Int(file, "llama.attention.head_count");
+        int kvHeads = file.TryGetUInt32("llama.attention.head_count_kv", out uint kv) ? ToInt(file, "llama.attention.head_count_kv", kv) : heads;
+        if (heads <= 0 || (!file.Metadata.ContainsKey("llama.attention.key_length") && d % heads != 0))
+            throw new ModelFormatException(path, $"metadata 'llama.embedding_length' ({d}) is not a multiple of 'llama.attention.head_count' ({heads}).");
+        int headDim = file.Metadata.ContainsKey("llama.attention.key_length") ? Int(file, "llama.attention.key_length") : d / heads;
+        if (file.TryGetUInt32("llama.rope.dimension_count", out uint ropeDims) && ropeDims != (uint)headDim)
+            throw new ModelFormatException(path, $"metadata 'llama.rope.dimension_count' is {ropeDims} but the head width is {headDim}; partial rotary embeddings are not supported.");
+        if (file.TryGetString("llama.rope.scaling.type", out string? scaling) && scaling != "none")
+            throw new ModelFormatException(path, $"metadata 'llama.rope.scaling.type' is '{scaling}'; only unscaled RoPE is supported.");
+        if (file.TryGetTensor("rope_freqs.weight", out _))
+            throw new ModelFormatException(path, "tensor 'rope_freqs.weight' (per-frequency RoPE scaling, Llama 3.1 style) is not supported.");
+
+        GgufTensorInfo embedding = Info(file, "token_embd.weight");
+        long[] embeddingShape = embedding.Shape;
+        if (embeddingShape.Length != 2 || embeddingShape[1] != d || embeddingShape[0] <= 0 || embeddingShape[0] > int.MaxValue)
+            throw new ModelFormatException(path, $"tensor 'token_embd.weight' has shape {WeightLayout.FormatShape(embeddingShape)} but the config implies [vocab, {d}].");
+        int vocab = (int)embeddingShape[0];
+        bool hasOutput = file.TryGetTensor("output.weight", out _);
+        bool attentionBias = file.TryGetTensor("blk.0.attn_q.bias", out _);
+
+        var config = new ModelConfig
+        {
+            Architecture = "llama",
+            VocabSize = vocab,
+            HiddenSize = d,
+            NumLayers = Int(file, "llama.block_count"),
+            NumHeads = heads,
+            NumKvHeads = kvHeads,
+            HeadDim = headDim,
+            IntermediateSize = Int(file, "llama.feed_forward_length"),
+            MaxPositions = Int(file, "llama.context_length"),
+            NormEps = file.TryGetFloat32("llama.attention.layer_norm_rms_epsilon", out float eps) ? eps : 1e-5f,
+            RopeTheta = file.TryGetFloat32("llama.rope.freq_base", out float theta) ? theta : 10000f,
+            Norm = NormKind.RmsNorm,
+            Positions = PositionEncodingKind.Rotary,
+            FeedForward = FeedForwardKind.SwiGlu,
+            AttentionBias = attentionBias,
+            MlpBias = false,
+            TiedEmbeddings = !hasOutput,
+            BosTokenId = TokenId(file, "tokenizer.ggml.bos_token_id"),
+            EosTokenId = TokenId(file, "tokenizer.ggml.eos_token_id"),
+        };
+        config.Validate(path);
+
+        var builder = new CheckpointBuilder(config, path);
+        long inner = config.IntermediateSize;
+        long qRows = (long)heads * headDim, kvRows = (long)kvHeads * headDim;
+        builder.Add(WeightNames.Embedding, [vocab, d], Read(file, "token_embd.weight", [vocab, d]));
+        for (int layer = 0; layer < config.NumLayers; layer++)
+        {
+            string p = $"blk.{layer}.";
+            builder.Add(WeightNames.AttnNormWeight(layer), [d], Read(file, p + "attn_norm.weight", [d]));
+            float[] q = Read(file, p + "attn_q.weight", [qRows, d]);
+            builder.Add(WeightNames.Query(layer), [qRows, d], RopePermutation.InterleavedToRotateHalf(q, heads, headDim, d));
+            float[] k = Read(file, p + "attn_k.weight", [kvRows, d]);
+            builder.Add(WeightNames.Key(layer), [kvRows, d], RopePermutation.InterleavedToRotateHalf(k, kvHeads, headDim, d));
+            builder.Add(WeightNames.Value(layer), [kvRows, d], Read(file, p + "attn_v.weight", [kvRows, d]));
+            builder.Add(WeightNames.Output(layer), [d, qRows], Read(file, p + "attn_output.weight", [d, qRows]));
+            if (attentionBias)
+            {
+                float[] qBias = Read(file, p + "attn_q.bias", [qRows]);
+                builder.Add(WeightNames.BiasOf(WeightNames.Query(layer)), [qRows], RopePermutation.InterleavedToRotateHalf(qBias, heads, headDim, 1));
+                float[] kBias = Read(file, p + "attn_k.bias", [kvRows]);
+                builder.Add(WeightNames.BiasOf(WeightNames.Key(layer)), [kvRows], RopePermutation.InterleavedToRotateHalf(kBias, kvHeads, headDim, 1));
+                builder.Add(WeightNames.BiasOf(WeightNames.Value(layer)), [kvRows], Read(file, p + "attn_v.bias", [kvRows]));
+                builder.Add(WeightNames.BiasOf(WeightNames.Output(layer)), [d], file.TryGetTensor(p + "attn_output.bias", out _) ? Read(file, p + "attn_output.bias", [d]) : new float[d]);
+            }
+            builder.Add(WeightNames.MlpNormWeight(layer), [d], Read(file, p + "ffn_norm.weight", [d]));
+            builder.Add(WeightNames.Gate(layer), [inner, d], Read(file, p + "ffn_gate.weight", [inner, d]));
+            builder.Add(WeightNames.Up(layer), [inner, d], Read(file, p + "ffn_up.weight", [inner, d]));
+            builder.Add(WeightNames.Down(layer), [d, inner], Read(file, p + "ffn_down.weight", [d, inner]));
+        }
+        builder.Add(WeightNames.FinalNormWeight, [d], Read(file, "output_norm.weight", [d]));
+        if (hasOutput) builder.Add(WeightNames.LmHead, [vocab, d], Read(file, "output.weight", [vocab, d]));
+        return builder.Build(tokenizer: null, metadata);
+    }
+
+    private static CheckpointData LoadGpt2(GgufFile file, Dictionary<string, string> metadata)
+    {
+        string path = file.Path;
+        int d = Int(file, "gpt2.embedding_length");
+        int heads = Int(file, "gpt2.attention.head_count");
+        if (heads <= 0 || d % heads != 0)
+            throw new ModelFormatException(path, $"metadata 'gpt2.embedding_length' ({d}) is not a multiple of 'gpt2.attention.head_count' ({heads}).");
+        GgufTensorInfo embedding = Info(file, "token_embd.weight");
+        long[] embeddingShape = embedding.Shape;
+        if (embeddingShape.Length != 2 || embeddingShape[1] != d || embeddingShape[0] <= 0 || embeddingShape[0] > int.MaxValue)
+            throw new ModelFormatException(path, $"tensor 'token_embd.weight' has shape {WeightLayout.FormatShape(embeddingShape)} but the config implies [vocab, {d}].");
+        int vocab = (int)embeddingShape[0];
+        bool hasOutput = file.TryGetTensor("output.weight", out _);
+
+        var config = new ModelConfig
+        {
+            Architecture = "gpt2",
+            VocabSize = vocab,
+            HiddenSize = d,
+            NumLayers = Int(file, "gpt2.block_count"),
+            NumHeads = heads,
+            NumKvHeads = heads,
+            HeadDim = d / heads,
+            IntermediateSize = Int(file, "gpt2.feed_forward_length"),
+            MaxPositions = Int(file, "gpt2.context_length"),
+            NormEps = file.TryGetFloat32("gpt2.attention.layer_norm_epsilon", out float eps) ? eps : 1e-5f,
+            Norm = NormKind.LayerNorm,
+            Positions = PositionEncodingKind.Learned,
+            FeedForward = FeedForwardKind.GeluTanh,
+            AttentionBias = true,
+            MlpBias = true,
+            TiedEmbeddings = !hasOutput,
+            BosTokenId = TokenId(file, "tokenizer.ggml.bos_token_id"),
+            EosTokenId = TokenId(file, "tokenizer.ggml.eos_token_id"),
+        };
+        config.Validate(path);
+
+        var builder = new CheckpointBuilder(config, path);
+        long inner = config.IntermediateSize;
+        builder.Add(WeightNames.Embedding, [vocab, d], Read(file, "token_embd.weight", [vocab, d]));
+        builder.Add(WeightNames.PositionEmbedding, [config.MaxPositions, d], Read(file, "position_embd.weight", [config.MaxPositions, d]));
+        for (int layer = 0; layer < config.NumLayers; layer++)
+        {
+            string p = $"blk.{layer}.";
+            Norm(p + "attn_norm", WeightNames.AttnNormWeight(layer), WeightNames.AttnNormBias(layer));
+            // llama.cpp's converter already transposed GPT-2's Conv1D weights: attn_qkv is [3d, d] with q|k|v row blocks.
+            float[] qkv = Read(file, p + "attn_qkv.weight", [3L * d, d]);
+            float[] qkvBias = Read(file, p + "attn_qkv.bias", [3L * d]);
+            string[] targets = [WeightNames.Query(layer), WeightNames.Key(layer), WeightNames.Value(layer)];
+            for (int part = 0; part < 3; part++)
+            {
+                builder.Add(targets[part], [d, d], qkv.AsSpan(part * d * d, d * d).ToArray());
+                builder.Add(WeightNames.BiasOf(targets[part]), [d], qkvBias.AsSpan(part * d, d).ToArray());
+            }
+            Linear(p + "attn_output", WeightNames.Output(layer), d, d);
+            Norm(p + "ffn_norm", WeightNames.MlpNormWeight(layer), WeightNames.MlpNormBias(layer));
+            Linear(p + "ffn_up", WeightNames.Up(layer), inner, d);
+            Linear(p + "ffn_down", WeightNames.Down(layer), d, inner);
+        }
+        Norm("output_norm", WeightNames.FinalNormWeight, WeightNames.FinalNormBias);
+        if (hasOutput) builder.Add(WeightNames.LmHead, [vocab, d], Read(file, "output.weight", [vocab, d]));
+        return builder.Build(tokenizer: null, metadata);
+
+        void Norm(string source, string weight, string bias)
+        {
+            builder.Add(weight, [d], Read(file, source + ".weight", [d]));
+            builder.Add(bias, [d], Read(file, source + ".bias", [d]));
+        }
+
+        void Linear(string source, string target, long rows, long columns)
+        {
+            builder.Add(target, [rows, columns], Read(file, source + ".weight", [rows, columns]));
+            builder.Add(WeightNames.BiasOf(target), [rows], Read(file, source + ".bias", [rows]));
+        }
+    }
+
+    private static GgufTensorInfo Info(GgufFile file, string name) =>
+        file.TryGetTensor(name, out GgufTensorInfo? info) ? info : throw new ModelFormatException(file.Path, $"missing tensor '{name}'.");
+
+    private static float[] Read(GgufFile file, string name, long[] expectedShape)
+    {
+        GgufTensorInfo info = Info(file, name);
+        CheckpointBuilder.ExpectShape(file.Path, name, expectedShape, info.Shape);
+        return file.ReadTensorData(info);
+    }
+
+    private static int Int(GgufFile file, string key) => ToInt(file, key, file.GetUInt32(key));
+
+    private static int ToInt(GgufFile file, string key, uint value) =>
+        value <= int.MaxValue ? (int)value : throw new ModelFormatException(file.Path, $"metadata '{key}' = {value} is too large.");
+
+    private static int TokenId(GgufFile file, string key) =>
+        file.TryGetUInt32(key, out uint id) && id < int.MaxValue ? (int)id : -1;
+}

@@ -1,0 +1,343 @@
+using System.Text.Json;
+using QuickSilver.Engine.Models;
+
+namespace QuickSilver.Engine.Loading;
+
+/// <summary>
+/// Loads a Hugging Face model folder (config.json + model.safetensors or a sharded index) of the GPT-2 or Llama
+/// family (llama, mistral, qwen2) into canonical tensors. Tokenizer files are not parsed here; their paths are
+/// recorded in <see cref="CheckpointData.Metadata"/> under <see cref="TokenizerJsonPathKey"/> and friends.
+/// </summary>
+public static class HuggingFaceLoader
+{
+    /// <summary>The config file every Hugging Face folder holds.</summary>
+    public const string ConfigFileName = "config.json";
+    /// <summary>Largest config.json / tokenizer_config.json accepted.</summary>
+    public const long MaxConfigBytes = 16 * 1024 * 1024;
+    /// <summary>Metadata key: path of tokenizer.json, when present.</summary>
+    public const string TokenizerJsonPathKey = "tokenizer.json.path";
+    /// <summary>Metadata key: path of tokenizer.model (SentencePiece), when present.</summary>
+    public const string TokenizerModelPathKey = "tokenizer.model.path";
+    /// <summary>Metadata key: path of vocab.json (GPT-2 BPE), when present.</summary>
+    public const string VocabJsonPathKey = "vocab.json.path";
+    /// <summary>Metadata key: path of merges.txt (GPT-2 BPE), when present.</summary>
+    public const string MergesTxtPathKey = "merges.txt.path";
+    /// <summary>Metadata key: the chat template (Jinja source) from tokenizer_config.json or chat_template.jinja.</summary>
+    public const string ChatTemplateKey = "tokenizer.chat_template";
+    /// <summary>Metadata key: the config's model_type.</summary>
+    public const string ModelTypeKey = "model_type";
+
+    private static readonly string[] LlamaFamily = ["llama", "mistral", "qwen2"];
+
+    /// <summary>Loads the folder.</summary>
+    /// <param name="folder">A folder with config.json and safetensors weights.</param>
+    /// <exception cref="ModelFormatException">Missing files, unsupported model type, or tensors that do not match the config.</exception>
+    public static CheckpointData Load(string folder)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(folder);
+        if (!Directory.Exists(folder))
+            throw new ModelFormatException(folder, "model folder not found.", new DirectoryNotFoundException(folder));
+        string configPath = Path.Combine(folder, ConfigFileName);
+        if (!File.Exists(configPath))
+            throw new ModelFormatException(configPath, "config.json not found in the model folder.", new FileNotFoundException(null, configPath));
+
+        (ModelConfig config, string modelType, ConfigExtras extras) = ReadConfig(configPath);
+        var metadata = FindTokenizerFiles(folder);
+        metadata[ModelTypeKey] = modelType;
+        if (extras.SlidingWindow is int window) metadata["sliding_window"] = window.ToString(System.Globalization.CultureInfo.InvariantCulture);
+
+        using SafetensorsCheckpoint checkpoint = SafetensorsReader.OpenCheckpoint(folder);
+        return modelType == "gpt2"
+            ? LoadGpt2(checkpoint, config, folder, metadata)
+            : LoadLlama(checkpoint, config, extras, folder, metadata);
+    }
+
+    /// <summary>Reads and validates config.json alone (no weights).</summary>
+    /// <param name="configPathOrFolder">Path of config.json, or the folder holding it.</param>
+    /// <param name="modelType">The config's model_type.</param>
+    public static ModelConfig ReadConfig(string configPathOrFolder, out string modelType)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(configPathOrFolder);
+        string path = Directory.Exists(configPathOrFolder) ? Path.Combine(configPathOrFolder, ConfigFileName) : configPathOrFolder;
+        (ModelConfig config, modelType, _) = ReadConfig(path);
+        return config;
+    }
+
+    private sealed record ConfigExtras(bool? TieWordEmbeddings, bool? AttentionBias, bool? MlpBias, int? SlidingWindow);
+
+    private static (ModelConfig, string, ConfigExtras) ReadConfig(string configPath)
+    {
+        byte[] bytes = SafetensorsReader.ReadSmallFile(configPath, MaxConfigBytes);
+        try
+        {
+            using JsonDocument document = JsonDocument.Parse(bytes, new JsonDocumentOptions { MaxDepth = 64 });
+            if (document.RootElement.ValueKind != JsonValueKind.Object)
+                throw new ModelFormatException(configPath, $"config is a JSON {document.RootElement.ValueKind}, not an object.");
+            var reader = new JsonConfigReader(configPath, document.RootElement);
+            string modelType = reader.OptionalString("model_type") ?? throw reader.Missing("model_type");
+            (ModelConfig config, ConfigExtras extras) = modelType switch
+            {
+                "gpt2" => ParseGpt2(reader),
+                _ when LlamaFamily.Contains(modelType) => ParseLlama(reader, modelType),
+                _ => throw new ModelFormatException(configPath, $"config field 'model_type' is '{modelType}', which is not supported (supported: gpt2, {string.Join(", ", LlamaFamily)})."),
+            };
+            config.Validate(configPath);
+            return (config, modelType, extras);
+        }
+        catch (JsonException ex)
+        {
+            throw new ModelFormatException(configPath, $"not valid JSON: {ex.Message}", ex);
+        }
+    }
+
+    private static (ModelConfig, ConfigExtras) ParseGpt2(JsonConfigReader reader)
+    {
+        int hidden = reader.RequireInt("n_embd");
+        int heads = reader.RequireInt("n_head");
+        if (heads <= 0 || hidden <= 0 || hidden % heads != 0)
+            throw reader.Invalid("n_embd", $"({hidden}) must be a positive multiple of n_head ({heads}).");
+        string activation = reader.OptionalString("activation_function") ?? "gelu_new";
+        if (activation is not ("gelu_new" or "gelu_pytorch_tanh"))
+            throw reader.Invalid("activation_function", $"is '{activation}'; only the tanh GELU (gelu_new, gelu_pytorch_tanh) is supported.");
+        bool? tie = reader.OptionalBool("tie_word_embeddings");
+        long inner = reader.OptionalInt("n_inner") ?? 4L * hidden;
+        if (inner > int.MaxValue) throw reader.Invalid("n_embd", $"({hidden}) is too large: the implied MLP width 4·n_embd overflows.");
+        var config = new ModelConfig
+        {
+            Architecture = "gpt2",
+            VocabSize = reader.RequireInt("vocab_size"),
+            HiddenSize = hidden,
+            NumLayers = reader.RequireInt("n_layer"),
+            NumHeads = heads,
+            NumKvHeads = heads,
+            HeadDim = hidden / heads,
+            IntermediateSize = (int)inner,
+            MaxPositions = reader.OptionalInt("n_positions") ?? reader.OptionalInt("n_ctx") ?? throw reader.Missing("n_positions"),
+            NormEps = reader.OptionalFloat("layer_norm_epsilon") ?? 1e-5f,
+            Norm = NormKind.LayerNorm,
+            Positions = PositionEncodingKind.Learned,
+            FeedForward = FeedForwardKind.GeluTanh,
+            AttentionBias = true,
+            MlpBias = true,
+            TiedEmbeddings = tie ?? true,
+            BosTokenId = reader.OptionalTokenId("bos_token_id") ?? -1,
+            EosTokenId = reader.OptionalTokenId("eos_token_id") ?? -1,
+        };
+        return (config, new ConfigExtras(tie, true, true, null));
+    }
+
+    private static (ModelConfig, ConfigExtras) ParseLlama(JsonConfigReader reader, string modelType)
+    {
+        int hidden = reader.RequireInt("hidden_size");
+        int heads = reader.RequireInt("num_attention_heads");
+        int? headDim = reader.OptionalInt("head_dim");
+        if (headDim is null && (heads <= 0 || hidden % heads != 0))
+            throw reader.Invalid("hidden_size", $"({hidden}) must be a multiple of num_attention_heads ({heads}) when head_dim is absent.");
+        string activation = reader.OptionalString("hidden_act") ?? "silu";
+        if (activation is not ("silu" or "swish"))
+            throw reader.Invalid("hidden_act", $"is '{activation}'; only silu (SwiGLU) is supported for {modelType}.");
+        string? scaling = reader.OptionalNestedString("rope_scaling", "rope_type") ?? reader.OptionalNestedString("rope_scaling", "type");
+        if (scaling is not null and not "default")
+            throw reader.Invalid("rope_scaling", $"has type '{scaling}', which is not supported (only unscaled RoPE).");
+        if (reader.Has("rope_scaling") && scaling is null)
+            throw reader.Invalid("rope_scaling", "is set but names no rope_type; only unscaled RoPE is supported.");
+
+        bool? attentionBias = reader.OptionalBool("attention_bias") ?? (modelType == "qwen2" ? true : null);
+        bool? mlpBias = reader.OptionalBool("mlp_bias");
+        bool? tie = reader.OptionalBool("tie_word_embeddings");
+        int? window = (reader.OptionalBool("use_sliding_window") ?? modelType == "mistral") ? reader.OptionalInt("sliding_window") : null;
+        var config = new ModelConfig
+        {
+            Architecture = modelType,
+            VocabSize = reader.RequireInt("vocab_size"),
+            HiddenSize = hidden,
+            NumLayers = reader.RequireInt("num_hidden_layers"),
+            NumHeads = heads,
+            NumKvHeads = reader.OptionalInt("num_key_value_heads") ?? heads,
+            HeadDim = headDim ?? hidden / heads,
+            IntermediateSize = reader.RequireInt("intermediate_size"),
+            MaxPositions = reader.RequireInt("max_position_embeddings"),
+            NormEps = reader.OptionalFloat("rms_norm_eps") ?? 1e-6f,
+            RopeTheta = reader.OptionalFloat("rope_theta") ?? 10000f,
+            Norm = NormKind.RmsNorm,
+            Positions = PositionEncodingKind.Rotary,
+            FeedForward = FeedForwardKind.SwiGlu,
+            AttentionBias = attentionBias ?? false,
+            MlpBias = mlpBias ?? false,
+            TiedEmbeddings = tie ?? false,
+            BosTokenId = reader.OptionalTokenId("bos_token_id") ?? -1,
+            EosTokenId = reader.OptionalTokenId("eos_token_id") ?? -1,
+        };
+        return (config, new ConfigExtras(tie, attentionBias, mlpBias, window));
+    }
+
+    private static CheckpointData LoadGpt2(SafetensorsCheckpoint checkpoint, ModelConfig config, string folder, Dictionary<string, string> metadata)
+    {
+        string prefix = checkpoint.Contains("transformer.wte.weight") ? "transformer." : "";
+        bool tied = config.TiedEmbeddings || !checkpoint.Contains("lm_head.weight");
+        config = config with { TiedEmbeddings = tied };
+        var builder = new CheckpointBuilder(config, folder);
+        long d = config.HiddenSize, inner = config.IntermediateSize;
+
+        builder.Add(WeightNames.Embedding, [config.VocabSize, d], Read(checkpoint, prefix + "wte.weight", [config.VocabSize, d]));
+        builder.Add(WeightNames.PositionEmbedding, [config.MaxPositions, d], Read(checkpoint, prefix + "wpe.weight", [config.MaxPositions, d]));
+        for (int layer = 0; layer < config.NumLayers; layer++)
+        {
+            string p = $"{prefix}h.{layer}.";
+            AddNorm(builder, checkpoint, p + "ln_1", WeightNames.AttnNormWeight(layer), WeightNames.AttnNormBias(layer), d);
+
+            float[] qkv = Transpose(Read(checkpoint, p + "attn.c_attn.weight", [d, 3 * d]), (int)d, (int)(3 * d));
+            float[] qkvBias = Read(checkpoint, p + "attn.c_attn.bias", [3 * d]);
+            string[] targets = [WeightNames.Query(layer), WeightNames.Key(layer), WeightNames.Value(layer)];
+            for (int part = 0; part < 3; part++)
+            {
+                builder.Add(targets[part], [d, d], qkv.AsSpan((int)(part * d * d), (int)(d * d)).ToArray());
+                builder.Add(WeightNames.BiasOf(targets[part]), [d], qkvBias.AsSpan((int)(part * d), (int)d).ToArray());
+            }
+            AddConv1D(builder, checkpoint, p + "attn.c_proj", WeightNames.Output(layer), d, d);
+            AddNorm(builder, checkpoint, p + "ln_2", WeightNames.MlpNormWeight(layer), WeightNames.MlpNormBias(layer), d);
+            AddConv1D(builder, checkpoint, p + "mlp.c_fc", WeightNames.Up(layer), d, inner);
+            AddConv1D(builder, checkpoint, p + "mlp.c_proj", WeightNames.Down(layer), inner, d);
+        }
+        AddNorm(builder, checkpoint, prefix + "ln_f", WeightNames.FinalNormWeight, WeightNames.FinalNormBias, d);
+        if (!tied) builder.Add(WeightNames.LmHead, [config.VocabSize, d], Read(checkpoint, "lm_head.weight", [config.VocabSize, d]));
+        return builder.Build(tokenizer: null, metadata);
+
+        static void AddNorm(CheckpointBuilder builder, SafetensorsCheckpoint checkpoint, string source, string weight, string bias, long d)
+        {
+            builder.Add(weight, [d], Read(checkpoint, source + ".weight", [d]));
+            builder.Add(bias, [d], Read(checkpoint, source + ".bias", [d]));
+        }
+
+        static void AddConv1D(CheckpointBuilder builder, SafetensorsCheckpoint checkpoint, string source, string target, long inputs, long outputs)
+        {
+            float[] weight = Read(checkpoint, source + ".weight", [inputs, outputs]);
+            builder.Add(target, [outputs, inputs], Transpose(weight, (int)inputs, (int)outputs));
+            builder.Add(WeightNames.BiasOf(target), [outputs], Read(checkpoint, source + ".bias", [outputs]));
+        }
+    }
+
+    private static CheckpointData LoadLlama(SafetensorsCheckpoint checkpoint, ModelConfig config, ConfigExtras extras, string folder, Dictionary<string, string> metadata)
+    {
+        string prefix = checkpoint.Contains("model.embed_tokens.weight") || !checkpoint.Contains("embed_tokens.weight") ? "model." : "";
+        bool tied = extras.TieWordEmbeddings == true || !checkpoint.Contains("lm_head.weight");
+        bool attentionBiasInFile = checkpoint.TensorNames.Any(n => n.Contains(".self_attn.", StringComparison.Ordinal) && n.EndsWith("_proj.bias", StringComparison.Ordinal));
+        bool mlpBiasInFile = checkpoint.TensorNames.Any(n => n.Contains(".mlp.", StringComparison.Ordinal) && n.EndsWith("_proj.bias", StringComparison.Ordinal));
+        config = config with
+        {
+            TiedEmbeddings = tied,
+            AttentionBias = config.AttentionBias || attentionBiasInFile,
+            MlpBias = config.MlpBias || mlpBiasInFile,
+        };
+        bool qwen2 = config.Architecture == "qwen2";
+
+        var builder = new CheckpointBuilder(config, folder);
+        long d = config.HiddenSize, inner = config.IntermediateSize;
+        long qRows = (long)config.NumHeads * config.HeadDim, kvRows = (long)config.NumKvHeads * config.HeadDim;
+
+        builder.Add(WeightNames.Embedding, [config.VocabSize, d], Read(checkpoint, prefix + "embed_tokens.weight", [config.VocabSize, d]));
+        for (int layer = 0; layer < config.NumLayers; layer++)
+        {
+            string p = $"{prefix}layers.{layer}.";
+            builder.Add(WeightNames.AttnNormWeight(layer), [d], Read(checkpoint, p + "input_layernorm.weight", [d]));
+            // Qwen2 carries q/k/v biases but never an o_proj bias; a zero bias is the same function.
+            Projection(p + "self_attn.q_proj", WeightNames.Query(layer), qRows, d, config.AttentionBias, extras.AttentionBias == true);
+            Projection(p + "self_attn.k_proj", WeightNames.Key(layer), kvRows, d, config.AttentionBias, extras.AttentionBias == true);
+            Projection(p + "self_attn.v_proj", WeightNames.Value(layer), kvRows, d, config.AttentionBias, extras.AttentionBias == true);
+            Projection(p + "self_attn.o_proj", WeightNames.Output(layer), d, qRows, config.AttentionBias, extras.AttentionBias == true && !qwen2);
+            builder.Add(WeightNames.MlpNormWeight(layer), [d], Read(checkpoint, p + "post_attention_layernorm.weight", [d]));
+            Projection(p + "mlp.gate_proj", WeightNames.Gate(layer), inner, d, config.MlpBias, extras.MlpBias == true);
+            Projection(p + "mlp.up_proj", WeightNames.Up(layer), inner, d, config.MlpBias, extras.MlpBias == true);
+            Projection(p + "mlp.down_proj", WeightNames.Down(layer), d, inner, config.MlpBias, extras.MlpBias == true);
+        }
+        builder.Add(WeightNames.FinalNormWeight, [d], Read(checkpoint, prefix + "norm.weight", [d]));
+        if (!tied) builder.Add(WeightNames.LmHead, [config.VocabSize, d], Read(checkpoint, "lm_head.weight", [config.VocabSize, d]));
+        return builder.Build(tokenizer: null, metadata);
+
+        void Projection(string source, string target, long rows, long columns, bool withBias, bool biasRequired)
+        {
+            builder.Add(target, [rows, columns], Read(checkpoint, source + ".weight", [rows, columns]));
+            if (!withBias) return;
+            string biasName = source + ".bias";
+            float[] bias = checkpoint.Contains(biasName) || biasRequired ? Read(checkpoint, biasName, [rows]) : new float[rows];
+            builder.Add(WeightNames.BiasOf(target), [rows], bias);
+        }
+    }
+
+    private static float[] Read(SafetensorsCheckpoint checkpoint, string name, long[] expectedShape)
+    {
+        if (!checkpoint.Contains(name))
+            throw new ModelFormatException(checkpoint.Source, $"missing tensor '{name}'.");
+        CheckpointBuilder.ExpectShape(checkpoint.FileOf(name), name, expectedShape, checkpoint.GetInfo(name).Shape);
+        return checkpoint.ReadFloat32(name);
+    }
+
+    /// <summary>Row-major [rows, columns] to [columns, rows].</summary>
+    internal static float[] Transpose(float[] source, int rows, int columns)
+    {
+        var result = new float[source.Length];
+        for (int r = 0; r < rows; r++)
+        {
+            int rowBase = r * columns;
+            for (int c = 0; c < columns; c++) result[(c * rows) + r] = source[rowBase + c];
+        }
+        return result;
+    }
+
+    private static Dictionary<string, string> FindTokenizerFiles(string folder)
+    {
+        var metadata = new Dictionary<string, string>(StringComparer.Ordinal);
+        AddIfExists("tokenizer.json", TokenizerJsonPathKey);
+        AddIfExists("tokenizer.model", TokenizerModelPathKey);
+        AddIfExists("vocab.json", VocabJsonPathKey);
+        AddIfExists("merges.txt", MergesTxtPathKey);
+
+        string? template = null;
+        string tokenizerConfig = Path.Combine(folder, "tokenizer_config.json");
+        if (File.Exists(tokenizerConfig)) template = ReadChatTemplate(tokenizerConfig);
+        string jinja = Path.Combine(folder, "chat_template.jinja");
+        if (template is null && File.Exists(jinja))
+            template = System.Text.Encoding.UTF8.GetString(SafetensorsReader.ReadSmallFile(jinja, MaxConfigBytes));
+        if (template is not null) metadata[ChatTemplateKey] = template;
+        return metadata;
+
+        void AddIfExists(string fileName, string key)
+        {
+            string path = Path.Combine(folder, fileName);
+            if (File.Exists(path)) metadata[key] = Path.GetFullPath(path);
+        }
+    }
+
+    private static string? ReadChatTemplate(string tokenizerConfig)
+    {
+        byte[] bytes = SafetensorsReader.ReadSmallFile(tokenizerConfig, MaxConfigBytes);
+        try
+        {
+            using JsonDocument document = JsonDocument.Parse(bytes);
+            if (document.RootElement.ValueKind != JsonValueKind.Object
+                || !document.RootElement.TryGetProperty("chat_template", out JsonElement template))
+            {
+                return null;
+            }
+            if (template.ValueKind == JsonValueKind.String) return template.GetString();
+            if (template.ValueKind == JsonValueKind.Array)
+            {
+                // Older tokenizers list named templates; the one named "default" is what apply_chat_template uses.
+                foreach (JsonElement entry in template.EnumerateArray())
+                {
+                    if (entry.ValueKind == JsonValueKind.Object
+                        && entry.TryGetProperty("name", out JsonElement name) && name.ValueKind == JsonValueKind.String && name.GetString() == "default"
+                        && entry.TryGetProperty("template", out JsonElement text) && text.ValueKind == JsonValueKind.String)
+                    {
+                        return text.GetString();
+                    }
+                }
+            }
+            return null;
+        }
+        catch (JsonException ex)
+        {
+            throw new ModelFormatException(tokenizerConfig, $"not valid JSON: {ex.Message}", ex);
+        }
+    }
+}

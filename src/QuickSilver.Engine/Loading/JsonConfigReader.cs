@@ -1,0 +1,89 @@
+using System.Text.Json;
+
+namespace QuickSilver.Engine.Loading;
+
+/// <summary>Typed, bounds-checked access to a Hugging Face config.json; every failure names the file and the field.</summary>
+internal sealed class JsonConfigReader
+{
+    private readonly JsonElement _root;
+
+    public JsonConfigReader(string path, JsonElement root)
+    {
+        Path = path;
+        _root = root;
+    }
+
+    public string Path { get; }
+
+    public bool Has(string key) => _root.TryGetProperty(key, out JsonElement value) && value.ValueKind != JsonValueKind.Null;
+
+    public int RequireInt(string key) => OptionalInt(key) ?? throw Missing(key);
+
+    public int? OptionalInt(string key)
+    {
+        if (!_root.TryGetProperty(key, out JsonElement value) || value.ValueKind == JsonValueKind.Null) return null;
+        if (value.ValueKind == JsonValueKind.Number && value.TryGetInt32(out int result)) return result;
+        if (value.ValueKind == JsonValueKind.Number && value.TryGetDouble(out double real) && real == Math.Floor(real) && real is >= int.MinValue and <= int.MaxValue)
+            return (int)real;
+        throw Invalid(key, value, "a 32-bit integer");
+    }
+
+    public float? OptionalFloat(string key)
+    {
+        if (!_root.TryGetProperty(key, out JsonElement value) || value.ValueKind == JsonValueKind.Null) return null;
+        if (value.ValueKind == JsonValueKind.Number && value.TryGetDouble(out double result) && double.IsFinite(result) && Math.Abs(result) <= float.MaxValue)
+            return (float)result;
+        throw Invalid(key, value, "a finite number");
+    }
+
+    public bool? OptionalBool(string key)
+    {
+        if (!_root.TryGetProperty(key, out JsonElement value) || value.ValueKind == JsonValueKind.Null) return null;
+        return value.ValueKind switch
+        {
+            JsonValueKind.True => true,
+            JsonValueKind.False => false,
+            _ => throw Invalid(key, value, "true or false"),
+        };
+    }
+
+    public string? OptionalString(string key)
+    {
+        if (!_root.TryGetProperty(key, out JsonElement value) || value.ValueKind == JsonValueKind.Null) return null;
+        return value.ValueKind == JsonValueKind.String ? value.GetString() : throw Invalid(key, value, "a string");
+    }
+
+    /// <summary>A token id that may also be given as a list (the first entry counts) or null.</summary>
+    public int? OptionalTokenId(string key)
+    {
+        if (!_root.TryGetProperty(key, out JsonElement value) || value.ValueKind == JsonValueKind.Null) return null;
+        if (value.ValueKind == JsonValueKind.Array)
+        {
+            if (value.GetArrayLength() == 0) return null;
+            value = value[0];
+        }
+        return value.ValueKind == JsonValueKind.Number && value.TryGetInt32(out int id)
+            ? id
+            : throw Invalid(key, value, "a token id, a list of token ids or null");
+    }
+
+    /// <summary>The string field <paramref name="subKey"/> of the object field <paramref name="key"/>, or null when either is absent.</summary>
+    public string? OptionalNestedString(string key, string subKey)
+    {
+        if (!_root.TryGetProperty(key, out JsonElement value) || value.ValueKind == JsonValueKind.Null) return null;
+        if (value.ValueKind != JsonValueKind.Object) throw Invalid(key, value, "an object or null");
+        if (!value.TryGetProperty(subKey, out JsonElement inner) || inner.ValueKind == JsonValueKind.Null) return null;
+        return inner.ValueKind == JsonValueKind.String ? inner.GetString() : throw Invalid($"{key}.{subKey}", inner, "a string");
+    }
+
+    public ModelFormatException Missing(string key) => new(Path, $"config field '{key}' is missing.");
+
+    public ModelFormatException Invalid(string key, string reason) => new(Path, $"config field '{key}' {reason}");
+
+    private ModelFormatException Invalid(string key, JsonElement value, string expected)
+    {
+        string text = value.GetRawText();
+        if (text.Length > 60) text = text[..60] + "…";
+        return new ModelFormatException(Path, $"config field '{key}' must be {expected} (got {text}).");
+    }
+}

@@ -1,0 +1,142 @@
+using TorchSharp;
+
+namespace QuickSilver.Engine.Models;
+
+/// <summary>
+/// One pre-norm decoder block: h += o(attn(norm₁(h))); h += mlp(norm₂(h)). Weights are fixed; per-sequence
+/// state (the K/V cache) comes in through <see cref="BlockInput"/>.
+/// </summary>
+public sealed class TransformerBlock : IDisposable
+{
+    private readonly INormalization _attnNorm;
+    private readonly INormalization _mlpNorm;
+    private readonly torch.Tensor _qkv;       // (qd + 2·kvd, d)
+    private readonly torch.Tensor? _qkvBias;  // (qd + 2·kvd)
+    private readonly torch.Tensor _kv;        // view: the k and v rows of _qkv, (2·kvd, d)
+    private readonly torch.Tensor? _kvBias;
+    private readonly torch.Tensor _out;       // (d, qd)
+    private readonly torch.Tensor? _outBias;
+    private readonly IFeedForward _mlp;
+    private readonly IPositionRotation _rotation;
+    private readonly int _heads, _kvHeads, _headDim;
+    private readonly long _queryWidth, _kvWidth;
+
+    /// <summary>Creates the block; it takes ownership of every tensor and module given.</summary>
+    public TransformerBlock(ModelConfig config, INormalization attnNorm, torch.Tensor query, torch.Tensor? queryBias,
+        torch.Tensor key, torch.Tensor? keyBias, torch.Tensor value, torch.Tensor? valueBias,
+        torch.Tensor output, torch.Tensor? outputBias, INormalization mlpNorm, IFeedForward mlp, IPositionRotation rotation)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        (_heads, _kvHeads, _headDim) = (config.NumHeads, config.NumKvHeads, config.HeadDim);
+        _queryWidth = (long)_heads * _headDim;
+        _kvWidth = (long)_kvHeads * _headDim;
+        _attnNorm = attnNorm;
+        _mlpNorm = mlpNorm;
+        _qkv = torch.cat([query, key, value], 0);
+        _qkvBias = queryBias is null ? null : torch.cat([queryBias, keyBias!, valueBias!], 0);
+        query.Dispose(); key.Dispose(); value.Dispose(); queryBias?.Dispose(); keyBias?.Dispose(); valueBias?.Dispose();
+        _kv = _qkv.narrow(0, _queryWidth, 2 * _kvWidth);
+        _kvBias = _qkvBias?.narrow(0, _queryWidth, 2 * _kvWidth);
+        (_out, _outBias, _mlp, _rotation) = (output, outputBias, mlp, rotation);
+        int d = config.HiddenSize;
+        ProjectionFlopsPerToken = 2.0 * d * (_queryWidth + 2 * _kvWidth) + 2.0 * _queryWidth * d + mlp.FlopsPerToken;
+        KeyValueFlopsPerToken = 2.0 * d * 2 * _kvWidth + 4.0 * d;
+        AttentionFlopsPerQueryKey = 2.0 * 2 * _queryWidth;
+    }
+
+    /// <summary>FLOPs per token for everything but the attention scores: q/k/v/o projections and the MLP.</summary>
+    public double ProjectionFlopsPerToken { get; }
+
+    /// <summary>FLOPs to compute one token's K/V from its hidden state (norm plus k and v projections): the propagation cost.</summary>
+    public double KeyValueFlopsPerToken { get; }
+
+    /// <summary>FLOPs per (query, key) pair: q·k and p·v over all heads.</summary>
+    public double AttentionFlopsPerQueryKey { get; }
+
+    /// <summary>Runs the block.</summary>
+    public BlockOutput Forward(BlockInput input)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        using var scope = torch.NewDisposeScope();
+        var x = input.Hidden;
+        long b = x.shape[0], t = x.shape[1];
+
+        var qkv = torch.nn.functional.linear(_attnNorm.Apply(x), _qkv, _qkvBias); // (B, T, qd + 2·kvd)
+        var q = qkv.narrow(-1, 0, _queryWidth).view(b, t, _heads, _headDim); // (B, T, nh, hs)
+        var k = qkv.narrow(-1, _queryWidth, _kvWidth).view(b, t, _kvHeads, _headDim); // (B, T, nkv, hs)
+        var v = qkv.narrow(-1, _queryWidth + _kvWidth, _kvWidth).view(b, t, _kvHeads, _headDim); // (B, T, nkv, hs)
+        q = _rotation.Apply(q, input.Positions).transpose(1, 2); // (B, nh, T, hs)
+        k = _rotation.Apply(k, input.Positions).transpose(1, 2); // (B, nkv, T, hs)
+        v = v.transpose(1, 2); // (B, nkv, T, hs)
+
+        torch.Tensor keys, values, keyPositions;
+        bool causalSquare, seesAllKeys;
+        if (input.Cache is { } cache)
+        {
+            int? first = input.FirstPosition;
+            var writeK = k; var writeV = v; var writePositions = input.Positions;
+            if (input.PropagatedHidden is { } frozen)
+            {
+                var (pk, pv) = ProjectKeyValues(frozen, input.PropagatedPositions!);
+                writeK = torch.cat([k, pk], 2);
+                writeV = torch.cat([v, pv], 2);
+                writePositions = torch.cat([input.Positions, input.PropagatedPositions!], 0);
+                first = null;
+            }
+            bool wasEmpty = cache.Count == 0;
+            (keys, values, keyPositions) = cache.Update(writeK, writeV, writePositions, first, input.KvBits);
+            causalSquare = wasEmpty && cache.IsContiguousPrefix && input.FirstPosition == 0 && input.PropagatedHidden is null;
+            // One query sees every cached key: tokens run in position order and a prefix reuse truncates
+            // the cache first, so nothing later than the newest position is ever in it.
+            seesAllKeys = t == 1;
+        }
+        else
+        {
+            (keys, values, keyPositions) = (k, v, input.Positions);
+            causalSquare = input.FirstPosition is not null;
+            seesAllKeys = t == 1;
+        }
+
+        torch.Tensor attended;
+        torch.Tensor? maxAttention = null;
+        if (input.NeedMaxAttention)
+            (attended, maxAttention) = Attention.ForwardWithMaxAttention(q, keys, values, input.Positions, keyPositions);
+        else
+            attended = Attention.Forward(q, keys, values, input.Positions, keyPositions, causalSquare, seesAllKeys);
+
+        var merged = attended.transpose(1, 2).reshape(b, t, _queryWidth); // (B, T, nh·hs)
+        var h = x + torch.nn.functional.linear(merged, _out, _outBias);
+        h = h + _mlp.Apply(_mlpNorm.Apply(h));
+
+        return new BlockOutput
+        {
+            Hidden = h.MoveToOuterDisposeScope(),
+            MaxAttention = maxAttention?.MoveToOuterDisposeScope(),
+            KeyPositions = input.NeedMaxAttention ? keyPositions.clone().MoveToOuterDisposeScope() : null,
+            Queries = input.NeedQueryKey ? q.MoveToOuterDisposeScope() : null,
+            Keys = input.NeedQueryKey ? k.MoveToOuterDisposeScope() : null,
+        };
+    }
+
+    /// <summary>K/V (1, nkv, Tp, hs) of frozen hidden states (1, Tp, d): CALM-style propagation for halted tokens.</summary>
+    public (torch.Tensor Keys, torch.Tensor Values) ProjectKeyValues(torch.Tensor hidden, torch.Tensor positions)
+    {
+        using var scope = torch.NewDisposeScope();
+        long b = hidden.shape[0], t = hidden.shape[1];
+        var kv = torch.nn.functional.linear(_attnNorm.Apply(hidden), _kv, _kvBias); // (1, Tp, 2·kvd)
+        var k = kv.narrow(-1, 0, _kvWidth).view(b, t, _kvHeads, _headDim); // (1, Tp, nkv, hs)
+        var v = kv.narrow(-1, _kvWidth, _kvWidth).view(b, t, _kvHeads, _headDim);
+        k = _rotation.Apply(k, positions).transpose(1, 2); // (1, nkv, Tp, hs)
+        return (k.MoveToOuterDisposeScope(), v.transpose(1, 2).MoveToOuterDisposeScope());
+    }
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        _attnNorm.Dispose(); _mlpNorm.Dispose();
+        _kv.Dispose(); _kvBias?.Dispose();
+        _qkv.Dispose(); _qkvBias?.Dispose();
+        _out.Dispose(); _outBias?.Dispose();
+        _mlp.Dispose();
+    }
+}

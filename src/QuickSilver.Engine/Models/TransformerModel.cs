@@ -1,0 +1,140 @@
+using QuickSilver.Engine.Loading;
+using TorchSharp;
+
+namespace QuickSilver.Engine.Models;
+
+/// <summary>
+/// A decoder-only transformer's fixed weights: embedding, blocks, final norm and head. Which norm, MLP and
+/// position scheme each part uses comes from <see cref="ModelConfig"/>; the code below never asks which family it is.
+/// </summary>
+public sealed class TransformerModel : IDisposable
+{
+    private readonly torch.Tensor _embedding;          // (V, d)
+    private readonly torch.Tensor? _positionEmbedding; // (P, d)
+    private readonly torch.Tensor _head;               // (V, d), may alias the embedding
+    private readonly bool _headIsEmbedding;
+    private readonly IPositionRotation _rotation;
+
+    private TransformerModel(ModelConfig config, torch.Device device, torch.Tensor embedding, torch.Tensor? positionEmbedding,
+        TransformerBlock[] blocks, INormalization finalNorm, torch.Tensor head, bool headIsEmbedding, IPositionRotation rotation)
+    {
+        Config = config;
+        Device = device;
+        _embedding = embedding;
+        _positionEmbedding = positionEmbedding;
+        Blocks = blocks;
+        FinalNorm = finalNorm;
+        _head = head;
+        _headIsEmbedding = headIsEmbedding;
+        _rotation = rotation;
+        HeadFlopsPerToken = 2.0 * config.HiddenSize * config.VocabSize;
+    }
+
+    /// <summary>The configuration.</summary>
+    public ModelConfig Config { get; }
+
+    /// <summary>Where the weights live.</summary>
+    public torch.Device Device { get; }
+
+    /// <summary>The blocks, first to last.</summary>
+    public IReadOnlyList<TransformerBlock> Blocks { get; }
+
+    /// <summary>The final normalization.</summary>
+    public INormalization FinalNorm { get; }
+
+    /// <summary>The output head (V, d).</summary>
+    public torch.Tensor HeadWeight => _head;
+
+    /// <summary>FLOPs of the head for one token (2·d·V): also the cost of one exact logit-lens read.</summary>
+    public double HeadFlopsPerToken { get; }
+
+    /// <summary>Builds the model on <paramref name="device"/> from loader output; checks every tensor's shape.</summary>
+    /// <exception cref="ModelFormatException">A tensor is missing or has the wrong shape.</exception>
+    public static TransformerModel Create(CheckpointData checkpoint, torch.Device device)
+    {
+        ArgumentNullException.ThrowIfNull(checkpoint);
+        var config = checkpoint.Config;
+        config.Validate(checkpoint.Source);
+        var tensors = checkpoint.Tensors;
+        int d = config.HiddenSize, qd = config.NumHeads * config.HeadDim, kvd = config.NumKvHeads * config.HeadDim, inner = config.IntermediateSize;
+
+        torch.Tensor Take(string name, params long[] shape)
+        {
+            if (!tensors.TryGetValue(name, out var host))
+                throw new ModelFormatException(checkpoint.Source, $"tensor '{name}' is missing.");
+            if (!host.Shape.SequenceEqual(shape) || host.Data.LongLength != host.ElementCount)
+                throw new ModelFormatException(checkpoint.Source, $"tensor '{name}' has shape [{string.Join(", ", host.Shape)}], expected [{string.Join(", ", shape)}].");
+            return torch.tensor(host.Data, shape, torch.float32).to(device);
+        }
+        torch.Tensor? Optional(string name, params long[] shape) => tensors.ContainsKey(name) ? Take(name, shape) : null;
+        torch.Tensor? Bias(bool present, string weightName, long size) => present ? Take(WeightNames.BiasOf(weightName), size) : null;
+
+        INormalization Norm(string weightName, string biasName) => config.Norm switch
+        {
+            NormKind.LayerNorm => new LayerNormalization(Take(weightName, d), Take(biasName, d), config.NormEps),
+            NormKind.RmsNorm => new RmsNormalization(Take(weightName, d), config.NormEps),
+            _ => throw new ModelFormatException(checkpoint.Source, $"unsupported norm kind {config.Norm}."),
+        };
+
+        IPositionRotation rotation = config.Positions == PositionEncodingKind.Rotary
+            ? new RotaryEmbedding(config.HeadDim, config.MaxPositions, config.RopeTheta, device)
+            : new NoRotation();
+
+        var blocks = new TransformerBlock[config.NumLayers];
+        for (int i = 0; i < config.NumLayers; i++)
+        {
+            IFeedForward mlp = config.FeedForward switch
+            {
+                FeedForwardKind.SwiGlu => new SwiGluFeedForward(
+                    Take(WeightNames.Gate(i), inner, d), Bias(config.MlpBias, WeightNames.Gate(i), inner),
+                    Take(WeightNames.Up(i), inner, d), Bias(config.MlpBias, WeightNames.Up(i), inner),
+                    Take(WeightNames.Down(i), d, inner), Bias(config.MlpBias, WeightNames.Down(i), d)),
+                FeedForwardKind.GeluTanh => new GeluFeedForward(
+                    Take(WeightNames.Up(i), inner, d), Bias(config.MlpBias, WeightNames.Up(i), inner),
+                    Take(WeightNames.Down(i), d, inner), Bias(config.MlpBias, WeightNames.Down(i), d)),
+                _ => throw new ModelFormatException(checkpoint.Source, $"unsupported feed-forward kind {config.FeedForward}."),
+            };
+            blocks[i] = new TransformerBlock(config,
+                Norm(WeightNames.AttnNormWeight(i), WeightNames.AttnNormBias(i)),
+                Take(WeightNames.Query(i), qd, d), Bias(config.AttentionBias, WeightNames.Query(i), qd),
+                Take(WeightNames.Key(i), kvd, d), Bias(config.AttentionBias, WeightNames.Key(i), kvd),
+                Take(WeightNames.Value(i), kvd, d), Bias(config.AttentionBias, WeightNames.Value(i), kvd),
+                Take(WeightNames.Output(i), d, qd), Bias(config.AttentionBias, WeightNames.Output(i), d),
+                Norm(WeightNames.MlpNormWeight(i), WeightNames.MlpNormBias(i)),
+                mlp, rotation);
+        }
+
+        var embedding = Take(WeightNames.Embedding, config.VocabSize, d);
+        var positions = config.Positions == PositionEncodingKind.Learned ? Take(WeightNames.PositionEmbedding, config.MaxPositions, d) : null;
+        var finalNorm = Norm(WeightNames.FinalNormWeight, WeightNames.FinalNormBias);
+        var head = config.TiedEmbeddings ? null : Optional(WeightNames.LmHead, config.VocabSize, d);
+        return new TransformerModel(config, device, embedding, positions, blocks, finalNorm, head ?? embedding, head is null, rotation);
+    }
+
+    /// <summary>Token embeddings plus learned positions when the model has them: ids (B, T), positions (T) → (B, T, d).</summary>
+    public torch.Tensor Embed(torch.Tensor ids, torch.Tensor positions)
+    {
+        using var scope = torch.NewDisposeScope();
+        var h = _embedding.index_select(0, ids.reshape(-1)).view(ids.shape[0], ids.shape[1], -1); // (B, T, d)
+        if (_positionEmbedding is not null) h = h + _positionEmbedding.index_select(0, positions).unsqueeze(0);
+        return h.MoveToOuterDisposeScope();
+    }
+
+    /// <summary>Final norm and head: (…, d) → (…, V). Applied to an intermediate state, this is the logit lens.</summary>
+    public torch.Tensor Logits(torch.Tensor hidden)
+    {
+        using var scope = torch.NewDisposeScope();
+        return torch.nn.functional.linear(FinalNorm.Apply(hidden), _head).MoveToOuterDisposeScope();
+    }
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        foreach (var block in Blocks) block.Dispose();
+        FinalNorm.Dispose();
+        _rotation.Dispose();
+        _embedding.Dispose();
+        _positionEmbedding?.Dispose();
+        if (!_headIsEmbedding) _head.Dispose();
+    }
+}

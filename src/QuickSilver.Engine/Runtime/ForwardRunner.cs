@@ -1,0 +1,482 @@
+using QuickSilver.Engine.Models;
+using QuickSilver.Policies;
+using TorchSharp;
+
+namespace QuickSilver.Engine.Runtime;
+
+/// <summary>
+/// Runs the model over tokens, dense or under a <see cref="RoutingPlan"/>. The routed loop really removes work:
+/// each block runs only on the gathered active tokens; halted tokens keep their frozen state, absorbed tokens
+/// hand their state to a super-token, and only the tokens the policy says write K/V at deeper layers.
+/// </summary>
+public sealed class ForwardRunner
+{
+    private readonly TransformerModel _model;
+    private readonly LowRankLogitLens _proxyLens;
+
+    /// <summary>Creates a runner over <paramref name="model"/>.</summary>
+    public ForwardRunner(TransformerModel model)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        _model = model;
+        _proxyLens = new LowRankLogitLens(model);
+    }
+
+    /// <summary>The model.</summary>
+    public TransformerModel Model => _model;
+
+    /// <summary>Runs one pass.</summary>
+    public ForwardOutput Run(ForwardInput input)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        int t = input.TokenIds.Count;
+        if (t == 0) throw new ArgumentException("A forward pass needs at least one token.", nameof(input));
+        int vocab = _model.Config.VocabSize;
+        foreach (int id in input.TokenIds)
+            if ((uint)id >= (uint)vocab) throw new ArgumentOutOfRangeException(nameof(input), $"Token id {id} is outside the vocabulary (0..{vocab - 1}).");
+        int end = input.StartPosition + t;
+        int limit = input.Cache?.ContextLength ?? _model.Config.MaxPositions;
+        if (end > limit) throw new Generation.ContextLengthExceededException(end, limit);
+        if (input.Cache is { } c && c.Length != input.StartPosition)
+            throw new InvalidOperationException($"The cache holds {c.Length} positions but the pass starts at {input.StartPosition}.");
+
+        var output = input.Plan is null || input.Plan.Policy.IsDense ? RunDense(input) : RunRouted(input);
+        if (input.Cache is { } cache)
+        {
+            cache.Length = end;
+            input.Stats.KvBytes = cache.UsedBytes;
+            input.Stats.DenseKvBytes = cache.Length * cache.DenseBytesPerToken;
+        }
+        return output;
+    }
+
+    /// <summary>Dense logits for a batch of equal-length sequences (B, T) without a cache, positions 0..T−1.</summary>
+    public torch.Tensor DenseBatchLogits(torch.Tensor ids)
+    {
+        ArgumentNullException.ThrowIfNull(ids);
+        using var scope = torch.NewDisposeScope();
+        long t = ids.shape[1];
+        var positions = torch.arange(t, torch.int64, _model.Device);
+        var h = _model.Embed(ids, positions);
+        foreach (var block in _model.Blocks)
+            h = block.Forward(new BlockInput { Hidden = h, Positions = positions, FirstPosition = 0 }).Hidden;
+        return _model.Logits(h).MoveToOuterDisposeScope();
+    }
+
+    private ForwardOutput RunDense(ForwardInput input)
+    {
+        using var scope = torch.NewDisposeScope();
+        int t = input.TokenIds.Count, start = input.StartPosition;
+        var ids = torch.tensor(input.TokenIds.Select(i => (long)i).ToArray(), [1, t], torch.int64, _model.Device);
+        var positions = torch.arange(start, start + t, torch.int64, _model.Device);
+        var h = _model.Embed(ids, positions);
+        for (int l = 0; l < _model.Blocks.Count; l++)
+        {
+            var cache = input.Cache?[l];
+            h = _model.Blocks[l].Forward(new BlockInput { Hidden = h, Positions = positions, FirstPosition = start, Cache = cache }).Hidden;
+            input.Cache?.MarkWritten(l, start, t);
+        }
+        AddDenseFlops(input.Stats, t, start, actualToo: true);
+        input.Stats.ActiveTokenLayers += (long)t * _model.Blocks.Count;
+        input.Stats.KvWrites += input.Cache is null ? 0 : (long)t * _model.Blocks.Count;
+        var logits = input.AllLogits ? _model.Logits(h).squeeze(0) : _model.Logits(h.narrow(1, t - 1, 1)).squeeze(0);
+        return new ForwardOutput
+        {
+            Logits = logits.MoveToOuterDisposeScope(),
+            Hidden = input.ReturnHidden ? h.MoveToOuterDisposeScope() : null,
+            Absorbed = new bool[t],
+        };
+    }
+
+    private void AddDenseFlops(RuntimeStats stats, int t, int start, bool actualToo)
+    {
+        // Attention pairs: query at position p sees p + 1 keys.
+        double pairs = (double)t * start + (double)t * (t + 1) / 2;
+        double flops = 0;
+        foreach (var block in _model.Blocks) flops += t * block.ProjectionFlopsPerToken + pairs * block.AttentionFlopsPerQueryKey;
+        stats.DenseFlops += flops;
+        if (actualToo) stats.LayerFlops += flops;
+    }
+
+    private ForwardOutput RunRouted(ForwardInput input)
+    {
+        using var scope = torch.NewDisposeScope();
+        var plan = input.Plan!;
+        var policy = plan.Policy;
+        var stats = input.Stats;
+        var trace = input.Trace;
+        int t = input.TokenIds.Count, start = input.StartPosition, layers = _model.Blocks.Count;
+        int width = _model.Config.HiddenSize, vocab = _model.Config.VocabSize;
+        var flags = input.Flags ?? new TokenFlags(t);
+        var device = _model.Device;
+
+        var ids = torch.tensor(input.TokenIds.Select(i => (long)i).ToArray(), [1, t], torch.int64, device);
+        var positions = torch.arange(start, start + t, torch.int64, device);
+        var h = _model.Embed(ids, positions); // (1, T, d): master copy; halted and absorbed tokens stay frozen here
+
+        var active = Enumerable.Range(0, t).ToList();  // local indices still running, in position order
+        var haltedAt = Enumerable.Repeat(-1, t).ToArray();
+        var absorbed = new bool[t];
+        var propagateUntil = new int[t];                // layer index (exclusive) until which a halted token still writes K/V
+        var bits = Enumerable.Repeat(32, t).ToArray();  // 32 = full precision
+        var similarity = policy.Fusion.Enabled && policy.Fusion.AttentionSimilarityThreshold is not null
+            ? new AttentionSimilarity(t, policy.Fusion.AttentionWindow) : null;
+        torch.Tensor activeIdx = torch.arange(t, torch.int64, device);
+        bool activeChanged = false;
+        AddDenseFlops(stats, t, start, actualToo: false);
+
+        for (int l = 0; l < layers; l++)
+        {
+            var block = _model.Blocks[l];
+            int ta = active.Count;
+            // Tokens that ran no block at this layer.
+            int halted = 0, fused = 0;
+            for (int i = 0; i < t; i++) { if (absorbed[i]) fused++; else if (haltedAt[i] >= 0) halted++; }
+            stats.HaltedTokenLayers += halted;
+            stats.FusedTokenLayers += fused;
+            var propagated = new List<int>();
+            for (int i = 0; i < t; i++)
+                if (haltedAt[i] >= 0 && !absorbed[i] && l < propagateUntil[i]) propagated.Add(i);
+            stats.SkippedKvWrites += halted + fused - propagated.Count;
+            if (ta == 0)
+            {
+                if (propagated.Count > 0) WritePropagatedOnly(input.Cache, l, block, h, propagated, start, stats, trace);
+                continue;
+            }
+
+            if (activeChanged)
+            {
+                activeIdx = torch.tensor(active.Select(i => (long)i).ToArray(), torch.int64, device);
+                activeChanged = false;
+            }
+            bool allActive = ta == t;
+            var xa = allActive ? h : h.index_select(1, activeIdx); // (1, Ta, d)
+            if (policy.Quantization.Enabled && policy.Quantization.QuantizeActivations && l >= plan.DecisionLayer)
+                xa = QuantizeRows(xa, active, bits, policy.Quantization.GroupSize);
+            var posA = allActive ? positions : positions.index_select(0, activeIdx);
+            int? first = IsConsecutive(active) ? start + active[0] : null;
+
+            torch.Tensor? propHidden = null, propPositions = null;
+            if (propagated.Count > 0)
+            {
+                var pidx = torch.tensor(propagated.Select(i => (long)i).ToArray(), torch.int64, device);
+                propHidden = h.index_select(1, pidx);
+                propPositions = positions.index_select(0, pidx);
+                stats.RouterFlops += propagated.Count * block.KeyValueFlopsPerToken;
+                stats.PropagatedKvWrites += propagated.Count;
+            }
+
+            int blocksDone = l + 1;
+            bool lastLayer = blocksDone == layers;
+            bool haltingNow = !lastLayer && plan.HaltingEligible(blocksDone);
+            bool needMaxAttention = haltingNow && policy.KvSkip.Enabled && policy.KvSkip.Mode == KvSkipMode.Skip && policy.KvSkip.AttentionThreshold is not null;
+            IReadOnlyList<int>? kvBits = policy.Quantization.Enabled && policy.Quantization.QuantizeKv && l >= plan.DecisionLayer
+                ? active.Concat(propagated).Select(i => bits[i]).ToArray()
+                : null;
+            bool needQueryKey = policy.Fusion.Enabled && policy.Fusion.AttentionSimilarityThreshold is not null;
+            var result = block.Forward(new BlockInput
+            {
+                Hidden = xa, Positions = posA, FirstPosition = first, Cache = input.Cache?[l], KvBits = kvBits, NeedQueryKey = needQueryKey,
+                PropagatedHidden = propHidden, PropagatedPositions = propPositions, NeedMaxAttention = needMaxAttention,
+            });
+            var newA = result.Hidden; // (1, Ta, d)
+
+            // Work accounting: projections for the active tokens, attention pairs each active query really sees.
+            stats.ActiveTokenLayers += ta;
+            stats.KvWrites += input.Cache is null ? 0 : ta + propagated.Count;
+            input.Cache?.MarkWritten(l, active.Concat(propagated).Select(i => start + i));
+            double pairs = input.Cache is { } kv ? kv.VisibleKeyPairs(l, active.Select(i => start + i)) : ActiveOnlyPairs(active);
+            stats.LayerFlops += ta * block.ProjectionFlopsPerToken + pairs * block.AttentionFlopsPerQueryKey;
+            if (trace is not null) { foreach (int i in active) trace.KvWritten[i, l] = true; foreach (int i in propagated) trace.KvWritten[i, l] = true; }
+
+            // ---- Decisions after this block: halt first, then fuse, else continue (paper 2.4, I.4). ----
+            var haltNow = new bool[ta];
+            if (haltingNow)
+                DecideHalting(plan, xa, newA, active, flags, haltNow, stats, trace, l);
+
+            if (needQueryKey) similarity!.Accumulate(result.Queries!, result.Keys!, active, stats);
+            var fusePairs = new List<(int Earlier, int Later)>(); // indices into `active`
+            if (plan.FusionEligible(blocksDone, layers))
+                DecideFusion(policy.Fusion, newA, active, flags, haltNow, fusePairs, similarity, stats);
+
+            if (allActive) h = newA; else h.index_copy_(1, activeIdx, newA);
+            if (fusePairs.Count > 0) MergeIntoSuperTokens(policy.Fusion, h, newA, active, fusePairs, stats);
+
+            if (plan.QuantizationDecision(blocksDone))
+                AssignBits(plan, newA, active, flags, haltNow, bits, stats, trace);
+
+            // ---- Update the host-side bookkeeping for the next layer. ----
+            float[]? maxAttention = null;
+            long[]? keyPositions = null;
+            if (needMaxAttention && haltNow.Any(x => x))
+            {
+                maxAttention = result.MaxAttention!.squeeze(0).data<float>().ToArray();
+                keyPositions = result.KeyPositions!.data<long>().ToArray();
+                stats.RouterHostSyncs++;
+            }
+            var next = new List<int>(ta);
+            for (int j = 0; j < ta; j++)
+            {
+                int i = active[j];
+                if (haltNow[j])
+                {
+                    haltedAt[i] = blocksDone;
+                    propagateUntil[i] = KvWriteHorizon(policy.KvSkip, blocksDone, layers, flags, i, start + i, maxAttention, keyPositions);
+                    if (trace is not null) trace.HaltLayer[i] = blocksDone;
+                }
+                else next.Add(i);
+            }
+            foreach (var (earlier, later) in fusePairs)
+            {
+                int e = active[earlier];
+                absorbed[e] = true;
+                next.Remove(e);
+                stats.FusedTokens++;
+                if (trace is not null) { trace.FusedInto[e] = active[later]; trace.FusionLayer[e] = blocksDone; }
+            }
+            if (next.Count != ta) { active = next; activeChanged = true; }
+        }
+
+        var logits = input.AllLogits ? _model.Logits(h).squeeze(0) : _model.Logits(h.narrow(1, t - 1, 1)).squeeze(0);
+        if (trace is not null) for (int i = 0; i < t; i++) trace.Bits[i] = bits[i];
+        return new ForwardOutput
+        {
+            Logits = logits.MoveToOuterDisposeScope(),
+            Hidden = input.ReturnHidden ? h.MoveToOuterDisposeScope() : null,
+            Absorbed = absorbed,
+        };
+    }
+
+    private static bool IsConsecutive(List<int> active) => active.Count > 0 && active[^1] - active[0] == active.Count - 1;
+
+    private static double ActiveOnlyPairs(List<int> active)
+    {
+        double pairs = 0;
+        for (int j = 0; j < active.Count; j++) pairs += j + 1;
+        return pairs;
+    }
+
+    private void WritePropagatedOnly(KvCache? cache, int layer, TransformerBlock block, torch.Tensor h, List<int> propagated, int start, RuntimeStats stats, TokenTrace? trace)
+    {
+        if (cache is null) return;
+        using var scope = torch.NewDisposeScope();
+        var pidx = torch.tensor(propagated.Select(i => (long)i).ToArray(), torch.int64, _model.Device);
+        var positions = torch.tensor(propagated.Select(i => (long)(start + i)).ToArray(), torch.int64, _model.Device);
+        var (k, v) = block.ProjectKeyValues(h.index_select(1, pidx), positions);
+        cache[layer].Update(k, v, positions, null);
+        cache.MarkWritten(layer, propagated.Select(i => start + i));
+        stats.RouterFlops += propagated.Count * block.KeyValueFlopsPerToken;
+        stats.PropagatedKvWrites += propagated.Count;
+        stats.KvWrites += propagated.Count;
+        if (trace is not null) foreach (int i in propagated) trace.KvWritten[i, layer] = true;
+    }
+
+    /// <summary>Layer index (exclusive) until which a token halted after <paramref name="blocksDone"/> blocks keeps writing K/V.</summary>
+    private static int KvWriteHorizon(KvSkipPolicy kv, int blocksDone, int layers, TokenFlags flags, int local, long position, float[]? maxAttention, long[]? keyPositions)
+    {
+        if (!kv.Enabled || kv.Mode == KvSkipMode.Propagate || flags.FullProcessing[local]) return layers; // propagate everywhere
+        if (kv.AttentionThreshold is float tau && maxAttention is not null && keyPositions is not null)
+        {
+            // C.2/C.4: skip only when no head and query gave this token attention above τ_kv at its halting layer.
+            float received = 0;
+            for (int k = 0; k < keyPositions.Length; k++) if (keyPositions[k] == position) received = Math.Max(received, maxAttention[k]);
+            if (received >= tau) return layers;
+        }
+        return Math.Min(layers, blocksDone + kv.HaltingDelay);
+    }
+
+    private void DecideHalting(RoutingPlan plan, torch.Tensor before, torch.Tensor after, List<int> active, TokenFlags flags, bool[] haltNow, RuntimeStats stats, TokenTrace? trace, int layer)
+    {
+        var halting = plan.Policy.Halting;
+        using var scope = torch.NewDisposeScope();
+        int ta = active.Count, width = _model.Config.HiddenSize;
+        var drift = (after - before).norm(-1, false).squeeze(0); // (Ta)
+        stats.RouterFlops += 3.0 * width * ta;
+        if (halting.DriftMode == DriftMode.Relative)
+        {
+            drift = drift / before.norm(-1, false).squeeze(0).clamp_min(1e-12);
+            stats.RouterFlops += 2.0 * width * ta;
+        }
+        var driftOk = drift < halting.DriftThreshold;
+
+        float[] entropy = new float[ta];
+        Array.Fill(entropy, float.NaN);
+        bool[] candidates;
+        switch (halting.EntropyMode)
+        {
+            case EntropySignalMode.DriftGated:
+            {
+                var passing = driftOk.data<bool>().ToArray();
+                stats.RouterHostSyncs++;
+                var idx = Enumerable.Range(0, ta).Where(j => passing[j] && !flags.FullProcessing[active[j]]).ToArray();
+                if (idx.Length > 0)
+                {
+                    var sel = after.index_select(1, torch.tensor(idx.Select(j => (long)j).ToArray(), torch.int64, _model.Device));
+                    var ent = ExactEntropy(sel, stats).data<float>().ToArray();
+                    stats.RouterHostSyncs++;
+                    for (int n = 0; n < idx.Length; n++) entropy[idx[n]] = ent[n];
+                }
+                candidates = passing;
+                break;
+            }
+            case EntropySignalMode.Proxy:
+            {
+                entropy = _proxyLens.Entropy(after, halting.ProxyTopK, stats).data<float>().ToArray();
+                candidates = driftOk.data<bool>().ToArray();
+                stats.RouterHostSyncs++;
+                break;
+            }
+            default:
+            {
+                entropy = ExactEntropy(after, stats).data<float>().ToArray();
+                candidates = driftOk.data<bool>().ToArray();
+                stats.RouterHostSyncs++;
+                break;
+            }
+        }
+        float[]? driftHost = trace is null ? null : drift.data<float>().ToArray();
+        for (int j = 0; j < ta; j++)
+        {
+            int i = active[j];
+            if (flags.FullProcessing[i]) continue;
+            haltNow[j] = flags.ForcedHalt[i] || (candidates[j] && entropy[j] < halting.EntropyThreshold);
+            if (trace is not null) { trace.Drift[i, layer] = driftHost![j]; trace.Entropy[i, layer] = entropy[j]; }
+        }
+    }
+
+    /// <summary>Exact logit-lens entropy in nats of each row of (1, n, d): final norm, head, softmax.</summary>
+    internal torch.Tensor ExactEntropy(torch.Tensor hidden, RuntimeStats stats)
+    {
+        using var scope = torch.NewDisposeScope();
+        var logp = _model.Logits(hidden).squeeze(0).log_softmax(-1); // (n, V)
+        var entropy = -(logp.exp() * logp).sum(-1);
+        stats.RouterFlops += hidden.shape[1] * (_model.HeadFlopsPerToken + 5.0 * _model.Config.VocabSize + 5.0 * _model.Config.HiddenSize);
+        return entropy.MoveToOuterDisposeScope();
+    }
+
+    private static void DecideFusion(FusionPolicy fusion, torch.Tensor states, List<int> active, TokenFlags flags, bool[] haltNow, List<(int, int)> pairs, AttentionSimilarity? similarity, RuntimeStats stats)
+    {
+        int ta = active.Count;
+        if (ta < 2) return;
+        using var scope = torch.NewDisposeScope();
+        long width = states.shape[2];
+        bool Eligible(int j) => !haltNow[j] && !flags.FullProcessing[active[j]]; // a halted token never fuses (D.6)
+        var used = new bool[ta];
+
+        // Adjacent pairs (j, j+1): distance of neighbours in the active list.
+        var later = states.narrow(1, 1, ta - 1);
+        var distance = (later - states.narrow(1, 0, ta - 1)).norm(-1, false).squeeze(0); // (Ta−1)
+        stats.RouterFlops += 3.0 * width * (ta - 1);
+        if (fusion.RelativeDistance)
+        {
+            distance = distance / later.norm(-1, false).squeeze(0).clamp_min(1e-12);
+            stats.RouterFlops += 2.0 * width * (ta - 1);
+        }
+        var d = distance.data<float>().ToArray();
+        stats.RouterHostSyncs++;
+        for (int j = 0; j + 1 < ta; j++)
+        {
+            int a = active[j], b = active[j + 1];
+            if (b != a + 1 || !Eligible(j) || !Eligible(j + 1) || used[j] || used[j + 1]) continue;
+            if (d[j] < fusion.DistanceThreshold || flags.ForceFuseWithNext[a])
+            {
+                pairs.Add((j, j + 1));
+                used[j] = used[j + 1] = true; // each token fuses at most once per layer
+            }
+        }
+
+        // Non-adjacent pairs within the window: running q·k cosine above τ_attn and distance below τ_fuse (2.3).
+        if (similarity is null || fusion.AttentionSimilarityThreshold is not float tauAttn) return;
+        var candidates = new List<(int Earlier, int Later)>();
+        for (int j = 0; j < ta; j++)
+        {
+            if (used[j] || !Eligible(j)) continue;
+            for (int e = j - 1; e >= 0 && active[j] - active[e] <= fusion.AttentionWindow; e--)
+            {
+                if (used[e] || !Eligible(e) || active[j] - active[e] == 1) continue;
+                if (similarity.Mean(active[j], active[e]) > tauAttn) { candidates.Add((e, j)); break; }
+            }
+        }
+        if (candidates.Count == 0) return;
+        var ei = torch.tensor(candidates.Select(c => (long)c.Earlier).ToArray(), torch.int64, states.device);
+        var li = torch.tensor(candidates.Select(c => (long)c.Later).ToArray(), torch.int64, states.device);
+        var le = states.index_select(1, li);
+        var dist = (le - states.index_select(1, ei)).norm(-1, false).squeeze(0);
+        if (fusion.RelativeDistance) dist = dist / le.norm(-1, false).squeeze(0).clamp_min(1e-12);
+        var dc = dist.data<float>().ToArray();
+        stats.RouterHostSyncs++;
+        stats.RouterFlops += 5.0 * width * candidates.Count;
+        for (int n = 0; n < candidates.Count; n++)
+        {
+            var (e, j) = candidates[n];
+            if (dc[n] >= fusion.DistanceThreshold || used[e] || used[j]) continue;
+            pairs.Add((e, j));
+            used[e] = used[j] = true;
+        }
+    }
+
+    private void MergeIntoSuperTokens(FusionPolicy fusion, torch.Tensor h, torch.Tensor states, List<int> active, List<(int Earlier, int Later)> pairs, RuntimeStats stats)
+    {
+        using var scope = torch.NewDisposeScope();
+        var device = _model.Device;
+        var earlierIdx = torch.tensor(pairs.Select(p => (long)p.Earlier).ToArray(), torch.int64, device);
+        var laterIdx = torch.tensor(pairs.Select(p => (long)p.Later).ToArray(), torch.int64, device);
+        var e = states.index_select(1, earlierIdx); // (1, P, d)
+        var l = states.index_select(1, laterIdx);
+        torch.Tensor merged;
+        if (fusion.Weighting == FusionWeighting.Probability)
+        {
+            // α ∝ each member's top logit-lens probability.
+            var pe = _model.Logits(e).softmax(-1).amax([-1], keepdim: true);
+            var pl = _model.Logits(l).softmax(-1).amax([-1], keepdim: true);
+            merged = (pe * e + pl * l) / (pe + pl);
+            stats.RouterFlops += 2 * pairs.Count * (_model.HeadFlopsPerToken + 3.0 * _model.Config.VocabSize);
+        }
+        else
+        {
+            merged = (e + l) / 2;
+        }
+        stats.RouterFlops += 3.0 * states.shape[2] * pairs.Count;
+        // The super-token sits at the later position; the absorbed token keeps its own (pre-merge) frozen state.
+        var laterGlobal = torch.tensor(pairs.Select(p => (long)active[p.Later]).ToArray(), torch.int64, device);
+        h.index_copy_(1, laterGlobal, merged);
+    }
+
+    private void AssignBits(RoutingPlan plan, torch.Tensor states, List<int> active, TokenFlags flags, bool[] haltNow, int[] bits, RuntimeStats stats, TokenTrace? trace)
+    {
+        var q = plan.Policy.Quantization;
+        using var scope = torch.NewDisposeScope();
+        var entropy = ExactEntropy(states, stats).data<float>().ToArray();
+        stats.RouterHostSyncs++;
+        double min = entropy.Min(), max = entropy.Max();
+        for (int j = 0; j < active.Count; j++)
+        {
+            int i = active[j];
+            double normalized = q.Normalization switch
+            {
+                EntropyNormalization.MinMax => max > min ? (entropy[j] - min) / (max - min) : 1.0,
+                EntropyNormalization.LogVocab => entropy[j] / plan.LogVocab,
+                _ => entropy[j],
+            };
+            int b = q.BitsFor((float)normalized);
+            if (flags.QuantizationOverride[i] || flags.FullProcessing[i]) b = q.HighBits;
+            bits[i] = b;
+            switch (b) { case 8: stats.Tokens8Bit++; break; case 4: stats.Tokens4Bit++; break; default: stats.Tokens2Bit++; break; }
+        }
+    }
+
+    private static torch.Tensor QuantizeRows(torch.Tensor xa, List<int> active, int[] bits, int groupSize)
+    {
+        using var scope = torch.NewDisposeScope();
+        torch.Tensor result = xa;
+        foreach (int b in new[] { 8, 4, 2 })
+        {
+            var rows = Enumerable.Range(0, active.Count).Where(j => bits[active[j]] == b).Select(j => (long)j).ToArray();
+            if (rows.Length == 0) continue;
+            if (ReferenceEquals(result, xa)) result = xa.clone();
+            var idx = torch.tensor(rows, torch.int64, xa.device);
+            result.index_copy_(1, idx, GroupQuantizer.FakeQuantize(xa.index_select(1, idx), b, groupSize));
+        }
+        return result.MoveToOuterDisposeScope();
+    }
+}

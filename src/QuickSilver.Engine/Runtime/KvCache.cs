@@ -1,0 +1,92 @@
+using QuickSilver.Engine.Models;
+using TorchSharp;
+
+namespace QuickSilver.Engine.Runtime;
+
+/// <summary>The K/V caches of every layer for one sequence, plus the tokens they hold.</summary>
+public sealed class KvCache : IDisposable
+{
+    private readonly LayerKvCache[] _layers;
+    private readonly bool[][] _written; // host mirror: which positions each layer holds, for accounting and traces
+
+    /// <summary>Creates empty caches for <paramref name="config"/> with room for <paramref name="contextLength"/> positions.</summary>
+    public KvCache(ModelConfig config, int contextLength, torch.Device device, int initialCapacity = 256)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        ContextLength = contextLength;
+        _layers = new LayerKvCache[config.NumLayers];
+        for (int i = 0; i < _layers.Length; i++)
+            _layers[i] = new LayerKvCache(config.NumKvHeads, config.HeadDim, contextLength, Math.Min(initialCapacity, contextLength), device);
+        _written = new bool[config.NumLayers][];
+        for (int i = 0; i < _written.Length; i++) _written[i] = new bool[contextLength];
+        DenseBytesPerToken = (long)config.NumLayers * (2L * config.NumKvHeads * config.HeadDim * sizeof(float) + sizeof(long));
+    }
+
+    /// <summary>Maximum positions.</summary>
+    public int ContextLength { get; }
+
+    /// <summary>Number of positions processed (whether or not every layer wrote them).</summary>
+    public int Length { get; set; }
+
+    /// <summary>Per-layer caches.</summary>
+    public LayerKvCache this[int layer] => _layers[layer];
+
+    /// <summary>Bytes a dense cache would hold for <see cref="Length"/> tokens.</summary>
+    public long DenseBytesPerToken { get; }
+
+    /// <summary>Bytes held by written entries, all layers.</summary>
+    public long UsedBytes => _layers.Sum(l => l.UsedBytes);
+
+    /// <summary>Bytes allocated, all layers.</summary>
+    public long AllocatedBytes => _layers.Sum(l => l.AllocatedBytes);
+
+    /// <summary>Records that <paramref name="layer"/> holds positions [<paramref name="start"/>, start + count).</summary>
+    public void MarkWritten(int layer, int start, int count) => Array.Fill(_written[layer], true, start, count);
+
+    /// <summary>Records that <paramref name="layer"/> holds <paramref name="positions"/>.</summary>
+    public void MarkWritten(int layer, IEnumerable<int> positions)
+    {
+        ArgumentNullException.ThrowIfNull(positions);
+        foreach (int p in positions) _written[layer][p] = true;
+    }
+
+    /// <summary>Whether <paramref name="layer"/> holds <paramref name="position"/>.</summary>
+    public bool IsWritten(int layer, int position) => _written[layer][position];
+
+    /// <summary>Number of (query, key) pairs the given queries attend to at <paramref name="layer"/>: keys written at or before each query.</summary>
+    public double VisibleKeyPairs(int layer, IEnumerable<int> queryPositions)
+    {
+        ArgumentNullException.ThrowIfNull(queryPositions);
+        var written = _written[layer];
+        double pairs = 0;
+        int counted = 0, upTo = -1;
+        foreach (int q in queryPositions) // ascending
+        {
+            while (upTo < q) { upTo++; if (written[upTo]) counted++; }
+            pairs += counted;
+        }
+        return pairs;
+    }
+
+    /// <summary>Drops every entry at or beyond <paramref name="position"/>.</summary>
+    public void TruncateFrom(int position)
+    {
+        foreach (var layer in _layers) layer.TruncateFrom(position);
+        foreach (var written in _written) Array.Fill(written, false, position, written.Length - position);
+        Length = Math.Min(Length, position);
+    }
+
+    /// <summary>Forgets everything.</summary>
+    public void Clear()
+    {
+        foreach (var layer in _layers) layer.Clear();
+        foreach (var written in _written) Array.Clear(written);
+        Length = 0;
+    }
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        foreach (var layer in _layers) layer.Dispose();
+    }
+}

@@ -1,0 +1,168 @@
+using TorchSharp;
+
+namespace QuickSilver.Engine.Runtime;
+
+/// <summary>
+/// One layer's K/V entries for one sequence. Stores only what was written (KV skipping leaves gaps),
+/// each entry with its position, in buffers that grow by doubling up to the context length, so a decode
+/// step never concatenates. Entries need not be in position order; attention masks by position.
+/// </summary>
+public sealed class LayerKvCache : IDisposable
+{
+    private readonly int _kvHeads, _headDim, _maxEntries;
+    private readonly torch.Device _device;
+    private torch.Tensor _keys;      // (1, nkv, cap, hs)
+    private torch.Tensor _values;    // (1, nkv, cap, hs)
+    private torch.Tensor _positions; // (cap) int64
+    private int _capacity;
+    private readonly Dictionary<int, PackedKvRegion> _packed = []; // bits → region, created on first use
+    private readonly int _groupSize;
+
+    /// <summary>Creates an empty cache with room for <paramref name="initialCapacity"/> entries.</summary>
+    public LayerKvCache(int kvHeads, int headDim, int maxEntries, int initialCapacity, torch.Device device, int groupSize = 32)
+    {
+        _groupSize = groupSize;
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(maxEntries);
+        (_kvHeads, _headDim, _maxEntries, _device) = (kvHeads, headDim, maxEntries, device);
+        _capacity = Math.Clamp(initialCapacity, 1, maxEntries);
+        _keys = torch.empty(1, kvHeads, _capacity, headDim, device: device).DetachFromDisposeScope();
+        _values = torch.empty(1, kvHeads, _capacity, headDim, device: device).DetachFromDisposeScope();
+        _positions = torch.empty(_capacity, torch.int64, device: device).DetachFromDisposeScope();
+        IsContiguousPrefix = true;
+    }
+
+    /// <summary>Number of entries written (full precision and packed).</summary>
+    public int Count => FloatCount + _packed.Values.Sum(r => r.Count);
+
+    /// <summary>Entries stored in full precision.</summary>
+    public int FloatCount { get; private set; }
+
+    /// <summary>Entries stored packed at <paramref name="bits"/> bits.</summary>
+    public int PackedCount(int bits) => _packed.TryGetValue(bits, out var region) ? region.Count : 0;
+
+    /// <summary>True while the entries are exactly positions 0..Count−1 in order (enables mask-free fast paths).</summary>
+    public bool IsContiguousPrefix { get; private set; }
+
+    /// <summary>Bytes held by the written entries (keys, values and positions).</summary>
+    public long UsedBytes => (long)FloatCount * (2L * _kvHeads * _headDim * sizeof(float) + sizeof(long)) + _packed.Values.Sum(r => r.UsedBytes);
+
+    /// <summary>Bytes allocated, including the unused tail of the buffers.</summary>
+    public long AllocatedBytes => (long)_capacity * (2L * _kvHeads * _headDim * sizeof(float) + sizeof(long)) + _packed.Values.Sum(r => r.AllocatedBytes);
+
+    /// <summary>
+    /// Appends <paramref name="keys"/> and <paramref name="values"/> (1, nkv, n, hs) at <paramref name="positions"/> (n)
+    /// and returns all entries: keys, values (1, nkv, Count, hs) and their positions (Count).
+    /// </summary>
+    /// <param name="firstPosition">The first position when the n positions are consecutive, else null.</param>
+    /// <param name="bits">Per entry, the bits to store it at (8, 4, 2; 32 = full precision), or null for all full precision.</param>
+    public (torch.Tensor Keys, torch.Tensor Values, torch.Tensor Positions) Update(torch.Tensor keys, torch.Tensor values, torch.Tensor positions, int? firstPosition, IReadOnlyList<int>? bits = null)
+    {
+        int n = (int)keys.shape[2];
+        if (Count + n > _maxEntries)
+            throw new InvalidOperationException($"KV cache overflow: {Count} + {n} entries exceed the {_maxEntries} the context allows.");
+        if (bits is null || bits.All(b => b >= 32))
+        {
+            AppendFloat(keys, values, positions);
+            IsContiguousPrefix = IsContiguousPrefix && firstPosition == FloatCount - n && _packed.Count == 0;
+            return View();
+        }
+        using (var scope = torch.NewDisposeScope())
+        {
+            foreach (var group in Enumerable.Range(0, n).GroupBy(i => bits[i] >= 32 ? 32 : bits[i]))
+            {
+                var idx = torch.tensor(group.Select(i => (long)i).ToArray(), torch.int64, _device);
+                var k = keys.index_select(2, idx);
+                var v = values.index_select(2, idx);
+                var p = positions.index_select(0, idx);
+                if (group.Key >= 32) { AppendFloat(k, v, p); continue; }
+                if (!_packed.TryGetValue(group.Key, out var region))
+                    _packed[group.Key] = region = new PackedKvRegion(group.Key, _kvHeads, _headDim, _groupSize, _maxEntries, _device);
+                region.Append(k, v, p);
+            }
+        }
+        IsContiguousPrefix = false;
+        return View();
+    }
+
+    private void AppendFloat(torch.Tensor keys, torch.Tensor values, torch.Tensor positions)
+    {
+        int n = (int)keys.shape[2];
+        EnsureCapacity(FloatCount + n);
+        _keys.narrow(2, FloatCount, n).copy_(keys);
+        _values.narrow(2, FloatCount, n).copy_(values);
+        _positions.narrow(0, FloatCount, n).copy_(positions);
+        FloatCount += n;
+    }
+
+    /// <summary>All entries: full-precision ones as views, packed ones dequantized into fresh tensors.</summary>
+    public (torch.Tensor Keys, torch.Tensor Values, torch.Tensor Positions) View()
+    {
+        var floatView = (_keys.narrow(2, 0, FloatCount), _values.narrow(2, 0, FloatCount), _positions.narrow(0, 0, FloatCount));
+        if (_packed.Values.All(r => r.Count == 0)) return floatView;
+        var ks = new List<torch.Tensor> { floatView.Item1 };
+        var vs = new List<torch.Tensor> { floatView.Item2 };
+        var ps = new List<torch.Tensor> { floatView.Item3 };
+        foreach (var region in _packed.Values.Where(r => r.Count > 0))
+        {
+            var (k, v, p) = region.Dequantize();
+            ks.Add(k); vs.Add(v); ps.Add(p);
+        }
+        return (torch.cat(ks, 2), torch.cat(vs, 2), torch.cat(ps, 0));
+    }
+
+    /// <summary>Drops every entry at or beyond <paramref name="position"/> (for prefix reuse).</summary>
+    public void TruncateFrom(int position)
+    {
+        foreach (var region in _packed.Values) region.TruncateFrom(position);
+        if (FloatCount == 0) return;
+        if (IsContiguousPrefix)
+        {
+            FloatCount = Math.Min(FloatCount, position);
+            return;
+        }
+        using var scope = torch.NewDisposeScope();
+        var keep = (_positions.narrow(0, 0, FloatCount) < position).nonzero().squeeze(1); // host sync: rare (prefix reuse only)
+        int kept = (int)keep.shape[0];
+        if (kept == FloatCount) return;
+        var k = _keys.narrow(2, 0, FloatCount).index_select(2, keep);
+        var v = _values.narrow(2, 0, FloatCount).index_select(2, keep);
+        var p = _positions.narrow(0, 0, FloatCount).index_select(0, keep);
+        _keys.narrow(2, 0, kept).copy_(k);
+        _values.narrow(2, 0, kept).copy_(v);
+        _positions.narrow(0, 0, kept).copy_(p);
+        FloatCount = kept;
+    }
+
+    /// <summary>Forgets every entry.</summary>
+    public void Clear()
+    {
+        FloatCount = 0;
+        foreach (var region in _packed.Values) region.Clear();
+        IsContiguousPrefix = true;
+    }
+
+    private void EnsureCapacity(int needed)
+    {
+        if (needed <= _capacity) return;
+        int capacity = _capacity;
+        while (capacity < needed) capacity = (int)Math.Min((long)capacity * 2, _maxEntries);
+        // The cache outlives any forward's dispose scope: keep its buffers out of it.
+        var keys = torch.empty(1, _kvHeads, capacity, _headDim, device: _device).DetachFromDisposeScope();
+        var values = torch.empty(1, _kvHeads, capacity, _headDim, device: _device).DetachFromDisposeScope();
+        var positions = torch.empty(capacity, torch.int64, device: _device).DetachFromDisposeScope();
+        keys.narrow(2, 0, FloatCount).copy_(_keys.narrow(2, 0, FloatCount));
+        values.narrow(2, 0, FloatCount).copy_(_values.narrow(2, 0, FloatCount));
+        positions.narrow(0, 0, FloatCount).copy_(_positions.narrow(0, 0, FloatCount));
+        _keys.Dispose(); _values.Dispose(); _positions.Dispose();
+        (_keys, _values, _positions, _capacity) = (keys, values, positions, capacity);
+    }
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        _keys.Dispose();
+        _values.Dispose();
+        _positions.Dispose();
+        foreach (var region in _packed.Values) region.Dispose();
+    }
+}

@@ -1,0 +1,135 @@
+using TorchSharp;
+
+namespace QuickSilver.Engine.Runtime;
+
+/// <summary>
+/// K/V entries stored at a fixed bit width: codes packed 8/bits to a byte along the head dimension, with a
+/// float32 scale and minimum per (entry, head, group). Memory really shrinks; attention reads a dequantized
+/// copy made per step (there is no low-bit attention kernel, so this costs time rather than saving it).
+/// </summary>
+internal sealed class PackedKvRegion : IDisposable
+{
+    private readonly int _bits, _kvHeads, _headDim, _group, _groups, _bytesPerRow, _maxEntries;
+    private readonly torch.Device _device;
+    private torch.Tensor _keyCodes, _valueCodes;     // (1, nkv, cap, hs·bits/8) uint8
+    private torch.Tensor _keyScale, _keyMin;         // (1, nkv, cap, groups)
+    private torch.Tensor _valueScale, _valueMin;
+    private torch.Tensor _positions;                 // (cap) int64
+    private int _capacity;
+
+    public PackedKvRegion(int bits, int kvHeads, int headDim, int groupSize, int maxEntries, torch.Device device)
+    {
+        if (headDim * bits % 8 != 0) throw new ArgumentException($"Head size {headDim} cannot be packed at {bits} bits.", nameof(bits));
+        (_bits, _kvHeads, _headDim, _maxEntries, _device) = (bits, kvHeads, headDim, maxEntries, device);
+        _group = GroupQuantizer.EffectiveGroupSize(headDim, groupSize);
+        _groups = headDim / _group;
+        _bytesPerRow = headDim * bits / 8;
+        _capacity = Math.Min(16, maxEntries);
+        (_keyCodes, _valueCodes, _keyScale, _keyMin, _valueScale, _valueMin, _positions) = Allocate(_capacity);
+    }
+
+    public int Count { get; private set; }
+
+    public int Bits => _bits;
+
+    /// <summary>Bytes of codes, scales, minima and positions.</summary>
+    public long UsedBytes => (long)Count * (2L * _kvHeads * _bytesPerRow + 4L * _kvHeads * _groups * sizeof(float) + sizeof(long));
+
+    public long AllocatedBytes => (long)_capacity * (2L * _kvHeads * _bytesPerRow + 4L * _kvHeads * _groups * sizeof(float) + sizeof(long));
+
+    /// <summary>Quantizes and appends entries (1, nkv, n, hs).</summary>
+    public void Append(torch.Tensor keys, torch.Tensor values, torch.Tensor positions)
+    {
+        int n = (int)keys.shape[2];
+        EnsureCapacity(Count + n);
+        using var scope = torch.NewDisposeScope();
+        var (kc, ks, km) = Pack(keys);
+        var (vc, vs, vm) = Pack(values);
+        _keyCodes.narrow(2, Count, n).copy_(kc);
+        _keyScale.narrow(2, Count, n).copy_(ks);
+        _keyMin.narrow(2, Count, n).copy_(km);
+        _valueCodes.narrow(2, Count, n).copy_(vc);
+        _valueScale.narrow(2, Count, n).copy_(vs);
+        _valueMin.narrow(2, Count, n).copy_(vm);
+        _positions.narrow(0, Count, n).copy_(positions);
+        Count += n;
+    }
+
+    /// <summary>Dequantized keys, values (1, nkv, Count, hs) and positions (Count). The caller owns them.</summary>
+    public (torch.Tensor Keys, torch.Tensor Values, torch.Tensor Positions) Dequantize()
+    {
+        using var scope = torch.NewDisposeScope();
+        var k = Unpack(_keyCodes.narrow(2, 0, Count), _keyScale.narrow(2, 0, Count), _keyMin.narrow(2, 0, Count));
+        var v = Unpack(_valueCodes.narrow(2, 0, Count), _valueScale.narrow(2, 0, Count), _valueMin.narrow(2, 0, Count));
+        return (k.MoveToOuterDisposeScope(), v.MoveToOuterDisposeScope(), _positions.narrow(0, 0, Count).clone().MoveToOuterDisposeScope());
+    }
+
+    public void TruncateFrom(int position)
+    {
+        if (Count == 0) return;
+        using var scope = torch.NewDisposeScope();
+        var keep = (_positions.narrow(0, 0, Count) < position).nonzero().squeeze(1);
+        int kept = (int)keep.shape[0];
+        if (kept == Count) return;
+        foreach (var buffer in new[] { _keyCodes, _valueCodes, _keyScale, _keyMin, _valueScale, _valueMin })
+            buffer.narrow(2, 0, kept).copy_(buffer.narrow(2, 0, Count).index_select(2, keep));
+        _positions.narrow(0, 0, kept).copy_(_positions.narrow(0, 0, Count).index_select(0, keep));
+        Count = kept;
+    }
+
+    public void Clear() => Count = 0;
+
+    private (torch.Tensor Codes, torch.Tensor Scale, torch.Tensor Min) Pack(torch.Tensor x)
+    {
+        long n = x.shape[2];
+        var grouped = x.reshape(1, _kvHeads, n, _groups, _group);
+        var min = grouped.amin([-1], keepdim: true);
+        var max = grouped.amax([-1], keepdim: true);
+        int levels = (1 << _bits) - 1;
+        var scale = ((max - min) / levels).clamp_min(1e-12);
+        var codes = ((grouped - min) / scale).round().clamp(0, levels).to(torch.int32).reshape(1, _kvHeads, n, _bytesPerRow, 8 / _bits);
+        var shifts = torch.tensor(Enumerable.Range(0, 8 / _bits).Select(i => 1 << (i * _bits)).ToArray(), torch.int32, _device);
+        var packed = (codes * shifts).sum(-1).to(torch.uint8); // (1, nkv, n, hs·bits/8)
+        return (packed, scale.squeeze(-1), min.squeeze(-1));
+    }
+
+    private torch.Tensor Unpack(torch.Tensor packed, torch.Tensor scale, torch.Tensor min)
+    {
+        long n = packed.shape[2];
+        var shifts = torch.tensor(Enumerable.Range(0, 8 / _bits).Select(i => 1 << (i * _bits)).ToArray(), torch.int32, _device);
+        var codes = packed.to(torch.int32).unsqueeze(-1).div(shifts, rounding_mode: torch.RoundingMode.floor).remainder(1 << _bits); // (1, nkv, n, bytes, 8/bits)
+        var grouped = codes.reshape(1, _kvHeads, n, _groups, _group).to(torch.float32);
+        return (grouped * scale.unsqueeze(-1) + min.unsqueeze(-1)).reshape(1, _kvHeads, n, _headDim);
+    }
+
+    private (torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor) Allocate(int capacity) => (
+        torch.zeros(1, _kvHeads, capacity, _bytesPerRow, torch.uint8, _device).DetachFromDisposeScope(),
+        torch.zeros(1, _kvHeads, capacity, _bytesPerRow, torch.uint8, _device).DetachFromDisposeScope(),
+        torch.zeros(1, _kvHeads, capacity, _groups, device: _device).DetachFromDisposeScope(),
+        torch.zeros(1, _kvHeads, capacity, _groups, device: _device).DetachFromDisposeScope(),
+        torch.zeros(1, _kvHeads, capacity, _groups, device: _device).DetachFromDisposeScope(),
+        torch.zeros(1, _kvHeads, capacity, _groups, device: _device).DetachFromDisposeScope(),
+        torch.zeros(capacity, torch.int64, _device).DetachFromDisposeScope());
+
+    private void EnsureCapacity(int needed)
+    {
+        if (needed > _maxEntries) throw new InvalidOperationException($"KV cache overflow: {needed} entries exceed the {_maxEntries} the context allows.");
+        if (needed <= _capacity) return;
+        int capacity = _capacity;
+        while (capacity < needed) capacity = (int)Math.Min((long)capacity * 2, _maxEntries);
+        var fresh = Allocate(capacity);
+        var oldBuffers = new[] { _keyCodes, _valueCodes, _keyScale, _keyMin, _valueScale, _valueMin };
+        var newBuffers = new[] { fresh.Item1, fresh.Item2, fresh.Item3, fresh.Item4, fresh.Item5, fresh.Item6 };
+        for (int i = 0; i < oldBuffers.Length; i++) newBuffers[i].narrow(2, 0, Count).copy_(oldBuffers[i].narrow(2, 0, Count));
+        fresh.Item7.narrow(0, 0, Count).copy_(_positions.narrow(0, 0, Count));
+        Dispose();
+        (_keyCodes, _valueCodes, _keyScale, _keyMin, _valueScale, _valueMin, _positions) = fresh;
+        _capacity = capacity;
+    }
+
+    public void Dispose()
+    {
+        _keyCodes.Dispose(); _valueCodes.Dispose(); _keyScale.Dispose(); _keyMin.Dispose();
+        _valueScale.Dispose(); _valueMin.Dispose(); _positions.Dispose();
+    }
+}

@@ -1,0 +1,52 @@
+using QuickSilver.Policies;
+
+namespace QuickSilver.Engine.Runtime;
+
+/// <summary>
+/// The lexicons of one request, resolved two ways: token ids that always match (single-token words, structure
+/// characters, ids given by the caller), and phrase matchers run over the token texts of each prefill, so a word
+/// split over several tokens ("get_weather") is protected at every one of them.
+/// </summary>
+public sealed class ProtectedTokenSets
+{
+    private readonly Func<int, string>? _tokenText;
+
+    /// <summary>Creates empty sets; <paramref name="tokenText"/> gives a token's text for the phrase matchers.</summary>
+    public ProtectedTokenSets(Func<int, string>? tokenText = null) => _tokenText = tokenText;
+
+    /// <summary>Ids never halted, skipped, fused or quantized below 8 bits.</summary>
+    public HashSet<int> FullProcessing { get; } = [];
+    /// <summary>Ids halted at the minimum depth.</summary>
+    public HashSet<int> ForcedHalt { get; } = [];
+    /// <summary>Ids kept at 8 bits.</summary>
+    public HashSet<int> QuantizationOverride { get; } = [];
+    /// <summary>Phrase matcher for full processing, or null.</summary>
+    public LexiconMatcher? FullProcessingPhrases { get; set; }
+    /// <summary>Phrase matcher for forced halting, or null.</summary>
+    public LexiconMatcher? ForcedHaltPhrases { get; set; }
+    /// <summary>Phrase matcher for the 8-bit override, or null.</summary>
+    public LexiconMatcher? QuantizationOverridePhrases { get; set; }
+
+    /// <summary>Flags for a token sequence.</summary>
+    public TokenFlags FlagsFor(IReadOnlyList<int> tokens)
+    {
+        ArgumentNullException.ThrowIfNull(tokens);
+        var flags = new TokenFlags(tokens.Count);
+        bool[]? full = null, halt = null, quant = null;
+        if (_tokenText is not null && (FullProcessingPhrases ?? ForcedHaltPhrases ?? QuantizationOverridePhrases) is not null)
+        {
+            var texts = tokens.Select(_tokenText).ToArray();
+            full = FullProcessingPhrases?.CoverageMask(texts);
+            halt = ForcedHaltPhrases?.CoverageMask(texts);
+            quant = QuantizationOverridePhrases?.CoverageMask(texts);
+        }
+        for (int i = 0; i < tokens.Count; i++)
+        {
+            int id = tokens[i];
+            flags.FullProcessing[i] = FullProcessing.Contains(id) || full?[i] == true;
+            flags.ForcedHalt[i] = (ForcedHalt.Contains(id) || halt?[i] == true) && !flags.FullProcessing[i];
+            flags.QuantizationOverride[i] = QuantizationOverride.Contains(id) || quant?[i] == true || flags.FullProcessing[i];
+        }
+        return flags;
+    }
+}

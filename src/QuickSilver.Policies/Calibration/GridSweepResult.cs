@@ -1,0 +1,23 @@
+namespace QuickSilver.Policies.Calibration;
+
+/// <summary>The outcome of a <see cref="GridSweep"/>: every evaluated point, the best within budget, and the Pareto front.</summary>
+public sealed class GridSweepResult
+{
+    /// <summary>λ used for the utility.</summary>
+    public required double Lambda { get; init; }
+
+    /// <summary>The relative perplexity budget.</summary>
+    public required double PplBudget { get; init; }
+
+    /// <summary>Every evaluated point, in grid order (the first axis varies slowest).</summary>
+    public required IReadOnlyList<GridPoint> Points { get; init; }
+
+    /// <summary>Combinations skipped because their policy was invalid.</summary>
+    public required IReadOnlyList<RejectedGridPoint> Rejected { get; init; }
+
+    /// <summary>The point of highest utility among those within budget (ties: lower perplexity cost, then grid order); null when none is within budget.</summary>
+    public GridPoint? Best { get; init; }
+
+    /// <summary>The non-dominated points (over all evaluated points, within budget or not), by increasing FLOPs reduction.</summary>
+    public required IReadOnlyList<GridPoint> ParetoFront { get; init; }
+}

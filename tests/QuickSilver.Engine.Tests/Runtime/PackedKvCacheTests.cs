@@ -1,0 +1,55 @@
+using QuickSilver.Engine.Runtime;
+using TorchSharp;
+
+namespace QuickSilver.Engine.Tests.Runtime;
+
+public sealed class PackedKvCacheTests
+{
+    [Theory]
+    [InlineData(8)]
+    [InlineData(4)]
+    [InlineData(2)]
+    public void Packed_entries_round_trip_within_the_quantizer_bound_and_shrink_memory(int bits)
+    {
+        using var scope = torch.NewDisposeScope();
+        const int kvHeads = 2, headDim = 16, n = 10;
+        using var full = new LayerKvCache(kvHeads, headDim, 64, 8, torch.CPU, groupSize: 8);
+        using var packed = new LayerKvCache(kvHeads, headDim, 64, 8, torch.CPU, groupSize: 8);
+        var keys = torch.randn(1, kvHeads, n, headDim, generator: new torch.Generator(3));
+        var values = torch.randn(1, kvHeads, n, headDim, generator: new torch.Generator(4));
+        var positions = torch.arange(n, torch.int64);
+        full.Update(keys, values, positions, 0);
+        var (k, v, p) = packed.Update(keys, values, positions, 0, Enumerable.Repeat(bits, n).ToArray());
+
+        Assert.Equal(n, packed.Count);
+        Assert.Equal(n, packed.PackedCount(bits));
+        Assert.Equal(Enumerable.Range(0, n).Select(x => (long)x), p.data<long>().ToArray());
+        foreach (var (original, restored) in new[] { (keys, k), (values, v) })
+        {
+            var groups = original.reshape(1, kvHeads, n, 2, 8);
+            var bound = ((groups.amax([-1]) - groups.amin([-1])) / ((1 << bits) - 1) / 2 + 1e-5).unsqueeze(-1);
+            var error = (restored - original).abs().reshape(1, kvHeads, n, 2, 8);
+            Assert.True((error <= bound).all().item<bool>());
+        }
+        // Codes take bits/32 of the floats; scales and minima add 2 floats per 8-element group per tensor.
+        double expectedRatio = (2.0 * kvHeads * headDim * bits / 8 + 4.0 * kvHeads * 2 * 4 + 8) / (2.0 * kvHeads * headDim * 4 + 8);
+        Assert.Equal(expectedRatio, (double)packed.UsedBytes / full.UsedBytes, 6);
+        Assert.True(packed.UsedBytes < full.UsedBytes);
+    }
+
+    [Fact]
+    public void Mixed_precision_entries_keep_their_positions_and_truncate_by_position()
+    {
+        using var scope = torch.NewDisposeScope();
+        using var cache = new LayerKvCache(1, 8, 32, 4, torch.CPU, groupSize: 8);
+        var keys = torch.randn(1, 1, 6, 8);
+        cache.Update(keys, keys, torch.arange(6, torch.int64), 0, [32, 8, 4, 2, 32, 8]);
+        Assert.Equal(6, cache.Count);
+        Assert.False(cache.IsContiguousPrefix);
+        var positions = cache.View().Positions.data<long>().ToArray();
+        Assert.Equal(new long[] { 0, 1, 2, 3, 4, 5 }, positions.OrderBy(x => x));
+        cache.TruncateFrom(3);
+        Assert.Equal(3, cache.Count);
+        Assert.Equal(new long[] { 0, 1, 2 }, cache.View().Positions.data<long>().ToArray().OrderBy(x => x));
+    }
+}

@@ -1,55 +1,26 @@
-using System.Text.Json;
-using System.Text.Json.Serialization;
 using QuickSilver.Policies;
 
 namespace QuickSilver.Extensions.AI.Policy;
 
-/// <summary>
-/// Named presets and policy files. The preset values mirror QuickSilver.Policies' presets; when that project's
-/// <c>QuickSilverPolicy.FromPreset</c> / <c>PolicySerializer.Load</c> are on main, these two methods forward to them.
-/// </summary>
+/// <summary>Named presets and policy files, resolved through QuickSilver.Policies with errors that name the setting at fault.</summary>
 internal static class PolicyCatalog
 {
-    public static IReadOnlyList<string> PresetNames { get; } = ["dense", "safe", "paper"];
-
-    private static readonly JsonSerializerOptions FileOptions = new()
-    {
-        PropertyNameCaseInsensitive = true,
-        ReadCommentHandling = JsonCommentHandling.Skip,
-        AllowTrailingCommas = true,
-        Converters = { new JsonStringEnumConverter() },
-    };
+    public static IReadOnlyList<string> PresetNames => QuickSilverPolicy.PresetNames;
 
     public static bool IsPreset(string? name) => name is not null && PresetNames.Contains(name.Trim().ToLowerInvariant());
 
-    /// <exception cref="ArgumentException">Unknown preset.</exception>
+    /// <exception cref="ArgumentException">Unknown preset; the message and ParamName name <paramref name="settingName"/>.</exception>
     public static QuickSilverPolicy FromPreset(string name, string settingName)
     {
         ArgumentNullException.ThrowIfNull(name);
-        return name.Trim().ToLowerInvariant() switch
+        if (!IsPreset(name))
         {
-            "dense" => new QuickSilverPolicy { Name = "dense" },
-            "safe" => new QuickSilverPolicy
-            {
-                Name = "safe",
-                Halting = new HaltingPolicy { Enabled = true, DriftMode = DriftMode.Relative, DriftThreshold = 0.02f, EntropyThreshold = 0.1f, EntropyMode = EntropySignalMode.DriftGated, MinLayer = 5 },
-                KvSkip = new KvSkipPolicy { Enabled = false, Mode = KvSkipMode.Propagate },
-                Lexicons = new TokenLexicons { ProtectNegations = true, ProtectJsonStructure = true },
-            },
-            "paper" => new QuickSilverPolicy
-            {
-                Name = "paper",
-                Halting = new HaltingPolicy { Enabled = true, DriftMode = DriftMode.Absolute, DriftThreshold = 0.045f, EntropyThreshold = 1.15f, EntropyMode = EntropySignalMode.Exact, MinLayer = 5 },
-                KvSkip = new KvSkipPolicy { Enabled = true, Mode = KvSkipMode.Skip },
-                Fusion = new FusionPolicy { Enabled = true, DistanceThreshold = 0.15f, RelativeDistance = false, Weighting = FusionWeighting.Uniform },
-                Quantization = new QuantizationPolicy { Enabled = true, Normalization = EntropyNormalization.None, LowThreshold = 1.0f, HighThreshold = 2.3f, ProtectNumbers = false, RareTokenIdFraction = 0.9f },
-                Lexicons = new TokenLexicons { ProtectNegations = true, ProtectJsonStructure = false },
-            },
-            _ => throw new ArgumentException($"{settingName}: unknown policy preset '{name}'; expected one of {string.Join(", ", PresetNames)}.", settingName),
-        };
+            throw new ArgumentException($"{settingName}: unknown policy preset '{name}'; expected one of {string.Join(", ", PresetNames)}.", settingName);
+        }
+        return QuickSilverPolicy.FromPreset(name);
     }
 
-    /// <exception cref="QuickSilverException">The file is missing or not a policy.</exception>
+    /// <exception cref="QuickSilverException">The file is missing or not a valid policy; the message names PolicyPath.</exception>
     public static QuickSilverPolicy Load(string path)
     {
         if (!File.Exists(path))
@@ -58,12 +29,11 @@ internal static class PolicyCatalog
         }
         try
         {
-            return JsonSerializer.Deserialize<QuickSilverPolicy>(File.ReadAllText(path), FileOptions)
-                ?? throw new QuickSilverException($"PolicyPath: the policy file '{path}' is empty.");
+            return PolicySerializer.Load(path);
         }
-        catch (JsonException ex)
+        catch (QuickSilverException ex)
         {
-            throw new QuickSilverException($"PolicyPath: the policy file '{path}' is not valid policy JSON: {ex.Message}", ex);
+            throw new QuickSilverException($"PolicyPath: '{path}' is not a valid policy: {ex.Message}", ex);
         }
     }
 }

@@ -127,6 +127,8 @@ public sealed class QuickSilverChatClient : IChatClient
         {
             await foreach (ChatResponseUpdate update in item.Output.Reader.ReadAllAsync(CancellationToken.None).ConfigureAwait(false))
             {
+                // Updates already queued are not delivered once the caller has cancelled.
+                cancellationToken.ThrowIfCancellationRequested();
                 yield return update;
             }
         }

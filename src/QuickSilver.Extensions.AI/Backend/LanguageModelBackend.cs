@@ -23,7 +23,7 @@ internal sealed class LanguageModelBackend : IQuickSilverBackend
 
     public ITokenizer Tokenizer => _model.Tokenizer;
 
-    public int ContextLength => _contextLength ?? _model.Config.MaxPositions;
+    public int ContextLength => _contextLength ?? _model.ContextLength;
 
     public IReadOnlyDictionary<string, string> Metadata => _model.Metadata;
 

@@ -4,8 +4,9 @@ namespace QuickSilver.Extensions.AI.Chat;
 
 /// <summary>
 /// A bounded LRU of sessions (each one a KV cache) for multi-turn reuse. A request with a ConversationId gets that
-/// conversation's session; one without gets the anonymous session sharing the longest token prefix with its prompt
-/// (or a fresh one). Beyond <see cref="Capacity"/> sessions, the least recently used one is disposed.
+/// conversation's session; one without gets the anonymous session sharing the longest token prefix with its prompt, provided
+/// that prefix covers at least half of what the session holds (so a shared template header alone does not take over another
+/// exchange's cache); otherwise a fresh session. Beyond <see cref="Capacity"/> sessions, the least recently used one is disposed.
 /// Used only from the decode worker thread, so it needs no locking.
 /// </summary>
 internal sealed class SessionCache(IQuickSilverBackend backend, int capacity) : IDisposable
@@ -38,8 +39,9 @@ internal sealed class SessionCache(IQuickSilverBackend backend, int capacity) : 
             for (LinkedListNode<Entry>? n = _lru.First; n is not null; n = n.Next)
             {
                 if (!n.Value.Key.StartsWith(AnonymousPrefix, StringComparison.Ordinal)) continue;
-                int common = CommonPrefix(n.Value.Session.CachedTokens, promptIds);
-                if (common > best)
+                IReadOnlyList<int> cached = n.Value.Session.CachedTokens;
+                int common = CommonPrefix(cached, promptIds);
+                if (common > best && 2 * common >= cached.Count)
                 {
                     best = common;
                     node = n;

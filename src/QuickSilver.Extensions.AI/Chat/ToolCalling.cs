@@ -53,6 +53,7 @@ internal static class ToolCalling
             {
                 null => "null",
                 string s => s,
+                JsonElement { ValueKind: JsonValueKind.String } e => e.GetString()!,
                 JsonElement e => e.GetRawText(),
                 object o => JsonSerializer.Serialize(o, AIJsonUtilities.DefaultOptions.GetTypeInfo(o.GetType())),
             };

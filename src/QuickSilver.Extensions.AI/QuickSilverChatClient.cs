@@ -257,7 +257,7 @@ public sealed class QuickSilverChatClient : IChatClient
             var held = new StringBuilder();
             bool holdAll = plan.ToolRequired;
             bool decided = plan.ToolRequired || plan.Tools.Count == 0;
-            int maxString = _settings.Options.MaxConstrainedStringLength;
+            int maxString = plan.MaxConstrainedStringLength;
             JsonSchemaConstraint? json = plan.ToolRequired
                 ? JsonSchemaConstraint.ForToolCall(_backend.Tokenizer, plan.Tools.Where(t => plan.RequiredToolName is null || t.Name == plan.RequiredToolName).Select(t => (t.Name, t.JsonSchema)).ToList(), maxString)
                 : plan.JsonOutput ? JsonSchemaConstraint.ForSchema(_backend.Tokenizer, plan.JsonSchema, maxString) : null;

@@ -181,4 +181,34 @@ public class Stories260KChatTests(Stories260KFixture fixture) : IClassFixture<St
         Assert.True(calls >= 1);
         Assert.Contains(response.Messages.SelectMany(m => m.Contents), c => c is FunctionResultContent);
     }
+
+    [Fact]
+    public void ContextLengthBeyondTheModel_IsAClearError()
+    {
+        var ex = Assert.Throws<QuickSilverException>(() => fixture.CreateClient(o => o.ContextLength = 100_000));
+        Assert.Contains("ContextLength", ex.Message);
+    }
+
+    [Fact]
+    public async Task PromptOverTheContext_IsAClearError()
+    {
+        using var client = fixture.CreateClient(o => o.ContextLength = 64);
+        var ex = await Assert.ThrowsAsync<QuickSilver.Engine.Generation.ContextLengthExceededException>(
+            () => client.GetResponseAsync(Ask(string.Join(" ", Enumerable.Repeat("The little dog ran to the park.", 20)))));
+        Assert.Equal(64, ex.ContextLength);
+    }
+
+    [Fact]
+    public async Task ToolCalling_ProtectsToolNameTokensOfTheRealTokenizer()
+    {
+        var tokenizer = fixture.Model.Tokenizer;
+        AIFunction weather = AIFunctionFactory.Create(GetWeather, "get_weather");
+        var request = QuickSilver.Extensions.AI.Chat.RequestPlanner.Plan(new ChatOptions { Tools = [weather] }, new QuickSilverOptions(), new QuickSilver.Policies.QuickSilverPolicy(),
+            fixture.Model.ModelId, tokenizer, []).Request;
+        foreach (int id in tokenizer.Encode("get_weather", addBos: false)) Assert.Contains(id, request.ProtectedTokenIds);
+        foreach (int id in tokenizer.Encode("city", addBos: false)) Assert.Contains(id, request.ProtectedTokenIds);
+        int brace = Enumerable.Range(0, tokenizer.VocabSize).First(i => tokenizer.TokenBytes(i) is [(byte)'{']);
+        Assert.Contains(brace, request.ProtectedTokenIds);
+        await Task.CompletedTask;
+    }
 }

@@ -6,9 +6,9 @@ using TorchSharp;
 namespace QuickSilver.Engine.Evaluation;
 
 /// <summary>
-/// Sliding-window perplexity. Each window of <c>windowLength</c> tokens starts <c>stride</c> after the previous one;
-/// only the positions not scored by an earlier window are scored, each with at least <c>windowLength − stride</c>
-/// tokens of context (the first window scores all). Under a policy, positions absorbed by fusion are never scored
+/// Sliding-window perplexity. Each window of <c>windowLength</c> input tokens starts <c>stride</c> after the previous
+/// one and predicts the token after each of its inputs; only targets no earlier window scored are counted, so each
+/// has at least <c>windowLength − stride</c> tokens of context (the first window's targets have what precedes them). Under a policy, positions absorbed by fusion are never scored
 /// from merged states: each is re-scored as the last position of its own prefix, run with the same policy.
 /// </summary>
 public sealed class PerplexityEvaluator
@@ -55,11 +55,13 @@ public sealed class PerplexityEvaluator
         long scored = 0, rescored = 0;
         var clock = Stopwatch.StartNew();
 
-        int scoredUpTo = 0; // targets ids[1..scoredUpTo] are done
-        for (int begin = 0; scoredUpTo < ids.Count - 1; begin += stride)
+        int last = ids.Count - 1;  // the last target
+        int scoredUpTo = 0;        // targets ids[1..scoredUpTo] are done
+        for (int begin = 0; scoredUpTo < last; begin += stride)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            int end = Math.Min(begin + windowLength, ids.Count);
+            // Inputs ids[begin, end) predict targets ids[begin + 1 .. end]; only targets not scored before count.
+            int end = Math.Min(begin + windowLength, last);
             var window = ids.Skip(begin).Take(end - begin).ToList();
             using var output = _model.Runner.Run(new ForwardInput
             {
@@ -67,13 +69,11 @@ public sealed class PerplexityEvaluator
             });
             using var scope = torch.NewDisposeScope();
             var logp = output.Logits.log_softmax(-1); // (W, V)
-            // Position j of the window predicts ids[begin + j + 1].
-            int firstTarget = Math.Max(scoredUpTo + 1, begin + 1);
             var rows = new List<long>();
             var targets = new List<long>();
-            for (int target = firstTarget; target < end; target++)
+            for (int target = Math.Max(scoredUpTo + 1, begin + 1); target <= end; target++)
             {
-                int j = target - 1 - begin;
+                int j = target - 1 - begin; // the input position that predicts it
                 if (output.Absorbed[j])
                 {
                     nll += RescoreFromPrefix(ids, begin, target, plan, protectedIds, new RuntimeStats()); // evaluation cost, not inference cost
@@ -92,8 +92,7 @@ public sealed class PerplexityEvaluator
                     .gather(1, torch.tensor(targets.ToArray(), torch.int64, logp.device).unsqueeze(1));
                 nll -= picked.to(torch.float64).sum().item<double>();
             }
-            scoredUpTo = end - 1;
-            if (end == ids.Count) break;
+            scoredUpTo = end;
         }
 
         double mean = nll / scored;

@@ -64,13 +64,6 @@ internal sealed class BoundedBinaryReader
         return Encoding.UTF8.GetString(ReadBytes((long)length, what));
     }
 
-    public void Skip(long count, string what)
-    {
-        Require(count, what);
-        _stream.Seek(count, SeekOrigin.Current);
-        Position += count;
-    }
-
     private ReadOnlySpan<byte> Read(int count, string what)
     {
         Require(count, what);

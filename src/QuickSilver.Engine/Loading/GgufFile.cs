@@ -92,6 +92,15 @@ public sealed class GgufFile
         return true;
     }
 
+    /// <summary>A boolean. False when absent; throws <see cref="ModelFormatException"/> when present with another type.</summary>
+    public bool TryGetBool(string key, out bool value)
+    {
+        value = false;
+        if (!Lookup(key, out object? raw)) return false;
+        value = raw is bool b ? b : throw WrongType(key, "a bool");
+        return true;
+    }
+
     /// <summary>A typed array (e.g. <c>string[]</c> for tokenizer.ggml.tokens). Throws when absent or of another type.</summary>
     public T[] GetArray<T>(string key) => TryGetArray(key, out T[]? value) ? value : throw Missing(key);
 

@@ -3,8 +3,8 @@ using QuickSilver.Engine.Models;
 namespace QuickSilver.Engine.Loading;
 
 /// <summary>
-/// Loads GGUF checkpoints of architecture <c>llama</c> or <c>gpt2</c> into canonical tensors, dequantizing Q8_0/Q4_0
-/// and un-interleaving llama q/k rows into rotate-half order. Scalar string metadata (chat template, names, tokenizer
+/// Loads GGUF checkpoints of architecture <c>llama</c>, <c>qwen2</c> or <c>gpt2</c> into canonical tensors, dequantizing
+/// Q8_0/Q4_0 and un-interleaving llama q/k rows into rotate-half order (qwen2 is already stored rotate-half). Scalar string metadata (chat template, names, tokenizer
 /// model) is copied to <see cref="CheckpointData.Metadata"/>; the vocabulary stays in the file for the tokenizer
 /// (read it with <see cref="GgufFile.Read"/>).
 /// </summary>
@@ -25,25 +25,31 @@ public static class GgufLoader
         }
         return architecture switch
         {
-            "llama" => LoadLlama(file, metadata),
+            "llama" or "qwen2" => LoadLlama(file, architecture, metadata),
             "gpt2" => LoadGpt2(file, metadata),
-            _ => throw new ModelFormatException(path, $"metadata 'general.architecture' is '{architecture}', which is not supported (supported: llama, gpt2)."),
+            _ => throw new ModelFormatException(path, $"metadata 'general.architecture' is '{architecture}', which is not supported (supported: llama, qwen2, gpt2)."),
         };
     }
 
-    private static CheckpointData LoadLlama(GgufFile file, Dictionary<string, string> metadata)
+    /// <summary>
+    /// llama and qwen2 share one tensor layout. llama.cpp runs llama with adjacent-pair ("normal") RoPE, so its converter
+    /// stores q/k interleaved and we permute them; qwen2 runs with NEOX (rotate-half) RoPE and is stored as HF has it.
+    /// </summary>
+    private static CheckpointData LoadLlama(GgufFile file, string architecture, Dictionary<string, string> metadata)
     {
         string path = file.Path;
-        int d = Int(file, "llama.embedding_length");
-        int heads = Int(file, "llama.attention.head_count");
-        int kvHeads = file.TryGetUInt32("llama.attention.head_count_kv", out uint kv) ? ToInt(file, "llama.attention.head_count_kv", kv) : heads;
-        if (heads <= 0 || (!file.Metadata.ContainsKey("llama.attention.key_length") && d % heads != 0))
-            throw new ModelFormatException(path, $"metadata 'llama.embedding_length' ({d}) is not a multiple of 'llama.attention.head_count' ({heads}).");
-        int headDim = file.Metadata.ContainsKey("llama.attention.key_length") ? Int(file, "llama.attention.key_length") : d / heads;
-        if (file.TryGetUInt32("llama.rope.dimension_count", out uint ropeDims) && ropeDims != (uint)headDim)
-            throw new ModelFormatException(path, $"metadata 'llama.rope.dimension_count' is {ropeDims} but the head width is {headDim}; partial rotary embeddings are not supported.");
-        if (file.TryGetString("llama.rope.scaling.type", out string? scaling) && scaling != "none")
-            throw new ModelFormatException(path, $"metadata 'llama.rope.scaling.type' is '{scaling}'; only unscaled RoPE is supported.");
+        string k = architecture + ".";
+        bool interleaved = architecture == "llama";
+        int d = Int(file, k + "embedding_length");
+        int heads = Int(file, k + "attention.head_count");
+        int kvHeads = file.TryGetUInt32(k + "attention.head_count_kv", out uint kv) ? ToInt(file, k + "attention.head_count_kv", kv) : heads;
+        if (heads <= 0 || (!file.Metadata.ContainsKey(k + "attention.key_length") && d % heads != 0))
+            throw new ModelFormatException(path, $"metadata '{k}embedding_length' ({d}) is not a multiple of '{k}attention.head_count' ({heads}).");
+        int headDim = file.Metadata.ContainsKey(k + "attention.key_length") ? Int(file, k + "attention.key_length") : d / heads;
+        if (file.TryGetUInt32(k + "rope.dimension_count", out uint ropeDims) && ropeDims != (uint)headDim)
+            throw new ModelFormatException(path, $"metadata '{k}rope.dimension_count' is {ropeDims} but the head width is {headDim}; partial rotary embeddings are not supported.");
+        if (file.TryGetString(k + "rope.scaling.type", out string? scaling) && scaling != "none")
+            throw new ModelFormatException(path, $"metadata '{k}rope.scaling.type' is '{scaling}'; only unscaled RoPE is supported.");
         if (file.TryGetTensor("rope_freqs.weight", out _))
             throw new ModelFormatException(path, "tensor 'rope_freqs.weight' (per-frequency RoPE scaling, Llama 3.1 style) is not supported.");
 
@@ -57,17 +63,17 @@ public static class GgufLoader
 
         var config = new ModelConfig
         {
-            Architecture = "llama",
+            Architecture = architecture,
             VocabSize = vocab,
             HiddenSize = d,
-            NumLayers = Int(file, "llama.block_count"),
+            NumLayers = Int(file, k + "block_count"),
             NumHeads = heads,
             NumKvHeads = kvHeads,
             HeadDim = headDim,
-            IntermediateSize = Int(file, "llama.feed_forward_length"),
-            MaxPositions = Int(file, "llama.context_length"),
-            NormEps = file.TryGetFloat32("llama.attention.layer_norm_rms_epsilon", out float eps) ? eps : 1e-5f,
-            RopeTheta = file.TryGetFloat32("llama.rope.freq_base", out float theta) ? theta : 10000f,
+            IntermediateSize = Int(file, k + "feed_forward_length"),
+            MaxPositions = Int(file, k + "context_length"),
+            NormEps = file.TryGetFloat32(k + "attention.layer_norm_rms_epsilon", out float eps) ? eps : 1e-5f,
+            RopeTheta = file.TryGetFloat32(k + "rope.freq_base", out float theta) ? theta : 10000f,
             Norm = NormKind.RmsNorm,
             Positions = PositionEncodingKind.Rotary,
             FeedForward = FeedForwardKind.SwiGlu,
@@ -87,18 +93,14 @@ public static class GgufLoader
         {
             string p = $"blk.{layer}.";
             builder.Add(WeightNames.AttnNormWeight(layer), [d], Read(file, p + "attn_norm.weight", [d]));
-            float[] q = Read(file, p + "attn_q.weight", [qRows, d]);
-            builder.Add(WeightNames.Query(layer), [qRows, d], RopePermutation.InterleavedToRotateHalf(q, heads, headDim, d));
-            float[] k = Read(file, p + "attn_k.weight", [kvRows, d]);
-            builder.Add(WeightNames.Key(layer), [kvRows, d], RopePermutation.InterleavedToRotateHalf(k, kvHeads, headDim, d));
+            builder.Add(WeightNames.Query(layer), [qRows, d], Unrotate(Read(file, p + "attn_q.weight", [qRows, d]), heads, d));
+            builder.Add(WeightNames.Key(layer), [kvRows, d], Unrotate(Read(file, p + "attn_k.weight", [kvRows, d]), kvHeads, d));
             builder.Add(WeightNames.Value(layer), [kvRows, d], Read(file, p + "attn_v.weight", [kvRows, d]));
             builder.Add(WeightNames.Output(layer), [d, qRows], Read(file, p + "attn_output.weight", [d, qRows]));
             if (attentionBias)
             {
-                float[] qBias = Read(file, p + "attn_q.bias", [qRows]);
-                builder.Add(WeightNames.BiasOf(WeightNames.Query(layer)), [qRows], RopePermutation.InterleavedToRotateHalf(qBias, heads, headDim, 1));
-                float[] kBias = Read(file, p + "attn_k.bias", [kvRows]);
-                builder.Add(WeightNames.BiasOf(WeightNames.Key(layer)), [kvRows], RopePermutation.InterleavedToRotateHalf(kBias, kvHeads, headDim, 1));
+                builder.Add(WeightNames.BiasOf(WeightNames.Query(layer)), [qRows], Unrotate(Read(file, p + "attn_q.bias", [qRows]), heads, 1));
+                builder.Add(WeightNames.BiasOf(WeightNames.Key(layer)), [kvRows], Unrotate(Read(file, p + "attn_k.bias", [kvRows]), kvHeads, 1));
                 builder.Add(WeightNames.BiasOf(WeightNames.Value(layer)), [kvRows], Read(file, p + "attn_v.bias", [kvRows]));
                 builder.Add(WeightNames.BiasOf(WeightNames.Output(layer)), [d], file.TryGetTensor(p + "attn_output.bias", out _) ? Read(file, p + "attn_output.bias", [d]) : new float[d]);
             }
@@ -110,6 +112,9 @@ public static class GgufLoader
         builder.Add(WeightNames.FinalNormWeight, [d], Read(file, "output_norm.weight", [d]));
         if (hasOutput) builder.Add(WeightNames.LmHead, [vocab, d], Read(file, "output.weight", [vocab, d]));
         return builder.Build(tokenizer: null, metadata);
+
+        float[] Unrotate(float[] rows, int headCount, int columns) =>
+            interleaved ? RopePermutation.InterleavedToRotateHalf(rows, headCount, headDim, columns) : rows;
     }
 
     private static CheckpointData LoadGpt2(GgufFile file, Dictionary<string, string> metadata)

@@ -39,6 +39,9 @@ public sealed class SafetensorsFile : IDisposable
         ArgumentNullException.ThrowIfNull(name);
         if (!Tensors.TryGetValue(name, out SafetensorsTensorInfo? info))
             throw new ModelFormatException(Path, $"missing tensor '{name}'.");
+        if (info.DType is not ("F32" or "F16" or "BF16"))
+            throw new ModelFormatException(Path, $"tensor '{name}' has dtype {info.DType}; only F32, F16 and BF16 are supported.");
+        // Only now is the element count trusted: for these dtypes the header check tied it to the byte range inside the file.
         float[] data = FileSlice.AllocateFloats(info.ElementCount, Path, name);
         long offset = DataOffset + info.Begin;
         switch (info.DType)
@@ -49,11 +52,9 @@ public sealed class SafetensorsFile : IDisposable
             case "F16":
                 FileSlice.ReadHalf(_handle, offset, data, bfloat16: false, Path, name);
                 break;
-            case "BF16":
+            default:
                 FileSlice.ReadHalf(_handle, offset, data, bfloat16: true, Path, name);
                 break;
-            default:
-                throw new ModelFormatException(Path, $"tensor '{name}' has dtype {info.DType}; only F32, F16 and BF16 are supported.");
         }
         return data;
     }

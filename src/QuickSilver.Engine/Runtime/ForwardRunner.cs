@@ -77,7 +77,7 @@ public sealed class ForwardRunner
             input.Cache?.MarkWritten(l, start, t);
         }
         AddDenseFlops(input.Stats, t, start, actualToo: true);
-        input.Stats.ActiveTokenLayers += (long)t * _model.Blocks.Count;
+        for (int l = 0; l < _model.Blocks.Count; l++) input.Stats.AddActive(l, t);
         input.Stats.KvWrites += input.Cache is null ? 0 : (long)t * _model.Blocks.Count;
         var logits = input.AllLogits ? _model.Logits(h).squeeze(0) : _model.Logits(h.narrow(1, t - 1, 1)).squeeze(0);
         return new ForwardOutput
@@ -140,6 +140,7 @@ public sealed class ForwardRunner
             stats.SkippedKvWrites += halted + fused - propagated.Count;
             if (ta == 0)
             {
+                stats.AddActive(l, 0);
                 if (propagated.Count > 0) WritePropagatedOnly(input.Cache, l, block, h, propagated, start, stats, trace);
                 continue;
             }
@@ -182,7 +183,7 @@ public sealed class ForwardRunner
             var newA = result.Hidden; // (1, Ta, d)
 
             // Work accounting: projections for the active tokens, attention pairs each active query really sees.
-            stats.ActiveTokenLayers += ta;
+            stats.AddActive(l, ta);
             stats.KvWrites += input.Cache is null ? 0 : ta + propagated.Count;
             input.Cache?.MarkWritten(l, active.Concat(propagated).Select(i => start + i));
             double pairs = input.Cache is { } kv ? kv.VisibleKeyPairs(l, active.Select(i => start + i)) : ActiveOnlyPairs(active);
@@ -345,7 +346,7 @@ public sealed class ForwardRunner
     }
 
     /// <summary>Exact logit-lens entropy in nats of each row of (1, n, d): final norm, head, softmax.</summary>
-    internal torch.Tensor ExactEntropy(torch.Tensor hidden, RuntimeStats stats)
+    public torch.Tensor ExactEntropy(torch.Tensor hidden, RuntimeStats stats)
     {
         using var scope = torch.NewDisposeScope();
         var logp = _model.Logits(hidden).squeeze(0).log_softmax(-1); // (n, V)

@@ -44,6 +44,6 @@ public sealed class RoutingPlan
     /// <summary>True when fusion may be decided after <paramref name="blocksDone"/> blocks of <paramref name="layers"/>.</summary>
     public bool FusionEligible(int blocksDone, int layers) => Policy.Fusion.Enabled && blocksDone >= FusionStartLayer && blocksDone < layers;
 
-    /// <summary>True when bits are assigned after <paramref name="blocksDone"/> blocks.</summary>
-    public bool QuantizationDecision(int blocksDone) => Policy.Quantization.Enabled && blocksDone == DecisionLayer;
+    /// <summary>True when bits are assigned after <paramref name="blocksDone"/> blocks (never after the last: nothing would use them).</summary>
+    public bool QuantizationDecision(int blocksDone) => Policy.Quantization.Enabled && blocksDone == DecisionLayer && blocksDone < Layers;
 }

@@ -38,6 +38,17 @@ public sealed class RuntimeStats
     /// <summary>Host synchronizations made by the router (each is a device-to-host copy).</summary>
     public long RouterHostSyncs { get; set; }
 
+    /// <summary>Active tokens (tokens that ran the block) per layer, summed over passes.</summary>
+    public List<long> ActivePerLayer { get; } = [];
+
+    /// <summary>Adds <paramref name="count"/> active tokens at <paramref name="layer"/>.</summary>
+    public void AddActive(int layer, long count)
+    {
+        while (ActivePerLayer.Count <= layer) ActivePerLayer.Add(0);
+        ActivePerLayer[layer] += count;
+        ActiveTokenLayers += count;
+    }
+
     /// <summary>Actual FLOPs: layers plus router.</summary>
     public double ActualFlops => LayerFlops + RouterFlops;
 
@@ -65,5 +76,10 @@ public sealed class RuntimeStats
         KvBytes = other.KvBytes;
         DenseKvBytes = other.DenseKvBytes;
         RouterHostSyncs += other.RouterHostSyncs;
+        for (int l = 0; l < other.ActivePerLayer.Count; l++)
+        {
+            while (ActivePerLayer.Count <= l) ActivePerLayer.Add(0);
+            ActivePerLayer[l] += other.ActivePerLayer[l];
+        }
     }
 }

@@ -40,15 +40,10 @@ public static class TokenizerResolver
     public static ITokenizer FromGguf(GgufFile file)
     {
         ArgumentNullException.ThrowIfNull(file);
-        if (!file.TryGetArray("tokenizer.ggml.tokens", out string[]? tokens))
-            throw new TokenizerException($"{file.Path}: no tokenizer.ggml.tokens array.");
         string model = file.TryGetString("tokenizer.ggml.model", out string? m) ? m : "llama";
         if (model != "llama")
             throw new TokenizerException($"{file.Path}: tokenizer.ggml.model '{model}' is not supported from GGUF (only 'llama'); pass a tokenizer path.");
-        float[] scores = file.TryGetArray("tokenizer.ggml.scores", out float[]? s) ? s : new float[tokens.Length];
-        int[]? types = file.TryGetArray("tokenizer.ggml.token_type", out int[]? t) ? t : null;
-        int Id(string key) => file.TryGetUInt32(key, out uint v) && v < tokens.Length ? (int)v : -1;
-        return new GgufVocabTokenizer(tokens, scores, types, Id("tokenizer.ggml.bos_token_id"), Id("tokenizer.ggml.eos_token_id"), Id("tokenizer.ggml.unknown_token_id"), file.Path);
+        return GgufVocabTokenizer.FromMetadata(file.Metadata, file.Path);
     }
 
     private static bool IsGguf(string path)

@@ -35,6 +35,8 @@ public sealed class Gpt2HuggingFaceLoaderTests
         Assert.Equal(1023, config.BosTokenId);
         Assert.Equal(1023, config.EosTokenId);
         Assert.Equal(WeightLayout.ExpectedShapes(config).Keys.Order(), Shared.Value.Tensors.Keys.Order());
+        // embed, pos_embed, final norm weight+bias; per layer 2 norms × (weight+bias) and 6 projections × (weight+bias).
+        Assert.Equal(4 + (4 * 16), Shared.Value.Tensors.Count);
     }
 
     [Fact]

@@ -77,6 +77,30 @@ public sealed class LlamaFormatsTests
         Assert.Equal("tiny", data.Metadata["general.name"]);
     }
 
+    [Theory]
+    [InlineData("llama")]
+    [InlineData("qwen2")]
+    public void Gguf_WithBiases_PermutesOnlyInterleavedArchitectures(string architecture)
+    {
+        using var temp = new TempDirectory();
+        TinyLlama m = TinyLlama.Create();
+        string path = temp.File("tiny.gguf");
+        m.GgufWriter(architecture: architecture, withBiases: true).Write(path);
+        CheckpointData data = GgufLoader.Load(path);
+        Assert.Equal(architecture, data.Config.Architecture);
+        Assert.True(data.Config.AttentionBias);
+        Dictionary<string, float[]> expected = ExpectedCanonical(m, withHead: true);
+        foreach ((string name, float[] values) in expected) Assert.Equal(values, data.Tensors[name].Data);
+        bool interleaved = architecture == "llama";
+        for (int l = 0; l < m.Layers; l++)
+        {
+            Assert.Equal(interleaved ? TinyLlama.ToRotateHalf(m.QBias(l), m.Heads, m.HeadDim, 1) : m.QBias(l), data.Tensors[WeightNames.BiasOf(WeightNames.Query(l))].Data);
+            Assert.Equal(interleaved ? TinyLlama.ToRotateHalf(m.KBias(l), m.KvHeads, m.HeadDim, 1) : m.KBias(l), data.Tensors[WeightNames.BiasOf(WeightNames.Key(l))].Data);
+            Assert.Equal(m.VBias(l), data.Tensors[WeightNames.BiasOf(WeightNames.Value(l))].Data);
+            Assert.All(data.Tensors[WeightNames.BiasOf(WeightNames.Output(l))].Data, v => Assert.Equal(0f, v));
+        }
+    }
+
     [Fact]
     public void Gguf_WithoutOutput_IsTied()
     {

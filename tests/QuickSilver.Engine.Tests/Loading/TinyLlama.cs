@@ -90,19 +90,80 @@ internal sealed class TinyLlama
         return stream.ToArray();
     }
 
-    public GgufWriter GgufWriter(GgufTensorType matrixType = GgufTensorType.F32, bool withOutput = true)
+    /// <summary>The "ak42" export layouts, written from llama2.c export.py's version1_export / version2_export.</summary>
+    public byte[] Llama2cExportBytes(int version, bool separateClassifier = false, int groupSize = 32)
     {
+        using var stream = new MemoryStream();
+        using var writer = new BinaryWriter(stream);
+        writer.Write(0x616B3432u);
+        writer.Write(version);
+        foreach (int field in new[] { Dim, Hidden, Layers, Heads, KvHeads, Vocab, SeqLen }) writer.Write(field);
+        writer.Write((byte)(separateClassifier ? 0 : 1));
+        if (version == 2) writer.Write(groupSize);
+        while (stream.Position < 256) writer.Write((byte)0);
+        void Write(IEnumerable<float> values) { foreach (float v in values) writer.Write(v); }
+        foreach (float[] layer in AttnNorm) Write(layer);
+        foreach (float[] layer in FfnNorm) Write(layer);
+        Write(FinalNorm);
+        var matrices = new List<float[]> { Embedding };
+        foreach (float[][] group in new[] { Wq, Wk, Wv, Wo, W1, W2, W3 }) matrices.AddRange(group);
+        if (separateClassifier) matrices.Add(Classifier);
+        foreach (float[] w in matrices)
+        {
+            if (version == 1)
+            {
+                Write(w);
+                continue;
+            }
+            (sbyte[] q, float[] scales) = QuantizeGroups(w, groupSize);
+            foreach (sbyte v in q) writer.Write(v);
+            Write(scales);
+        }
+        writer.Flush();
+        return stream.ToArray();
+    }
+
+    /// <summary>export.py quantize_q80: scale = max|w|/127 per group, q = round(w / scale).</summary>
+    public static (sbyte[] Quantized, float[] Scales) QuantizeGroups(float[] w, int groupSize)
+    {
+        var q = new sbyte[w.Length];
+        var scales = new float[w.Length / groupSize];
+        for (int g = 0; g < scales.Length; g++)
+        {
+            float max = 0;
+            for (int i = 0; i < groupSize; i++) max = Math.Max(max, Math.Abs(w[(g * groupSize) + i]));
+            scales[g] = max / 127f;
+            for (int i = 0; i < groupSize; i++) q[(g * groupSize) + i] = (sbyte)MathF.Round(w[(g * groupSize) + i] / scales[g]);
+        }
+        return (q, scales);
+    }
+
+    public static float[] DequantizeGroups(float[] w, int groupSize)
+    {
+        (sbyte[] q, float[] scales) = QuantizeGroups(w, groupSize);
+        return q.Select((v, i) => v * scales[i / groupSize]).ToArray();
+    }
+
+    public float[] QBias(int layer) => TestData.Random(Dim, 500 + layer);
+    public float[] KBias(int layer) => TestData.Random(KvDim, 600 + layer);
+    public float[] VBias(int layer) => TestData.Random(KvDim, 700 + layer);
+
+    /// <summary>A GGUF of this model. "llama" stores q/k interleaved (as llama.cpp's converter does); "qwen2" stores them rotate-half.</summary>
+    public GgufWriter GgufWriter(GgufTensorType matrixType = GgufTensorType.F32, bool withOutput = true, string architecture = "llama", bool withBiases = false)
+    {
+        string a = architecture;
+        bool interleaved = architecture == "llama";
         var writer = new GgufWriter()
-            .AddMetadata("general.architecture", "llama")
+            .AddMetadata("general.architecture", a)
             .AddMetadata("general.name", "tiny")
-            .AddMetadata("llama.context_length", (uint)SeqLen)
-            .AddMetadata("llama.embedding_length", (uint)Dim)
-            .AddMetadata("llama.feed_forward_length", (uint)Hidden)
-            .AddMetadata("llama.block_count", (uint)Layers)
-            .AddMetadata("llama.attention.head_count", (uint)Heads)
-            .AddMetadata("llama.attention.head_count_kv", (uint)KvHeads)
-            .AddMetadata("llama.rope.dimension_count", (uint)HeadDim)
-            .AddMetadata("llama.attention.layer_norm_rms_epsilon", 1e-5f)
+            .AddMetadata(a + ".context_length", (uint)SeqLen)
+            .AddMetadata(a + ".embedding_length", (uint)Dim)
+            .AddMetadata(a + ".feed_forward_length", (uint)Hidden)
+            .AddMetadata(a + ".block_count", (uint)Layers)
+            .AddMetadata(a + ".attention.head_count", (uint)Heads)
+            .AddMetadata(a + ".attention.head_count_kv", (uint)KvHeads)
+            .AddMetadata(a + ".rope.dimension_count", (uint)HeadDim)
+            .AddMetadata(a + ".attention.layer_norm_rms_epsilon", 1e-5f)
             .AddMetadata("tokenizer.ggml.model", "llama")
             .AddMetadata("tokenizer.ggml.tokens", Enumerable.Range(0, Vocab).Select(i => $"t{i}").ToArray())
             .AddMetadata("tokenizer.ggml.scores", Enumerable.Range(0, Vocab).Select(i => -(float)i).ToArray())
@@ -115,8 +176,15 @@ internal sealed class TinyLlama
         for (int l = 0; l < Layers; l++)
         {
             string p = $"blk.{l}.";
-            writer.AddTensor(p + "attn_q.weight", [Dim, Dim], Wq[l], matrixType);
-            writer.AddTensor(p + "attn_k.weight", [KvDim, Dim], Wk[l], matrixType);
+            writer.AddTensor(p + "attn_q.weight", [Dim, Dim], interleaved ? Wq[l] : ToRotateHalf(Wq[l], Heads, HeadDim, Dim), matrixType);
+            writer.AddTensor(p + "attn_k.weight", [KvDim, Dim], interleaved ? Wk[l] : ToRotateHalf(Wk[l], KvHeads, HeadDim, Dim), matrixType);
+            if (withBiases)
+            {
+                // Biases are written in the file's own row order: interleaved for llama, so they get permuted on load.
+                writer.AddTensor(p + "attn_q.bias", [Dim], QBias(l));
+                writer.AddTensor(p + "attn_k.bias", [KvDim], KBias(l));
+                writer.AddTensor(p + "attn_v.bias", [KvDim], VBias(l));
+            }
             writer.AddTensor(p + "attn_v.weight", [KvDim, Dim], Wv[l], matrixType);
             writer.AddTensor(p + "attn_output.weight", [Dim, Dim], Wo[l], matrixType);
             writer.AddTensor(p + "attn_norm.weight", [Dim], AttnNorm[l]);

@@ -58,7 +58,7 @@ public sealed class DenseForwardTests
         using var model = TestModels.Create(config);
         var runner = new ForwardRunner(model);
         using var cache = new KvCache(config, 16, torch.CPU);
-        var error = Assert.Throws<Generation.ContextLengthExceededException>(() =>
+        var error = Assert.Throws<QuickSilver.Engine.Generation.ContextLengthExceededException>(() =>
             runner.Run(new ForwardInput { TokenIds = TestModels.RandomTokens(17, config.VocabSize, 3), Cache = cache }));
         Assert.Equal(16, error.ContextLength);
     }

@@ -73,6 +73,7 @@ public sealed class RouterTests
         for (int l = 0; l < k; l++) h = model.Blocks[l].Forward(new BlockInput { Hidden = h, Positions = positions, FirstPosition = 0 }).Hidden;
         Assert.True(TestModels.MaxAbsDiff(TestModels.ToArray(h), TestModels.ToArray(routed.Hidden!)) < 1e-5f);
         Assert.Equal(20L * k, stats.ActiveTokenLayers);
+        Assert.Equal(Enumerable.Range(0, config.NumLayers).Select(l => l < k ? 20L : 0L), stats.ActivePerLayer);
         Assert.Equal(20L * (config.NumLayers - k), stats.HaltedTokenLayers);
         for (int l = 0; l < config.NumLayers; l++) Assert.Equal(l < k ? 20 : 0, cache[l].Count); // KV skipping: no deeper writes
         Assert.True(stats.ActualFlops < stats.DenseFlops);
@@ -120,7 +121,7 @@ public sealed class RouterTests
             Fusion = new FusionPolicy
             {
                 Enabled = true, DistanceThreshold = 1e9f, StartLayer = 1,
-                AttentionSimilarityThreshold = attentionSimilarity ? -2f : null, AttentionWindow = 4,
+                AttentionSimilarityThreshold = attentionSimilarity ? -1f : null, AttentionWindow = 4,
             },
         };
         var plan = new RoutingPlan(policy, config);
@@ -159,11 +160,11 @@ public sealed class RouterTests
             var trace = new TokenTrace(tokens.Length, config.NumLayers, 0);
             var stats = new RuntimeStats();
             using var output = runner.Run(new ForwardInput { TokenIds = tokens, Plan = new RoutingPlan(policy, config), Stats = stats, Trace = trace });
-            if (tauAttn < -1) Assert.Contains(Enumerable.Range(0, tokens.Length), i => trace.FusedInto[i] > i + 1); // a non-adjacent partner
+            if (tauAttn < 0) Assert.Contains(Enumerable.Range(0, tokens.Length), i => trace.FusedInto[i] > i + 1); // a non-adjacent partner
             return stats.FusedTokens;
         }
-        Assert.True(Fused(-2f) >= Fused(null));
-        Assert.Equal(Fused(null), Fused(2f)); // cosine never exceeds 1: the criterion adds nothing
+        Assert.True(Fused(-1f) >= Fused(null));
+        Assert.Equal(Fused(null), Fused(1f)); // a cosine never exceeds 1: the criterion adds nothing
     }
 
     [Fact]
@@ -194,8 +195,8 @@ public sealed class RouterTests
         Assert.Equal([12, 12, 12, 12], WrittenCounts(new KvSkipPolicy { Enabled = false }));
         // τ_kv = 0: every token received some attention, so none is irrelevant enough to skip.
         Assert.Equal([12, 12, 12, 12], WrittenCounts(new KvSkipPolicy { Enabled = true, Mode = KvSkipMode.Skip, AttentionThreshold = 0f }));
-        // τ_kv = 1.01: no token can receive more, so all halted tokens are skipped.
-        Assert.Equal([12, 10, 10, 10], WrittenCounts(new KvSkipPolicy { Enabled = true, Mode = KvSkipMode.Skip, AttentionThreshold = 1.01f }));
+        // τ_kv = 1: only a token that took all of some query's attention would be kept; these two did not.
+        Assert.Equal([12, 10, 10, 10], WrittenCounts(new KvSkipPolicy { Enabled = true, Mode = KvSkipMode.Skip, AttentionThreshold = 1f }));
     }
 
     [Fact]
@@ -233,7 +234,7 @@ public sealed class RouterTests
         var tokens = TestModels.RandomTokens(16, config.VocabSize, 51);
         var policy = new QuickSilverPolicy
         {
-            Quantization = new QuantizationPolicy { Enabled = true, DecisionLayer = 2, Normalization = EntropyNormalization.LogVocab, LowThreshold = 10, HighThreshold = 10, RareTokenIdFraction = null, ProtectNumbers = false },
+            Quantization = new QuantizationPolicy { Enabled = true, DecisionLayer = 2, Normalization = EntropyNormalization.None, LowThreshold = 1e6f, HighThreshold = 1e6f, RareTokenIdFraction = null, ProtectNumbers = false },
         };
         var flags = new TokenFlags(tokens.Length);
         foreach (int i in new[] { 1, 4, 9 }) flags.QuantizationOverride[i] = true;
@@ -262,5 +263,27 @@ public sealed class RouterTests
         var error = (q - x).abs().reshape(6, 4, 16);
         Assert.True((error <= bound).all().item<bool>());
         Assert.True(error.max().item<float>() > 0); // it is lossy
+    }
+}
+
+public sealed class SemanticDriftTests
+{
+    [Fact]
+    public void Drift_index_is_zero_when_nothing_fires_and_positive_where_tokens_halted()
+    {
+        var config = TestModels.TinyLlama();
+        using var model = TestModels.Create(config);
+        var runner = new ForwardRunner(model);
+        var tokens = TestModels.RandomTokens(12, config.VocabSize, 71);
+        var none = new QuickSilverPolicy { Halting = new HaltingPolicy { Enabled = true, DriftThreshold = 0, EntropyThreshold = 0, MinLayer = 1 } };
+        Assert.All(SemanticDrift.Measure(runner, tokens, new RoutingPlan(none, config)), d => Assert.True(d < 1e-4f));
+
+        var flags = new TokenFlags(tokens.Length);
+        flags.ForcedHalt[4] = true;
+        var trace = new TokenTrace(tokens.Length, config.NumLayers, 0);
+        var drift = SemanticDrift.Measure(runner, tokens, new RoutingPlan(none, config), flags, trace);
+        Assert.Same(drift, trace.SemanticDrift);
+        Assert.All(drift[..4], d => Assert.True(d < 1e-4f)); // earlier tokens cannot see the change (kernel rounding only)
+        Assert.True(drift[4] > 1e-3f);
     }
 }

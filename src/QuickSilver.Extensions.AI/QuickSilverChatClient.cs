@@ -258,9 +258,11 @@ public sealed class QuickSilverChatClient : IChatClient
             bool holdAll = plan.ToolRequired;
             bool decided = plan.ToolRequired || plan.Tools.Count == 0;
             int maxString = plan.MaxConstrainedStringLength;
+            // The constraint's budget: the token limit, or the room left in the context if that is smaller.
+            int budget = Math.Min(plan.Request.MaxNewTokens, _backend.ContextLength - item.PromptIds.Count);
             JsonSchemaConstraint? json = plan.ToolRequired
-                ? JsonSchemaConstraint.ForToolCall(_backend.Tokenizer, plan.Tools.Where(t => plan.RequiredToolName is null || t.Name == plan.RequiredToolName).Select(t => (t.Name, t.JsonSchema)).ToList(), maxString)
-                : plan.JsonOutput ? JsonSchemaConstraint.ForSchema(_backend.Tokenizer, plan.JsonSchema, maxString) : null;
+                ? JsonSchemaConstraint.ForToolCall(_backend.Tokenizer, plan.Tools.Where(t => plan.RequiredToolName is null || t.Name == plan.RequiredToolName).Select(t => (t.Name, t.JsonSchema)).ToList(), maxString, budget)
+                : plan.JsonOutput ? JsonSchemaConstraint.ForSchema(_backend.Tokenizer, plan.JsonSchema, maxString, budget) : null;
 
             void Emit(string text)
             {

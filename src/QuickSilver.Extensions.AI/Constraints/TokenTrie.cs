@@ -69,21 +69,25 @@ internal sealed class TokenTrie
     /// <summary>
     /// Marks in <paramref name="allowed"/> every token whose bytes the <paramref name="step"/> function accepts from <paramref name="start"/>.
     /// </summary>
-    public void Walk<TState>(TState start, Func<TState, byte, TState?> step, bool[] allowed) where TState : class
-        => Walk(0, start, step, allowed);
+    /// <param name="start">The state before the token.</param>
+    /// <param name="step">Advances a state by one byte; null rejects.</param>
+    /// <param name="allowed">Receives the marks.</param>
+    /// <param name="keep">Optional test of the state after a whole token (e.g. "can still finish within the budget").</param>
+    public void Walk<TState>(TState start, Func<TState, byte, TState?> step, bool[] allowed, Func<TState, bool>? keep = null) where TState : class
+        => Walk(0, start, step, allowed, keep);
 
-    private void Walk<TState>(int nodeIndex, TState state, Func<TState, byte, TState?> step, bool[] allowed) where TState : class
+    private void Walk<TState>(int nodeIndex, TState state, Func<TState, byte, TState?> step, bool[] allowed, Func<TState, bool>? keep) where TState : class
     {
         foreach ((byte b, int child) in _nodes[nodeIndex].Edges)
         {
             TState? next = step(state, b);
             if (next is null) continue;
             Node node = _nodes[child];
-            if (node.Tokens is not null)
+            if (node.Tokens is not null && (keep is null || keep(next)))
             {
                 foreach (int id in node.Tokens) allowed[id] = true;
             }
-            if (node.Edges.Length > 0) Walk(child, next, step, allowed);
+            if (node.Edges.Length > 0) Walk(child, next, step, allowed, keep);
         }
     }
 

@@ -126,7 +126,7 @@ public class Stories260KChatTests(Stories260KFixture fixture) : IClassFixture<St
         ChatResponse response = await client.GetResponseAsync(Ask("Describe Tom"), new ChatOptions
         {
             ResponseFormat = ChatResponseFormat.ForJsonSchema(schema, "person"),
-            MaxOutputTokens = 120,
+            MaxOutputTokens = 50,
         });
         using JsonDocument document = JsonDocument.Parse(response.Text);
         Assert.Empty(SchemaValidator.Validate(document.RootElement, schema));
@@ -158,7 +158,7 @@ public class Stories260KChatTests(Stories260KFixture fixture) : IClassFixture<St
         {
             Tools = [weather, time],
             ToolMode = ChatToolMode.RequireAny,
-            MaxOutputTokens = 120,
+            MaxOutputTokens = 64,   // the budget-aware constraint closes the call in time
         });
         Assert.Equal(ChatFinishReason.ToolCalls, response.FinishReason);
         FunctionCallContent call = Assert.Single(response.Messages.SelectMany(m => m.Contents).OfType<FunctionCallContent>());
@@ -176,7 +176,7 @@ public class Stories260KChatTests(Stories260KFixture fixture) : IClassFixture<St
         int calls = 0;
         AIFunction weather = AIFunctionFactory.Create((string city, int days) => { calls++; return $"Sunny in {city}"; }, "get_weather", "Gets the weather for a city.");
         IChatClient client = new ChatClientBuilder(inner).UseFunctionInvocation(configure: f => f.MaximumIterationsPerRequest = 2).Build();
-        var options = new ChatOptions { Tools = [weather], ToolMode = ChatToolMode.RequireSpecific("get_weather"), MaxOutputTokens = 120 };
+        var options = new ChatOptions { Tools = [weather], ToolMode = ChatToolMode.RequireSpecific("get_weather"), MaxOutputTokens = 60 };
         ChatResponse response = await client.GetResponseAsync(Ask("Weather in Paris?"), options);
         Assert.True(calls >= 1);
         Assert.Contains(response.Messages.SelectMany(m => m.Contents), c => c is FunctionResultContent);

@@ -211,4 +211,24 @@ public class Stories260KChatTests(Stories260KFixture fixture) : IClassFixture<St
         Assert.Contains(brace, request.ProtectedTokenIds);
         await Task.CompletedTask;
     }
+
+    [Fact]
+    public async Task PerRequestThresholds_ReachTheEngine()
+    {
+        using var client = fixture.CreateClient();
+        var dense = await client.GetResponseAsync(Ask("Once upon a time"), new ChatOptions { MaxOutputTokens = 8 });
+        Assert.Equal(0, dense.Usage!.AdditionalCounts!["quicksilver.halted_token_layers"]);
+        // Thresholds so loose that every token may halt as early as the policy allows.
+        var halting = await client.GetResponseAsync(Ask("Once upon a time"), new ChatOptions
+        {
+            MaxOutputTokens = 8,
+            AdditionalProperties = new()
+            {
+                ["quicksilver.policy"] = "safe",
+                ["quicksilver.halting.driftThreshold"] = 1000.0,
+                ["quicksilver.halting.entropyThreshold"] = 1000.0,
+            },
+        });
+        Assert.True(halting.Usage!.AdditionalCounts!["quicksilver.halted_token_layers"] > 0);
+    }
 }

@@ -30,6 +30,22 @@ internal static class JsonGrammar
 
     public static string JsonStringLiteral(string text) => System.Text.Json.JsonSerializer.Serialize(text);
 
+    /// <summary>
+    /// True when <paramref name="state"/> is inside a string body between characters (no escape or multi-byte character
+    /// pending): then a token of only plain characters is valid exactly when the string stays within its length bound.
+    /// </summary>
+    public static bool TryGetPlainString(JsonState state, out int length, out int maxLength)
+    {
+        if (state.Top is StringFrame frame && frame.IsBetweenCharacters)
+        {
+            length = frame.Length;
+            maxLength = frame.MaxLength;
+            return true;
+        }
+        length = maxLength = 0;
+        return false;
+    }
+
     /// <summary>Feeds bytes; null when any is rejected.</summary>
     public static JsonState? Step(JsonState? state, ReadOnlySpan<byte> bytes)
     {
@@ -350,6 +366,12 @@ internal static class JsonGrammar
     /// </summary>
     private sealed class StringFrame(int minLength, int maxLength, int length, int continuation, int hexLeft, int escape, byte nextLo = 0x80, byte nextHi = 0xBF) : JsonFrame
     {
+        public bool IsBetweenCharacters => continuation == 0 && hexLeft == 0 && escape == 0;
+
+        public int Length => length;
+
+        public int MaxLength => maxLength;
+
         public override int BytesToClose(bool childActive)
             => hexLeft + (escape == 1 ? 1 : 0) + continuation + Math.Max(0, minLength - length) + 1;
 

@@ -44,7 +44,16 @@ builder.AddQuickSilverChatClient(
 builder.Plugins.AddFromObject(tools, "story_tools");
 Kernel kernel = builder.Build();
 
-var chat = kernel.GetRequiredService<IChatCompletionService>();
+IChatCompletionService chat;
+try
+{
+    chat = kernel.GetRequiredService<IChatCompletionService>();
+}
+catch (Exception ex) when (ex is QuickSilver.QuickSilverException or Microsoft.Extensions.Options.OptionsValidationException)
+{
+    AnsiConsole.MarkupLineInterpolated($"[red]{ex.Message}[/]");
+    return 2;
+}
 var quickSilver = kernel.GetRequiredService<IChatClient>().GetService<QuickSilverChatClient>()!;
 AnsiConsole.MarkupLineInterpolated($"[bold]QuickSilver AgentDemo[/]  model [cyan]{quickSilver.ModelId}[/]  template [cyan]{quickSilver.Template.Name}[/]  policy [cyan]{quickSilver.CurrentPolicy.Name}[/]");
 

@@ -261,7 +261,9 @@ public sealed class QuickSilverChatClient : IChatClient
         {
             token.ThrowIfCancellationRequested();
             RequestPlan plan = item.Plan;
-            var streamer = new StopSequenceStreamer(_backend.Tokenizer, plan.StopSequences);
+            // Structured replies end when the constraint says the value is complete; a stop sequence must not cut them short.
+            bool structured = plan.ToolRequired || plan.JsonOutput;
+            var streamer = new StopSequenceStreamer(_backend.Tokenizer, structured ? [] : plan.StopSequences);
             var held = new StringBuilder();
             bool holdAll = plan.ToolRequired;
             bool decided = plan.ToolRequired || plan.Tools.Count == 0;

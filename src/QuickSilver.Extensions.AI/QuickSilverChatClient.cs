@@ -158,7 +158,8 @@ public sealed class QuickSilverChatClient : IChatClient
         WorkItem item = Submit(messages, options, cancellationToken);
         try
         {
-            await foreach (ChatResponseUpdate update in item.Output.Reader.ReadAllAsync(CancellationToken.None).ConfigureAwait(false))
+            // Waiting honours the caller's token, so a request cancelled while still queued returns at once (the worker skips it later).
+            await foreach (ChatResponseUpdate update in item.Output.Reader.ReadAllAsync(cancellationToken).ConfigureAwait(false))
             {
                 // Updates already queued are not delivered once the caller has cancelled.
                 cancellationToken.ThrowIfCancellationRequested();

@@ -355,13 +355,13 @@ public sealed class QuickSilverChatClient : IChatClient
             ChatResponseUpdate final = NewUpdate(item, [new UsageContent(usage)]);
             final.FinishReason = finish;
             final.AdditionalProperties = new AdditionalPropertiesDictionary { [PolicyNameKey] = request.Policy?.Name ?? "dense" };
-            output.TryWrite(final);
-            output.TryComplete();
-
+            // Metrics and the log entry come before completion, so a caller that has its response also sees them recorded.
             _metrics.Record(_backend.ModelId, result);
             _logger.LogInformation(
                 "Request {ResponseId} done: {Input} input ({Cached} cached) and {Output} output tokens, finish {Finish}, {Seconds:F3}s.",
                 item.ResponseId, result.PromptTokens, result.CachedPromptTokens, result.Tokens.Count, finish.Value, result.TotalSeconds);
+            output.TryWrite(final);
+            output.TryComplete();
         }
         catch (OperationCanceledException ex)
         {

@@ -221,7 +221,7 @@ public sealed class QuickSilverChatClient : IChatClient
             throw new ContextLengthExceededException(promptIds.Count, _backend.ContextLength);
         }
 
-        JsonSchemaConstraint? constraint = CreateConstraint(plan, promptIds.Count);
+        ITokenConstraint? constraint = CreateConstraint(plan, promptIds.Count);
         var item = new WorkItem(plan, promptIds, CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _shutdown.Token)) { Constraint = constraint };
         if (!_queue.Writer.TryWrite(item))
         {
@@ -233,9 +233,23 @@ public sealed class QuickSilverChatClient : IChatClient
     }
 
     /// <summary>The constraint of a tool-required or JSON request (built before queueing, so a bad schema fails the call at once).</summary>
-    private JsonSchemaConstraint? CreateConstraint(RequestPlan plan, int promptTokens)
+    private ITokenConstraint? CreateConstraint(RequestPlan plan, int promptTokens)
     {
-        if (!plan.ToolRequired && !plan.JsonOutput) return null;
+        if (!plan.ToolRequired && !plan.JsonOutput)
+        {
+            // Tools on Auto: free text, or (if the reply opens with '{') a constrained, well-formed call.
+            if (plan.Tools.Count == 0) return null;
+            var all = plan.Tools.Select(t => (t.Name, t.JsonSchema)).ToList();
+            try
+            {
+                return new AutoToolCallConstraint(_backend.Tokenizer, JsonSchemaConstraint.ForToolCall(_backend.Tokenizer, all, plan.MaxConstrainedStringLength,
+                    Math.Min(plan.Request.MaxNewTokens, _backend.ContextLength - promptTokens)));
+            }
+            catch (ArgumentException ex)
+            {
+                throw new ArgumentException($"ChatOptions.Tools (a tool's parameter schema): {ex.Message}", "ChatOptions.Tools", ex);
+            }
+        }
         int maxString = plan.MaxConstrainedStringLength;
         var tools = plan.Tools.Where(t => plan.RequiredToolName is null || t.Name == plan.RequiredToolName).Select(t => (t.Name, t.JsonSchema)).ToList();
         JsonSchemaConstraint Build(int budget) => plan.ToolRequired
@@ -303,7 +317,7 @@ public sealed class QuickSilverChatClient : IChatClient
             var held = new StringBuilder();
             bool holdAll = plan.ToolRequired;
             bool decided = plan.ToolRequired || plan.Tools.Count == 0;
-            JsonSchemaConstraint? json = item.Constraint;
+            ITokenConstraint? json = item.Constraint;
 
             void Emit(string text)
             {

@@ -40,7 +40,8 @@ namespace QuickSilver.Extensions.AI;
 /// permitting), because a truncated call or document is useless. Constrained JSON is compact (no insignificant whitespace), object
 /// properties come in schema order, strings are capped by <see cref="QuickSilverOptions.MaxConstrainedStringLength"/> unless the schema
 /// sets maxLength, and integers have at most 9 digits. A required call yields exactly one <see cref="FunctionCallContent"/>; on
-/// <see cref="ChatToolMode.Auto"/>, a reply that is one or more call objects (or an array of them) becomes calls, limited to one when
+/// <see cref="ChatToolMode.Auto"/>: the reply is free until its first non-blank character, and constrained to the call envelope if that is
+/// '{'; a reply that is one or more call objects (or an array of them) becomes calls, limited to one when
 /// <see cref="ChatOptions.AllowMultipleToolCalls"/> is false.</para>
 /// <para><b>Model id.</b> <see cref="ChatOptions.ModelId"/> must be null or the loaded model's id; anything else throws
 /// <see cref="ArgumentException"/>, since one client serves exactly one model.</para>

@@ -132,6 +132,12 @@ public sealed class QuickSilverChatClient : IChatClient
         ArgumentNullException.ThrowIfNull(options);
         ThrowIfInvalid(options, requireModelPath: false);
         var settings = new Settings(options.Clone(), PolicyComposer.Compose(options));
+        QuickSilverOptions current = _settings.Options;
+        if (options.ModelPath != current.ModelPath || options.Device != current.Device || options.Template != current.Template
+            || options.TemplateText != current.TemplateText || options.ContextLength != current.ContextLength || options.MaxCachedConversations != current.MaxCachedConversations)
+        {
+            _logger.LogWarning("QuickSilver model, device, context, template and cache settings changed; they take effect only when the client is recreated.");
+        }
         _settings = settings;
         _logger.LogInformation("QuickSilver options updated: policy {Policy}.", settings.Policy.Name);
     }

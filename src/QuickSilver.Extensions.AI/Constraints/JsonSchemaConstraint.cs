@@ -1,0 +1,152 @@
+using System.Text;
+using System.Text.Json;
+using QuickSilver.Engine.Generation;
+using QuickSilver.Engine.Tokenization;
+using static QuickSilver.Extensions.AI.Constraints.JsonGrammar;
+
+namespace QuickSilver.Extensions.AI.Constraints;
+
+/// <summary>
+/// Constrained decoding: before each sample, masks every token whose bytes cannot extend the output to a prefix of
+/// compact JSON that follows the schema (or the tool-call envelope). Complete when the value is closed.
+/// With a token budget, it also keeps the output finishable: once the budget gets tight, only tokens after which the shortest
+/// completion still fits in the remaining tokens are allowed (every token adds at least one byte, and vocabularies with byte
+/// tokens can spell any completion one byte per token), so a required tool call or JSON reply is closed in time instead of truncated.
+/// </summary>
+public sealed class JsonSchemaConstraint : ITokenConstraint
+{
+    private static readonly Func<JsonState, byte, JsonState?> StepByte = (s, b) => s.Top.Step(s, b);
+
+    private readonly TokenTrie _trie;
+    private readonly bool[] _allowed;
+    private readonly List<byte> _bytes = [];
+    private readonly int? _maxTokens;
+    private JsonState _state;
+    private int _accepted;
+
+    private JsonSchemaConstraint(ITokenizer tokenizer, JsonState start, int? maxTokens)
+    {
+        _trie = TokenTrie.For(tokenizer);
+        _allowed = new bool[_trie.VocabSize];
+        _state = start;
+        _maxTokens = maxTokens;
+    }
+
+    // The budget filter starts this many tokens early; it is exact, so the slack only saves work.
+    private const int BudgetSlack = 8;
+
+    /// <summary>Constrains output to a value of <paramref name="schema"/> (null: any JSON value, as for <c>ChatResponseFormat.Json</c>).</summary>
+    /// <param name="tokenizer">The model's tokenizer (its token bytes are indexed once and cached).</param>
+    /// <param name="schema">The JSON schema, or null for any JSON value.</param>
+    /// <param name="maxStringLength">Longest string unless the schema sets maxLength.</param>
+    /// <param name="maxTokens">The token budget; when given, the output is kept finishable within it.</param>
+    /// <exception cref="ArgumentException">The schema uses an unsupported type or an unresolvable $ref.</exception>
+    public static JsonSchemaConstraint ForSchema(ITokenizer tokenizer, JsonElement? schema, int maxStringLength = JsonSchemaNode.DefaultMaxStringLength, int? maxTokens = null)
+    {
+        ArgumentNullException.ThrowIfNull(tokenizer);
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxStringLength, 1);
+        JsonSchemaNode node = schema is { } s ? JsonSchemaNode.Compile(s, maxStringLength) : JsonSchemaNode.AnyValue;
+        return new JsonSchemaConstraint(tokenizer, Start(node), maxTokens);
+    }
+
+    /// <summary>Constrains output to one call <c>{"name":…,"arguments":…}</c> of one of <paramref name="tools"/>.</summary>
+    /// <param name="tokenizer">The model's tokenizer.</param>
+    /// <param name="tools">Tool names and their parameter schemas.</param>
+    /// <param name="maxStringLength">Longest string argument unless its schema sets maxLength.</param>
+    /// <param name="maxTokens">The token budget; when given, the call is kept finishable within it.</param>
+    /// <exception cref="ArgumentException">No tools, or a schema is unsupported.</exception>
+    public static JsonSchemaConstraint ForToolCall(ITokenizer tokenizer, IReadOnlyList<(string Name, JsonElement Schema)> tools, int maxStringLength = JsonSchemaNode.DefaultMaxStringLength, int? maxTokens = null)
+    {
+        ArgumentNullException.ThrowIfNull(tokenizer);
+        ArgumentNullException.ThrowIfNull(tools);
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxStringLength, 1);
+        if (tools.Count == 0) throw new ArgumentException("A tool-call constraint needs at least one tool.", nameof(tools));
+        var compiled = tools.Select(t => (t.Name, JsonSchemaNode.Compile(t.Schema, maxStringLength))).ToList();
+        return new JsonSchemaConstraint(tokenizer, StartToolCall(compiled), maxTokens);
+    }
+
+    /// <inheritdoc />
+    public bool IsComplete => _state.IsDone;
+
+    /// <summary>The fewest bytes (hence at most this many tokens) that complete the output from here.</summary>
+    public int MinimumBytesToComplete => _state.MinimumBytesToComplete();
+
+    /// <summary>The accepted output so far.</summary>
+    public string Text => Encoding.UTF8.GetString(_bytes.ToArray());
+
+    /// <inheritdoc />
+    public void Apply(Span<float> logits)
+    {
+        bool[] allowed = ComputeMask();
+        int n = Math.Min(logits.Length, allowed.Length);
+        for (int i = 0; i < n; i++)
+        {
+            if (!allowed[i]) logits[i] = float.NegativeInfinity;
+        }
+        for (int i = n; i < logits.Length; i++) logits[i] = float.NegativeInfinity;
+    }
+
+    /// <summary>The tokens allowed next (shared buffer; valid until the next call).</summary>
+    public bool[] ComputeMask()
+    {
+        Array.Clear(_allowed);
+        int? remaining = _maxTokens - _accepted;
+        if (remaining is { } r && _state.MinimumBytesToComplete() + BudgetSlack >= r)
+        {
+            // After this token, r - 1 tokens remain: the rest of the output must fit in them.
+            _trie.Walk(_state, StepByte, _allowed, next => next.MinimumBytesToComplete() <= r - 1);
+            if (Array.IndexOf(_allowed, true) < 0 && !_state.CanEnd)
+            {
+                _trie.Walk(_state, StepByte, _allowed);   // the budget cannot be met any more: fall back to plain validity
+            }
+        }
+        else if (JsonGrammar.TryGetPlainString(_state, out int length, out int maxLength))
+        {
+            // Inside a string, most tokens are plain text: decide those by their character count alone, and step only the few
+            // tokens holding quotes, backslashes or partial characters through the grammar (a full trie walk costs ~50 ms at 50k tokens).
+            int[] counts = _trie.PlainCharCounts;
+            int room = maxLength - length;
+            for (int id = 0; id < counts.Length; id++)
+            {
+                if (counts[id] >= 0 && counts[id] <= room) _allowed[id] = true;
+            }
+            foreach (int id in _trie.NonPlainTokens)
+            {
+                if (JsonGrammar.Step(_state, _trie.TokenBytes[id]) is not null) _allowed[id] = true;
+            }
+        }
+        else
+        {
+            _trie.Walk(_state, StepByte, _allowed);
+        }
+        if (_state.CanEnd)
+        {
+            foreach (int id in _trie.EmptyTokens) _allowed[id] = true;
+        }
+        return _allowed;
+    }
+
+    /// <summary>Whether <paramref name="bytes"/> can follow the output so far (without accepting them).</summary>
+    public bool Allows(ReadOnlySpan<byte> bytes) => JsonGrammar.Step(_state, bytes) is not null;
+
+    /// <summary>Accepts raw bytes (tests and callers that work below the token level).</summary>
+    public void AcceptBytes(ReadOnlySpan<byte> bytes)
+    {
+        _state = JsonGrammar.Step(_state, bytes) ?? throw new QuickSilverException($"Constrained decoding: bytes do not continue the JSON output \"{Text}\".");
+        _bytes.AddRange(bytes);
+    }
+
+    /// <inheritdoc />
+    /// <exception cref="QuickSilverException">The token cannot continue the output (the mask was not applied).</exception>
+    public void Accept(int tokenId)
+    {
+        if ((uint)tokenId >= (uint)_trie.VocabSize) return;
+        _accepted++;
+        byte[] bytes = _trie.TokenBytes[tokenId];
+        if (bytes.Length == 0) return;
+        JsonState? next = JsonGrammar.Step(_state, bytes)
+            ?? throw new QuickSilverException($"Constrained decoding: token {tokenId} does not continue the JSON output \"{Text}\" (was the mask applied?).");
+        _state = next;
+        _bytes.AddRange(bytes);
+    }
+}

@@ -122,4 +122,29 @@ public sealed class PerplexityEvaluatorTests
         var dense = new PerplexityEvaluator(model).EvaluateTokens(ids, 150, 150);
         Assert.True(result.Perplexity >= dense.Perplexity * 0.999);
     }
+
+    [Fact]
+    public void Fusion_evaluation_equals_scoring_every_target_from_its_own_prefix()
+    {
+        // The gold standard cannot leak: each target is predicted by the last position of a pass that never saw it.
+        using var model = LanguageModel.Load(SharedAssets.Stories260KBin);
+        var ids = model.Tokenizer.Encode(File.ReadAllText(SharedAssets.Path("data", "wikitext-2", "wiki.test.raw")), addBos: true).Take(81).ToList();
+        var policy = new QuickSilver.Policies.QuickSilverPolicy
+        {
+            Fusion = new QuickSilver.Policies.FusionPolicy { Enabled = true, DistanceThreshold = 5.2f, RelativeDistance = false, StartLayer = 2 },
+        };
+        var result = new PerplexityEvaluator(model).EvaluateTokens(ids, 80, 80, policy);
+        Assert.True(result.RescoredAbsorbed > 0);
+        var plan = new QuickSilver.Engine.Runtime.RoutingPlan(policy, model.Config);
+        var sets = model.ResolveProtectedIds(plan, null);
+        double nll = 0;
+        for (int t = 1; t < ids.Count; t++)
+        {
+            var prefix = ids.Take(t).ToList();
+            using var output = model.Runner.Run(new QuickSilver.Engine.Runtime.ForwardInput { TokenIds = prefix, Plan = plan, Flags = sets.FlagsFor(prefix) });
+            using var logp = output.Logits.log_softmax(-1);
+            nll -= logp[0, ids[t]].item<float>();
+        }
+        Assert.Equal(nll / (ids.Count - 1), result.MeanNll, 4);
+    }
 }

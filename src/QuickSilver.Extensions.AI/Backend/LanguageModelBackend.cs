@@ -1,0 +1,53 @@
+using QuickSilver.Engine;
+using QuickSilver.Engine.Generation;
+using QuickSilver.Engine.Tokenization;
+
+namespace QuickSilver.Extensions.AI.Backend;
+
+/// <summary>The real backend over a loaded <see cref="LanguageModel"/>.</summary>
+internal sealed class LanguageModelBackend : IQuickSilverBackend
+{
+    private readonly LanguageModel _model;
+    private readonly bool _ownsModel;
+    private readonly int? _contextLength;
+
+    public LanguageModelBackend(LanguageModel model, bool ownsModel, int? contextLength = null)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        _model = model;
+        _ownsModel = ownsModel;
+        _contextLength = contextLength;
+    }
+
+    public string ModelId => _model.ModelId;
+
+    public ITokenizer Tokenizer => _model.Tokenizer;
+
+    public int ContextLength => _contextLength ?? _model.ContextLength;
+
+    public IReadOnlyDictionary<string, string> Metadata => _model.Metadata;
+
+    public object? Model => _model;
+
+    public IQuickSilverSession CreateSession() => new Session(_model.CreateSession(_contextLength));
+
+    public void Dispose()
+    {
+        if (_ownsModel)
+        {
+            _model.Dispose();
+        }
+    }
+
+    private sealed class Session(InferenceSession session) : IQuickSilverSession
+    {
+        public IReadOnlyList<int> CachedTokens => session.CachedTokens;
+
+        public GenerationResult Generate(IReadOnlyList<int> promptIds, GenerationRequest request, Action<int>? onToken, CancellationToken cancellationToken)
+            => session.Generate(promptIds, request, onToken, cancellationToken);
+
+        public void Reset() => session.Reset();
+
+        public void Dispose() => session.Dispose();
+    }
+}

@@ -1,0 +1,155 @@
+using System.Text;
+using System.Text.Json;
+using Microsoft.Extensions.AI;
+using QuickSilver.Engine.Tokenization;
+
+namespace QuickSilver.Extensions.AI.Chat;
+
+/// <summary>
+/// The tool-calling protocol shown to the model: each tool is described by its name, description and JSON schema, and a
+/// call is the compact JSON object <c>{"name":…,"arguments":{…}}</c> (several calls: one per line or a JSON array).
+/// </summary>
+internal static class ToolCalling
+{
+    public static string Describe(IReadOnlyList<AIFunctionDeclaration> tools, ChatToolMode? mode)
+    {
+        var sb = new StringBuilder();
+        sb.Append("You can call these tools. To call a tool, reply with only a JSON object {\"name\":\"<tool name>\",\"arguments\":{...}} whose arguments follow the tool's parameter schema.\n");
+        foreach (AIFunctionDeclaration tool in tools)
+        {
+            sb.Append("- ").Append(tool.Name);
+            if (!string.IsNullOrWhiteSpace(tool.Description)) sb.Append(": ").Append(tool.Description.Trim());
+            sb.Append(" Parameters: ").Append(JsonSerializer.Serialize(tool.JsonSchema)).Append('\n');
+        }
+        if (mode is RequiredChatToolMode { RequiredFunctionName: { } name })
+        {
+            sb.Append("You must call the tool ").Append(name).Append('.');
+        }
+        else if (mode is RequiredChatToolMode)
+        {
+            sb.Append("You must call one of the tools.");
+        }
+        return sb.ToString().TrimEnd();
+    }
+
+    public static string FormatCall(string name, IDictionary<string, object?>? arguments)
+    {
+        using var stream = new MemoryStream();
+        using (var writer = new Utf8JsonWriter(stream))
+        {
+            writer.WriteStartObject();
+            writer.WriteString("name", name);
+            writer.WritePropertyName("arguments");
+            JsonSerializer.Serialize(writer, arguments ?? new Dictionary<string, object?>(), AIJsonUtilities.DefaultOptions.GetTypeInfo(typeof(IDictionary<string, object?>)));
+            writer.WriteEndObject();
+        }
+        return Encoding.UTF8.GetString(stream.ToArray());
+    }
+
+    public static string FormatResult(string name, FunctionResultContent result)
+    {
+        string value = result.Exception is { } ex ? "Error: " + ex.Message
+            : result.Result switch
+            {
+                null => "null",
+                string s => s,
+                JsonElement { ValueKind: JsonValueKind.String } e => e.GetString()!,
+                JsonElement e => e.GetRawText(),
+                object o => JsonSerializer.Serialize(o, AIJsonUtilities.DefaultOptions.GetTypeInfo(o.GetType())),
+            };
+        return $"Result of {name}: {value}";
+    }
+
+    /// <summary>
+    /// Parses tool calls from the reply: one JSON object, a JSON array of them, or several objects one after another.
+    /// False when the text is not entirely tool calls to known tools.
+    /// </summary>
+    public static bool TryParseCalls(string text, IReadOnlyList<AIFunctionDeclaration> tools, bool allowMultiple, out List<FunctionCallContent> calls)
+    {
+        calls = [];
+        var names = tools.Select(t => t.Name).ToHashSet(StringComparer.Ordinal);
+        byte[] utf8 = Encoding.UTF8.GetBytes(text.Trim());
+        if (utf8.Length == 0 || utf8[0] is not ((byte)'{' or (byte)'[')) return false;
+        var reader = new Utf8JsonReader(utf8, new JsonReaderOptions { AllowMultipleValues = true, CommentHandling = JsonCommentHandling.Skip });
+        try
+        {
+            while (reader.Read())
+            {
+                using JsonDocument document = JsonDocument.ParseValue(ref reader);
+                JsonElement root = document.RootElement;
+                IEnumerable<JsonElement> items = root.ValueKind == JsonValueKind.Array ? root.EnumerateArray() : [root];
+                foreach (JsonElement item in items)
+                {
+                    if (item.ValueKind != JsonValueKind.Object
+                        || !item.TryGetProperty("name", out JsonElement name) || name.ValueKind != JsonValueKind.String
+                        || !names.Contains(name.GetString()!))
+                    {
+                        return false;
+                    }
+                    var arguments = new Dictionary<string, object?>(StringComparer.Ordinal);
+                    if (item.TryGetProperty("arguments", out JsonElement args))
+                    {
+                        if (args.ValueKind != JsonValueKind.Object) return false;
+                        foreach (JsonProperty property in args.EnumerateObject())
+                        {
+                            arguments[property.Name] = property.Value.Clone();
+                        }
+                    }
+                    calls.Add(new FunctionCallContent("call_" + Guid.NewGuid().ToString("N")[..12], name.GetString()!, arguments));
+                }
+            }
+        }
+        catch (JsonException)
+        {
+            calls.Clear();
+            return false;
+        }
+        if (!allowMultiple && calls.Count > 1) calls.RemoveRange(1, calls.Count - 1);
+        return calls.Count > 0;
+    }
+
+    /// <summary>
+    /// Token ids that tool calling must keep at full precision: the tokens of every tool and argument name (alone, quoted
+    /// and space-prefixed) and every token made only of JSON structure characters.
+    /// </summary>
+    public static HashSet<int> ProtectedTokenIds(ITokenizer tokenizer, IReadOnlyList<AIFunctionDeclaration> tools)
+    {
+        var ids = new HashSet<int>();
+        var words = new HashSet<string>(StringComparer.Ordinal) { "name", "arguments" };
+        foreach (AIFunctionDeclaration tool in tools)
+        {
+            words.Add(tool.Name);
+            CollectPropertyNames(tool.JsonSchema, words, 0);
+        }
+        foreach (string word in words)
+        {
+            foreach (string form in (ReadOnlySpan<string>)[word, "\"" + word + "\"", " " + word])
+            {
+                ids.UnionWith(tokenizer.Encode(form, addBos: false));
+            }
+        }
+        for (int id = 0; id < tokenizer.VocabSize; id++)
+        {
+            byte[] bytes = tokenizer.TokenBytes(id);
+            if (bytes.Length > 0 && bytes.All(b => b is (byte)'{' or (byte)'}' or (byte)'[' or (byte)']' or (byte)':' or (byte)',' or (byte)'"' or (byte)' '))
+            {
+                if (!bytes.All(b => b == (byte)' ')) ids.Add(id);
+            }
+        }
+        return ids;
+    }
+
+    private static void CollectPropertyNames(JsonElement schema, HashSet<string> names, int depth)
+    {
+        if (depth > 16 || schema.ValueKind != JsonValueKind.Object) return;
+        if (schema.TryGetProperty("properties", out JsonElement properties) && properties.ValueKind == JsonValueKind.Object)
+        {
+            foreach (JsonProperty property in properties.EnumerateObject())
+            {
+                names.Add(property.Name);
+                CollectPropertyNames(property.Value, names, depth + 1);
+            }
+        }
+        if (schema.TryGetProperty("items", out JsonElement items)) CollectPropertyNames(items, names, depth + 1);
+    }
+}

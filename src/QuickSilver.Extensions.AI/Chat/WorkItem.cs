@@ -1,0 +1,23 @@
+using System.Threading.Channels;
+using Microsoft.Extensions.AI;
+
+namespace QuickSilver.Extensions.AI.Chat;
+
+/// <summary>One queued request: its tokenized prompt, plan and the channel its updates are written to.</summary>
+internal sealed class WorkItem(RequestPlan plan, List<int> promptIds, CancellationTokenSource cancellation)
+{
+    public RequestPlan Plan { get; } = plan;
+
+    public List<int> PromptIds { get; } = promptIds;
+
+    /// <summary>Linked to the caller's token and the client's shutdown; the worker disposes it when done.</summary>
+    public CancellationTokenSource Cancellation { get; } = cancellation;
+
+    public Channel<ChatResponseUpdate> Output { get; } = Channel.CreateUnbounded<ChatResponseUpdate>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
+
+    public string ResponseId { get; } = "qs-" + Guid.NewGuid().ToString("N");
+
+    public string MessageId { get; } = "msg-" + Guid.NewGuid().ToString("N");
+
+    public DateTimeOffset CreatedAt { get; } = DateTimeOffset.UtcNow;
+}

@@ -1,0 +1,92 @@
+using System.Text;
+using System.Text.Json;
+using QuickSilver.Engine.Generation;
+using QuickSilver.Engine.Tokenization;
+using static QuickSilver.Extensions.AI.Constraints.JsonGrammar;
+
+namespace QuickSilver.Extensions.AI.Constraints;
+
+/// <summary>
+/// Constrained decoding: before each sample, masks every token whose bytes cannot extend the output to a prefix of
+/// compact JSON that follows the schema (or the tool-call envelope). Complete when the value is closed.
+/// </summary>
+internal sealed class JsonSchemaConstraint : ITokenConstraint
+{
+    private static readonly Func<JsonState, byte, JsonState?> StepByte = (s, b) => s.Top.Step(s, b);
+
+    private readonly TokenTrie _trie;
+    private readonly bool[] _allowed;
+    private readonly List<byte> _bytes = [];
+    private JsonState _state;
+
+    private JsonSchemaConstraint(ITokenizer tokenizer, JsonState start)
+    {
+        _trie = TokenTrie.For(tokenizer);
+        _allowed = new bool[_trie.VocabSize];
+        _state = start;
+    }
+
+    /// <summary>Constrains output to a value of <paramref name="schema"/> (null: any JSON value, as for <c>ChatResponseFormat.Json</c>).</summary>
+    public static JsonSchemaConstraint ForSchema(ITokenizer tokenizer, JsonElement? schema, int maxStringLength = JsonSchemaNode.DefaultMaxStringLength)
+    {
+        JsonSchemaNode node = schema is { } s ? JsonSchemaNode.Compile(s, maxStringLength) : JsonSchemaNode.AnyValue;
+        return new JsonSchemaConstraint(tokenizer, Start(node));
+    }
+
+    /// <summary>Constrains output to one call <c>{"name":…,"arguments":…}</c> of one of <paramref name="tools"/>.</summary>
+    public static JsonSchemaConstraint ForToolCall(ITokenizer tokenizer, IReadOnlyList<(string Name, JsonElement Schema)> tools, int maxStringLength = JsonSchemaNode.DefaultMaxStringLength)
+    {
+        if (tools.Count == 0) throw new ArgumentException("A tool-call constraint needs at least one tool.", nameof(tools));
+        var compiled = tools.Select(t => (t.Name, JsonSchemaNode.Compile(t.Schema, maxStringLength))).ToList();
+        return new JsonSchemaConstraint(tokenizer, StartToolCall(compiled));
+    }
+
+    public bool IsComplete => _state.IsDone;
+
+    /// <summary>The accepted output so far.</summary>
+    public string Text => Encoding.UTF8.GetString(_bytes.ToArray());
+
+    public void Apply(Span<float> logits)
+    {
+        bool[] allowed = ComputeMask();
+        int n = Math.Min(logits.Length, allowed.Length);
+        for (int i = 0; i < n; i++)
+        {
+            if (!allowed[i]) logits[i] = float.NegativeInfinity;
+        }
+        for (int i = n; i < logits.Length; i++) logits[i] = float.NegativeInfinity;
+    }
+
+    /// <summary>The tokens allowed next (shared buffer; valid until the next call).</summary>
+    public bool[] ComputeMask()
+    {
+        Array.Clear(_allowed);
+        _trie.Walk(_state, StepByte, _allowed);
+        if (_state.CanEnd)
+        {
+            foreach (int id in _trie.EmptyTokens) _allowed[id] = true;
+        }
+        return _allowed;
+    }
+
+    /// <summary>Whether <paramref name="bytes"/> can follow the output so far (without accepting them).</summary>
+    public bool Allows(ReadOnlySpan<byte> bytes) => JsonGrammar.Step(_state, bytes) is not null;
+
+    /// <summary>Accepts raw bytes (tests and callers that work below the token level).</summary>
+    public void AcceptBytes(ReadOnlySpan<byte> bytes)
+    {
+        _state = JsonGrammar.Step(_state, bytes) ?? throw new QuickSilverException($"Constrained decoding: bytes do not continue the JSON output \"{Text}\".");
+        _bytes.AddRange(bytes);
+    }
+
+    public void Accept(int tokenId)
+    {
+        if ((uint)tokenId >= (uint)_trie.VocabSize) return;
+        byte[] bytes = _trie.TokenBytes[tokenId];
+        if (bytes.Length == 0) return;
+        JsonState? next = JsonGrammar.Step(_state, bytes)
+            ?? throw new QuickSilverException($"Constrained decoding: token {tokenId} does not continue the JSON output \"{Text}\" (was the mask applied?).");
+        _state = next;
+        _bytes.AddRange(bytes);
+    }
+}

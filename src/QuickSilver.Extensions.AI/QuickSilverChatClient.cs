@@ -1,0 +1,409 @@
+using System.Diagnostics.Metrics;
+using System.Runtime.CompilerServices;
+using System.Text;
+using System.Text.Json;
+using System.Threading.Channels;
+using Microsoft.Extensions.AI;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using QuickSilver.Engine;
+using QuickSilver.Engine.Generation;
+using QuickSilver.Extensions.AI.Backend;
+using QuickSilver.Extensions.AI.Chat;
+using QuickSilver.Extensions.AI.Constraints;
+using QuickSilver.Extensions.AI.Policy;
+using QuickSilver.Extensions.AI.Templates;
+using QuickSilver.Policies;
+
+namespace QuickSilver.Extensions.AI;
+
+/// <summary>
+/// An <see cref="IChatClient"/> that runs a local QuickSilver model.
+/// </summary>
+/// <remarks>
+/// <para><b>Concurrency.</b> One client owns one loaded model and one dedicated decode thread. Requests are queued FIFO in a
+/// <see cref="Channel{T}"/> and decoded one at a time on that thread (TorchSharp's dispose scopes are thread-static, and one
+/// model's forward passes would contend for the same cores anyway); each request's updates stream back through their own channel.
+/// Any number of callers may use the client at once: they simply wait their turn. Cancelling a request (or abandoning its stream)
+/// stops its decoding within one token, and its session goes back to the cache.</para>
+/// <para><b>KV reuse.</b> Up to <see cref="QuickSilverOptions.MaxCachedConversations"/> sessions are kept in an LRU. A request
+/// with <see cref="ChatOptions.ConversationId"/> uses that conversation's session; one without uses the anonymous session that shares
+/// the longest token prefix with its prompt. The engine re-runs prefill only for the uncached suffix and the response reports the rest as
+/// <see cref="UsageDetails.CachedInputTokenCount"/>. The conversation id is only a cache key: the caller still sends the whole history,
+/// and responses carry no ConversationId (so <c>FunctionInvokingChatClient</c> keeps sending the full history).</para>
+/// <para><b>Context.</b> A prompt that does not leave room for at least one generated token throws
+/// <see cref="ContextLengthExceededException"/>; nothing is truncated silently. Generation that reaches the end of the context finishes
+/// with <see cref="ChatFinishReason.Length"/>.</para>
+/// <para><b>Model id.</b> <see cref="ChatOptions.ModelId"/> must be null or the loaded model's id; anything else throws
+/// <see cref="ArgumentException"/>, since one client serves exactly one model.</para>
+/// <para><b>Policy.</b> Each request snapshots the current policy when it is submitted, so <see cref="UpdateOptions"/> (wired to
+/// <c>IOptionsMonitor</c> by the DI extensions) never changes a request already queued or running.</para>
+/// </remarks>
+public sealed class QuickSilverChatClient : IChatClient
+{
+    /// <summary>The provider name reported in <see cref="ChatClientMetadata"/>.</summary>
+    public const string ProviderName = "quicksilver";
+
+    private readonly IQuickSilverBackend _backend;
+    private readonly bool _ownsBackend;
+    private readonly ILogger _logger;
+    private readonly QuickSilverMetrics _metrics;
+    private readonly ChatClientMetadata _metadata;
+    private readonly PromptBuilder _promptBuilder;
+    private readonly SessionCache _sessions;
+    private readonly Channel<WorkItem> _queue = Channel.CreateUnbounded<WorkItem>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly CancellationTokenSource _shutdown = new();
+    private readonly Thread _worker;
+    private volatile Settings _settings;
+    private int _disposed;
+
+    /// <summary>Loads the model named by <paramref name="options"/> and creates a client for it.</summary>
+    /// <exception cref="QuickSilverException">The options are invalid (the message names each bad setting) or the model cannot be loaded.</exception>
+    public QuickSilverChatClient(QuickSilverOptions options, ILoggerFactory? loggerFactory = null, IMeterFactory? meterFactory = null)
+        : this(LoadBackend(options), ownsBackend: true, options, loggerFactory, meterFactory)
+    {
+    }
+
+    /// <summary>Creates a client over an already loaded model (not disposed by the client).</summary>
+    /// <exception cref="QuickSilverException">The options are invalid.</exception>
+    public QuickSilverChatClient(LanguageModel model, QuickSilverOptions? options = null, ILoggerFactory? loggerFactory = null, IMeterFactory? meterFactory = null)
+        : this(new LanguageModelBackend(model ?? throw new ArgumentNullException(nameof(model)), ownsModel: false, options?.ContextLength), ownsBackend: true, options ?? new QuickSilverOptions(), loggerFactory, meterFactory)
+    {
+    }
+
+    internal QuickSilverChatClient(IQuickSilverBackend backend, bool ownsBackend, QuickSilverOptions options, ILoggerFactory? loggerFactory, IMeterFactory? meterFactory)
+    {
+        ArgumentNullException.ThrowIfNull(backend);
+        ArgumentNullException.ThrowIfNull(options);
+        ThrowIfInvalid(options, requireModelPath: false);
+        _backend = backend;
+        _ownsBackend = ownsBackend;
+        _logger = (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger<QuickSilverChatClient>();
+        _metrics = new QuickSilverMetrics(meterFactory);
+        _settings = new Settings(options.Clone(), PolicyComposer.Compose(options));
+        _metadata = new ChatClientMetadata(ProviderName, null, backend.ModelId);
+        Template = ResolveTemplate(options, backend, _logger);
+        _promptBuilder = new PromptBuilder(backend.Tokenizer, Template);
+        _sessions = new SessionCache(backend, options.MaxCachedConversations);
+        _worker = new Thread(WorkerLoop) { IsBackground = true, Name = "QuickSilver decode: " + backend.ModelId };
+        _worker.Start();
+        _logger.LogInformation("QuickSilver chat client ready: model {ModelId}, template {Template}, policy {Policy}.", backend.ModelId, Template.Name, _settings.Policy.Name);
+    }
+
+    /// <summary>The loaded model's id.</summary>
+    public string ModelId => _backend.ModelId;
+
+    /// <summary>The chat template in use.</summary>
+    public ChatTemplate Template { get; }
+
+    /// <summary>A copy of the policy new requests start from.</summary>
+    public QuickSilverPolicy CurrentPolicy => _settings.Policy.Clone();
+
+    internal SessionCache Sessions => _sessions;
+
+    /// <summary>
+    /// Applies new generation defaults, policy and lexicons to requests submitted from now on (requests already queued or running
+    /// keep theirs). Model, device, template and cache settings are fixed for the client's lifetime and are ignored here.
+    /// </summary>
+    /// <exception cref="QuickSilverException">The options are invalid.</exception>
+    public void UpdateOptions(QuickSilverOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ThrowIfInvalid(options, requireModelPath: false);
+        var settings = new Settings(options.Clone(), PolicyComposer.Compose(options));
+        _settings = settings;
+        _logger.LogInformation("QuickSilver options updated: policy {Policy}.", settings.Policy.Name);
+    }
+
+    /// <inheritdoc />
+    public async Task<ChatResponse> GetResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null, CancellationToken cancellationToken = default)
+        => await GetStreamingResponseAsync(messages, options, cancellationToken).ToChatResponseAsync(cancellationToken).ConfigureAwait(false);
+
+    /// <inheritdoc />
+    public async IAsyncEnumerable<ChatResponseUpdate> GetStreamingResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        WorkItem item = Submit(messages, options, cancellationToken);
+        try
+        {
+            await foreach (ChatResponseUpdate update in item.Output.Reader.ReadAllAsync(CancellationToken.None).ConfigureAwait(false))
+            {
+                // Updates already queued are not delivered once the caller has cancelled.
+                cancellationToken.ThrowIfCancellationRequested();
+                yield return update;
+            }
+        }
+        finally
+        {
+            // A consumer that stops reading early cancels the decode; after completion this is a no-op.
+            try
+            {
+                item.Cancellation.Cancel();
+            }
+            catch (ObjectDisposedException)
+            {
+            }
+        }
+    }
+
+    /// <inheritdoc />
+    public object? GetService(Type serviceType, object? serviceKey = null)
+    {
+        ArgumentNullException.ThrowIfNull(serviceType);
+        if (serviceKey is not null) return null;
+        if (serviceType == typeof(ChatClientMetadata)) return _metadata;
+        if (serviceType == typeof(QuickSilverPolicy)) return CurrentPolicy;
+        if (serviceType == typeof(QuickSilverOptions)) return _settings.Options.Clone();
+        if (serviceType == typeof(ChatTemplate)) return Template;
+        if (serviceType.IsInstanceOfType(this)) return this;
+        if (_backend.Model is { } model && serviceType.IsInstanceOfType(model)) return model;
+        return null;
+    }
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
+        _shutdown.Cancel();
+        _queue.Writer.TryComplete();
+        _worker.Join();
+        _metrics.Dispose();
+        if (_ownsBackend) _backend.Dispose();
+        _shutdown.Dispose();
+    }
+
+    private WorkItem Submit(IEnumerable<ChatMessage> messages, ChatOptions? options, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(messages);
+        ObjectDisposedException.ThrowIf(_disposed != 0, this);
+        cancellationToken.ThrowIfCancellationRequested();
+
+        Settings settings = _settings;
+        RequestPlan plan = RequestPlanner.Plan(options, settings.Options, settings.Policy, _backend.ModelId, _backend.Tokenizer, Template.StopSequences);
+        List<ChatTemplateMessage> templateMessages = _promptBuilder.ToTemplateMessages(messages, plan.Preamble);
+        string prompt = _promptBuilder.Render(templateMessages);
+        List<int> promptIds = _promptBuilder.Encode(prompt);
+        if (promptIds.Count >= _backend.ContextLength)
+        {
+            throw new ContextLengthExceededException(promptIds.Count, _backend.ContextLength);
+        }
+
+        var item = new WorkItem(plan, promptIds, CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _shutdown.Token));
+        if (!_queue.Writer.TryWrite(item))
+        {
+            item.Cancellation.Dispose();
+            throw new ObjectDisposedException(nameof(QuickSilverChatClient));
+        }
+        _logger.LogDebug("Queued request {ResponseId}: {PromptTokens} prompt tokens, policy {Policy}.", item.ResponseId, promptIds.Count, plan.Request.Policy?.Name);
+        return item;
+    }
+
+    private void WorkerLoop()
+    {
+        ChannelReader<WorkItem> reader = _queue.Reader;
+        while (true)
+        {
+            bool more;
+            try
+            {
+                more = reader.WaitToReadAsync().AsTask().GetAwaiter().GetResult();
+            }
+            catch (Exception)
+            {
+                break;
+            }
+            if (!more) break;
+            while (reader.TryRead(out WorkItem? item))
+            {
+                Process(item);
+            }
+        }
+        _sessions.Dispose();
+    }
+
+    private void Process(WorkItem item)
+    {
+        ChannelWriter<ChatResponseUpdate> output = item.Output.Writer;
+        CancellationToken token = item.Cancellation.Token;
+        try
+        {
+            token.ThrowIfCancellationRequested();
+            RequestPlan plan = item.Plan;
+            var streamer = new StopSequenceStreamer(_backend.Tokenizer, plan.StopSequences);
+            var held = new StringBuilder();
+            bool holdAll = plan.ToolRequired;
+            bool decided = plan.ToolRequired || plan.Tools.Count == 0;
+            int maxString = _settings.Options.MaxConstrainedStringLength;
+            JsonSchemaConstraint? json = plan.ToolRequired
+                ? JsonSchemaConstraint.ForToolCall(_backend.Tokenizer, plan.Tools.Where(t => plan.RequiredToolName is null || t.Name == plan.RequiredToolName).Select(t => (t.Name, t.JsonSchema)).ToList(), maxString)
+                : plan.JsonOutput ? JsonSchemaConstraint.ForSchema(_backend.Tokenizer, plan.JsonSchema, maxString) : null;
+
+            void Emit(string text)
+            {
+                if (text.Length == 0) return;
+                if (!decided)
+                {
+                    // With tools on Auto, a reply that opens with JSON may be a tool call: hold it until the end.
+                    held.Append(text);
+                    string start = held.ToString().TrimStart();
+                    if (start.Length == 0) return;
+                    decided = true;
+                    holdAll = start[0] is '{' or '[';
+                    if (holdAll) return;
+                    text = held.ToString();
+                    held.Clear();
+                }
+                if (holdAll)
+                {
+                    held.Append(text);
+                    return;
+                }
+                output.TryWrite(NewUpdate(item, [new TextContent(text)]));
+            }
+
+            var observer = new ObservingConstraint(json, id => Emit(streamer.Push(id)), () => streamer.Stopped);
+            GenerationRequest request = plan.Request;
+            request.Constraint = observer;
+
+            IQuickSilverSession session = _sessions.Acquire(plan.ConversationId, item.PromptIds);
+            GenerationResult result = session.Generate(item.PromptIds, request, observer.OnToken, token);
+            Emit(streamer.Flush());
+
+            ChatFinishReason finish = result.FinishReason == GenerationFinishReason.Length && !streamer.Stopped ? ChatFinishReason.Length : ChatFinishReason.Stop;
+            string heldText = held.ToString();
+            if (heldText.Length > 0)
+            {
+                if (plan.Tools.Count > 0 && ToolCalling.TryParseCalls(heldText, plan.Tools, plan.AllowMultipleToolCalls, out List<FunctionCallContent> calls))
+                {
+                    output.TryWrite(NewUpdate(item, [.. calls]));
+                    finish = ChatFinishReason.ToolCalls;
+                }
+                else
+                {
+                    output.TryWrite(NewUpdate(item, [new TextContent(heldText)]));
+                }
+            }
+
+            UsageDetails usage = ToUsage(result);
+            ChatResponseUpdate final = NewUpdate(item, [new UsageContent(usage)]);
+            final.FinishReason = finish;
+            output.TryWrite(final);
+            output.TryComplete();
+
+            _metrics.Record(_backend.ModelId, result);
+            _logger.LogInformation(
+                "Request {ResponseId} done: {Input} input ({Cached} cached) and {Output} output tokens, finish {Finish}, {Seconds:F3}s.",
+                item.ResponseId, result.PromptTokens, result.CachedPromptTokens, result.Tokens.Count, finish.Value, result.TotalSeconds);
+        }
+        catch (OperationCanceledException ex)
+        {
+            _logger.LogDebug("Request {ResponseId} cancelled.", item.ResponseId);
+            output.TryComplete(ex);
+        }
+        catch (Exception ex)
+        {
+            _logger.LogError(ex, "Request {ResponseId} failed.", item.ResponseId);
+            output.TryComplete(ex);
+        }
+        finally
+        {
+            item.Cancellation.Dispose();
+        }
+    }
+
+    private ChatResponseUpdate NewUpdate(WorkItem item, IList<AIContent> contents) => new(ChatRole.Assistant, contents)
+    {
+        ResponseId = item.ResponseId,
+        MessageId = item.MessageId,
+        ModelId = _backend.ModelId,
+        CreatedAt = item.CreatedAt,
+    };
+
+    internal static UsageDetails ToUsage(GenerationResult result) => new()
+    {
+        InputTokenCount = result.PromptTokens,
+        OutputTokenCount = result.Tokens.Count,
+        TotalTokenCount = result.PromptTokens + result.Tokens.Count,
+        CachedInputTokenCount = result.CachedPromptTokens,
+        AdditionalCounts = new AdditionalPropertiesDictionary<long>
+        {
+            ["quicksilver.halted_token_layers"] = result.Stats.HaltedTokenLayers,
+            ["quicksilver.skipped_kv_writes"] = result.Stats.SkippedKvWrites,
+            ["quicksilver.fused_tokens"] = result.Stats.FusedTokens,
+            ["quicksilver.dense_flops"] = (long)Math.Round(result.Stats.DenseFlops),
+            ["quicksilver.actual_flops"] = (long)Math.Round(result.Stats.ActualFlops),
+            ["quicksilver.kv_bytes"] = result.Stats.KvBytes,
+        },
+    };
+
+    private static void ThrowIfInvalid(QuickSilverOptions options, bool requireModelPath)
+    {
+        var failures = QuickSilverOptionsValidator.GetFailures(options)
+            .Where(f => requireModelPath || !f.StartsWith("QuickSilver:ModelPath", StringComparison.Ordinal) && !f.StartsWith("QuickSilver:Format is", StringComparison.Ordinal))
+            .ToList();
+        if (failures.Count > 0)
+        {
+            throw new QuickSilverException("Invalid QuickSilver options: " + string.Join(" ", failures));
+        }
+    }
+
+    private static IQuickSilverBackend LoadBackend(QuickSilverOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ThrowIfInvalid(options, requireModelPath: true);
+        LanguageModel model = LanguageModel.Load(options.ModelPath!, new LanguageModelOptions
+        {
+            Device = options.Device,
+            Threads = options.Threads,
+            TokenizerPath = options.TokenizerPath,
+            ContextLength = options.ContextLength,
+        });
+        return new LanguageModelBackend(model, ownsModel: true, options.ContextLength);
+    }
+
+    internal static ChatTemplate ResolveTemplate(QuickSilverOptions options, IQuickSilverBackend backend, ILogger logger)
+    {
+        if (!string.IsNullOrWhiteSpace(options.TemplateText))
+        {
+            return ChatTemplate.FromJinja(options.TemplateText, StopsFor(backend));
+        }
+        if (!string.Equals(options.Template?.Trim(), "auto", StringComparison.OrdinalIgnoreCase))
+        {
+            return ChatTemplate.GetBuiltIn(options.Template!.Trim());
+        }
+        string? source = backend.Metadata.TryGetValue("tokenizer.chat_template", out string? fromModel) ? fromModel : ReadHfChatTemplate(options.ModelPath);
+        if (string.IsNullOrWhiteSpace(source))
+        {
+            return ChatTemplate.Plain;
+        }
+        try
+        {
+            return ChatTemplate.FromJinja(source, StopsFor(backend));
+        }
+        catch (ChatTemplateException ex)
+        {
+            logger.LogWarning(ex, "The model's own chat template cannot be used; falling back to the plain format. Set QuickSilver:Template to pick a built-in.");
+            return ChatTemplate.Plain;
+        }
+    }
+
+    private static string[] StopsFor(IQuickSilverBackend backend)
+        => backend.Tokenizer.EosTokenId >= 0 && backend.Tokenizer.TokenPiece(backend.Tokenizer.EosTokenId) is { Length: > 0 } eos ? [eos] : [];
+
+    private static string? ReadHfChatTemplate(string? modelPath)
+    {
+        if (modelPath is null || !Directory.Exists(modelPath)) return null;
+        string config = Path.Combine(modelPath, "tokenizer_config.json");
+        if (!File.Exists(config)) return null;
+        try
+        {
+            using JsonDocument document = JsonDocument.Parse(File.ReadAllText(config));
+            return document.RootElement.TryGetProperty("chat_template", out JsonElement template) && template.ValueKind == JsonValueKind.String ? template.GetString() : null;
+        }
+        catch (JsonException ex)
+        {
+            throw new QuickSilverException($"ModelPath: '{config}' is not valid JSON: {ex.Message}", ex);
+        }
+    }
+
+    private sealed record Settings(QuickSilverOptions Options, QuickSilverPolicy Policy);
+}

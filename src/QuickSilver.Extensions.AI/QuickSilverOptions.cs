@@ -1,0 +1,72 @@
+using QuickSilver.Policies;
+
+namespace QuickSilver.Extensions.AI;
+
+/// <summary>
+/// Settings of a <see cref="QuickSilverChatClient"/>: which model to load and how, default generation settings, the QuickSilver
+/// policy, lexicons, chat template and conversation cache. Bind from configuration (section "QuickSilver") or set in code;
+/// <see cref="QuickSilverOptionsValidator"/> checks every value at start.
+/// </summary>
+public sealed class QuickSilverOptions
+{
+    /// <summary>The configuration section name used by convention ("QuickSilver").</summary>
+    public const string SectionName = "QuickSilver";
+
+    /// <summary>Model to load: an HF folder, a .gguf file, or a llama2.c .bin with its tokenizer beside it. Required.</summary>
+    public string? ModelPath { get; set; }
+    /// <summary>"auto" (detect from the path), "hf", "gguf" or "llama2c"; a value other than auto must match the path.</summary>
+    public string Format { get; set; } = "auto";
+    /// <summary>Tokenizer file to use instead of the one found with the model.</summary>
+    public string? TokenizerPath { get; set; }
+    /// <summary>Torch device: "cpu", "cuda" or "cuda:N".</summary>
+    public string Device { get; set; } = "cpu";
+    /// <summary>Intra-op threads; 0 keeps TorchSharp's default.</summary>
+    public int Threads { get; set; }
+    /// <summary>Context window override (positions); null uses the model's.</summary>
+    public int? ContextLength { get; set; }
+
+    /// <summary>Default <c>MaxOutputTokens</c> when a request gives none.</summary>
+    public int MaxOutputTokens { get; set; } = 256;
+    /// <summary>Default sampling temperature (0 = greedy).</summary>
+    public float Temperature { get; set; }
+    /// <summary>Default nucleus mass in (0, 1].</summary>
+    public float TopP { get; set; } = 1f;
+    /// <summary>Default top-k (0 disables).</summary>
+    public int TopK { get; set; }
+    /// <summary>Default repetition penalty (1 disables).</summary>
+    public float RepetitionPenalty { get; set; } = 1f;
+    /// <summary>Default frequency penalty in [-2, 2].</summary>
+    public float FrequencyPenalty { get; set; }
+    /// <summary>Default presence penalty in [-2, 2].</summary>
+    public float PresencePenalty { get; set; }
+    /// <summary>Default seed; null draws one per request.</summary>
+    public long? Seed { get; set; }
+
+    /// <summary>Policy preset: "dense", "safe" or "paper". Ignored when <see cref="PolicyPath"/> is set.</summary>
+    public string Policy { get; set; } = "dense";
+    /// <summary>A calibrated policy JSON file; overrides <see cref="Policy"/>.</summary>
+    public string? PolicyPath { get; set; }
+    /// <summary>Individual switches and thresholds laid over the preset or file.</summary>
+    public QuickSilverPolicyOverrides PolicyOverrides { get; set; } = new();
+    /// <summary>Words, phrases and ids added to the policy's lexicons (forced halt, full processing, quantization override).</summary>
+    public TokenLexicons Lexicons { get; set; } = new() { ProtectNegations = true, ProtectJsonStructure = true };
+
+    /// <summary>Chat template: "auto" (the model's own, else plain), or a built-in name (see <c>ChatTemplate.BuiltInNames</c>).</summary>
+    public string Template { get; set; } = "auto";
+    /// <summary>A Jinja chat template to use instead of <see cref="Template"/>.</summary>
+    public string? TemplateText { get; set; }
+
+    /// <summary>Sessions (KV caches) kept for multi-turn reuse; the least recently used is evicted beyond this. At least 1.</summary>
+    public int MaxCachedConversations { get; set; } = 4;
+    /// <summary>Longest string (in characters) a constrained JSON value may have, unless its schema sets maxLength.</summary>
+    public int MaxConstrainedStringLength { get; set; } = 128;
+
+    /// <summary>Creates a deep copy.</summary>
+    public QuickSilverOptions Clone()
+    {
+        var copy = (QuickSilverOptions)MemberwiseClone();
+        copy.PolicyOverrides = PolicyOverrides.Clone();
+        copy.Lexicons = Lexicons.Clone();
+        return copy;
+    }
+}

@@ -1,0 +1,164 @@
+using System.Text.RegularExpressions;
+using Microsoft.Extensions.Options;
+using QuickSilver.Extensions.AI.Policy;
+using QuickSilver.Extensions.AI.Templates;
+
+namespace QuickSilver.Extensions.AI;
+
+/// <summary>Checks every <see cref="QuickSilverOptions"/> setting; each failure message names the setting at fault.</summary>
+public sealed partial class QuickSilverOptionsValidator : IValidateOptions<QuickSilverOptions>
+{
+    /// <summary>Formats accepted by <see cref="QuickSilverOptions.Format"/>.</summary>
+    public static IReadOnlyList<string> Formats { get; } = ["auto", "hf", "gguf", "llama2c"];
+
+    /// <inheritdoc />
+    public ValidateOptionsResult Validate(string? name, QuickSilverOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        List<string> failures = [.. GetFailures(options)];
+        return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
+
+    /// <summary>Every problem with <paramref name="options"/> (empty when valid).</summary>
+    public static IEnumerable<string> GetFailures(QuickSilverOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        const string p = "QuickSilver:";
+        string format = (options.Format ?? "").Trim().ToLowerInvariant();
+        if (!Formats.Contains(format))
+        {
+            yield return $"{p}Format '{options.Format}' is not one of {string.Join(", ", Formats)}.";
+        }
+        if (string.IsNullOrWhiteSpace(options.ModelPath))
+        {
+            yield return $"{p}ModelPath is required.";
+        }
+        else if (!File.Exists(options.ModelPath) && !Directory.Exists(options.ModelPath))
+        {
+            yield return $"{p}ModelPath '{options.ModelPath}' does not exist.";
+        }
+        else if (Formats.Contains(format) && format != "auto")
+        {
+            string detected = Directory.Exists(options.ModelPath) ? "hf"
+                : options.ModelPath.EndsWith(".gguf", StringComparison.OrdinalIgnoreCase) ? "gguf" : "llama2c";
+            if (detected != format)
+            {
+                yield return $"{p}Format is '{format}' but ModelPath '{options.ModelPath}' looks like a {detected} model.";
+            }
+        }
+        if (options.TokenizerPath is { Length: > 0 } tokenizer && !File.Exists(tokenizer) && !Directory.Exists(tokenizer))
+        {
+            yield return $"{p}TokenizerPath '{tokenizer}' does not exist.";
+        }
+        if (string.IsNullOrWhiteSpace(options.Device) || !DevicePattern().IsMatch(options.Device))
+        {
+            yield return $"{p}Device '{options.Device}' is not 'cpu', 'cuda' or 'cuda:N'.";
+        }
+        if (options.Threads < 0)
+        {
+            yield return $"{p}Threads must be 0 (default) or positive (got {options.Threads}).";
+        }
+        if (options.ContextLength is <= 0)
+        {
+            yield return $"{p}ContextLength must be positive (got {options.ContextLength}).";
+        }
+        if (options.MaxOutputTokens <= 0)
+        {
+            yield return $"{p}MaxOutputTokens must be positive (got {options.MaxOutputTokens}).";
+        }
+        if (!float.IsFinite(options.Temperature) || options.Temperature < 0)
+        {
+            yield return $"{p}Temperature must be a finite number >= 0 (got {options.Temperature}).";
+        }
+        if (!float.IsFinite(options.TopP) || options.TopP <= 0 || options.TopP > 1)
+        {
+            yield return $"{p}TopP must be in (0, 1] (got {options.TopP}).";
+        }
+        if (options.TopK < 0)
+        {
+            yield return $"{p}TopK must be 0 (off) or positive (got {options.TopK}).";
+        }
+        if (!float.IsFinite(options.RepetitionPenalty) || options.RepetitionPenalty <= 0)
+        {
+            yield return $"{p}RepetitionPenalty must be a finite number > 0 (got {options.RepetitionPenalty}).";
+        }
+        if (!float.IsFinite(options.FrequencyPenalty) || Math.Abs(options.FrequencyPenalty) > 2)
+        {
+            yield return $"{p}FrequencyPenalty must be in [-2, 2] (got {options.FrequencyPenalty}).";
+        }
+        if (!float.IsFinite(options.PresencePenalty) || Math.Abs(options.PresencePenalty) > 2)
+        {
+            yield return $"{p}PresencePenalty must be in [-2, 2] (got {options.PresencePenalty}).";
+        }
+        if (string.IsNullOrWhiteSpace(options.PolicyPath) && !PolicyCatalog.IsPreset(options.Policy))
+        {
+            yield return $"{p}Policy '{options.Policy}' is not a preset ({string.Join(", ", PolicyCatalog.PresetNames)}); set PolicyPath for a policy file.";
+        }
+        if (!string.IsNullOrWhiteSpace(options.PolicyPath) && !File.Exists(options.PolicyPath))
+        {
+            yield return $"{p}PolicyPath '{options.PolicyPath}' does not exist.";
+        }
+        if (options.PolicyOverrides is null)
+        {
+            yield return $"{p}PolicyOverrides must not be null.";
+        }
+        else
+        {
+            foreach (string failure in PolicyComposer.Validate(options.PolicyOverrides, p + "PolicyOverrides:"))
+            {
+                yield return failure;
+            }
+        }
+        if (options.Lexicons is null)
+        {
+            yield return $"{p}Lexicons must not be null.";
+        }
+        else
+        {
+            foreach ((string list, List<string> words) in new[] { ("ForcedHalt", options.Lexicons.ForcedHalt), ("FullProcessing", options.Lexicons.FullProcessing), ("QuantizationOverride", options.Lexicons.QuantizationOverride) })
+            {
+                if (words.Any(string.IsNullOrWhiteSpace)) yield return $"{p}Lexicons:{list} contains an empty entry.";
+            }
+            foreach ((string list, List<int> ids) in new[] { ("ForcedHaltIds", options.Lexicons.ForcedHaltIds), ("FullProcessingIds", options.Lexicons.FullProcessingIds), ("QuantizationOverrideIds", options.Lexicons.QuantizationOverrideIds) })
+            {
+                if (ids.Any(id => id < 0)) yield return $"{p}Lexicons:{list} contains a negative token id.";
+            }
+            if (options.Lexicons.ForcedHalt.Intersect(options.Lexicons.FullProcessing, StringComparer.Ordinal).FirstOrDefault() is { } both)
+            {
+                yield return $"{p}Lexicons: '{both}' is in both ForcedHalt and FullProcessing.";
+            }
+        }
+        if (string.IsNullOrWhiteSpace(options.TemplateText))
+        {
+            string template = (options.Template ?? "").Trim().ToLowerInvariant();
+            if (template != "auto" && !ChatTemplate.BuiltInNames.Contains(template))
+            {
+                yield return $"{p}Template '{options.Template}' is not 'auto' or a built-in ({string.Join(", ", ChatTemplate.BuiltInNames)}).";
+            }
+        }
+        else
+        {
+            string? error = null;
+            try
+            {
+                ChatTemplate.FromJinja(options.TemplateText);
+            }
+            catch (ChatTemplateException ex)
+            {
+                error = ex.Message;
+            }
+            if (error is not null) yield return $"{p}TemplateText is not a valid chat template: {error}";
+        }
+        if (options.MaxCachedConversations < 1)
+        {
+            yield return $"{p}MaxCachedConversations must be at least 1 (got {options.MaxCachedConversations}).";
+        }
+        if (options.MaxConstrainedStringLength < 1)
+        {
+            yield return $"{p}MaxConstrainedStringLength must be at least 1 (got {options.MaxConstrainedStringLength}).";
+        }
+    }
+
+    [GeneratedRegex("^(cpu|cuda(:[0-9]+)?)$", RegexOptions.IgnoreCase)]
+    private static partial Regex DevicePattern();
+}

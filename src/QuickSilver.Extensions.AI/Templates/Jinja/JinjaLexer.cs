@@ -1,0 +1,220 @@
+using System.Globalization;
+using System.Text;
+
+namespace QuickSilver.Extensions.AI.Templates.Jinja;
+
+/// <summary>
+/// Splits a template into text, output and statement segments, applying Jinja's whitespace control
+/// ("-" markers) and the trim_blocks / lstrip_blocks settings that Hugging Face uses for chat templates.
+/// </summary>
+internal static class JinjaLexer
+{
+    internal enum SegmentKind { Text, Output, Statement }
+
+    internal readonly record struct Segment(SegmentKind Kind, string Content, int Offset);
+
+    internal enum TokenKind { Name, String, Integer, Float, Operator, End }
+
+    internal readonly record struct Token(TokenKind Kind, string Text, int Offset);
+
+    public static List<Segment> Split(string source)
+    {
+        var segments = new List<Segment>();
+        var text = new StringBuilder();
+        int textStart = 0;
+        int i = 0;
+        bool trimNextLeading = false;   // set by "-%}" / "-}}": strip all leading whitespace of the next text
+        bool trimNextNewline = false;   // trim_blocks: drop one newline after a block tag
+
+        void FlushText()
+        {
+            if (text.Length > 0)
+            {
+                segments.Add(new Segment(SegmentKind.Text, text.ToString(), textStart));
+                text.Clear();
+            }
+        }
+
+        while (i < source.Length)
+        {
+            int open = source.IndexOf('{', i);
+            while (open >= 0 && open + 1 < source.Length && source[open + 1] is not ('{' or '%' or '#'))
+            {
+                open = source.IndexOf('{', open + 1);
+            }
+            if (open < 0 || open + 1 >= source.Length)
+            {
+                open = source.Length;
+            }
+
+            string chunk = source[i..open];
+            if (trimNextLeading)
+            {
+                chunk = chunk.TrimStart();
+            }
+            else if (trimNextNewline)
+            {
+                if (chunk.StartsWith("\r\n", StringComparison.Ordinal)) chunk = chunk[2..];
+                else if (chunk.StartsWith('\n')) chunk = chunk[1..];
+            }
+            trimNextLeading = trimNextNewline = false;
+
+            if (open >= source.Length)
+            {
+                if (text.Length == 0) textStart = i;
+                text.Append(chunk);
+                break;
+            }
+
+            char kind = source[open + 1];
+            bool stripBefore = open + 2 < source.Length && source[open + 2] == '-';
+            bool keepBefore = open + 2 < source.Length && source[open + 2] == '+';
+            if (stripBefore)
+            {
+                chunk = chunk.TrimEnd();
+            }
+            else if (kind is '%' or '#' && !keepBefore)
+            {
+                // lstrip_blocks: whitespace between the start of the line and a block tag is dropped.
+                int back = open;
+                while (back > 0 && source[back - 1] is ' ' or '\t') back--;
+                int strip = open - back;
+                if ((back == 0 || source[back - 1] == '\n') && strip <= chunk.Length)
+                {
+                    chunk = chunk[..^strip];
+                }
+            }
+            if (text.Length == 0) textStart = i;
+            text.Append(chunk);
+
+            string close = kind switch { '{' => "}}", '%' => "%}", _ => "#}" };
+            int bodyStart = open + 2 + (stripBefore || keepBefore ? 1 : 0);
+            int end = FindClose(source, bodyStart, close, kind == '#');
+            if (end < 0)
+            {
+                throw new ChatTemplateException($"Chat template: unclosed '{{{kind}' at offset {open}.");
+            }
+            bool stripAfter = end > bodyStart && source[end - 1] == '-';
+            string body = source[bodyStart..(stripAfter ? end - 1 : end)];
+            i = end + 2;
+            trimNextLeading = stripAfter;
+            trimNextNewline = !stripAfter && kind is '%' or '#' && kind != '{';
+
+            if (kind == '#')
+            {
+                continue;
+            }
+            FlushText();
+            segments.Add(new Segment(kind == '{' ? SegmentKind.Output : SegmentKind.Statement, body.Trim(), open));
+        }
+        FlushText();
+        return segments;
+    }
+
+    private static int FindClose(string source, int start, string close, bool isComment)
+    {
+        if (isComment)
+        {
+            return source.IndexOf(close, start, StringComparison.Ordinal);
+        }
+        char quote = '\0';
+        for (int i = start; i < source.Length - 1; i++)
+        {
+            char c = source[i];
+            if (quote != '\0')
+            {
+                if (c == '\\') i++;
+                else if (c == quote) quote = '\0';
+            }
+            else if (c is '\'' or '"')
+            {
+                quote = c;
+            }
+            else if (c == close[0] && source[i + 1] == close[1])
+            {
+                return i;
+            }
+        }
+        return -1;
+    }
+
+    public static List<Token> Tokenize(string expression, int baseOffset)
+    {
+        var tokens = new List<Token>();
+        int i = 0;
+        while (i < expression.Length)
+        {
+            char c = expression[i];
+            if (char.IsWhiteSpace(c))
+            {
+                i++;
+                continue;
+            }
+            int start = i;
+            if (char.IsLetter(c) || c == '_')
+            {
+                while (i < expression.Length && (char.IsLetterOrDigit(expression[i]) || expression[i] == '_')) i++;
+                tokens.Add(new Token(TokenKind.Name, expression[start..i], baseOffset + start));
+            }
+            else if (char.IsDigit(c))
+            {
+                while (i < expression.Length && char.IsDigit(expression[i])) i++;
+                bool isFloat = i + 1 < expression.Length && expression[i] == '.' && char.IsDigit(expression[i + 1]);
+                if (isFloat)
+                {
+                    i++;
+                    while (i < expression.Length && char.IsDigit(expression[i])) i++;
+                }
+                tokens.Add(new Token(isFloat ? TokenKind.Float : TokenKind.Integer, expression[start..i], baseOffset + start));
+            }
+            else if (c is '\'' or '"')
+            {
+                var value = new StringBuilder();
+                i++;
+                while (true)
+                {
+                    if (i >= expression.Length)
+                    {
+                        throw new ChatTemplateException($"Chat template: unterminated string literal at offset {baseOffset + start}.");
+                    }
+                    char d = expression[i++];
+                    if (d == c) break;
+                    if (d == '\\' && i < expression.Length)
+                    {
+                        char e = expression[i++];
+                        value.Append(e switch
+                        {
+                            'n' => "\n",
+                            't' => "\t",
+                            'r' => "\r",
+                            '\\' => "\\",
+                            '\'' => "'",
+                            '"' => "\"",
+                            'u' when i + 4 <= expression.Length => ((char)int.Parse(expression.AsSpan(i, 4), NumberStyles.HexNumber, CultureInfo.InvariantCulture)).ToString(),
+                            _ => "\\" + e,
+                        });
+                        if (e == 'u' && i + 4 <= expression.Length) i += 4;
+                    }
+                    else
+                    {
+                        value.Append(d);
+                    }
+                }
+                tokens.Add(new Token(TokenKind.String, value.ToString(), baseOffset + start));
+            }
+            else
+            {
+                string two = i + 1 < expression.Length ? expression.Substring(i, 2) : "";
+                string op = two is "==" or "!=" or "<=" or ">=" or "//" or "**" ? two : c.ToString();
+                if ("+-*/%~|.,:()[]{}=<>!".IndexOf(op[0]) < 0)
+                {
+                    throw new ChatTemplateException($"Chat template: unexpected character '{c}' at offset {baseOffset + i}.");
+                }
+                i += op.Length;
+                tokens.Add(new Token(TokenKind.Operator, op, baseOffset + start));
+            }
+        }
+        tokens.Add(new Token(TokenKind.End, "", baseOffset + expression.Length));
+        return tokens;
+    }
+}

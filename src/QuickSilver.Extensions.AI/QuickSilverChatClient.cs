@@ -44,6 +44,18 @@ public sealed class QuickSilverChatClient : IChatClient
     /// <summary>The provider name reported in <see cref="ChatClientMetadata"/>.</summary>
     public const string ProviderName = "quicksilver";
 
+    /// <summary>Key in <see cref="UsageDetails.AdditionalCounts"/>: microseconds from the start of the request to the first token.</summary>
+    public const string TimeToFirstTokenKey = "quicksilver.time_to_first_token_us";
+
+    /// <summary>Key in <see cref="UsageDetails.AdditionalCounts"/>: microseconds the engine spent on the request.</summary>
+    public const string TotalTimeKey = "quicksilver.total_time_us";
+
+    /// <summary>
+    /// Key in the final update's <see cref="ChatResponseUpdate.AdditionalProperties"/> (and <see cref="ChatResponse.AdditionalProperties"/> of
+    /// <see cref="GetResponseAsync"/>): the name of the policy the request ran with.
+    /// </summary>
+    public const string PolicyNameKey = "quicksilver.policy";
+
     private readonly IQuickSilverBackend _backend;
     private readonly bool _ownsBackend;
     private readonly ILogger _logger;
@@ -117,7 +129,20 @@ public sealed class QuickSilverChatClient : IChatClient
 
     /// <inheritdoc />
     public async Task<ChatResponse> GetResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null, CancellationToken cancellationToken = default)
-        => await GetStreamingResponseAsync(messages, options, cancellationToken).ToChatResponseAsync(cancellationToken).ConfigureAwait(false);
+    {
+        // The non-streamed response is the merge of the streamed updates, so the two can never disagree.
+        var updates = new List<ChatResponseUpdate>();
+        await foreach (ChatResponseUpdate update in GetStreamingResponseAsync(messages, options, cancellationToken).ConfigureAwait(false))
+        {
+            updates.Add(update);
+        }
+        ChatResponse response = updates.ToChatResponse();
+        if (updates.Count > 0 && updates[^1].AdditionalProperties is { } extra)
+        {
+            response.AdditionalProperties = new AdditionalPropertiesDictionary(extra);
+        }
+        return response;
+    }
 
     /// <inheritdoc />
     public async IAsyncEnumerable<ChatResponseUpdate> GetStreamingResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null, [EnumeratorCancellation] CancellationToken cancellationToken = default)
@@ -286,6 +311,7 @@ public sealed class QuickSilverChatClient : IChatClient
             UsageDetails usage = ToUsage(result);
             ChatResponseUpdate final = NewUpdate(item, [new UsageContent(usage)]);
             final.FinishReason = finish;
+            final.AdditionalProperties = new AdditionalPropertiesDictionary { [PolicyNameKey] = request.Policy?.Name ?? "dense" };
             output.TryWrite(final);
             output.TryComplete();
 
@@ -332,6 +358,8 @@ public sealed class QuickSilverChatClient : IChatClient
             ["quicksilver.dense_flops"] = (long)Math.Round(result.Stats.DenseFlops),
             ["quicksilver.actual_flops"] = (long)Math.Round(result.Stats.ActualFlops),
             ["quicksilver.kv_bytes"] = result.Stats.KvBytes,
+            [TimeToFirstTokenKey] = (long)Math.Round(result.TimeToFirstTokenSeconds * 1e6),
+            [TotalTimeKey] = (long)Math.Round(result.TotalSeconds * 1e6),
         },
     };
 

@@ -93,7 +93,9 @@ internal sealed partial class PromptBuilder
             converted.Add(new ChatTemplateMessage(roleName, content));
         }
 
-        if (!string.IsNullOrWhiteSpace(preamble)) leadingSystem.Insert(0, preamble);
+        // The conversation's own system text first, then the request's instructions and tools: the most stable text leads,
+        // so consecutive requests share the longest token prefix (and KV cache).
+        if (!string.IsNullOrWhiteSpace(preamble)) leadingSystem.Add(preamble);
         if (leadingSystem.Count > 0)
         {
             converted.Insert(0, new ChatTemplateMessage("system", string.Join("\n\n", leadingSystem)));

@@ -28,7 +28,7 @@ internal sealed class RequestPlan
     /// <summary>The JSON schema of the output, when given.</summary>
     public JsonElement? JsonSchema { get; init; }
 
-    /// <summary>System text added before the conversation's own (instructions, tool descriptions, JSON format).</summary>
+    /// <summary>System text added after the conversation's own (instructions, tool descriptions, JSON format).</summary>
     public string? Preamble { get; init; }
 
     public string? ConversationId { get; init; }

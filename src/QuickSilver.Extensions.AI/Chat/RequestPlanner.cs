@@ -87,16 +87,12 @@ internal static class RequestPlanner
         {
             protectedIds.UnionWith(tokenizer.Encode(word, addBos: false));
             protectedIds.UnionWith(tokenizer.Encode(" " + word, addBos: false));
-            if (!policy.Lexicons.FullProcessing.Contains(word)) policy.Lexicons.FullProcessing.Add(word);
         }
+        // Tool and argument names and JSON structure are protected by id, not by editing the policy's lexicons: the engine keys
+        // its KV-prefix reuse on the policy, and a tool-calling loop must keep reusing the cache from one iteration to the next.
         if (tools.Count > 0)
         {
             protectedIds.UnionWith(ToolCalling.ProtectedTokenIds(tokenizer, tools));
-            foreach (AIFunctionDeclaration tool in tools)
-            {
-                if (!policy.Lexicons.FullProcessing.Contains(tool.Name)) policy.Lexicons.FullProcessing.Add(tool.Name);
-            }
-            policy.Lexicons.ProtectJsonStructure = true;
         }
 
         JsonElement? schema = null;
@@ -105,12 +101,12 @@ internal static class RequestPlanner
         {
             json = true;
             schema = format.Schema;
-            policy.Lexicons.ProtectJsonStructure = true;
+            protectedIds.UnionWith(ToolCalling.JsonStructureTokenIds(tokenizer));
         }
 
         var preamble = new List<string>();
         if (!string.IsNullOrWhiteSpace(chat?.Instructions)) preamble.Add(chat.Instructions.Trim());
-        if (tools.Count > 0) preamble.Add(ToolCalling.Describe(tools, mode));
+        if (tools.Count > 0) preamble.Add(ToolCalling.Describe(tools));
         if (json && !required)
         {
             preamble.Add(schema is { } s ? "Reply with only JSON that follows this schema: " + JsonSerializer.Serialize(s) : "Reply with only a JSON value.");

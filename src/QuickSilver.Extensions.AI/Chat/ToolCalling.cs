@@ -11,25 +11,51 @@ namespace QuickSilver.Extensions.AI.Chat;
 /// </summary>
 internal static class ToolCalling
 {
-    public static string Describe(IReadOnlyList<AIFunctionDeclaration> tools, ChatToolMode? mode)
+    /// <summary>
+    /// Describes the tools compactly, one line each, as a signature derived from the tool's JSON schema
+    /// (<c>name(city: string, days?: integer) description</c>): small models have small context windows, and the exact
+    /// schema is enforced by constrained decoding when a call is required. The text does not depend on the tool mode: constrained
+    /// decoding enforces a required call, and an unchanged system prompt lets the next tool-loop iteration reuse the KV cache.
+    /// </summary>
+    public static string Describe(IReadOnlyList<AIFunctionDeclaration> tools)
     {
         var sb = new StringBuilder();
-        sb.Append("You can call these tools. To call a tool, reply with only a JSON object {\"name\":\"<tool name>\",\"arguments\":{...}} whose arguments follow the tool's parameter schema.\n");
+        sb.Append("Tools. To call one, reply with only {\"name\":\"<tool>\",\"arguments\":{...}}.\n");
         foreach (AIFunctionDeclaration tool in tools)
         {
-            sb.Append("- ").Append(tool.Name);
-            if (!string.IsNullOrWhiteSpace(tool.Description)) sb.Append(": ").Append(tool.Description.Trim());
-            sb.Append(" Parameters: ").Append(JsonSerializer.Serialize(tool.JsonSchema)).Append('\n');
-        }
-        if (mode is RequiredChatToolMode { RequiredFunctionName: { } name })
-        {
-            sb.Append("You must call the tool ").Append(name).Append('.');
-        }
-        else if (mode is RequiredChatToolMode)
-        {
-            sb.Append("You must call one of the tools.");
+            sb.Append("- ").Append(Signature(tool.Name, tool.JsonSchema));
+            if (!string.IsNullOrWhiteSpace(tool.Description)) sb.Append(' ').Append(tool.Description.Trim());
+            sb.Append('\n');
         }
         return sb.ToString().TrimEnd();
+    }
+
+    internal static string Signature(string name, JsonElement schema)
+    {
+        var parameters = new List<string>();
+        if (schema.ValueKind == JsonValueKind.Object && schema.TryGetProperty("properties", out JsonElement properties) && properties.ValueKind == JsonValueKind.Object)
+        {
+            var required = schema.TryGetProperty("required", out JsonElement r) && r.ValueKind == JsonValueKind.Array
+                ? r.EnumerateArray().Select(e => e.GetString()).ToHashSet()
+                : [];
+            foreach (JsonProperty property in properties.EnumerateObject())
+            {
+                parameters.Add(property.Name + (required.Contains(property.Name) ? "" : "?") + ": " + TypeName(property.Value, 0));
+            }
+        }
+        return name + "(" + string.Join(", ", parameters) + ")";
+    }
+
+    private static string TypeName(JsonElement schema, int depth)
+    {
+        if (schema.ValueKind != JsonValueKind.Object || depth > 4) return "any";
+        if (schema.TryGetProperty("enum", out JsonElement values) && values.ValueKind == JsonValueKind.Array)
+        {
+            return string.Join("|", values.EnumerateArray().Select(v => v.GetRawText()));
+        }
+        if (!schema.TryGetProperty("type", out JsonElement type)) return schema.TryGetProperty("properties", out _) ? "object" : "any";
+        IEnumerable<string> names = type.ValueKind == JsonValueKind.Array ? type.EnumerateArray().Select(t => t.GetString() ?? "any") : [type.GetString() ?? "any"];
+        return string.Join("|", names.Select(n => n == "array" && schema.TryGetProperty("items", out JsonElement items) ? TypeName(items, depth + 1) + "[]" : n));
     }
 
     public static string FormatCall(string name, IDictionary<string, object?>? arguments)
@@ -128,15 +154,22 @@ internal static class ToolCalling
                 ids.UnionWith(tokenizer.Encode(form, addBos: false));
             }
         }
+        ids.UnionWith(JsonStructureTokenIds(tokenizer));
+        return ids;
+    }
+
+    /// <summary>Tokens made only of JSON structure characters (<c>{ } [ ] : , "</c>, optionally with spaces).</summary>
+    public static IEnumerable<int> JsonStructureTokenIds(ITokenizer tokenizer)
+    {
         for (int id = 0; id < tokenizer.VocabSize; id++)
         {
             byte[] bytes = tokenizer.TokenBytes(id);
-            if (bytes.Length > 0 && bytes.All(b => b is (byte)'{' or (byte)'}' or (byte)'[' or (byte)']' or (byte)':' or (byte)',' or (byte)'"' or (byte)' '))
+            if (bytes.Length > 0 && bytes.All(b => b is (byte)'{' or (byte)'}' or (byte)'[' or (byte)']' or (byte)':' or (byte)',' or (byte)'"' or (byte)' ')
+                && !bytes.All(b => b == (byte)' '))
             {
-                if (!bytes.All(b => b == (byte)' ')) ids.Add(id);
+                yield return id;
             }
         }
-        return ids;
     }
 
     private static void CollectPropertyNames(JsonElement schema, HashSet<string> names, int depth)

@@ -10,7 +10,11 @@ namespace QuickSilver.Extensions.AI.Constraints;
 /// </summary>
 internal static class JsonGrammar
 {
-    internal const int MaxNumberChars = 24;
+    /// <summary>Longest number (characters); keeps a wandering model from writing digits until its budget runs out.</summary>
+    internal const int MaxNumberChars = 16;
+
+    /// <summary>Most digits of an integer: 9 always fits a 32-bit int, the usual C# tool parameter.</summary>
+    internal const int MaxIntegerDigits = 9;
 
     /// <summary>The state before any byte of a value of <paramref name="schema"/>.</summary>
     public static JsonState Start(JsonSchemaNode schema) => new(new ValueFrame(schema), new JsonState(DoneFrame.Instance, null));
@@ -307,8 +311,11 @@ internal static class JsonGrammar
 
     private enum NumberPhase { Start, Minus, Zero, Int, Dot, Frac, Exp, ExpSign, ExpDigits }
 
-    private sealed class NumberFrame(bool integerOnly, NumberPhase phase, int chars) : JsonFrame
+    private sealed class NumberFrame(bool integerOnly, NumberPhase phase, int chars, bool negative = false) : JsonFrame
     {
+        // An integer's only non-digit character is its minus sign.
+        private int DigitsSoFar() => chars - (negative ? 1 : 0);
+
         public override bool CanEndHere => phase is NumberPhase.Zero or NumberPhase.Int or NumberPhase.Frac or NumberPhase.ExpDigits;
 
         public override JsonState? Step(JsonState self, byte b)
@@ -327,9 +334,9 @@ internal static class JsonGrammar
                 NumberPhase.Exp or NumberPhase.ExpSign or NumberPhase.ExpDigits when digit => NumberPhase.ExpDigits,
                 _ => null,
             };
-            if (next is { } n && chars < MaxNumberChars)
+            if (next is { } n && chars < MaxNumberChars && !(integerOnly && digit && DigitsSoFar() >= MaxIntegerDigits))
             {
-                return self.Replace(new NumberFrame(integerOnly, n, chars + 1));
+                return self.Replace(new NumberFrame(integerOnly, n, chars + 1, negative || n == NumberPhase.Minus));
             }
             return CanEndHere ? self.PopAndStep(-1, b) : null;
         }

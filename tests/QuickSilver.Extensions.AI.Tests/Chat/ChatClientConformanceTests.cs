@@ -50,6 +50,21 @@ public class ChatClientConformanceTests
     }
 
     [Fact]
+    public async Task Response_CarriesTimingsAndPolicyName()
+    {
+        using var client = TestClients.Create(out _, _ => "Hello world");
+        var options = new ChatOptions { AdditionalProperties = new() { ["quicksilver.policy"] = "safe" } };
+        ChatResponse response = await client.GetResponseAsync(Ask("Hi"), options);
+        Assert.Equal(10_000, response.Usage!.AdditionalCounts![QuickSilverChatClient.TimeToFirstTokenKey]);
+        Assert.Equal(20_000, response.Usage.AdditionalCounts[QuickSilverChatClient.TotalTimeKey]);
+        Assert.Equal("safe", response.AdditionalProperties![QuickSilverChatClient.PolicyNameKey]);
+
+        var updates = new List<ChatResponseUpdate>();
+        await foreach (var u in client.GetStreamingResponseAsync(Ask("Hi"), options)) updates.Add(u);
+        Assert.Equal("safe", updates[^1].AdditionalProperties![QuickSilverChatClient.PolicyNameKey]);
+    }
+
+    [Fact]
     public async Task Streaming_MergesToTheNonStreamedResponse()
     {
         using var client = TestClients.Create(out _, _ => "Once upon a time there was é 日本 END");

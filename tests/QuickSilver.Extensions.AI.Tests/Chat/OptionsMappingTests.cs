@@ -56,12 +56,12 @@ public class OptionsMappingTests
     }
 
     [Fact]
-    public async Task Instructions_BecomeSystemTextBeforeTheConversationsOwn()
+    public async Task Instructions_BecomeSystemTextAfterTheConversationsOwn()
     {
         using var client = TestClients.Create(out FakeBackend backend);
         await client.GetResponseAsync([new(ChatRole.System, "Be kind."), new(ChatRole.User, "Hi")], new ChatOptions { Instructions = "Answer in French." });
         backend.Requests.TryDequeue(out var entry);
-        Assert.Equal("Answer in French.\n\nBe kind.\n\nUser: Hi\nAssistant:", entry.Prompt);
+        Assert.Equal("Be kind.\n\nAnswer in French.\n\nUser: Hi\nAssistant:", entry.Prompt);
     }
 
     [Fact]
@@ -167,11 +167,10 @@ public class OptionsMappingTests
     }
 
     [Fact]
-    public async Task AdditionalProperties_ProtectedWordsJoinLexiconAndProtectedIds()
+    public async Task AdditionalProperties_ProtectedWordsBecomeProtectedIds()
     {
         var tokenizer = new FakeTokenizer();
         var (_, request, _) = await Run(new ChatOptions { AdditionalProperties = new() { ["quicksilver.protectedWords"] = new[] { "Paris", "city" } } });
-        Assert.Contains("Paris", request.Policy!.Lexicons.FullProcessing);
         Assert.Contains(tokenizer.IdOf("Paris"), request.ProtectedTokenIds);
         Assert.Contains(tokenizer.IdOf("city"), request.ProtectedTokenIds);
     }

@@ -157,6 +157,19 @@ public class JsonSchemaConstraintTests
     }
 
     [Fact]
+    public void Integers_AreCappedAtNineDigits_NegativeSignNotCounted()
+    {
+        var schema = JsonDocument.Parse("""{"type":"array","items":{"type":"integer"}}""").RootElement;
+        var constraint = Feed(JsonSchemaConstraint.ForSchema(Tokenizer, schema), "[-123456789");
+        Assert.False(constraint.ComputeMask()['0']);
+        Assert.True(constraint.ComputeMask()[']']);
+        var positive = Feed(JsonSchemaConstraint.ForSchema(Tokenizer, schema), "[12345678");
+        Assert.True(positive.ComputeMask()['9']);
+        positive.Accept('9');
+        Assert.False(positive.ComputeMask()['9']);
+    }
+
+    [Fact]
     public void AnyJson_AcceptsNestedFreeFormValues()
     {
         var constraint = JsonSchemaConstraint.ForSchema(Tokenizer, null);

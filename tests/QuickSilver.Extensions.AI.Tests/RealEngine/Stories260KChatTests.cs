@@ -176,7 +176,7 @@ public class Stories260KChatTests(Stories260KFixture fixture) : IClassFixture<St
         int calls = 0;
         AIFunction weather = AIFunctionFactory.Create((string city, int days) => { calls++; return $"Sunny in {city}"; }, "get_weather", "Gets the weather for a city.");
         IChatClient client = new ChatClientBuilder(inner).UseFunctionInvocation(configure: f => f.MaximumIterationsPerRequest = 2).Build();
-        var options = new ChatOptions { Tools = [weather], ToolMode = ChatToolMode.RequireSpecific("get_weather"), MaxOutputTokens = 60 };
+        var options = new ChatOptions { Tools = [weather], ToolMode = ChatToolMode.RequireSpecific("get_weather"), MaxOutputTokens = 120 };
         ChatResponse response = await client.GetResponseAsync(Ask("Weather in Paris?"), options);
         Assert.True(calls >= 1);
         Assert.Contains(response.Messages.SelectMany(m => m.Contents), c => c is FunctionResultContent);

@@ -1,4 +1,5 @@
 // AgentDemo: a Semantic Kernel agent loop on a local QuickSilver model.
+// Usage: dotnet run --project samples/AgentDemo [-- --model PATH] [--policy dense|safe|paper]   (or QUICKSILVER_MODEL=PATH)
 // Semantic Kernel's ChatCompletionAgent lives in Microsoft.SemanticKernel.Agents.Core, which this environment's package feed does not
 // serve, so the agent is written with the Kernel, a plugin and IChatCompletionService (FunctionChoiceBehavior drives the tool calls).
 using System.Diagnostics;
@@ -22,6 +23,9 @@ catch (Exception ex) when (ex is FileNotFoundException or ArgumentException)
     return 2;
 }
 
+int policyIndex = Array.IndexOf(args, "--policy");
+string policy = policyIndex >= 0 && policyIndex + 1 < args.Length ? args[policyIndex + 1] : "paper";
+
 var clock = Stopwatch.StartNew();
 var records = new List<UsageRecord>();
 var tools = new StoryTools();
@@ -31,7 +35,7 @@ builder.AddQuickSilverChatClient(
     options =>
     {
         options.ModelPath = modelPath;
-        options.Policy = "paper";
+        options.Policy = policy;
         options.MaxOutputTokens = 100;
         options.MaxConstrainedStringLength = 12;
         options.Lexicons.FullProcessing.Add("apples");
@@ -40,7 +44,16 @@ builder.AddQuickSilverChatClient(
 builder.Plugins.AddFromObject(tools, "story_tools");
 Kernel kernel = builder.Build();
 
-var chat = kernel.GetRequiredService<IChatCompletionService>();
+IChatCompletionService chat;
+try
+{
+    chat = kernel.GetRequiredService<IChatCompletionService>();
+}
+catch (Exception ex) when (ex is QuickSilver.QuickSilverException or Microsoft.Extensions.Options.OptionsValidationException)
+{
+    AnsiConsole.MarkupLineInterpolated($"[red]{ex.Message}[/]");
+    return 2;
+}
 var quickSilver = kernel.GetRequiredService<IChatClient>().GetService<QuickSilverChatClient>()!;
 AnsiConsole.MarkupLineInterpolated($"[bold]QuickSilver AgentDemo[/]  model [cyan]{quickSilver.ModelId}[/]  template [cyan]{quickSilver.Template.Name}[/]  policy [cyan]{quickSilver.CurrentPolicy.Name}[/]");
 
@@ -50,7 +63,7 @@ var maxTokens = new Func<int, Dictionary<string, object>>(n => new Dictionary<st
 // Turn 1: a tool is required, so the tool call is produced by constrained decoding, then Semantic Kernel runs it.
 KernelFunction add = kernel.Plugins["story_tools"]["add_numbers"];
 await Turn("Tom has 3 apples and finds 4 more. How many apples does he have?",
-    new PromptExecutionSettings { FunctionChoiceBehavior = FunctionChoiceBehavior.Required([add]), ExtensionData = maxTokens(100) });
+    new PromptExecutionSettings { FunctionChoiceBehavior = FunctionChoiceBehavior.Required([add]), ExtensionData = maxTokens(48) });
 
 // Turn 2, a new conversation (stories260K's context holds only 512 tokens): tools are available but optional.
 history = new ChatHistory("You are a helpful storyteller with tools.");

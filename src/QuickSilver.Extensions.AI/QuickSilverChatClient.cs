@@ -34,6 +34,14 @@ namespace QuickSilver.Extensions.AI;
 /// <para><b>Context.</b> A prompt that does not leave room for at least one generated token throws
 /// <see cref="ContextLengthExceededException"/>; nothing is truncated silently. Generation that reaches the end of the context finishes
 /// with <see cref="ChatFinishReason.Length"/>.</para>
+/// <para><b>Structured output.</b> With a required tool (<see cref="ChatToolMode.RequireAny"/>, <c>RequireSpecific</c>) or a JSON
+/// <see cref="ChatOptions.ResponseFormat"/>, decoding is constrained to the tool-call envelope or the schema, and kept finishable within
+/// the token budget. A <see cref="ChatOptions.MaxOutputTokens"/> too small for the shortest valid reply is raised to that length (context
+/// permitting), because a truncated call or document is useless. Constrained JSON is compact (no insignificant whitespace), object
+/// properties come in schema order, strings are capped by <see cref="QuickSilverOptions.MaxConstrainedStringLength"/> unless the schema
+/// sets maxLength, and integers have at most 9 digits. A required call yields exactly one <see cref="FunctionCallContent"/>; on
+/// <see cref="ChatToolMode.Auto"/>, a reply that is one or more call objects (or an array of them) becomes calls, limited to one when
+/// <see cref="ChatOptions.AllowMultipleToolCalls"/> is false.</para>
 /// <para><b>Model id.</b> <see cref="ChatOptions.ModelId"/> must be null or the loaded model's id; anything else throws
 /// <see cref="ArgumentException"/>, since one client serves exactly one model.</para>
 /// <para><b>Policy.</b> Each request snapshots the current policy when it is submitted, so <see cref="UpdateOptions"/> (wired to
@@ -253,14 +261,29 @@ public sealed class QuickSilverChatClient : IChatClient
         {
             token.ThrowIfCancellationRequested();
             RequestPlan plan = item.Plan;
-            var streamer = new StopSequenceStreamer(_backend.Tokenizer, plan.StopSequences);
+            // Structured replies end when the constraint says the value is complete; a stop sequence must not cut them short.
+            bool structured = plan.ToolRequired || plan.JsonOutput;
+            var streamer = new StopSequenceStreamer(_backend.Tokenizer, structured ? [] : plan.StopSequences);
             var held = new StringBuilder();
             bool holdAll = plan.ToolRequired;
             bool decided = plan.ToolRequired || plan.Tools.Count == 0;
-            int maxString = _settings.Options.MaxConstrainedStringLength;
+            int maxString = plan.MaxConstrainedStringLength;
+            // The constraint's budget: the token limit, or the room left in the context if that is smaller.
+            int room = _backend.ContextLength - item.PromptIds.Count;
+            int budget = Math.Min(plan.Request.MaxNewTokens, room);
             JsonSchemaConstraint? json = plan.ToolRequired
-                ? JsonSchemaConstraint.ForToolCall(_backend.Tokenizer, plan.Tools.Where(t => plan.RequiredToolName is null || t.Name == plan.RequiredToolName).Select(t => (t.Name, t.JsonSchema)).ToList(), maxString)
-                : plan.JsonOutput ? JsonSchemaConstraint.ForSchema(_backend.Tokenizer, plan.JsonSchema, maxString) : null;
+                ? JsonSchemaConstraint.ForToolCall(_backend.Tokenizer, plan.Tools.Where(t => plan.RequiredToolName is null || t.Name == plan.RequiredToolName).Select(t => (t.Name, t.JsonSchema)).ToList(), maxString, budget)
+                : plan.JsonOutput ? JsonSchemaConstraint.ForSchema(_backend.Tokenizer, plan.JsonSchema, maxString, budget) : null;
+            if (json is not null && json.MinimumBytesToComplete > budget && budget < room)
+            {
+                // A structured reply cut short is useless: raise the limit to what the shortest valid reply can need.
+                int raised = Math.Min(json.MinimumBytesToComplete, room);
+                _logger.LogDebug("Request {ResponseId}: MaxOutputTokens {Budget} is below the shortest valid structured reply; raised to {Raised}.", item.ResponseId, budget, raised);
+                plan.Request.MaxNewTokens = raised;
+                json = plan.ToolRequired
+                    ? JsonSchemaConstraint.ForToolCall(_backend.Tokenizer, plan.Tools.Where(t => plan.RequiredToolName is null || t.Name == plan.RequiredToolName).Select(t => (t.Name, t.JsonSchema)).ToList(), maxString, raised)
+                    : JsonSchemaConstraint.ForSchema(_backend.Tokenizer, plan.JsonSchema, maxString, raised);
+            }
 
             void Emit(string text)
             {

@@ -48,8 +48,11 @@ public sealed class QuickSilverOptions
     public string? PolicyPath { get; set; }
     /// <summary>Individual switches and thresholds laid over the preset or file.</summary>
     public QuickSilverPolicyOverrides PolicyOverrides { get; set; } = new();
-    /// <summary>Words, phrases and ids added to the policy's lexicons (forced halt, full processing, quantization override).</summary>
-    public TokenLexicons Lexicons { get; set; } = new() { ProtectNegations = true, ProtectJsonStructure = true };
+    /// <summary>
+    /// Words, phrases and ids added to the policy's lexicons (forced halt, full processing, quantization override). Only the lists are
+    /// used; the policy (preset or file) decides <c>ProtectNegations</c> and <c>ProtectJsonStructure</c>.
+    /// </summary>
+    public TokenLexicons Lexicons { get; set; } = new();
 
     /// <summary>Chat template: "auto" (the model's own, else plain), or a built-in name (see <c>ChatTemplate.BuiltInNames</c>).</summary>
     public string Template { get; set; } = "auto";

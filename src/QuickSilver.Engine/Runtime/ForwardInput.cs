@@ -21,4 +21,11 @@ public sealed class ForwardInput
     public TokenTrace? Trace { get; init; }
     /// <summary>Also return the final hidden states (1, T, d).</summary>
     public bool ReturnHidden { get; init; }
+
+    /// <summary>A copy of this input that uses <paramref name="cache"/>.</summary>
+    public ForwardInput WithCache(KvCache cache) => new()
+    {
+        TokenIds = TokenIds, StartPosition = StartPosition, Cache = cache, Plan = Plan, Flags = Flags,
+        AllLogits = AllLogits, Stats = Stats, Trace = Trace, ReturnHidden = ReturnHidden,
+    };
 }

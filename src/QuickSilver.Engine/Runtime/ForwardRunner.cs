@@ -40,7 +40,18 @@ public sealed class ForwardRunner
         if (input.Cache is { } c && c.Length != input.StartPosition)
             throw new InvalidOperationException($"The cache holds {c.Length} positions but the pass starts at {input.StartPosition}.");
 
-        var output = input.Plan is null || input.Plan.Policy.IsDense ? RunDense(input) : RunRouted(input);
+        bool routed = input.Plan is not null && !input.Plan.Policy.IsDense;
+        if (routed && input.Cache is null)
+        {
+            // Routed passes need a cache even stand-alone: propagated K/V of halted tokens, packed K/V of quantized
+            // tokens and skipped entries all live there. A temporary one holds this pass only.
+            using var temporary = new KvCache(_model.Config, end, _model.Device, initialCapacity: t) { Length = input.StartPosition };
+            var result = RunRouted(input.WithCache(temporary));
+            input.Stats.KvBytes = temporary.UsedBytes;
+            input.Stats.DenseKvBytes = (long)t * temporary.DenseBytesPerToken;
+            return result;
+        }
+        var output = routed ? RunRouted(input) : RunDense(input);
         if (input.Cache is { } cache)
         {
             cache.Length = end;
@@ -211,7 +222,7 @@ public sealed class ForwardRunner
             long[]? keyPositions = null;
             if (needMaxAttention && haltNow.Any(x => x))
             {
-                maxAttention = result.MaxAttention!.squeeze(0).data<float>().ToArray();
+                maxAttention = result.MaxAttention!.squeeze(0).data<float>().ToArray(); // host sync: τ_kv test for the halted tokens
                 keyPositions = result.KeyPositions!.data<long>().ToArray();
                 stats.RouterHostSyncs++;
             }
@@ -307,7 +318,7 @@ public sealed class ForwardRunner
         {
             case EntropySignalMode.DriftGated:
             {
-                var passing = driftOk.data<bool>().ToArray();
+                var passing = driftOk.data<bool>().ToArray(); // host sync: which tokens need an entropy read
                 stats.RouterHostSyncs++;
                 var idx = Enumerable.Range(0, ta).Where(j => passing[j] && !flags.FullProcessing[active[j]]).ToArray();
                 if (idx.Length > 0)
@@ -373,7 +384,7 @@ public sealed class ForwardRunner
             distance = distance / later.norm(-1, false).squeeze(0).clamp_min(1e-12);
             stats.RouterFlops += 2.0 * width * (ta - 1);
         }
-        var d = distance.data<float>().ToArray();
+        var d = distance.data<float>().ToArray(); // host sync: the pairing is decided on the host
         stats.RouterHostSyncs++;
         for (int j = 0; j + 1 < ta; j++)
         {
@@ -447,8 +458,10 @@ public sealed class ForwardRunner
     {
         var q = plan.Policy.Quantization;
         using var scope = torch.NewDisposeScope();
-        var entropy = ExactEntropy(states, stats).data<float>().ToArray();
-        stats.RouterHostSyncs++;
+        // Uniform precision (all bands the same width) needs no entropy signal.
+        bool uniform = q.LowBits == q.MidBits && q.MidBits == q.HighBits;
+        var entropy = uniform ? new float[active.Count] : ExactEntropy(states, stats).data<float>().ToArray();
+        if (!uniform) stats.RouterHostSyncs++;
         double min = entropy.Min(), max = entropy.Max();
         for (int j = 0; j < active.Count; j++)
         {

@@ -4,7 +4,7 @@ namespace QuickSilver.Engine.Runtime;
 
 /// <summary>
 /// K/V entries stored at a fixed bit width: codes packed 8/bits to a byte along the head dimension, with a
-/// float32 scale and minimum per (entry, head, group). Memory really shrinks; attention reads a dequantized
+/// float16 scale and minimum per (entry, head, group). Memory really shrinks; attention reads a dequantized
 /// copy made per step (there is no low-bit attention kernel, so this costs time rather than saving it).
 /// </summary>
 internal sealed class PackedKvRegion : IDisposable
@@ -32,10 +32,12 @@ internal sealed class PackedKvRegion : IDisposable
 
     public int Bits => _bits;
 
-    /// <summary>Bytes of codes, scales, minima and positions.</summary>
-    public long UsedBytes => (long)Count * (2L * _kvHeads * _bytesPerRow + 4L * _kvHeads * _groups * sizeof(float) + sizeof(long));
+    /// <summary>Bytes of codes, float16 scales and minima, and positions.</summary>
+    public long UsedBytes => (long)Count * BytesPerEntry;
 
-    public long AllocatedBytes => (long)_capacity * (2L * _kvHeads * _bytesPerRow + 4L * _kvHeads * _groups * sizeof(float) + sizeof(long));
+    public long AllocatedBytes => (long)_capacity * BytesPerEntry;
+
+    private long BytesPerEntry => 2L * _kvHeads * _bytesPerRow + 4L * _kvHeads * _groups * sizeof(short) + sizeof(long);
 
     /// <summary>Quantizes and appends entries (1, nkv, n, hs).</summary>
     public void Append(torch.Tensor keys, torch.Tensor values, torch.Tensor positions)
@@ -83,14 +85,15 @@ internal sealed class PackedKvRegion : IDisposable
     {
         long n = x.shape[2];
         var grouped = x.reshape(1, _kvHeads, n, _groups, _group);
-        var min = grouped.amin([-1], keepdim: true);
+        // Scales and minima are stored as float16; quantize with the rounded values so the error bound holds for what is stored.
+        var min = grouped.amin([-1], keepdim: true).to(torch.float16).to(torch.float32);
         var max = grouped.amax([-1], keepdim: true);
         int levels = (1 << _bits) - 1;
-        var scale = ((max - min) / levels).clamp_min(1e-12);
+        var scale = ((max - min) / levels).clamp_min(1e-4).to(torch.float16).to(torch.float32);
         var codes = ((grouped - min) / scale).round().clamp(0, levels).to(torch.int32).reshape(1, _kvHeads, n, _bytesPerRow, 8 / _bits);
         var shifts = torch.tensor(Enumerable.Range(0, 8 / _bits).Select(i => 1 << (i * _bits)).ToArray(), torch.int32, _device);
         var packed = (codes * shifts).sum(-1).to(torch.uint8); // (1, nkv, n, hs·bits/8)
-        return (packed, scale.squeeze(-1), min.squeeze(-1));
+        return (packed, scale.squeeze(-1).to(torch.float16), min.squeeze(-1).to(torch.float16));
     }
 
     private torch.Tensor Unpack(torch.Tensor packed, torch.Tensor scale, torch.Tensor min)
@@ -99,16 +102,16 @@ internal sealed class PackedKvRegion : IDisposable
         var shifts = torch.tensor(Enumerable.Range(0, 8 / _bits).Select(i => 1 << (i * _bits)).ToArray(), torch.int32, _device);
         var codes = packed.to(torch.int32).unsqueeze(-1).div(shifts, rounding_mode: torch.RoundingMode.floor).remainder(1 << _bits); // (1, nkv, n, bytes, 8/bits)
         var grouped = codes.reshape(1, _kvHeads, n, _groups, _group).to(torch.float32);
-        return (grouped * scale.unsqueeze(-1) + min.unsqueeze(-1)).reshape(1, _kvHeads, n, _headDim);
+        return (grouped * scale.to(torch.float32).unsqueeze(-1) + min.to(torch.float32).unsqueeze(-1)).reshape(1, _kvHeads, n, _headDim);
     }
 
     private (torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor) Allocate(int capacity) => (
         torch.zeros(1, _kvHeads, capacity, _bytesPerRow, torch.uint8, _device).DetachFromDisposeScope(),
         torch.zeros(1, _kvHeads, capacity, _bytesPerRow, torch.uint8, _device).DetachFromDisposeScope(),
-        torch.zeros(1, _kvHeads, capacity, _groups, device: _device).DetachFromDisposeScope(),
-        torch.zeros(1, _kvHeads, capacity, _groups, device: _device).DetachFromDisposeScope(),
-        torch.zeros(1, _kvHeads, capacity, _groups, device: _device).DetachFromDisposeScope(),
-        torch.zeros(1, _kvHeads, capacity, _groups, device: _device).DetachFromDisposeScope(),
+        torch.zeros(1, _kvHeads, capacity, _groups, torch.float16, _device).DetachFromDisposeScope(),
+        torch.zeros(1, _kvHeads, capacity, _groups, torch.float16, _device).DetachFromDisposeScope(),
+        torch.zeros(1, _kvHeads, capacity, _groups, torch.float16, _device).DetachFromDisposeScope(),
+        torch.zeros(1, _kvHeads, capacity, _groups, torch.float16, _device).DetachFromDisposeScope(),
         torch.zeros(capacity, torch.int64, _device).DetachFromDisposeScope());
 
     private void EnsureCapacity(int needed)

@@ -14,6 +14,10 @@ internal sealed class LanguageModelBackend : IQuickSilverBackend
     public LanguageModelBackend(LanguageModel model, bool ownsModel, int? contextLength = null)
     {
         ArgumentNullException.ThrowIfNull(model);
+        if (contextLength is { } requested && (requested < 2 || requested > model.Config.MaxPositions))
+        {
+            throw new QuickSilverException($"ContextLength {requested} is outside what model '{model.ModelId}' supports (2 to {model.Config.MaxPositions} positions).");
+        }
         _model = model;
         _ownsModel = ownsModel;
         _contextLength = contextLength;

@@ -32,4 +32,7 @@ internal sealed class RequestPlan
     public string? Preamble { get; init; }
 
     public string? ConversationId { get; init; }
+
+    /// <summary>Longest constrained JSON string unless the schema says otherwise (from the options snapshot of the request).</summary>
+    public int MaxConstrainedStringLength { get; init; } = 128;
 }

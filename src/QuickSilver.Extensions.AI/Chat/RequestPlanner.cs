@@ -136,6 +136,7 @@ internal static class RequestPlanner
             JsonSchema = schema,
             Preamble = preamble.Count > 0 ? string.Join("\n\n", preamble) : null,
             ConversationId = chat?.ConversationId,
+            MaxConstrainedStringLength = defaults.MaxConstrainedStringLength,
         };
     }
 

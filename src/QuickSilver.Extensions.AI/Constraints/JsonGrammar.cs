@@ -24,10 +24,27 @@ internal static class JsonGrammar
     {
         var frame = new ToolCallFrame(tools, -1);
         byte[][] prefixes = tools.Select(t => Encoding.UTF8.GetBytes("{\"name\":" + JsonStringLiteral(t.Name) + ",\"arguments\":")).ToArray();
-        return new JsonState(new LiteralFrame(prefixes, 0), new JsonState(frame, new JsonState(DoneFrame.Instance, null)));
+        int[] tails = tools.Select(t => t.Arguments.MinimumValueBytes + 1).ToArray();
+        return new JsonState(new LiteralFrame(prefixes, 0, tails), new JsonState(frame, new JsonState(DoneFrame.Instance, null)));
     }
 
     public static string JsonStringLiteral(string text) => System.Text.Json.JsonSerializer.Serialize(text);
+
+    /// <summary>
+    /// True when <paramref name="state"/> is inside a string body between characters (no escape or multi-byte character
+    /// pending): then a token of only plain characters is valid exactly when the string stays within its length bound.
+    /// </summary>
+    public static bool TryGetPlainString(JsonState state, out int length, out int maxLength)
+    {
+        if (state.Top is StringFrame frame && frame.IsBetweenCharacters)
+        {
+            length = frame.Length;
+            maxLength = frame.MaxLength;
+            return true;
+        }
+        length = maxLength = 0;
+        return false;
+    }
 
     /// <summary>Feeds bytes; null when any is rejected.</summary>
     public static JsonState? Step(JsonState? state, ReadOnlySpan<byte> bytes)
@@ -63,6 +80,17 @@ internal static class JsonGrammar
             }
         }
 
+        /// <summary>The fewest bytes that complete the output from this state (compact JSON).</summary>
+        public int MinimumBytesToComplete()
+        {
+            int total = 0;
+            for (JsonState? s = this; s is not null; s = s.Rest)
+            {
+                total += s.Top.BytesToClose(childActive: !ReferenceEquals(s, this));
+            }
+            return total;
+        }
+
         public JsonState Replace(JsonFrame frame) => new(frame, Rest);
 
         public JsonState Push(JsonFrame frame) => new(frame, this);
@@ -86,6 +114,12 @@ internal static class JsonGrammar
 
         /// <summary>This frame's value can end at end of input (numbers, literals whose match is complete).</summary>
         public virtual bool CanEndHere => false;
+
+        /// <summary>
+        /// The fewest bytes this frame still needs, not counting a child frame above it (<paramref name="childActive"/>: one is open,
+        /// e.g. a key or value being written).
+        /// </summary>
+        public abstract int BytesToClose(bool childActive);
     }
 
     private sealed class DoneFrame : JsonFrame
@@ -95,10 +129,14 @@ internal static class JsonGrammar
         public override JsonState? Step(JsonState self, byte b) => null;
 
         public override bool CanEndHere => true;
+
+        public override int BytesToClose(bool childActive) => 0;
     }
 
     private sealed class ValueFrame(JsonSchemaNode schema) : JsonFrame
     {
+        public override int BytesToClose(bool childActive) => schema.MinimumValueBytes;
+
         public override JsonState? Step(JsonState self, byte b)
         {
             if (schema.EnumLiterals is { } literals)
@@ -129,8 +167,22 @@ internal static class JsonGrammar
     }
 
     /// <summary>Matches one of several byte strings; completes as soon as the match is unambiguous.</summary>
-    private sealed class LiteralFrame(byte[][] candidates, int matched) : JsonFrame
+    /// <param name="candidates">The byte strings; ruled-out ones become empty, so indexes (tags) stay stable.</param>
+    /// <param name="matched">Bytes matched so far.</param>
+    /// <param name="tails">Optional fewest bytes the parent still needs after each candidate (keys and tool names choose what follows).</param>
+    private sealed class LiteralFrame(byte[][] candidates, int matched, int[]? tails = null) : JsonFrame
     {
+        public override int BytesToClose(bool childActive)
+        {
+            int best = int.MaxValue;
+            for (int i = 0; i < candidates.Length; i++)
+            {
+                byte[] c = candidates[i];
+                if (c.Length >= matched && (c.Length > 0 || matched == 0)) best = Math.Min(best, c.Length - matched + (tails?[i] ?? 0));
+            }
+            return best == int.MaxValue ? 0 : best;
+        }
+
         public override bool CanEndHere => CompleteIndex() >= 0;
 
         private int CompleteIndex()
@@ -161,7 +213,7 @@ internal static class JsonGrammar
                 int done = CompleteIndex();
                 return done >= 0 ? self.PopAndStep(done, b) : null;
             }
-            var next = new LiteralFrame(Narrow(b), matched + 1);
+            var next = new LiteralFrame(Narrow(b), matched + 1, tails);
             if (complete >= 0 && !longer)
             {
                 return self.Pop(complete);
@@ -177,6 +229,41 @@ internal static class JsonGrammar
 
     private sealed class ObjectFrame(JsonSchemaNode schema, ObjectPhase phase, int next, int current) : JsonFrame
     {
+        public override int BytesToClose(bool childActive)
+        {
+            if (schema.FreeFormObject)
+            {
+                return phase switch
+                {
+                    ObjectPhase.FreeKey or ObjectPhase.AfterKey => 1 + 1 + 1,        // ':' + a one-byte value + '}'
+                    ObjectPhase.AfterComma => childActive ? 3 : 2 + 1 + 1 + 1,        // a key "" : 0 }
+                    _ => 1,
+                };
+            }
+            switch (phase)
+            {
+                case ObjectPhase.Open:
+                case ObjectPhase.AfterComma:
+                    // While a key is being written, its literal frame carries what follows each candidate key.
+                    if (childActive) return 0;
+                    return phase == ObjectPhase.Open ? schema.RequiredBytesFrom(next, first: true) : CheapestAfterComma();
+                case ObjectPhase.AfterKey:
+                    return 1 + (current >= 0 ? schema.Properties[current].Schema.MinimumValueBytes + schema.RequiredBytesFrom(current + 1, first: false) : 1 + 1);
+                default:
+                    return schema.RequiredBytesFrom(next, first: false);
+            }
+        }
+
+        private int CheapestAfterComma()
+        {
+            int best = int.MaxValue;
+            foreach (int i in Candidates())
+            {
+                best = Math.Min(best, JsonSchemaNode.KeyBytes(schema.Properties[i].Name) + 1 + schema.Properties[i].Schema.MinimumValueBytes + schema.RequiredBytesFrom(i + 1, first: false));
+            }
+            return best == int.MaxValue ? 1 : best;
+        }
+
         public override JsonState? Step(JsonState self, byte b)
         {
             switch (phase)
@@ -191,9 +278,11 @@ internal static class JsonGrammar
                     {
                         return self.Replace(new ObjectFrame(schema, ObjectPhase.FreeKey, next, -1)).Push(new StringFrame(0, JsonSchemaNode.DefaultMaxStringLength, 0, 0, 0, 0));
                     }
-                    byte[][] keys = Candidates().Select(i => Encoding.UTF8.GetBytes(JsonStringLiteral(schema.Properties[i].Name))).ToArray();
+                    int[] candidates = Candidates();
+                    byte[][] keys = candidates.Select(i => Encoding.UTF8.GetBytes(JsonStringLiteral(schema.Properties[i].Name))).ToArray();
                     if (keys.Length == 0) return null;
-                    var key = new LiteralFrame(keys, 0);
+                    int[] tails = candidates.Select(i => 1 + schema.Properties[i].Schema.MinimumValueBytes + schema.RequiredBytesFrom(i + 1, first: false)).ToArray();
+                    var key = new LiteralFrame(keys, 0, tails);
                     return key.Step(self.Push(key), b);
                 case ObjectPhase.AfterKey when b == (byte)':':
                     JsonSchemaNode valueSchema = current >= 0 ? schema.Properties[current].Schema : JsonSchemaNode.AnyValue;
@@ -242,6 +331,18 @@ internal static class JsonGrammar
 
     private sealed class ArrayFrame(JsonSchemaNode schema, ArrayPhase phase, int count) : JsonFrame
     {
+        public override int BytesToClose(bool childActive)
+        {
+            int item = (schema.Items ?? JsonSchemaNode.AnyValue).MinimumValueBytes;
+            int missing = Math.Max(0, schema.MinItems - count);
+            return phase switch
+            {
+                ArrayPhase.Open => missing == 0 ? 1 : missing * item + missing - 1 + 1,
+                ArrayPhase.AfterComma => item + Math.Max(0, missing - 1) * (item + 1) + 1,
+                _ => missing * (item + 1) + 1,
+            };
+        }
+
         public override JsonState? Step(JsonState self, byte b)
         {
             if (b == (byte)']' && phase is ArrayPhase.Open or ArrayPhase.AfterValue)
@@ -265,6 +366,15 @@ internal static class JsonGrammar
     /// </summary>
     private sealed class StringFrame(int minLength, int maxLength, int length, int continuation, int hexLeft, int escape, byte nextLo = 0x80, byte nextHi = 0xBF) : JsonFrame
     {
+        public bool IsBetweenCharacters => continuation == 0 && hexLeft == 0 && escape == 0;
+
+        public int Length => length;
+
+        public int MaxLength => maxLength;
+
+        public override int BytesToClose(bool childActive)
+            => hexLeft + (escape == 1 ? 1 : 0) + continuation + Math.Max(0, minLength - length) + 1;
+
         public override JsonState? Step(JsonState self, byte b)
         {
             if (hexLeft > 0)
@@ -318,6 +428,8 @@ internal static class JsonGrammar
 
         public override bool CanEndHere => phase is NumberPhase.Zero or NumberPhase.Int or NumberPhase.Frac or NumberPhase.ExpDigits;
 
+        public override int BytesToClose(bool childActive) => CanEndHere ? 0 : 1;
+
         public override JsonState? Step(JsonState self, byte b)
         {
             bool digit = b is >= (byte)'0' and <= (byte)'9';
@@ -344,6 +456,9 @@ internal static class JsonGrammar
 
     private sealed class ToolCallFrame(IReadOnlyList<(string Name, JsonSchemaNode Arguments)> tools, int chosen) : JsonFrame
     {
+        // Before the name is chosen, the name literal's tails carry the arguments and the closing brace.
+        public override int BytesToClose(bool childActive) => chosen >= 0 ? 1 : 0;
+
         public int Chosen => chosen;
 
         public override JsonState? Step(JsonState self, byte b)

@@ -60,6 +60,51 @@ internal sealed class JsonSchemaNode
 
     public bool Allows(JsonTypes type) => (Types & type) != 0;
 
+    private int _minimumBytes = -1;
+
+    /// <summary>The fewest bytes any value of this schema takes (compact JSON).</summary>
+    public int MinimumValueBytes
+    {
+        get
+        {
+            if (_minimumBytes >= 0) return _minimumBytes;
+            int best = int.MaxValue;
+            if (EnumLiterals is { } literals)
+            {
+                best = literals.Length == 0 ? 0 : literals.Min(l => l.Length);
+            }
+            else
+            {
+                if (Allows(JsonTypes.Number | JsonTypes.Integer)) best = 1;
+                if (Allows(JsonTypes.String)) best = Math.Min(best, 2 + MinLength);
+                if (Allows(JsonTypes.Null | JsonTypes.Boolean)) best = Math.Min(best, 4);
+                if (Allows(JsonTypes.Array)) best = Math.Min(best, 2 + (MinItems > 0 ? MinItems * (Items ?? AnyValue).MinimumValueBytes + MinItems - 1 : 0));
+                if (Allows(JsonTypes.Object)) best = Math.Min(best, FreeFormObject ? 2 : 1 + RequiredBytesFrom(0, first: true));
+            }
+            _minimumBytes = best == int.MaxValue ? 0 : best;
+            return _minimumBytes;
+        }
+    }
+
+    /// <summary>
+    /// Bytes to write every required property from index <paramref name="start"/> on, each with its leading comma (none before the
+    /// first when <paramref name="first"/>), plus the closing brace.
+    /// </summary>
+    public int RequiredBytesFrom(int start, bool first)
+    {
+        int total = 1;
+        for (int i = start; i < Properties.Count; i++)
+        {
+            (string name, JsonSchemaNode schema) = Properties[i];
+            if (!Required.Contains(name)) continue;
+            total += (first ? 0 : 1) + KeyBytes(name) + 1 + schema.MinimumValueBytes;
+            first = false;
+        }
+        return total;
+    }
+
+    public static int KeyBytes(string name) => Encoding.UTF8.GetByteCount(JsonSerializer.Serialize(name));
+
     private sealed class Compiler(JsonElement root, int maxStringLength)
     {
         public JsonSchemaNode Compile(JsonElement schema, int depth)

@@ -43,6 +43,14 @@ internal sealed class TokenTrie
             (_nodes[node].Tokens ??= []).Add(id);
         }
         EmptyTokens = [.. empty];
+        PlainCharCounts = new int[VocabSize];
+        var special = new List<int>();
+        for (int id = 0; id < VocabSize; id++)
+        {
+            PlainCharCounts[id] = PlainCharCount(TokenBytes[id]);
+            if (PlainCharCounts[id] < 0 && TokenBytes[id].Length > 0) special.Add(id);
+        }
+        NonPlainTokens = [.. special];
         foreach (Node node in _nodes)
         {
             node.Edges = node.Children?.OrderBy(kv => kv.Key).Select(kv => (kv.Key, kv.Value)).ToArray() ?? [];
@@ -60,6 +68,49 @@ internal sealed class TokenTrie
 
     public int NodeCount => _nodes.Count;
 
+    /// <summary>
+    /// For each token, the number of characters it adds inside a JSON string when all its bytes are plain string content
+    /// (complete, valid UTF-8 characters other than '"', '\' and control characters); -1 otherwise.
+    /// </summary>
+    public int[] PlainCharCounts { get; }
+
+    /// <summary>Tokens with bytes that are not plain string content (quotes, backslashes, control bytes, partial UTF-8).</summary>
+    public int[] NonPlainTokens { get; }
+
+    private static int PlainCharCount(byte[] bytes)
+    {
+        if (bytes.Length == 0) return -1;
+        int chars = 0;
+        for (int i = 0; i < bytes.Length;)
+        {
+            byte b = bytes[i];
+            int extra;
+            byte lo = 0x80, hi = 0xBF;
+            switch (b)
+            {
+                case < 0x20 or (byte)'"' or (byte)'\\': return -1;
+                case < 0x80: extra = 0; break;
+                case >= 0xC2 and <= 0xDF: extra = 1; break;
+                case 0xE0: extra = 2; lo = 0xA0; break;
+                case 0xED: extra = 2; hi = 0x9F; break;
+                case >= 0xE1 and <= 0xEF: extra = 2; break;
+                case 0xF0: extra = 3; lo = 0x90; break;
+                case >= 0xF1 and <= 0xF3: extra = 3; break;
+                case 0xF4: extra = 3; hi = 0x8F; break;
+                default: return -1;
+            }
+            if (i + extra >= bytes.Length && extra > 0) return -1;
+            for (int k = 1; k <= extra; k++)
+            {
+                byte c = bytes[i + k];
+                if (c < (k == 1 ? lo : 0x80) || c > (k == 1 ? hi : 0xBF)) return -1;
+            }
+            i += extra + 1;
+            chars++;
+        }
+        return chars;
+    }
+
     public static TokenTrie For(ITokenizer tokenizer)
     {
         ArgumentNullException.ThrowIfNull(tokenizer);
@@ -69,21 +120,25 @@ internal sealed class TokenTrie
     /// <summary>
     /// Marks in <paramref name="allowed"/> every token whose bytes the <paramref name="step"/> function accepts from <paramref name="start"/>.
     /// </summary>
-    public void Walk<TState>(TState start, Func<TState, byte, TState?> step, bool[] allowed) where TState : class
-        => Walk(0, start, step, allowed);
+    /// <param name="start">The state before the token.</param>
+    /// <param name="step">Advances a state by one byte; null rejects.</param>
+    /// <param name="allowed">Receives the marks.</param>
+    /// <param name="keep">Optional test of the state after a whole token (e.g. "can still finish within the budget").</param>
+    public void Walk<TState>(TState start, Func<TState, byte, TState?> step, bool[] allowed, Func<TState, bool>? keep = null) where TState : class
+        => Walk(0, start, step, allowed, keep);
 
-    private void Walk<TState>(int nodeIndex, TState state, Func<TState, byte, TState?> step, bool[] allowed) where TState : class
+    private void Walk<TState>(int nodeIndex, TState state, Func<TState, byte, TState?> step, bool[] allowed, Func<TState, bool>? keep) where TState : class
     {
         foreach ((byte b, int child) in _nodes[nodeIndex].Edges)
         {
             TState? next = step(state, b);
             if (next is null) continue;
             Node node = _nodes[child];
-            if (node.Tokens is not null)
+            if (node.Tokens is not null && (keep is null || keep(next)))
             {
                 foreach (int id in node.Tokens) allowed[id] = true;
             }
-            if (node.Edges.Length > 0) Walk(child, next, step, allowed);
+            if (node.Edges.Length > 0) Walk(child, next, step, allowed, keep);
         }
     }
 

@@ -42,8 +42,7 @@ internal static class PolicyComposer
         Add(target.ForcedHaltIds, extra.ForcedHaltIds);
         Add(target.FullProcessingIds, extra.FullProcessingIds);
         Add(target.QuantizationOverrideIds, extra.QuantizationOverrideIds);
-        target.ProtectNegations |= extra.ProtectNegations;
-        target.ProtectJsonStructure |= extra.ProtectJsonStructure;
+        // ProtectNegations / ProtectJsonStructure stay as the policy (preset or file) sets them: these lists only add entries.
 
         static void Add<T>(List<T> to, List<T> from)
         {

@@ -27,12 +27,14 @@ public sealed class PackedKvCacheTests
         foreach (var (original, restored) in new[] { (keys, k), (values, v) })
         {
             var groups = original.reshape(1, kvHeads, n, 2, 8);
-            var bound = ((groups.amax([-1]) - groups.amin([-1])) / ((1 << bits) - 1) / 2 + 1e-5).unsqueeze(-1);
+            // Half a step, with the step rounded to float16 (relative error 2^-11) and the minimum rounded likewise.
+            var range = groups.amax([-1]) - groups.amin([-1]);
+            var bound = (range / ((1 << bits) - 1) * (0.5 + 2e-3) + groups.abs().amax([-1]) * 1e-3 + 1e-4).unsqueeze(-1);
             var error = (restored - original).abs().reshape(1, kvHeads, n, 2, 8);
             Assert.True((error <= bound).all().item<bool>());
         }
-        // Codes take bits/32 of the floats; scales and minima add 2 floats per 8-element group per tensor.
-        double expectedRatio = (2.0 * kvHeads * headDim * bits / 8 + 4.0 * kvHeads * 2 * 4 + 8) / (2.0 * kvHeads * headDim * 4 + 8);
+        // Codes take bits/32 of the floats; float16 scales and minima add 2 halves per 8-element group per tensor.
+        double expectedRatio = (2.0 * kvHeads * headDim * bits / 8 + 4.0 * kvHeads * 2 * 2 + 8) / (2.0 * kvHeads * headDim * 4 + 8);
         Assert.Equal(expectedRatio, (double)packed.UsedBytes / full.UsedBytes, 6);
         Assert.True(packed.UsedBytes < full.UsedBytes);
     }

@@ -287,3 +287,31 @@ public sealed class SemanticDriftTests
         Assert.True(drift[4] > 1e-3f);
     }
 }
+
+public sealed class StandAloneRoutedPassTests
+{
+    [Fact]
+    public void A_routed_pass_without_a_cache_equals_one_with_a_cache()
+    {
+        var config = TestModels.TinyLlama();
+        using var model = TestModels.Create(config);
+        var runner = new ForwardRunner(model);
+        var tokens = TestModels.RandomTokens(18, config.VocabSize, 81);
+        var policy = new QuickSilverPolicy
+        {
+            Halting = new HaltingPolicy { Enabled = true, DriftThreshold = 0, EntropyThreshold = 0, MinLayer = 1 },
+            KvSkip = new KvSkipPolicy { Enabled = false },
+            Quantization = new QuantizationPolicy { Enabled = true, DecisionLayer = 2, Normalization = EntropyNormalization.None, LowThreshold = 0, HighThreshold = 0, RareTokenIdFraction = null, ProtectNumbers = false },
+        };
+        var flags = new TokenFlags(tokens.Length);
+        flags.ForcedHalt[3] = flags.ForcedHalt[9] = true;
+        var plan = new RoutingPlan(policy, config);
+        using var cache = new KvCache(config, 32, torch.CPU);
+        using var withCache = runner.Run(new ForwardInput { TokenIds = tokens, Cache = cache, Plan = plan, Flags = flags, AllLogits = true });
+        var stats = new RuntimeStats();
+        using var standAlone = runner.Run(new ForwardInput { TokenIds = tokens, Plan = plan, Flags = flags, AllLogits = true, Stats = stats });
+        Assert.True(TestModels.MaxAbsDiff(TestModels.ToArray(withCache.Logits), TestModels.ToArray(standAlone.Logits)) < 1e-6f);
+        Assert.Equal(cache.UsedBytes, stats.KvBytes);
+        Assert.True(stats.KvBytes < stats.DenseKvBytes); // 8-bit packed entries from the decision layer on
+    }
+}

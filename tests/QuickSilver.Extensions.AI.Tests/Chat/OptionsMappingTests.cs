@@ -99,6 +99,13 @@ public class OptionsMappingTests
     }
 
     [Fact]
+    public async Task StopSequences_DoNotCutConstrainedJson()
+    {
+        var (_, _, response) = await Run(new ChatOptions { ResponseFormat = ChatResponseFormat.Json, StopSequences = ["true"] }, _ => """{"a":[1,true]}""");
+        Assert.Equal("""{"a":[1,true]}""", response.Text);
+    }
+
+    [Fact]
     public async Task EmptyStopSequence_Throws()
         => await Assert.ThrowsAsync<ArgumentException>(() => Run(new ChatOptions { StopSequences = [""] }));
 

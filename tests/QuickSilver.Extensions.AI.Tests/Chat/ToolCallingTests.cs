@@ -101,6 +101,27 @@ public class ToolCallingTests
     }
 
     [Fact]
+    public async Task RequireAny_WithTheSmallestPossibleBudget_StillClosesTheCall()
+    {
+        int minimum = "{\"name\":\"get_time\",\"arguments\":{\"zone\":\"\"}}".Length;
+        using var client = TestClients.Create(out _, _ => "Once upon a time there was");
+        ChatResponse response = await client.GetResponseAsync(Ask("x"), new ChatOptions { Tools = [Time], ToolMode = ChatToolMode.RequireAny, MaxOutputTokens = minimum });
+        Assert.Equal(ChatFinishReason.ToolCalls, response.FinishReason);
+        Assert.Equal("get_time", Assert.Single(response.Messages.SelectMany(m => m.Contents).OfType<FunctionCallContent>()).Name);
+        Assert.True(response.Usage!.OutputTokenCount <= minimum);
+    }
+
+    [Fact]
+    public async Task RequireAny_WithATooSmallBudget_RaisesItToTheShortestCall()
+    {
+        int minimum = "{\"name\":\"get_time\",\"arguments\":{\"zone\":\"\"}}".Length;
+        using var client = TestClients.Create(out FakeBackend backend, _ => "Once upon a time there was");
+        ChatResponse response = await client.GetResponseAsync(Ask("x"), new ChatOptions { Tools = [Time], ToolMode = ChatToolMode.RequireAny, MaxOutputTokens = 5 });
+        Assert.Equal(ChatFinishReason.ToolCalls, response.FinishReason);
+        Assert.Equal(minimum, backend.Requests.Single().Request.MaxNewTokens);
+    }
+
+    [Fact]
     public async Task RequireSpecific_OnlyThatToolCanBeCalled()
     {
         using var client = TestClients.Create(out FakeBackend backend, _ => """{"name":"get_weather","arguments":{"city":"Paris","days":1}}""", o => o.MaxConstrainedStringLength = 8);

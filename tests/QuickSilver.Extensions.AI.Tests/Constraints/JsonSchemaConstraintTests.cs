@@ -156,6 +156,67 @@ public class JsonSchemaConstraintTests
         Assert.True(unknown.ComputeMask()['w']);
     }
 
+    [Theory]
+    [InlineData("", "{\"city\":\"\",\"unit\":\"celsius\"}")]
+    [InlineData("{", "\"city\":\"\",\"unit\":\"celsius\"}")]
+    [InlineData("{\"ci", "ty\":\"\",\"unit\":\"celsius\"}")]
+    [InlineData("{\"city\":\"Par", "\",\"unit\":\"celsius\"}")]
+    [InlineData("{\"city\":\"x\",\"days\":-", "1,\"unit\":\"celsius\"}")]
+    [InlineData("{\"city\":\"x\",\"unit\":\"fahr", "enheit\"}")]
+    [InlineData("{\"city\":\"x\",\"unit\":\"celsius\",\"tags\":[", "]}")]
+    [InlineData("{\"city\":\"x\",\"unit\":\"celsius\"", "}")]
+    public void MinimumBytesToComplete_IsTheShortestCompletion(string prefix, string shortestCompletion)
+    {
+        var constraint = JsonSchemaConstraint.ForSchema(Tokenizer, WeatherSchema);
+        constraint.AcceptBytes(Encoding.UTF8.GetBytes(prefix));
+        Assert.Equal(Encoding.UTF8.GetByteCount(shortestCompletion), constraint.MinimumBytesToComplete);
+        constraint.AcceptBytes(Encoding.UTF8.GetBytes(shortestCompletion));
+        Assert.True(constraint.IsComplete);
+    }
+
+    [Fact]
+    public void WithATokenBudget_RandomWalksAlwaysFinishInTime()
+    {
+        // Property: whatever allowed tokens are chosen, a budget at least the shortest document is never overrun.
+        int minimum = JsonSchemaConstraint.ForSchema(Tokenizer, WeatherSchema).MinimumBytesToComplete;
+        Gen.Select(Gen.Int, Gen.Int[0, 40]).Sample((seed, extra) =>
+        {
+            var rng = new Random(seed);
+            int budget = minimum + extra;
+            var constraint = JsonSchemaConstraint.ForSchema(Tokenizer, WeatherSchema, maxTokens: budget);
+            int used = 0;
+            while (!constraint.IsComplete)
+            {
+                Assert.True(used < budget, $"budget {budget} overrun: {constraint.Text}");
+                bool[] mask = constraint.ComputeMask();
+                var allowed = Enumerable.Range(0, mask.Length).Where(i => mask[i] && i != FakeTokenizer.Eos).ToList();
+                constraint.Accept(allowed[rng.Next(allowed.Count)]);
+                used++;
+            }
+            using var document = JsonDocument.Parse(constraint.Text);
+            Assert.Empty(SchemaValidator.Validate(document.RootElement, WeatherSchema));
+        }, iter: 200);
+    }
+
+    [Fact]
+    public void ToolCallWithATokenBudget_FinishesInTime()
+    {
+        var tools = new List<(string, JsonElement)> { ("get_weather", WeatherSchema) };
+        int minimum = JsonSchemaConstraint.ForToolCall(Tokenizer, tools).MinimumBytesToComplete;
+        Assert.Equal(Encoding.UTF8.GetByteCount("""{"name":"get_weather","arguments":{"city":"","unit":"celsius"}}"""), minimum);
+        var rng = new Random(3);
+        var constraint = JsonSchemaConstraint.ForToolCall(Tokenizer, tools, maxTokens: minimum + 5);
+        int used = 0;
+        while (!constraint.IsComplete)
+        {
+            bool[] mask = constraint.ComputeMask();
+            var allowed = Enumerable.Range(0, mask.Length).Where(i => mask[i]).ToList();
+            constraint.Accept(allowed[rng.Next(allowed.Count)]);
+            used++;
+        }
+        Assert.InRange(used, 1, minimum + 5);
+    }
+
     [Fact]
     public void Integers_AreCappedAtNineDigits_NegativeSignNotCounted()
     {

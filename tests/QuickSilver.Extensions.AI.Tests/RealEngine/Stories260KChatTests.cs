@@ -126,7 +126,7 @@ public class Stories260KChatTests(Stories260KFixture fixture) : IClassFixture<St
         ChatResponse response = await client.GetResponseAsync(Ask("Describe Tom"), new ChatOptions
         {
             ResponseFormat = ChatResponseFormat.ForJsonSchema(schema, "person"),
-            MaxOutputTokens = 120,
+            MaxOutputTokens = 50,
         });
         using JsonDocument document = JsonDocument.Parse(response.Text);
         Assert.Empty(SchemaValidator.Validate(document.RootElement, schema));
@@ -158,7 +158,7 @@ public class Stories260KChatTests(Stories260KFixture fixture) : IClassFixture<St
         {
             Tools = [weather, time],
             ToolMode = ChatToolMode.RequireAny,
-            MaxOutputTokens = 120,
+            MaxOutputTokens = 64,   // the budget-aware constraint closes the call in time
         });
         Assert.Equal(ChatFinishReason.ToolCalls, response.FinishReason);
         FunctionCallContent call = Assert.Single(response.Messages.SelectMany(m => m.Contents).OfType<FunctionCallContent>());
@@ -176,9 +176,59 @@ public class Stories260KChatTests(Stories260KFixture fixture) : IClassFixture<St
         int calls = 0;
         AIFunction weather = AIFunctionFactory.Create((string city, int days) => { calls++; return $"Sunny in {city}"; }, "get_weather", "Gets the weather for a city.");
         IChatClient client = new ChatClientBuilder(inner).UseFunctionInvocation(configure: f => f.MaximumIterationsPerRequest = 2).Build();
-        var options = new ChatOptions { Tools = [weather], ToolMode = ChatToolMode.RequireSpecific("get_weather"), MaxOutputTokens = 120 };
+        var options = new ChatOptions { Tools = [weather], ToolMode = ChatToolMode.RequireSpecific("get_weather"), MaxOutputTokens = 60 };
         ChatResponse response = await client.GetResponseAsync(Ask("Weather in Paris?"), options);
         Assert.True(calls >= 1);
         Assert.Contains(response.Messages.SelectMany(m => m.Contents), c => c is FunctionResultContent);
+    }
+
+    [Fact]
+    public void ContextLengthBeyondTheModel_IsAClearError()
+    {
+        var ex = Assert.Throws<QuickSilverException>(() => fixture.CreateClient(o => o.ContextLength = 100_000));
+        Assert.Contains("ContextLength", ex.Message);
+    }
+
+    [Fact]
+    public async Task PromptOverTheContext_IsAClearError()
+    {
+        using var client = fixture.CreateClient(o => o.ContextLength = 64);
+        var ex = await Assert.ThrowsAsync<QuickSilver.Engine.Generation.ContextLengthExceededException>(
+            () => client.GetResponseAsync(Ask(string.Join(" ", Enumerable.Repeat("The little dog ran to the park.", 20)))));
+        Assert.Equal(64, ex.ContextLength);
+    }
+
+    [Fact]
+    public async Task ToolCalling_ProtectsToolNameTokensOfTheRealTokenizer()
+    {
+        var tokenizer = fixture.Model.Tokenizer;
+        AIFunction weather = AIFunctionFactory.Create(GetWeather, "get_weather");
+        var request = QuickSilver.Extensions.AI.Chat.RequestPlanner.Plan(new ChatOptions { Tools = [weather] }, new QuickSilverOptions(), new QuickSilver.Policies.QuickSilverPolicy(),
+            fixture.Model.ModelId, tokenizer, []).Request;
+        foreach (int id in tokenizer.Encode("get_weather", addBos: false)) Assert.Contains(id, request.ProtectedTokenIds);
+        foreach (int id in tokenizer.Encode("city", addBos: false)) Assert.Contains(id, request.ProtectedTokenIds);
+        int brace = Enumerable.Range(0, tokenizer.VocabSize).First(i => tokenizer.TokenBytes(i) is [(byte)'{']);
+        Assert.Contains(brace, request.ProtectedTokenIds);
+        await Task.CompletedTask;
+    }
+
+    [Fact]
+    public async Task PerRequestThresholds_ReachTheEngine()
+    {
+        using var client = fixture.CreateClient();
+        var dense = await client.GetResponseAsync(Ask("Once upon a time"), new ChatOptions { MaxOutputTokens = 8 });
+        Assert.Equal(0, dense.Usage!.AdditionalCounts!["quicksilver.halted_token_layers"]);
+        // Thresholds so loose that every token may halt as early as the policy allows.
+        var halting = await client.GetResponseAsync(Ask("Once upon a time"), new ChatOptions
+        {
+            MaxOutputTokens = 8,
+            AdditionalProperties = new()
+            {
+                ["quicksilver.policy"] = "safe",
+                ["quicksilver.halting.driftThreshold"] = 1000.0,
+                ["quicksilver.halting.entropyThreshold"] = 1000.0,
+            },
+        });
+        Assert.True(halting.Usage!.AdditionalCounts!["quicksilver.halted_token_layers"] > 0);
     }
 }

@@ -158,7 +158,8 @@ public sealed class QuickSilverChatClient : IChatClient
         WorkItem item = Submit(messages, options, cancellationToken);
         try
         {
-            await foreach (ChatResponseUpdate update in item.Output.Reader.ReadAllAsync(CancellationToken.None).ConfigureAwait(false))
+            // Waiting honours the caller's token, so a request cancelled while still queued returns at once (the worker skips it later).
+            await foreach (ChatResponseUpdate update in item.Output.Reader.ReadAllAsync(cancellationToken).ConfigureAwait(false))
             {
                 // Updates already queued are not delivered once the caller has cancelled.
                 cancellationToken.ThrowIfCancellationRequested();
@@ -220,7 +221,8 @@ public sealed class QuickSilverChatClient : IChatClient
             throw new ContextLengthExceededException(promptIds.Count, _backend.ContextLength);
         }
 
-        var item = new WorkItem(plan, promptIds, CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _shutdown.Token));
+        JsonSchemaConstraint? constraint = CreateConstraint(plan, promptIds.Count);
+        var item = new WorkItem(plan, promptIds, CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _shutdown.Token)) { Constraint = constraint };
         if (!_queue.Writer.TryWrite(item))
         {
             item.Cancellation.Dispose();
@@ -228,6 +230,40 @@ public sealed class QuickSilverChatClient : IChatClient
         }
         _logger.LogDebug("Queued request {ResponseId}: {PromptTokens} prompt tokens, policy {Policy}.", item.ResponseId, promptIds.Count, plan.Request.Policy?.Name);
         return item;
+    }
+
+    /// <summary>The constraint of a tool-required or JSON request (built before queueing, so a bad schema fails the call at once).</summary>
+    private JsonSchemaConstraint? CreateConstraint(RequestPlan plan, int promptTokens)
+    {
+        if (!plan.ToolRequired && !plan.JsonOutput) return null;
+        int maxString = plan.MaxConstrainedStringLength;
+        var tools = plan.Tools.Where(t => plan.RequiredToolName is null || t.Name == plan.RequiredToolName).Select(t => (t.Name, t.JsonSchema)).ToList();
+        JsonSchemaConstraint Build(int budget) => plan.ToolRequired
+            ? JsonSchemaConstraint.ForToolCall(_backend.Tokenizer, tools, maxString, budget)
+            : JsonSchemaConstraint.ForSchema(_backend.Tokenizer, plan.JsonSchema, maxString, budget);
+
+        // The budget: the token limit, or the room left in the context if that is smaller.
+        int room = _backend.ContextLength - promptTokens;
+        int budget = Math.Min(plan.Request.MaxNewTokens, room);
+        JsonSchemaConstraint constraint;
+        try
+        {
+            constraint = Build(budget);
+        }
+        catch (ArgumentException ex)
+        {
+            string source = plan.ToolRequired ? "ChatOptions.Tools (a tool's parameter schema)" : "ChatOptions.ResponseFormat";
+            throw new ArgumentException($"{source}: {ex.Message}", plan.ToolRequired ? "ChatOptions.Tools" : "ChatOptions.ResponseFormat", ex);
+        }
+        if (constraint.MinimumBytesToComplete > budget && budget < room)
+        {
+            // A structured reply cut short is useless: raise the limit to what the shortest valid reply can need.
+            int raised = Math.Min(constraint.MinimumBytesToComplete, room);
+            _logger.LogDebug("MaxOutputTokens {Budget} is below the shortest valid structured reply; raised to {Raised}.", budget, raised);
+            plan.Request.MaxNewTokens = raised;
+            constraint = Build(raised);
+        }
+        return constraint;
     }
 
     private void WorkerLoop()
@@ -267,23 +303,7 @@ public sealed class QuickSilverChatClient : IChatClient
             var held = new StringBuilder();
             bool holdAll = plan.ToolRequired;
             bool decided = plan.ToolRequired || plan.Tools.Count == 0;
-            int maxString = plan.MaxConstrainedStringLength;
-            // The constraint's budget: the token limit, or the room left in the context if that is smaller.
-            int room = _backend.ContextLength - item.PromptIds.Count;
-            int budget = Math.Min(plan.Request.MaxNewTokens, room);
-            JsonSchemaConstraint? json = plan.ToolRequired
-                ? JsonSchemaConstraint.ForToolCall(_backend.Tokenizer, plan.Tools.Where(t => plan.RequiredToolName is null || t.Name == plan.RequiredToolName).Select(t => (t.Name, t.JsonSchema)).ToList(), maxString, budget)
-                : plan.JsonOutput ? JsonSchemaConstraint.ForSchema(_backend.Tokenizer, plan.JsonSchema, maxString, budget) : null;
-            if (json is not null && json.MinimumBytesToComplete > budget && budget < room)
-            {
-                // A structured reply cut short is useless: raise the limit to what the shortest valid reply can need.
-                int raised = Math.Min(json.MinimumBytesToComplete, room);
-                _logger.LogDebug("Request {ResponseId}: MaxOutputTokens {Budget} is below the shortest valid structured reply; raised to {Raised}.", item.ResponseId, budget, raised);
-                plan.Request.MaxNewTokens = raised;
-                json = plan.ToolRequired
-                    ? JsonSchemaConstraint.ForToolCall(_backend.Tokenizer, plan.Tools.Where(t => plan.RequiredToolName is null || t.Name == plan.RequiredToolName).Select(t => (t.Name, t.JsonSchema)).ToList(), maxString, raised)
-                    : JsonSchemaConstraint.ForSchema(_backend.Tokenizer, plan.JsonSchema, maxString, raised);
-            }
+            JsonSchemaConstraint? json = item.Constraint;
 
             void Emit(string text)
             {
@@ -335,13 +355,13 @@ public sealed class QuickSilverChatClient : IChatClient
             ChatResponseUpdate final = NewUpdate(item, [new UsageContent(usage)]);
             final.FinishReason = finish;
             final.AdditionalProperties = new AdditionalPropertiesDictionary { [PolicyNameKey] = request.Policy?.Name ?? "dense" };
-            output.TryWrite(final);
-            output.TryComplete();
-
+            // Metrics and the log entry come before completion, so a caller that has its response also sees them recorded.
             _metrics.Record(_backend.ModelId, result);
             _logger.LogInformation(
                 "Request {ResponseId} done: {Input} input ({Cached} cached) and {Output} output tokens, finish {Finish}, {Seconds:F3}s.",
                 item.ResponseId, result.PromptTokens, result.CachedPromptTokens, result.Tokens.Count, finish.Value, result.TotalSeconds);
+            output.TryWrite(final);
+            output.TryComplete();
         }
         catch (OperationCanceledException ex)
         {

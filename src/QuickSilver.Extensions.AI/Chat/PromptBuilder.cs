@@ -1,4 +1,3 @@
-using System.Text;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using Microsoft.Extensions.AI;
@@ -120,26 +119,21 @@ internal sealed partial class PromptBuilder
         }
         (string Text, int Id)[] specials = _specialTokens.Value;
         int start = 0;
-        var plain = new StringBuilder();
         for (int i = 0; i < text.Length;)
         {
-            int match = -1;
+            int length = 0;
             foreach ((string special, int id) in specials)
             {
                 if (string.CompareOrdinal(text, i, special, 0, special.Length) == 0)
                 {
-                    match = id;
-                    if (plain.Length > 0 || i > start)
-                    {
-                        ids.AddRange(_tokenizer.Encode(text[start..i], addBos: false));
-                    }
+                    if (i > start) ids.AddRange(_tokenizer.Encode(text[start..i], addBos: false));
                     ids.Add(id);
-                    i += special.Length;
-                    start = i;
+                    length = special.Length;
                     break;
                 }
             }
-            if (match < 0) i++;
+            i += Math.Max(length, 1);
+            if (length > 0) start = i;
         }
         if (start < text.Length)
         {

@@ -13,7 +13,7 @@ namespace QuickSilver.Extensions.AI.Constraints;
 /// completion still fits in the remaining tokens are allowed (every token adds at least one byte, and vocabularies with byte
 /// tokens can spell any completion one byte per token), so a required tool call or JSON reply is closed in time instead of truncated.
 /// </summary>
-internal sealed class JsonSchemaConstraint : ITokenConstraint
+public sealed class JsonSchemaConstraint : ITokenConstraint
 {
     private static readonly Func<JsonState, byte, JsonState?> StepByte = (s, b) => s.Top.Step(s, b);
 
@@ -32,24 +32,40 @@ internal sealed class JsonSchemaConstraint : ITokenConstraint
         _maxTokens = maxTokens;
     }
 
-    /// <summary>Extra tokens of slack before the budget filter starts (it is exact, so this only saves work).</summary>
-    internal const int BudgetSlack = 8;
+    // The budget filter starts this many tokens early; it is exact, so the slack only saves work.
+    private const int BudgetSlack = 8;
 
     /// <summary>Constrains output to a value of <paramref name="schema"/> (null: any JSON value, as for <c>ChatResponseFormat.Json</c>).</summary>
+    /// <param name="tokenizer">The model's tokenizer (its token bytes are indexed once and cached).</param>
+    /// <param name="schema">The JSON schema, or null for any JSON value.</param>
+    /// <param name="maxStringLength">Longest string unless the schema sets maxLength.</param>
+    /// <param name="maxTokens">The token budget; when given, the output is kept finishable within it.</param>
+    /// <exception cref="ArgumentException">The schema uses an unsupported type or an unresolvable $ref.</exception>
     public static JsonSchemaConstraint ForSchema(ITokenizer tokenizer, JsonElement? schema, int maxStringLength = JsonSchemaNode.DefaultMaxStringLength, int? maxTokens = null)
     {
+        ArgumentNullException.ThrowIfNull(tokenizer);
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxStringLength, 1);
         JsonSchemaNode node = schema is { } s ? JsonSchemaNode.Compile(s, maxStringLength) : JsonSchemaNode.AnyValue;
         return new JsonSchemaConstraint(tokenizer, Start(node), maxTokens);
     }
 
     /// <summary>Constrains output to one call <c>{"name":…,"arguments":…}</c> of one of <paramref name="tools"/>.</summary>
+    /// <param name="tokenizer">The model's tokenizer.</param>
+    /// <param name="tools">Tool names and their parameter schemas.</param>
+    /// <param name="maxStringLength">Longest string argument unless its schema sets maxLength.</param>
+    /// <param name="maxTokens">The token budget; when given, the call is kept finishable within it.</param>
+    /// <exception cref="ArgumentException">No tools, or a schema is unsupported.</exception>
     public static JsonSchemaConstraint ForToolCall(ITokenizer tokenizer, IReadOnlyList<(string Name, JsonElement Schema)> tools, int maxStringLength = JsonSchemaNode.DefaultMaxStringLength, int? maxTokens = null)
     {
+        ArgumentNullException.ThrowIfNull(tokenizer);
+        ArgumentNullException.ThrowIfNull(tools);
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxStringLength, 1);
         if (tools.Count == 0) throw new ArgumentException("A tool-call constraint needs at least one tool.", nameof(tools));
         var compiled = tools.Select(t => (t.Name, JsonSchemaNode.Compile(t.Schema, maxStringLength))).ToList();
         return new JsonSchemaConstraint(tokenizer, StartToolCall(compiled), maxTokens);
     }
 
+    /// <inheritdoc />
     public bool IsComplete => _state.IsDone;
 
     /// <summary>The fewest bytes (hence at most this many tokens) that complete the output from here.</summary>
@@ -58,6 +74,7 @@ internal sealed class JsonSchemaConstraint : ITokenConstraint
     /// <summary>The accepted output so far.</summary>
     public string Text => Encoding.UTF8.GetString(_bytes.ToArray());
 
+    /// <inheritdoc />
     public void Apply(Span<float> logits)
     {
         bool[] allowed = ComputeMask();
@@ -119,6 +136,8 @@ internal sealed class JsonSchemaConstraint : ITokenConstraint
         _bytes.AddRange(bytes);
     }
 
+    /// <inheritdoc />
+    /// <exception cref="QuickSilverException">The token cannot continue the output (the mask was not applied).</exception>
     public void Accept(int tokenId)
     {
         if ((uint)tokenId >= (uint)_trie.VocabSize) return;

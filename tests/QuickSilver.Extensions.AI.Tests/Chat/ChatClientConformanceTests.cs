@@ -187,6 +187,25 @@ public class ChatClientConformanceTests
     }
 
     [Fact]
+    public async Task CancellingAQueuedRequest_ReturnsAtOnce_AndItNeverRuns()
+    {
+        using var gate = new ManualResetEventSlim(false);
+        var backend = new FakeBackend { Gate = gate };
+        using var client = TestClients.Create(backend);
+        Task<ChatResponse> running = client.GetResponseAsync(Ask("first"));
+        Assert.True(await backend.Started.WaitAsync(TimeSpan.FromSeconds(30)));
+        using var cts = new CancellationTokenSource();
+        Task<ChatResponse> queued = client.GetResponseAsync(Ask("second"), cancellationToken: cts.Token);
+        cts.Cancel();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => queued);   // while the first still holds the worker
+        Assert.False(running.IsCompleted);
+        gate.Set();
+        await running;
+        ChatResponse third = await client.GetResponseAsync(Ask("third"));
+        Assert.Equal(["first", "third"], backend.Requests.Select(r => r.Prompt.Contains("first") ? "first" : r.Prompt.Contains("third") ? "third" : "second"));
+    }
+
+    [Fact]
     public async Task PreCancelledToken_Throws()
     {
         using var client = TestClients.Create(out _);

@@ -58,7 +58,8 @@ public class LoggingAndLifetimeTests
     public async Task Dispose_CancelsTheRunningRequest()
     {
         using var started = new ManualResetEventSlim();
-        var backend = new FakeBackend(_ => "Once upon a time there was the END");
+        // A reply of ~800 tokens at 20 ms each: far longer than the test needs to dispose mid-stream.
+        var backend = new FakeBackend(_ => string.Join(" ", Enumerable.Repeat("Once upon a time", 200)));
         backend.AfterToken = _ => { started.Set(); Thread.Sleep(20); };
         var client = TestClients.Create(backend);
         Task<ChatResponse> running = client.GetResponseAsync([new(ChatRole.User, "Hi")], new ChatOptions { MaxOutputTokens = 1000 });

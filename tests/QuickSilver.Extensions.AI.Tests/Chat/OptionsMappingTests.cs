@@ -106,6 +106,17 @@ public class OptionsMappingTests
     }
 
     [Fact]
+    public async Task UnsupportedResponseSchema_FailsBeforeAnythingRuns()
+    {
+        using var client = TestClients.Create(out FakeBackend backend);
+        var schema = JsonDocument.Parse("""{"type":"object","properties":{"when":{"type":"date"}}}""").RootElement;
+        var ex = await Assert.ThrowsAsync<ArgumentException>(() => client.GetResponseAsync([new(ChatRole.User, "x")], new ChatOptions { ResponseFormat = ChatResponseFormat.ForJsonSchema(schema) }));
+        Assert.Contains("date", ex.Message);
+        Assert.Equal("ChatOptions.ResponseFormat", ex.ParamName);
+        Assert.Empty(backend.Requests);
+    }
+
+    [Fact]
     public async Task EmptyStopSequence_Throws()
         => await Assert.ThrowsAsync<ArgumentException>(() => Run(new ChatOptions { StopSequences = [""] }));
 

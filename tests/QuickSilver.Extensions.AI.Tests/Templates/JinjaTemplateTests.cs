@@ -141,6 +141,25 @@ public class JinjaTemplateTests
         Assert.Equal("<s>x</s>G", Render("{{ bos_token }}x{{ eos_token }}{% if add_generation_prompt %}G{% endif %}", vars));
     }
 
+    [Fact]
+    public void StrftimeNow_FormatsTheDate()
+    {
+        string rendered = Render("{{ strftime_now('%Y|%m|%d') }}");
+        string[] parts = rendered.Split('|');
+        var today = DateTime.Now;
+        Assert.Equal(today.Year.ToString(System.Globalization.CultureInfo.InvariantCulture), parts[0]);
+        Assert.Equal(2, parts[1].Length);
+        Assert.Equal(2, parts[2].Length);
+    }
+
+    [Fact]
+    public void NamespaceSetAndSlicingAndIn_Work()
+    {
+        var vars = new Dictionary<string, object?> { ["xs"] = new List<object?> { "a", "b", "c", "d" } };
+        Assert.Equal("3|b,c|yes|dcba", Render(
+            "{% set ns = namespace(n=0) %}{% for x in xs[1:] %}{% set ns.n = ns.n + 1 %}{% endfor %}{{ ns.n }}|{{ xs[1:3] | join(',') }}|{{ 'yes' if 'c' in xs else 'no' }}|{{ xs[::-1] | join('') }}", vars));
+    }
+
     [Theory]
     [InlineData("{% for x in xs %}", "missing")]
     [InlineData("{{ 'unterminated }}", "unclosed")]

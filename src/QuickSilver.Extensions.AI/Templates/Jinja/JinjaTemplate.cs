@@ -83,7 +83,40 @@ internal sealed class JinjaTemplate
                 return list;
             }));
             root.TryAdd("namespace", new Func<IReadOnlyList<object?>, object?>(_ => new Dictionary<string, object?>()));
+            // Llama 3.1+ templates print today's date.
+            root.TryAdd("strftime_now", new Func<IReadOnlyList<object?>, object?>(args => StrFTime(DateTime.Now, args.Count > 0 ? JinjaRuntime.ToText(args[0]) : "%Y-%m-%d")));
             _scopes.Add(root);
+        }
+
+        private static string StrFTime(DateTime time, string format)
+        {
+            var sb = new StringBuilder();
+            for (int i = 0; i < format.Length; i++)
+            {
+                if (format[i] != '%' || i + 1 >= format.Length)
+                {
+                    sb.Append(format[i]);
+                    continue;
+                }
+                char code = format[++i];
+                sb.Append(code switch
+                {
+                    'd' => time.ToString("dd", CultureInfo.InvariantCulture),
+                    'm' => time.ToString("MM", CultureInfo.InvariantCulture),
+                    'Y' => time.ToString("yyyy", CultureInfo.InvariantCulture),
+                    'y' => time.ToString("yy", CultureInfo.InvariantCulture),
+                    'b' => time.ToString("MMM", CultureInfo.InvariantCulture),
+                    'B' => time.ToString("MMMM", CultureInfo.InvariantCulture),
+                    'a' => time.ToString("ddd", CultureInfo.InvariantCulture),
+                    'A' => time.ToString("dddd", CultureInfo.InvariantCulture),
+                    'H' => time.ToString("HH", CultureInfo.InvariantCulture),
+                    'M' => time.ToString("mm", CultureInfo.InvariantCulture),
+                    'S' => time.ToString("ss", CultureInfo.InvariantCulture),
+                    '%' => "%",
+                    _ => "%" + code,
+                });
+            }
+            return sb.ToString();
         }
 
         public object? Lookup(string name)
@@ -296,6 +329,11 @@ internal sealed class JinjaTemplate
                 {
                     return JinjaRuntime.CallMethod(target, method.AttributeName, values);
                 }
+            }
+            if (callee is Name { Identifier: "namespace" } && context.Lookup("namespace") is Func<IReadOnlyList<object?>, object?>)
+            {
+                // namespace(a=1, b=2): a mutable mapping that {% set ns.a = ... %} can write from inside loops.
+                return kwargs.ToDictionary(k => k.Name, k => k.Value.Eval(context));
             }
             object? function = callee.Eval(context);
             if (function is Func<IReadOnlyList<object?>, object?> f)

@@ -1,1 +1,1 @@
-Console.WriteLine("quicksilver CLI: not yet implemented");
+return QuickSilver.Cli.CliApp.Run(args);

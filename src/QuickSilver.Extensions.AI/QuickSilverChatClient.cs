@@ -40,7 +40,8 @@ namespace QuickSilver.Extensions.AI;
 /// permitting), because a truncated call or document is useless. Constrained JSON is compact (no insignificant whitespace), object
 /// properties come in schema order, strings are capped by <see cref="QuickSilverOptions.MaxConstrainedStringLength"/> unless the schema
 /// sets maxLength, and integers have at most 9 digits. A required call yields exactly one <see cref="FunctionCallContent"/>; on
-/// <see cref="ChatToolMode.Auto"/>, a reply that is one or more call objects (or an array of them) becomes calls, limited to one when
+/// <see cref="ChatToolMode.Auto"/>: the reply is free until its first non-blank character, and constrained to the call envelope if that is
+/// '{'; a reply that is one or more call objects (or an array of them) becomes calls, limited to one when
 /// <see cref="ChatOptions.AllowMultipleToolCalls"/> is false.</para>
 /// <para><b>Model id.</b> <see cref="ChatOptions.ModelId"/> must be null or the loaded model's id; anything else throws
 /// <see cref="ArgumentException"/>, since one client serves exactly one model.</para>
@@ -131,6 +132,12 @@ public sealed class QuickSilverChatClient : IChatClient
         ArgumentNullException.ThrowIfNull(options);
         ThrowIfInvalid(options, requireModelPath: false);
         var settings = new Settings(options.Clone(), PolicyComposer.Compose(options));
+        QuickSilverOptions current = _settings.Options;
+        if (options.ModelPath != current.ModelPath || options.Device != current.Device || options.Template != current.Template
+            || options.TemplateText != current.TemplateText || options.ContextLength != current.ContextLength || options.MaxCachedConversations != current.MaxCachedConversations)
+        {
+            _logger.LogWarning("QuickSilver model, device, context, template and cache settings changed; they take effect only when the client is recreated.");
+        }
         _settings = settings;
         _logger.LogInformation("QuickSilver options updated: policy {Policy}.", settings.Policy.Name);
     }
@@ -221,7 +228,7 @@ public sealed class QuickSilverChatClient : IChatClient
             throw new ContextLengthExceededException(promptIds.Count, _backend.ContextLength);
         }
 
-        JsonSchemaConstraint? constraint = CreateConstraint(plan, promptIds.Count);
+        ITokenConstraint? constraint = CreateConstraint(plan, promptIds.Count);
         var item = new WorkItem(plan, promptIds, CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _shutdown.Token)) { Constraint = constraint };
         if (!_queue.Writer.TryWrite(item))
         {
@@ -233,9 +240,23 @@ public sealed class QuickSilverChatClient : IChatClient
     }
 
     /// <summary>The constraint of a tool-required or JSON request (built before queueing, so a bad schema fails the call at once).</summary>
-    private JsonSchemaConstraint? CreateConstraint(RequestPlan plan, int promptTokens)
+    private ITokenConstraint? CreateConstraint(RequestPlan plan, int promptTokens)
     {
-        if (!plan.ToolRequired && !plan.JsonOutput) return null;
+        if (!plan.ToolRequired && !plan.JsonOutput)
+        {
+            // Tools on Auto: free text, or (if the reply opens with '{') a constrained, well-formed call.
+            if (plan.Tools.Count == 0) return null;
+            var all = plan.Tools.Select(t => (t.Name, t.JsonSchema)).ToList();
+            try
+            {
+                return new AutoToolCallConstraint(_backend.Tokenizer, JsonSchemaConstraint.ForToolCall(_backend.Tokenizer, all, plan.MaxConstrainedStringLength,
+                    Math.Min(plan.Request.MaxNewTokens, _backend.ContextLength - promptTokens)));
+            }
+            catch (ArgumentException ex)
+            {
+                throw new ArgumentException($"ChatOptions.Tools (a tool's parameter schema): {ex.Message}", "ChatOptions.Tools", ex);
+            }
+        }
         int maxString = plan.MaxConstrainedStringLength;
         var tools = plan.Tools.Where(t => plan.RequiredToolName is null || t.Name == plan.RequiredToolName).Select(t => (t.Name, t.JsonSchema)).ToList();
         JsonSchemaConstraint Build(int budget) => plan.ToolRequired
@@ -303,7 +324,7 @@ public sealed class QuickSilverChatClient : IChatClient
             var held = new StringBuilder();
             bool holdAll = plan.ToolRequired;
             bool decided = plan.ToolRequired || plan.Tools.Count == 0;
-            JsonSchemaConstraint? json = item.Constraint;
+            ITokenConstraint? json = item.Constraint;
 
             void Emit(string text)
             {

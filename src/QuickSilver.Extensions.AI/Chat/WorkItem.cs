@@ -1,6 +1,6 @@
 using System.Threading.Channels;
 using Microsoft.Extensions.AI;
-using QuickSilver.Extensions.AI.Constraints;
+using QuickSilver.Engine.Generation;
 
 namespace QuickSilver.Extensions.AI.Chat;
 
@@ -11,8 +11,8 @@ internal sealed class WorkItem(RequestPlan plan, List<int> promptIds, Cancellati
 
     public List<int> PromptIds { get; } = promptIds;
 
-    /// <summary>The JSON / tool-call constraint, when the request is structured.</summary>
-    public JsonSchemaConstraint? Constraint { get; init; }
+    /// <summary>The JSON / tool-call constraint, when the request is structured or has tools.</summary>
+    public ITokenConstraint? Constraint { get; init; }
 
     /// <summary>Linked to the caller's token and the client's shutdown; the worker disposes it when done.</summary>
     public CancellationTokenSource Cancellation { get; } = cancellation;

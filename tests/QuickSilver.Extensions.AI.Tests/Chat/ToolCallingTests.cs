@@ -68,12 +68,43 @@ public class ToolCallingTests
     }
 
     [Fact]
+    public async Task AutoMode_AReplyOpeningWithABrace_IsConstrainedIntoAValidCall()
+    {
+        // The fake "wants" to call a tool that does not exist; once it writes '{', only real tools and their arguments remain possible.
+        using var client = TestClients.Create(out _, _ => """{"name":"get_timezone","arguments":{}}""", o => o.MaxConstrainedStringLength = 6);
+        ChatResponse response = await client.GetResponseAsync(Ask("x"), new ChatOptions { Tools = [Time], MaxOutputTokens = 80 });
+        FunctionCallContent call = Assert.Single(response.Messages.SelectMany(m => m.Contents).OfType<FunctionCallContent>());
+        Assert.Equal("get_time", call.Name);
+        Assert.Equal(ChatFinishReason.ToolCalls, response.FinishReason);
+    }
+
+    [Fact]
     public async Task AutoMode_JsonThatIsNotACall_IsReturnedAsText()
     {
-        using var client = TestClients.Create(out _, _ => """{"name":"unknown_tool","arguments":{}}""");
+        using var client = TestClients.Create(out _, _ => "[1,2]");
         ChatResponse response = await client.GetResponseAsync(Ask("x"), new ChatOptions { Tools = [Time] });
-        Assert.Equal("""{"name":"unknown_tool","arguments":{}}""", response.Text);
+        Assert.Equal("[1,2]", response.Text);
         Assert.Equal(ChatFinishReason.Stop, response.FinishReason);
+    }
+
+    [Fact]
+    public void AutoConstraint_LeavesTextFreeButMasksBracesNoCallCanFollow()
+    {
+        var tokenizer = new FakeTokenizer();
+        var envelope = JsonSchemaConstraint.ForToolCall(tokenizer, [("get_time", Time.JsonSchema)]);
+        var auto = new AutoToolCallConstraint(tokenizer, envelope);
+        float[] logits = new float[tokenizer.VocabSize];
+        auto.Apply(logits);
+        Assert.Equal(0, logits['H']);
+        Assert.Equal(0, logits['{']);
+        Assert.Equal(0, logits[tokenizer.IdOf("{\"")]);
+        auto.Accept(' ');
+        auto.Accept('{');
+        Assert.True(auto.IsCall);
+        logits = new float[tokenizer.VocabSize];
+        auto.Apply(logits);
+        Assert.True(float.IsNegativeInfinity(logits['H']));
+        Assert.Equal(0, logits['"']);
     }
 
     [Theory]

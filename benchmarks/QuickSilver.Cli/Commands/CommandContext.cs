@@ -1,0 +1,40 @@
+using QuickSilver.Cli.Infrastructure;
+
+namespace QuickSilver.Cli.Commands;
+
+/// <summary>Where a command writes, and the one place its errors become messages and exit codes.</summary>
+internal sealed class CommandContext(TextWriter output, TextWriter error, bool interactive)
+{
+    public TextWriter Output { get; } = output;
+    public TextWriter Error { get; } = error;
+    public Reporter Reporter { get; } = new(output, interactive);
+
+    /// <summary>Runs a command body: expected problems print one line to the error writer and map to a non-zero exit code.</summary>
+    public int Execute(Func<int> body)
+    {
+        try
+        {
+            return body();
+        }
+        catch (CliException e)
+        {
+            Error.WriteLine($"error: {e.Message}");
+            return e.ExitCode;
+        }
+        catch (QuickSilverException e)
+        {
+            Error.WriteLine($"error: {e.Message}");
+            return ExitCodes.Failure;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            Error.WriteLine($"error: {e.Message}");
+            return ExitCodes.Failure;
+        }
+        catch (Exception e) when (e is ArgumentException or InvalidOperationException)
+        {
+            Error.WriteLine($"error: {e.Message}");
+            return ExitCodes.Failure;
+        }
+    }
+}

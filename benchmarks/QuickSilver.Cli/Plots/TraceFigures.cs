@@ -1,0 +1,133 @@
+using QuickSilver.Engine.Runtime;
+using ScottPlot;
+
+namespace QuickSilver.Cli.Plots;
+
+/// <summary>The paper-style figures of one routed pass, drawn with ScottPlot (x = token position, y = layer).</summary>
+internal static class TraceFigures
+{
+    /// <summary>Active (1), halted (0) or absorbed by fusion (0.5) for each token at each layer: the paper's Figure 2 timeline.</summary>
+    public static double[,] HaltingGrid(TokenTrace trace, int layers)
+    {
+        int t = trace.HaltLayer.Length;
+        var grid = new double[layers, t];
+        for (int i = 0; i < t; i++)
+            for (int l = 0; l < layers; l++)
+            {
+                bool halted = trace.HaltLayer[i] >= 0 && l >= trace.HaltLayer[i];
+                bool fused = trace.FusionLayer[i] >= 0 && l >= trace.FusionLayer[i];
+                grid[l, i] = fused ? 0.5 : halted ? 0 : 1;
+            }
+        return grid;
+    }
+
+    public static double[,] KvGrid(TokenTrace trace, int layers)
+    {
+        int t = trace.HaltLayer.Length;
+        var grid = new double[layers, t];
+        for (int i = 0; i < t; i++) for (int l = 0; l < layers; l++) grid[l, i] = trace.KvWritten[i, l] ? 1 : 0;
+        return grid;
+    }
+
+    /// <summary>Bits each token computes with at each layer: 32 (full precision) before the decision layer, its assigned width after, 0 once it stopped running.</summary>
+    public static double[,] BitsGrid(TokenTrace trace, int layers, int decisionLayer)
+    {
+        var running = HaltingGrid(trace, layers);
+        int t = trace.HaltLayer.Length;
+        var grid = new double[layers, t];
+        for (int i = 0; i < t; i++)
+            for (int l = 0; l < layers; l++)
+                grid[l, i] = running[l, i] < 1 ? 0 : l >= decisionLayer ? trace.Bits[i] : 32;
+        return grid;
+    }
+
+    public static void Heatmap(string path, double[,] layerByToken, string title, string colorLabel, int width, int height)
+    {
+        var plot = new Plot();
+        int rows = layerByToken.GetLength(0), cols = layerByToken.GetLength(1);
+        var heatmap = plot.Add.Heatmap(Flip(layerByToken));
+        heatmap.Position = new CoordinateRect(0, Math.Max(cols - 1, 1), 1, Math.Max(rows, 2)); // ScottPlot places the corner cells' centres here: cells centre on token positions and blocks 1..L
+        heatmap.Colormap = new ScottPlot.Colormaps.Viridis();
+        var bar = plot.Add.ColorBar(heatmap);
+        bar.Label = colorLabel;
+        plot.Title(title);
+        plot.XLabel("token position");
+        plot.YLabel("block (1 = first)");
+        plot.SavePng(path, width, height);
+    }
+
+    /// <summary>Tokens as dots per layer; each fusion drawn as a line from the absorbed token to its super-token at the fusion layer.</summary>
+    public static void FusionFlow(string path, TokenTrace trace, int layers, int width, int height)
+    {
+        var plot = new Plot();
+        int t = trace.HaltLayer.Length;
+        var grid = HaltingGrid(trace, layers);
+        var xs = new List<double>();
+        var ys = new List<double>();
+        for (int i = 0; i < t; i++) for (int l = 0; l < layers; l++) if (grid[l, i] == 1) { xs.Add(i); ys.Add(l + 1); }
+        if (xs.Count > 0)
+        {
+            var active = plot.Add.Markers(xs.ToArray(), ys.ToArray());
+            active.LegendText = "running";
+        }
+        int fusions = 0;
+        for (int i = 0; i < t; i++)
+        {
+            if (trace.FusedInto[i] < 0) continue;
+            double layer = trace.FusionLayer[i];
+            var line = plot.Add.Line(i, layer, trace.FusedInto[i], layer + 1);
+            line.LineWidth = 2;
+            line.Color = Colors.OrangeRed;
+            fusions++;
+        }
+        plot.Title($"Fusion flow: {fusions} tokens absorbed into super-tokens");
+        plot.XLabel("token position");
+        plot.YLabel("block (1 = first)");
+        plot.ShowLegend();
+        plot.SavePng(path, width, height);
+    }
+
+    /// <summary>Histogram of the logit-lens entropy at each layer where it was computed, one outline per layer.</summary>
+    public static void EntropyHistograms(string path, TokenTrace trace, int layers, int width, int height, int bins = 30)
+    {
+        var plot = new Plot();
+        int t = trace.HaltLayer.Length;
+        var all = new List<double>();
+        for (int i = 0; i < t; i++) for (int l = 0; l < layers; l++) if (!float.IsNaN(trace.Entropy[i, l])) all.Add(trace.Entropy[i, l]);
+        if (all.Count > 0)
+        {
+            double min = all.Min(), max = all.Max();
+            double span = max > min ? max - min : 1;
+            var centers = Enumerable.Range(0, bins).Select(b => min + (b + 0.5) * span / bins).ToArray();
+            for (int l = 0; l < layers; l++)
+            {
+                var counts = new double[bins];
+                int n = 0;
+                for (int i = 0; i < t; i++)
+                {
+                    float e = trace.Entropy[i, l];
+                    if (float.IsNaN(e)) continue;
+                    counts[Math.Min(bins - 1, (int)((e - min) / span * bins))]++;
+                    n++;
+                }
+                if (n == 0) continue;
+                var line = plot.Add.ScatterLine(centers, counts);
+                line.LegendText = $"layer {l + 1} (n={n})";
+                line.LineWidth = 2;
+            }
+            plot.ShowLegend();
+        }
+        plot.Title(all.Count > 0 ? "Logit-lens entropy per layer" : "Logit-lens entropy per layer (not computed by this policy)");
+        plot.XLabel("entropy (nats)");
+        plot.YLabel("tokens");
+        plot.SavePng(path, width, height);
+    }
+
+    private static double[,] Flip(double[,] grid)
+    {
+        int rows = grid.GetLength(0), cols = grid.GetLength(1);
+        var flipped = new double[rows, cols];
+        for (int r = 0; r < rows; r++) for (int c = 0; c < cols; c++) flipped[rows - 1 - r, c] = grid[r, c];
+        return flipped;
+    }
+}

@@ -1,0 +1,184 @@
+using System.Text.Json;
+using QuickSilver.Policies;
+
+namespace QuickSilver.Cli.Tests;
+
+/// <summary>Each command's core on the tiny random model: it runs, writes its files, and what it writes agrees with independent expectations.</summary>
+public sealed class CommandCoreTests : IDisposable
+{
+    private readonly TempFolder _temp = new();
+
+    public void Dispose() => _temp.Dispose();
+
+    private string Text() => _temp.WriteText("text.txt", Texts.English);
+
+    private static void AssertSuccess(CliRun run) => Assert.True(run.ExitCode == 0, $"exit {run.ExitCode}: {run.Error}\n{run.Output}");
+
+    [Fact]
+    public void PplScoresEveryTokenAfterTheFirstOnce()
+    {
+        string outDir = _temp.File("ppl");
+        var run = CliRun.Invoke("ppl", "--model", "random:tiny", "--text", Text(), "--out", outDir, "--window", "64", "--stride", "24", "--max-tokens", "200");
+        AssertSuccess(run);
+        var json = _temp.Json("ppl/ppl.json");
+        Assert.Equal(200, json.GetProperty("total_tokens").GetInt64());
+        Assert.Equal(199, json.GetProperty("scored_tokens").GetInt64());
+        double ppl = json.GetProperty("perplexity").GetDouble();
+        Assert.Equal(Math.Exp(json.GetProperty("mean_nll").GetDouble()), ppl, 6);
+        Assert.InRange(ppl, 1.0, 1e6);
+        Assert.Contains("| random:tiny |", File.ReadAllText(Path.Combine(outDir, "ppl.md")));
+    }
+
+    [Fact]
+    public void PplUnderAPolicyReportsItsCounts()
+    {
+        var run = CliRun.Invoke("ppl", "--model", "random:tiny", "--text", Text(), "--out", _temp.File("ppl"), "--window", "64", "--stride", "32", "--max-tokens", "160", "--policy", "paper");
+        AssertSuccess(run);
+        var json = _temp.Json("ppl/ppl.json");
+        Assert.Equal("paper", json.GetProperty("policy").GetString());
+        Assert.True(json.GetProperty("dense_flops").GetDouble() > 0);
+        Assert.True(json.GetProperty("router_flops").GetDouble() > 0, "the paper policy's signals cost FLOPs");
+    }
+
+    [Fact]
+    public void BenchRemovesExactlyThePrescribedTokenLayers()
+    {
+        var run = CliRun.Invoke("bench", "--model", "none", "--random-model", "random:tiny", "--tokens", "64", "--runs", "1", "--out", _temp.File("bench"));
+        AssertSuccess(run);
+        var json = _temp.Json("bench/bench.json");
+        var profiles = json.GetProperty("realization").EnumerateArray().ToList();
+        Assert.Equal(["halting-30", "halting-50", "fusion-pairs"], profiles.Select(p => p.GetProperty("name").GetString()));
+        // tiny model: 4 layers, decisions after 1 block. Halting 30%: round(0.4·63) = 25 tokens lose 3 of 4 layers; fusion: 32 pairs lose 3 layers each.
+        double[] expected = [25 * 3 / 256.0, 42 * 3 / 256.0, 32 * 3 / 256.0];
+        for (int i = 0; i < 3; i++)
+        {
+            Assert.Equal(expected[i], profiles[i].GetProperty("removed_token_layer_fraction").GetDouble(), 9);
+            Assert.Equal(expected[i], profiles[i].GetProperty("target_removed_fraction").GetDouble(), 9);
+            Assert.True(profiles[i].GetProperty("flops_saved_fraction").GetDouble() > 0);
+        }
+        var overhead = json.GetProperty("overhead");
+        Assert.Equal(0, overhead.GetProperty("removed_token_layer_fraction").GetDouble());
+        Assert.True(overhead.GetProperty("router_flops").GetDouble() > 0);
+        Assert.True(json.GetProperty("matmul").GetProperty("flops").GetDouble() > 0);
+        Assert.Contains("Realization", File.ReadAllText(_temp.File("bench/bench.md")));
+    }
+
+    [Fact]
+    public void SummaryJsonHasExactlyTheDocumentedKeysAndExplainsNulls()
+    {
+        string summary = _temp.File("summary/summary.json");
+        var run = CliRun.Invoke("bench", "--model", "none", "--gguf", "none", "--random-model", "random:tiny", "--tokens", "48", "--runs", "1",
+            "--out", _temp.File("bench"), "--summary-json", summary);
+        AssertSuccess(run);
+        var json = JsonDocument.Parse(File.ReadAllText(summary)).RootElement;
+        string[] keys =
+        [
+            "dense_achieved_over_raw_flops", "realization_profile_30", "realization_profile_50", "overhead_nothing_firing",
+            "flops_reduction_at_1pct_ppl", "speedup_at_1pct_ppl", "ppl_dense", "ppl_policy",
+            "prefill_tokens_per_s_ours", "prefill_tokens_per_s_llamasharp", "decode_tokens_per_s_ours", "decode_tokens_per_s_llamasharp",
+            "kv_bytes_ratio", "model", "threads", "date", "notes",
+        ];
+        Assert.Equal(keys, json.EnumerateObject().Select(p => p.Name));
+        Assert.Equal(JsonValueKind.Number, json.GetProperty("dense_achieved_over_raw_flops").ValueKind);
+        Assert.Equal(JsonValueKind.Number, json.GetProperty("overhead_nothing_firing").ValueKind);
+        Assert.Equal(JsonValueKind.Null, json.GetProperty("ppl_dense").ValueKind);
+        Assert.Equal(JsonValueKind.Null, json.GetProperty("prefill_tokens_per_s_llamasharp").ValueKind);
+        string notes = json.GetProperty("notes").GetString()!;
+        Assert.Contains("No --model", notes);
+        Assert.Contains("No --gguf", notes);
+        Assert.Equal("random:tiny", json.GetProperty("model").GetString());
+        Assert.True(json.GetProperty("threads").GetInt32() >= 1);
+    }
+
+    [Fact]
+    public void TraceWritesFivePngsOfTheRequestedSize()
+    {
+        var run = CliRun.Invoke("trace", "--model", "random:tiny", "--text", Text(), "--out", _temp.File("trace"), "--max-tokens", "40", "--width", "640", "--height", "360", "--policy", "paper");
+        AssertSuccess(run);
+        foreach (var name in new[] { "halting-timeline.png", "kv-writes.png", "fusion-flow.png", "entropy-histograms.png", "bits-heatmap.png" })
+            Assert.Equal((640, 360), PngHeader.Read(_temp.File("trace/" + name)));
+        var json = _temp.Json("trace/trace.json");
+        Assert.Equal(40, json.GetProperty("per_token").GetArrayLength());
+        var md = File.ReadAllText(_temp.File("trace/trace.md"));
+        Assert.Contains("| pos | token | halting depth |", md);
+    }
+
+    [Fact]
+    public void TraceOfAForcedHaltingPolicyShowsEveryTokenHaltingAtTheMinimumDepth()
+    {
+        var policy = new QuickSilverPolicy
+        {
+            Name = "halt-everything",
+            Halting = new HaltingPolicy { Enabled = true, MinLayer = 2, DriftThreshold = 1e6f, EntropyThreshold = 1e6f, EntropyMode = EntropySignalMode.DriftGated },
+            KvSkip = new KvSkipPolicy { Enabled = true, Mode = KvSkipMode.Skip },
+            Lexicons = new TokenLexicons { ProtectNegations = false, ProtectJsonStructure = false },
+        };
+        string path = _temp.File("halt.json");
+        PolicySerializer.Save(policy, path);
+        var run = CliRun.Invoke("trace", "--model", "random:tiny", "--text", Text(), "--out", _temp.File("trace"), "--max-tokens", "30", "--policy", path);
+        AssertSuccess(run);
+        var tokens = _temp.Json("trace/trace.json").GetProperty("per_token").EnumerateArray().ToList();
+        Assert.All(tokens, t => Assert.Equal(2, t.GetProperty("halt_layer").GetInt32()));
+        Assert.All(tokens, t => Assert.Equal(2, t.GetProperty("kv_layers_written").GetInt32())); // KV skip: no writes after halting
+    }
+
+    [Fact]
+    public void PosCountsEveryTokenInExactlyOneClass()
+    {
+        var policy = new QuickSilverPolicy
+        {
+            Name = "halt-everything",
+            Halting = new HaltingPolicy { Enabled = true, MinLayer = 1, DriftThreshold = 1e6f, EntropyThreshold = 1e6f, EntropyMode = EntropySignalMode.DriftGated },
+            Lexicons = new TokenLexicons { ProtectNegations = false, ProtectJsonStructure = false },
+        };
+        string path = _temp.File("halt.json");
+        PolicySerializer.Save(policy, path);
+        var run = CliRun.Invoke("pos", "--model", "random:tiny", "--text", Text(), "--out", _temp.File("pos"), "--policy", path, "--window", "128");
+        AssertSuccess(run);
+        var rows = _temp.Json("pos/pos.json").GetProperty("rows").EnumerateArray().ToDictionary(r => r.GetProperty("category").GetString()!);
+        string[] classes = ["Determiner", "Preposition", "Conjunction", "Pronoun", "Auxiliary", "Content", "Other"];
+        int bytes = System.Text.Encoding.UTF8.GetByteCount(Texts.English); // byte tokenizer: one token per byte, BOS excluded
+        Assert.Equal(bytes, classes.Sum(c => rows[c].GetProperty("tokens").GetInt32()));
+        string[] function = classes[..5];
+        Assert.Equal(function.Sum(c => rows[c].GetProperty("tokens").GetInt32()), rows["All function words"].GetProperty("tokens").GetInt32());
+        // "the" occurs 14 times in the text, "a" 4 times as a word: determiners include at least those.
+        Assert.True(rows["Determiner"].GetProperty("words").GetInt32() >= 18);
+        foreach (var c in classes.Where(c => rows[c].GetProperty("tokens").GetInt32() > 0))
+            Assert.Equal(1.0, rows[c].GetProperty("halting_rate").GetDouble()); // thresholds that always pass: every token halts
+    }
+
+    [Fact]
+    public void AblateWritesTable11AndTable3()
+    {
+        var run = CliRun.Invoke("ablate", "--model", "random:tiny", "--text", Text(), "--out", _temp.File("ablate"), "--runs", "1", "--timed-tokens", "48",
+            "--max-tokens", "200", "--window", "64", "--stride", "32", "--policy", "paper");
+        AssertSuccess(run);
+        var json = _temp.Json("ablate/ablate.json");
+        var alone = json.GetProperty("alone").EnumerateArray().ToList();
+        var cumulative = json.GetProperty("cumulative").EnumerateArray().ToList();
+        var quant = json.GetProperty("quantization").EnumerateArray().ToList();
+        Assert.Equal(5, alone.Count);
+        Assert.Equal(["none", "H", "H+KV", "H+KV+F", "H+KV+F+Q"], cumulative.Select(r => r.GetProperty("mechanisms").GetString()));
+        Assert.Equal(5, quant.Count);
+        double dense = json.GetProperty("dense_perplexity").GetDouble();
+        Assert.Equal(dense, alone[0].GetProperty("perplexity").GetDouble());
+        Assert.Equal(0, alone[0].GetProperty("delta_ppl").GetDouble());
+        Assert.Equal(dense, quant[0].GetProperty("perplexity").GetDouble()); // full precision is the dense model
+        // Uniform 8-bit assigns every token 8 bits; 4/8 never assigns 2.
+        Assert.Equal(0, quant[1].GetProperty("tokens4_bit").GetInt64() + quant[1].GetProperty("tokens2_bit").GetInt64());
+        Assert.Equal(0, quant[3].GetProperty("tokens2_bit").GetInt64());
+        Assert.Contains("Table 11a", File.ReadAllText(_temp.File("ablate/ablate.md")));
+    }
+
+    [Fact]
+    public void CalibrateWritesALoadablePolicy()
+    {
+        var run = CliRun.Invoke("calibrate", "--model", "random:tiny", "--text", Text(), "--out", _temp.File("cal"), "--window", "64", "--factors", "0.5,1", "--ppl-budget", "1000");
+        AssertSuccess(run);
+        var policy = PolicySerializer.Load(_temp.File("cal/policy.json"));
+        Assert.Equal("calibrated", policy.Name);
+        Assert.True(policy.Halting.Enabled);
+        var report = _temp.Json("cal/calibrate.json").GetProperty("report");
+        Assert.Equal(4, report.GetProperty("sweep").GetProperty("points").GetArrayLength());
+    }
+}

@@ -24,7 +24,7 @@ catch (Exception ex) when (ex is FileNotFoundException or ArgumentException)
 }
 
 int policyIndex = Array.IndexOf(args, "--policy");
-string policy = policyIndex >= 0 && policyIndex + 1 < args.Length ? args[policyIndex + 1] : "paper";
+string policy = policyIndex >= 0 && policyIndex + 1 < args.Length ? args[policyIndex + 1] : "safe";
 
 var clock = Stopwatch.StartNew();
 var records = new List<UsageRecord>();

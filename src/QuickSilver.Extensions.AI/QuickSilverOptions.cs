@@ -43,7 +43,7 @@ public sealed class QuickSilverOptions
     public long? Seed { get; set; }
 
     /// <summary>Policy preset: "dense", "safe" or "paper". Ignored when <see cref="PolicyPath"/> is set.</summary>
-    public string Policy { get; set; } = "dense";
+    public string Policy { get; set; } = "safe";
     /// <summary>A calibrated policy JSON file; overrides <see cref="Policy"/>.</summary>
     public string? PolicyPath { get; set; }
     /// <summary>Individual switches and thresholds laid over the preset or file.</summary>

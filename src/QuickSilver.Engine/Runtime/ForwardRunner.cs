@@ -87,7 +87,9 @@ public sealed class ForwardRunner
             h = _model.Blocks[l].Forward(new BlockInput { Hidden = h, Positions = positions, FirstPosition = start, Cache = cache }).Hidden;
             input.Cache?.MarkWritten(l, start, t);
         }
+        double before = input.Stats.DenseFlops;
         AddDenseFlops(input.Stats, t, start, actualToo: true);
+        input.Stats.BetaWeightedFlops += input.Stats.DenseFlops - before; // full precision: β = 1
         for (int l = 0; l < _model.Blocks.Count; l++) input.Stats.AddActive(l, t);
         input.Stats.KvWrites += input.Cache is null ? 0 : (long)t * _model.Blocks.Count;
         var logits = input.AllLogits ? _model.Logits(h).squeeze(0) : _model.Logits(h.narrow(1, t - 1, 1)).squeeze(0);
@@ -198,7 +200,10 @@ public sealed class ForwardRunner
             stats.KvWrites += input.Cache is null ? 0 : ta + propagated.Count;
             input.Cache?.MarkWritten(l, active.Concat(propagated).Select(i => start + i));
             double pairs = input.Cache is { } kv ? kv.VisibleKeyPairs(l, active.Select(i => start + i)) : ActiveOnlyPairs(active);
-            stats.LayerFlops += ta * block.ProjectionFlopsPerToken + pairs * block.AttentionFlopsPerQueryKey;
+            double layerFlops = ta * block.ProjectionFlopsPerToken + pairs * block.AttentionFlopsPerQueryKey;
+            stats.LayerFlops += layerFlops;
+            // The paper's J formula: each token's share weighted by β of its bits (8 → 1, 4 → 0.5, 2 → 0.25; full precision 1).
+            stats.BetaWeightedFlops += layerFlops * active.Average(i => FlopsBeta(bits[i]));
             if (trace is not null) { foreach (int i in active) trace.KvWritten[i, l] = true; foreach (int i in propagated) trace.KvWritten[i, l] = true; }
 
             // ---- Decisions after this block: halt first, then fuse, else continue (paper 2.4, I.4). ----
@@ -258,6 +263,8 @@ public sealed class ForwardRunner
             Absorbed = absorbed,
         };
     }
+
+    private static double FlopsBeta(int bits) => bits switch { 4 => 0.5, 2 => 0.25, _ => 1.0 };
 
     private static bool IsConsecutive(List<int> active) => active.Count > 0 && active[^1] - active[0] == active.Count - 1;
 

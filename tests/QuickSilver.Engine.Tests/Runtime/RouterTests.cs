@@ -244,6 +244,9 @@ public sealed class RouterTests
         for (int i = 0; i < tokens.Length; i++) Assert.Equal(flags.QuantizationOverride[i] ? 8 : 2, trace.Bits[i]);
         Assert.Equal(3, stats.Tokens8Bit);
         Assert.Equal(13, stats.Tokens2Bit);
+        // Paper's β-weighted FLOPs: the two layers after the decision run at mean β = (3·1 + 13·0.25) / 16.
+        double perLayer = stats.LayerFlops / config.NumLayers;
+        Assert.Equal(perLayer * (2 + 2 * (3 + 13 * 0.25) / 16), stats.BetaWeightedFlops, 6);
         using var dense = runner.Run(new ForwardInput { TokenIds = tokens, AllLogits = true });
         Assert.True(TestModels.MaxAbsDiff(TestModels.ToArray(dense.Logits), TestModels.ToArray(output.Logits)) > 1e-4f); // 2-bit activations do change the result
     }

@@ -21,7 +21,9 @@ public sealed class RealEngineInputTests(Stories260KFixture fixture)
         ChatResponse response = await client.GetResponseAsync(Ask(text), new ChatOptions { MaxOutputTokens = 6 });
         Assert.NotNull(response.FinishReason);
         Assert.True(response.Usage!.InputTokenCount > 2);
-        Assert.Equal("dense", response.AdditionalProperties![QuickSilverChatClient.PolicyNameKey]);
+        // The configured policy, whatever the text says.
+        Assert.Equal(client.CurrentPolicy.Name, response.AdditionalProperties![QuickSilverChatClient.PolicyNameKey]);
+        Assert.NotEqual("paper", client.CurrentPolicy.Name);
     }
 
     [Fact]

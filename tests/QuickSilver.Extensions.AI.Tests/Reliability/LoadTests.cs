@@ -19,10 +19,12 @@ public sealed class LoadTests(Stories260KFixture fixture)
 
     private static List<ChatMessage> Ask(string text) => [new(ChatRole.User, text)];
 
-    [Fact]
-    public async Task SixteenConcurrentRequests_SomeCancelledMidStream_OthersMatchSequentialGreedy()
+    [Theory]
+    [InlineData("safe")]
+    [InlineData("paper")]
+    public async Task SixteenConcurrentRequests_SomeCancelledMidStream_OthersMatchSequentialGreedy(string policy)
     {
-        using var client = fixture.CreateClient();
+        using var client = fixture.CreateClient(o => o.Policy = policy);
         var options = new ChatOptions { MaxOutputTokens = 12 };
         var sequential = new List<string>();
         foreach (string prompt in Prompts) sequential.Add((await client.GetResponseAsync(Ask(prompt), options)).Text);
@@ -100,17 +102,19 @@ public sealed class LoadTests(Stories260KFixture fixture)
     }
 
     [Theory]
-    [InlineData(4)]   // both conversations keep their KV caches: no cross-talk between them
-    [InlineData(1)]   // the cache holds one: every turn evicts the other conversation, which must be rebuilt, not corrupted
-    public async Task InterleavedConversations_EqualTheSameConversationsRunAlone(int maxCachedConversations)
+    [InlineData(4, "safe")]    // both conversations keep their KV caches: no cross-talk between them
+    [InlineData(1, "safe")]    // the cache holds one: every turn evicts the other conversation, which must be rebuilt, not corrupted
+    [InlineData(4, "paper")]   // the same with skipped and packed (quantized) KV entries
+    [InlineData(1, "paper")]
+    public async Task InterleavedConversations_EqualTheSameConversationsRunAlone(int maxCachedConversations, string policy)
     {
         List<List<ChatResponse>> alone;
-        using (var client = fixture.CreateClient(o => o.MaxCachedConversations = 4))
+        using (var client = fixture.CreateClient(o => { o.MaxCachedConversations = 4; o.Policy = policy; }))
         {
             alone = await RunConversations(client, interleaved: false);
         }
 
-        using var shared = fixture.CreateClient(o => o.MaxCachedConversations = maxCachedConversations);
+        using var shared = fixture.CreateClient(o => { o.MaxCachedConversations = maxCachedConversations; o.Policy = policy; });
         Task<List<List<ChatResponse>>> run = RunConversations(shared, interleaved: true);
         await ChatTemplateFuzzTests.AssertFinishes(run, "interleaved conversations");
         List<List<ChatResponse>> together = await run;

@@ -2,6 +2,7 @@ using Microsoft.Extensions.AI;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using QuickSilver.Engine;
+using QuickSilver.Engine.Loading;
 using QuickSilver.Extensions.AI.Tests.RealEngine;
 using QuickSilver.Testing;
 
@@ -47,13 +48,14 @@ public sealed class FaultTests(Stories260KFixture fixture) : IDisposable
     }
 
     [Fact]
-    public async Task ModelFileOverwrittenWithGarbage_ReloadFailsWithModelFormatException()
+    public void ModelFileOverwrittenWithGarbage_ReloadFailsWithModelFormatException()
     {
         string path = CopyModel("stories260K.gguf");
         byte[] bytes = File.ReadAllBytes(path);
         Array.Fill<byte>(bytes, 0x5A, 8, 256);   // keep the magic, spoil the header
         File.WriteAllBytes(path, bytes);
-        Assert.ThrowsAny<QuickSilverException>(() => LanguageModel.Load(path));
+        var ex = Assert.Throws<ModelFormatException>(() => LanguageModel.Load(path));
+        Assert.Contains("stories260K.gguf", ex.Message);
     }
 
     [Theory]

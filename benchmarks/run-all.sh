@@ -55,6 +55,7 @@ run ablate-paper ablate --model "$model_bin" --text "$tiny" --policy paper --run
 run compare compare --model "$model_gguf" --text "$tiny" --policy "$policy" --runs "$runs" --out "$out/compare"
 run trace trace --model "$model_bin" --text "$out/trace-paragraph.txt" --policy "$policy" --out "$out/trace"
 run pos-tinystories pos --model "$model_bin" --text "$tiny" --policy "$policy" --out "$out/pos-tinystories"
+run regimes regimes --model "$model_bin" --text "$tiny" --runs "$runs" --out "$out/regimes"
 run pos-wikitext pos --model "$model_bin" --text "$wiki" --policy "$policy" --max-tokens 8192 --out "$out/pos-wikitext"
 
 section() { # title, markdown file, [image prefix]
@@ -92,6 +93,7 @@ section() { # title, markdown file, [image prefix]
   section "Table 11 and Table 3 on the TinyStories sample (percentile-calibrated policy)" "$out/ablate-tinystories/ablate.md"
   section "Table 11 and Table 3 on WikiText-2 test (percentile-calibrated policy)" "$out/ablate-wikitext/ablate.md"
   section "Table 11 and Table 3 with the paper's published thresholds (TinyStories sample)" "$out/ablate-paper/ablate.md"
+  section "Regimes: where each mechanism pays" "$out/regimes/regimes.md"
   section "Calibration: percentile thresholds" "$out/calibrate-percentiles/calibrate.md"
   section "Calibration: grid sweep at 1% perplexity" "$out/calibrate-sweep/calibrate.md"
   section "Table 2: halting by word class (TinyStories sample)" "$out/pos-tinystories/pos.md"

@@ -18,6 +18,7 @@ internal static class CliApp
         root.Subcommands.Add(CalibrateCommand.Create(context));
         root.Subcommands.Add(TraceCommand.Create(context));
         root.Subcommands.Add(PosCommand.Create(context));
+        root.Subcommands.Add(RegimesCommand.Create(context));
         return root;
     }
 

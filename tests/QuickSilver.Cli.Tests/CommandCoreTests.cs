@@ -15,6 +15,23 @@ public sealed class CommandCoreTests : IDisposable
     private static void AssertSuccess(CliRun run) => Assert.True(run.ExitCode == 0, $"exit {run.ExitCode}: {run.Error}\n{run.Output}");
 
     [Fact]
+    public void RegimesMeasuresEveryRegimeOnATinyModel()
+    {
+        string outDir = _temp.File("regimes");
+        var run = CliRun.Invoke("regimes", "--model", "random:tiny", "--text", Text(), "--runs", "1", "--long-model", "random:tiny", "--out", outDir);
+        AssertSuccess(run);
+        var rows = JsonDocument.Parse(File.ReadAllText(Path.Combine(outDir, "regimes.json"))).RootElement.EnumerateArray().ToList();
+        var regimes = rows.Select(r => r.GetProperty("regime").GetString()).Distinct().ToList();
+        Assert.Equal(["K/V precision", "Fusion", "Decode", "Long context"], regimes);
+        // Packed K/V really shrinks the cache, more at fewer bits.
+        var kv = rows.Where(r => r.GetProperty("regime").GetString() == "K/V precision").Select(r => r.GetProperty("kv_bytes_ratio").GetDouble()).ToList();
+        Assert.True(kv[0] < 1 && kv[1] < kv[0] && kv[2] < kv[1]);
+        // Prescribed decode halting removes work.
+        Assert.All(rows.Where(r => r.GetProperty("regime").GetString() == "Decode"), r => Assert.True(r.GetProperty("flops_reduction").GetDouble() > 0));
+        Assert.Contains("Regimes", File.ReadAllText(Path.Combine(outDir, "regimes.md")));
+    }
+
+    [Fact]
     public void PplScoresEveryTokenAfterTheFirstOnce()
     {
         string outDir = _temp.File("ppl");

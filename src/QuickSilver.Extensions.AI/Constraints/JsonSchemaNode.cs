@@ -46,7 +46,17 @@ internal sealed class JsonSchemaNode
     /// <summary>Compiles a JSON schema document.</summary>
     /// <exception cref="ArgumentException">The schema is not an object or boolean, or uses an unresolvable $ref.</exception>
     public static JsonSchemaNode Compile(JsonElement schema, int maxStringLength = DefaultMaxStringLength)
-        => new Compiler(schema, maxStringLength).Compile(schema, 0);
+    {
+        try
+        {
+            return new Compiler(schema, maxStringLength).Compile(schema, 0);
+        }
+        catch (Exception ex) when (ex is InvalidOperationException or FormatException or OverflowException)
+        {
+            // A keyword with a value of the wrong JSON kind ("type": 42, "$ref": 5, "maxLength": "long") is a bad schema, not a crash.
+            throw new ArgumentException("Invalid JSON schema: " + ex.Message, ex);
+        }
+    }
 
     public bool Allows(JsonTypes type) => (Types & type) != 0;
 

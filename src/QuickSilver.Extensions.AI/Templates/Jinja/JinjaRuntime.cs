@@ -19,7 +19,9 @@ internal static class JinjaRuntime
         _ => true,
     };
 
-    public static string ToText(object? value) => value switch
+    public static string ToText(object? value) => ToText(value, 0);
+
+    private static string ToText(object? value, int depth) => value switch
     {
         null => "None",
         JinjaUndefined => "",
@@ -27,12 +29,27 @@ internal static class JinjaRuntime
         bool b => b ? "True" : "False",
         long l => l.ToString(CultureInfo.InvariantCulture),
         double d => PythonFloat(d),
-        IDictionary<string, object?> map => "{" + string.Join(", ", map.Select(kv => Repr(kv.Key) + ": " + Repr(kv.Value))) + "}",
-        IList list => "[" + string.Join(", ", list.Cast<object?>().Select(Repr)) + "]",
+        IDictionary<string, object?> map => "{" + string.Join(", ", map.Select(kv => Repr(kv.Key, depth) + ": " + Repr(kv.Value, depth))) + "}",
+        IList list => "[" + string.Join(", ", list.Cast<object?>().Select(x => Repr(x, depth))) + "]",
         _ => value.ToString() ?? "",
     };
 
-    private static string Repr(object? value) => value is string s ? "'" + s.Replace("\\", "\\\\").Replace("'", "\\'") + "'" : ToText(value);
+    private static string Repr(object? value, int depth)
+        => value is string s ? "'" + s.Replace("\\", "\\\\").Replace("'", "\\'") + "'" : ToText(value, Deeper(depth));
+
+    /// <summary>Values can contain themselves (a namespace stored in its own attribute), so walks into them are bounded.</summary>
+    private static int Deeper(int depth) => depth < ChatTemplateLimits.MaxValueDepth
+        ? depth + 1
+        : throw new ChatTemplateException($"Chat template: a value is nested deeper than {ChatTemplateLimits.MaxValueDepth} levels (or contains itself).");
+
+    /// <summary>Strings and lists built by expressions are bounded like the output, so doubling in a loop cannot exhaust memory.</summary>
+    public static void CheckSize(long size)
+    {
+        if (size > ChatTemplateLimits.MaxOutputLength)
+        {
+            throw new ChatTemplateException($"Chat template: a value of {size} characters or items exceeds the limit of {ChatTemplateLimits.MaxOutputLength}.");
+        }
+    }
 
     private static string PythonFloat(double d)
     {
@@ -40,14 +57,16 @@ internal static class JinjaRuntime
         return text.Contains('.') || text.Contains('E') || text.Contains("Infinity") || text.Contains("NaN") ? text : text + ".0";
     }
 
-    public static new bool Equals(object? a, object? b)
+    public static new bool Equals(object? a, object? b) => Equals(a, b, 0);
+
+    private static bool Equals(object? a, object? b, int depth)
     {
         if (a is JinjaUndefined) a = null;
         if (b is JinjaUndefined) b = null;
         if (a is null || b is null) return a is null && b is null;
         if (IsNumber(a) && IsNumber(b)) return ToDouble(a) == ToDouble(b);
         if (a is string sa && b is string sb) return string.Equals(sa, sb, StringComparison.Ordinal);
-        if (a is IList la && b is IList lb) return la.Count == lb.Count && Enumerable.Range(0, la.Count).All(i => Equals(la[i], lb[i]));
+        if (a is IList la && b is IList lb) return la.Count == lb.Count && Enumerable.Range(0, la.Count).All(i => Equals(la[i], lb[i], Deeper(depth)));
         return a.Equals(b);
     }
 
@@ -83,17 +102,29 @@ internal static class JinjaRuntime
 
     public static object? Add(object? a, object? b)
     {
-        if (a is string sa && b is string sb) return sa + sb;
+        if (a is string sa && b is string sb)
+        {
+            CheckSize((long)sa.Length + sb.Length);
+            return sa + sb;
+        }
         if (a is long la && b is long lb) return la + lb;
         if (IsNumber(a) && IsNumber(b)) return ToDouble(a) + ToDouble(b);
-        if (a is IList xa && b is IList xb) return xa.Cast<object?>().Concat(xb.Cast<object?>()).ToList();
+        if (a is IList xa && b is IList xb)
+        {
+            CheckSize((long)xa.Count + xb.Count);
+            return xa.Cast<object?>().Concat(xb.Cast<object?>()).ToList();
+        }
         throw new ChatTemplateException($"Chat template: cannot add {TypeName(a)} and {TypeName(b)} (use ~ to join text).");
     }
 
     public static object? Arithmetic(string op, object? a, object? b)
     {
         if (op == "+") return Add(a, b);
-        if (op == "*" && a is string s && b is long n) return string.Concat(Enumerable.Repeat(s, (int)Math.Max(0, n)));
+        if (op == "*" && a is string s && b is long n)
+        {
+            CheckSize(s.Length * Math.Clamp(n, 0, ChatTemplateLimits.MaxOutputLength + 1L));
+            return string.Concat(Enumerable.Repeat(s, (int)Math.Max(0, n)));
+        }
         if (a is long la && b is long lb)
         {
             switch (op)
@@ -190,8 +221,8 @@ internal static class JinjaRuntime
         "last" => Iterate(value).LastOrDefault(),
         "list" => Iterate(value).ToList(),
         "reverse" => value is string r ? new string(r.Reverse().ToArray()) : Iterate(value).Reverse().ToList(),
-        "join" => string.Join(args.Count > 0 ? ToText(args[0]) : "", Iterate(value).Select(ToText)),
-        "replace" => ToText(value).Replace(ToText(args[0]), ToText(args[1]), StringComparison.Ordinal),
+        "join" => Join(args.Count > 0 ? ToText(args[0]) : "", Iterate(value).Select(x => ToText(x)).ToList()),
+        "replace" => Replace(ToText(value), ToText(args[0]), ToText(args[1])),
         "default" or "d" => value is JinjaUndefined || (args.Count > 1 && IsTrue(args[1]) && !IsTrue(value)) ? (args.Count > 0 ? args[0] : "") : value,
         "tojson" => ToJson(value, kwargs.TryGetValue("indent", out object? indent) && indent is long n ? (int)n : args.Count > 0 && args[0] is long m ? (int)m : null),
         "items" => value is IDictionary<string, object?> map ? map.Select(kv => (object?)new List<object?> { kv.Key, kv.Value }).ToList() : throw new ChatTemplateException("Chat template: 'items' needs a mapping."),
@@ -237,7 +268,7 @@ internal static class JinjaRuntime
                     "capitalize" => Capitalize(s),
                     "startswith" => s.StartsWith(ToText(args[0]), StringComparison.Ordinal),
                     "endswith" => s.EndsWith(ToText(args[0]), StringComparison.Ordinal),
-                    "replace" => s.Replace(ToText(args[0]), ToText(args[1]), StringComparison.Ordinal),
+                    "replace" => Replace(s, ToText(args[0]), ToText(args[1])),
                     "split" => (args.Count > 0 && args[0] is string sep ? s.Split(sep) : s.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries)).Select(x => (object?)x).ToList(),
                     "format" => FormatPercent(s, args),
                     _ => throw new ChatTemplateException($"Chat template: unsupported string method '{name}'."),
@@ -275,15 +306,31 @@ internal static class JinjaRuntime
         return sb.ToString();
     }
 
+    private static string Join(string separator, List<string> parts)
+    {
+        CheckSize(parts.Sum(p => (long)p.Length) + ((long)separator.Length * Math.Max(0, parts.Count - 1)));
+        return string.Join(separator, parts);
+    }
+
+    private static string Replace(string text, string oldValue, string newValue)
+    {
+        if (oldValue.Length == 0) throw new ChatTemplateException("Chat template: replace() needs a non-empty string to find.");
+        long worst = text.Length + ((long)(text.Length / oldValue.Length) * Math.Max(0, newValue.Length - oldValue.Length));
+        CheckSize(worst);
+        return text.Replace(oldValue, newValue, StringComparison.Ordinal);
+    }
+
     /// <summary>Python's json.dumps(ensure_ascii=False) layout, which Hugging Face's tojson uses: ", " and ": " separators.</summary>
     public static string ToJson(object? value, int? indent)
     {
+        if (indent is < 0 or > 16) throw new ChatTemplateException($"Chat template: tojson indent {indent} is outside 0..16.");
         var sb = new StringBuilder();
         Write(value, 0);
         return sb.ToString();
 
         void Write(object? v, int depth)
         {
+            CheckSize(sb.Length);
             switch (v)
             {
                 case null or JinjaUndefined: sb.Append("null"); break;
@@ -292,10 +339,10 @@ internal static class JinjaRuntime
                 case double d: sb.Append(PythonFloat(d)); break;
                 case string s: sb.Append(JsonString(s)); break;
                 case IDictionary<string, object?> map:
-                    WriteItems('{', '}', map.Select(kv => (Action)(() => { sb.Append(JsonString(kv.Key)).Append(": "); Write(kv.Value, depth + 1); })).ToList(), depth);
+                    WriteItems('{', '}', map.Select(kv => (Action)(() => { sb.Append(JsonString(kv.Key)).Append(": "); Write(kv.Value, Deeper(depth)); })).ToList(), depth);
                     break;
                 case IList list:
-                    WriteItems('[', ']', list.Cast<object?>().Select(x => (Action)(() => Write(x, depth + 1))).ToList(), depth);
+                    WriteItems('[', ']', list.Cast<object?>().Select(x => (Action)(() => Write(x, Deeper(depth)))).ToList(), depth);
                     break;
                 default: sb.Append(JsonString(v.ToString() ?? "")); break;
             }

@@ -17,29 +17,50 @@ internal sealed class JinjaTemplate
     public static JinjaTemplate Parse(string source)
     {
         ArgumentNullException.ThrowIfNull(source);
-        var parser = new Parser(JinjaLexer.Split(source));
-        List<Node> body = parser.ParseBlock(out string? terminator);
-        if (terminator is not null)
+        if (source.Length > ChatTemplateLimits.MaxSourceLength)
         {
-            throw new ChatTemplateException($"Chat template: unexpected '{{% {terminator} %}}'.");
+            throw new ChatTemplateException($"Chat template: {source.Length} characters exceed the limit of {ChatTemplateLimits.MaxSourceLength}.");
         }
-        return new JinjaTemplate(body);
+        try
+        {
+            var parser = new Parser(JinjaLexer.Split(source));
+            List<Node> body = parser.ParseBlock(out string? terminator);
+            if (terminator is not null)
+            {
+                throw new ChatTemplateException($"Chat template: unexpected '{{% {terminator} %}}'.");
+            }
+            return new JinjaTemplate(body);
+        }
+        catch (Exception ex) when (ex is not ChatTemplateException and not OutOfMemoryException)
+        {
+            // The template is untrusted input: any slip of the interpreter is reported as a template error, not a crash.
+            throw new ChatTemplateException("Chat template: cannot parse: " + ex.Message, ex);
+        }
     }
 
     public string Render(IReadOnlyDictionary<string, object?> variables)
     {
-        var context = new Context(variables);
-        var output = new StringBuilder();
-        foreach (Node node in _body)
+        try
         {
-            node.Render(context, output);
+            var context = new Context(variables);
+            var output = new StringBuilder();
+            foreach (Node node in _body)
+            {
+                node.Render(context, output);
+                context.CheckOutput(output);
+            }
+            return output.ToString();
         }
-        return output.ToString();
+        catch (Exception ex) when (ex is not ChatTemplateException and not OutOfMemoryException)
+        {
+            throw new ChatTemplateException("Chat template: cannot render: " + ex.Message, ex);
+        }
     }
 
     private sealed class Context
     {
         private readonly List<Dictionary<string, object?>> _scopes = [];
+        private long _iterations;
 
         public Context(IReadOnlyDictionary<string, object?> globals)
         {
@@ -51,6 +72,12 @@ internal sealed class JinjaTemplate
                 long start = args.Count > 1 ? (long)JinjaRuntime.ToDouble(args[0]) : 0;
                 long stop = (long)JinjaRuntime.ToDouble(args.Count > 1 ? args[1] : args[0]);
                 long step = args.Count > 2 ? (long)JinjaRuntime.ToDouble(args[2]) : 1;
+                if (step == 0) throw new ChatTemplateException("Chat template: range() step cannot be zero.");
+                double length = Math.Ceiling(((double)stop - start) / step);
+                if (length > ChatTemplateLimits.MaxLoopIterations)
+                {
+                    throw new ChatTemplateException($"Chat template: range() of {length:0} items exceeds the limit of {ChatTemplateLimits.MaxLoopIterations}.");
+                }
                 var list = new List<object?>();
                 for (long i = start; step > 0 ? i < stop : i > stop; i += step) list.Add(i);
                 return list;
@@ -104,6 +131,22 @@ internal sealed class JinjaTemplate
         public void Set(string name, object? value) => _scopes[^1][name] = value;
 
         public void Push() => _scopes.Add([]);
+
+        public void CountIteration()
+        {
+            if (++_iterations > ChatTemplateLimits.MaxLoopIterations)
+            {
+                throw new ChatTemplateException($"Chat template: more than {ChatTemplateLimits.MaxLoopIterations} loop iterations in one render.");
+            }
+        }
+
+        public void CheckOutput(StringBuilder output)
+        {
+            if (output.Length > ChatTemplateLimits.MaxOutputLength)
+            {
+                throw new ChatTemplateException($"Chat template: the rendered prompt exceeds {ChatTemplateLimits.MaxOutputLength} characters.");
+            }
+        }
 
         public void Pop() => _scopes.RemoveAt(_scopes.Count - 1);
     }
@@ -182,6 +225,8 @@ internal sealed class JinjaTemplate
             }
             for (int i = 0; i < items.Count; i++)
             {
+                context.CountIteration();
+                context.CheckOutput(output);
                 context.Push();
                 Bind(context, items[i]);
                 context.Set("loop", new Dictionary<string, object?>
@@ -341,7 +386,7 @@ internal sealed class JinjaTemplate
             object? x = left.Eval(context), y = right.Eval(context);
             return op switch
             {
-                "~" => JinjaRuntime.ToText(x) + JinjaRuntime.ToText(y),
+                "~" => JinjaRuntime.Add(JinjaRuntime.ToText(x), JinjaRuntime.ToText(y)),
                 "==" => JinjaRuntime.Equals(x, y),
                 "!=" => !JinjaRuntime.Equals(x, y),
                 "<" => JinjaRuntime.Compare(x, y) < 0,
@@ -364,8 +409,25 @@ internal sealed class JinjaTemplate
     private sealed class Parser(List<Segment> segments)
     {
         private int _position;
+        private int _depth;
 
         public List<Node> ParseBlock(out string? terminator, params string[] terminators)
+        {
+            if (++_depth > ChatTemplateLimits.MaxNestingDepth)
+            {
+                throw new ChatTemplateException($"Chat template: blocks nested deeper than {ChatTemplateLimits.MaxNestingDepth}.");
+            }
+            try
+            {
+                return ParseBlockBody(out terminator, terminators);
+            }
+            finally
+            {
+                _depth--;
+            }
+        }
+
+        private List<Node> ParseBlockBody(out string? terminator, string[] terminators)
         {
             var nodes = new List<Node>();
             while (_position < segments.Count)
@@ -490,6 +552,7 @@ internal sealed class JinjaTemplate
     private sealed class TokenStream(List<Token> tokens)
     {
         private int _index;
+        private int _depth;
 
         private Token Peek => tokens[_index];
 
@@ -538,7 +601,25 @@ internal sealed class JinjaTemplate
 
         private ChatTemplateException Error(string message) => new($"Chat template: {message} at offset {Peek.Offset}.");
 
-        public Expr ParseExpression()
+        public Expr ParseExpression() => Nested(ParseExpressionBody);
+
+        private Expr Nested(Func<Expr> parse)
+        {
+            if (++_depth > ChatTemplateLimits.MaxNestingDepth)
+            {
+                throw Error($"expression nested deeper than {ChatTemplateLimits.MaxNestingDepth}");
+            }
+            try
+            {
+                return parse();
+            }
+            finally
+            {
+                _depth--;
+            }
+        }
+
+        private Expr ParseExpressionBody()
         {
             Expr value = ParseOr();
             if (TryKeyword("if"))
@@ -564,7 +645,7 @@ internal sealed class JinjaTemplate
             return left;
         }
 
-        private Expr ParseNot() => TryKeyword("not") ? new Unary("not", ParseNot()) : ParseCompare();
+        private Expr ParseNot() => TryKeyword("not") ? new Unary("not", Nested(ParseNot)) : ParseCompare();
 
         private Expr ParseCompare()
         {
@@ -623,8 +704,8 @@ internal sealed class JinjaTemplate
 
         private Expr ParseUnary()
         {
-            if (TryOperator("-")) return new Unary("-", ParseUnary());
-            if (TryOperator("+")) return ParseUnary();
+            if (TryOperator("-")) return new Unary("-", Nested(ParseUnary));
+            if (TryOperator("+")) return Nested(ParseUnary);
             Expr value = ParsePostfix(ParsePrimary());
             while (true)
             {

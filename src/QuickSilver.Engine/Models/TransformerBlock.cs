@@ -85,7 +85,9 @@ public sealed class TransformerBlock : IDisposable
             }
             bool wasEmpty = cache.Count == 0;
             (keys, values, keyPositions) = cache.Update(writeK, writeV, writePositions, first, input.KvBits);
-            causalSquare = wasEmpty && cache.IsContiguousPrefix && input.FirstPosition == 0 && input.PropagatedHidden is null;
+            // Keys are exactly the queries, in the same (ascending) order: "key position ≤ query position" is the causal
+            // mask in index space, whether or not the positions are consecutive (a routed layer's active tokens).
+            causalSquare = wasEmpty && input.PropagatedHidden is null && (input.KvBits is null || input.KvBits.All(b => b >= 32));
             // One query sees every cached key: tokens run in position order and a prefix reuse truncates
             // the cache first, so nothing later than the newest position is ever in it.
             seesAllKeys = t == 1;

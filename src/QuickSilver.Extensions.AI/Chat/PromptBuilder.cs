@@ -81,7 +81,7 @@ internal sealed partial class PromptBuilder
                 throw new ArgumentException($"messages[{i}] ({role.Value}) has no text, tool call or tool result; QuickSilver models read text only.", nameof(messages));
             }
 
-            string content = string.Join("\n", parts);
+            string content = Escape(string.Join("\n", parts));
             if (role == ChatRole.System && inLeadingSystem)
             {
                 leadingSystem.Add(content);
@@ -109,7 +109,36 @@ internal sealed partial class PromptBuilder
     /// <summary>Renders the template with the generation prompt.</summary>
     public string Render(IReadOnlyList<ChatTemplateMessage> messages) => Template.Render(messages, addGenerationPrompt: true, BosText, EosText);
 
-    /// <summary>Tokenizes rendered prompt text.</summary>
+    // Special-token text inside message content is disguised before rendering, so only the template's own markers become
+    // control tokens: a user typing "<|im_start|>" gets those characters, not a forged turn boundary. The disguise swaps
+    // the leading '<' for U+E000 (a private-use character; one already in the text is doubled) and Encode undoes it.
+    private const char Disguise = '\uE000';
+
+    private string Escape(string content)
+    {
+        if (content.IndexOf(Disguise) >= 0) content = content.Replace(Disguise.ToString(), new string(Disguise, 2));
+        foreach ((string special, _) in _specialTokens.Value)
+        {
+            if (content.Contains(special, StringComparison.Ordinal)) content = content.Replace(special, Disguise + special[1..], StringComparison.Ordinal);
+        }
+        return content;
+    }
+
+    private static string Unescape(string text)
+    {
+        if (text.IndexOf(Disguise) < 0) return text;
+        var sb = new System.Text.StringBuilder(text.Length);
+        for (int i = 0; i < text.Length; i++)
+        {
+            if (text[i] != Disguise) { sb.Append(text[i]); continue; }
+            bool doubled = i + 1 < text.Length && text[i + 1] == Disguise;
+            sb.Append(doubled ? Disguise : '<');
+            if (doubled) i++;
+        }
+        return sb.ToString();
+    }
+
+    /// <summary>Tokenizes rendered prompt text: the template's special-token texts become their ids, everything else is text.</summary>
     public List<int> Encode(string text)
     {
         var ids = new List<int>();
@@ -126,7 +155,7 @@ internal sealed partial class PromptBuilder
             {
                 if (string.CompareOrdinal(text, i, special, 0, special.Length) == 0)
                 {
-                    if (i > start) ids.AddRange(_tokenizer.Encode(text[start..i], addBos: false));
+                    if (i > start) ids.AddRange(_tokenizer.Encode(Unescape(text[start..i]), addBos: false));
                     ids.Add(id);
                     length = special.Length;
                     break;
@@ -137,7 +166,7 @@ internal sealed partial class PromptBuilder
         }
         if (start < text.Length)
         {
-            ids.AddRange(_tokenizer.Encode(text[start..], addBos: false));
+            ids.AddRange(_tokenizer.Encode(Unescape(text[start..]), addBos: false));
         }
         return ids;
     }

@@ -95,6 +95,8 @@ public sealed partial class LanguageModel : IDisposable
         sets.ForcedHalt.UnionWith(lexicons.ForcedHaltIds);
         foreach (var word in lexicons.QuantizationOverride) sets.QuantizationOverride.UnionWith(resolver.ResolveWord(word));
         sets.QuantizationOverride.UnionWith(lexicons.QuantizationOverrideIds);
+        foreach (var word in lexicons.ForcedRetention) sets.ForcedRetention.UnionWith(resolver.ResolveWord(word));
+        sets.ForcedRetention.UnionWith(lexicons.ForcedRetentionIds);
         var quantization = plan.Policy.Quantization;
         if (quantization.ProtectNumbers) sets.QuantizationOverride.UnionWith(resolver.NumberTokens());
         if (quantization.RareTokenIdFraction is float fraction)
@@ -102,6 +104,7 @@ public sealed partial class LanguageModel : IDisposable
         sets.FullProcessingPhrases = LexiconMatcher.ForFullProcessing(lexicons);
         sets.ForcedHaltPhrases = LexiconMatcher.ForForcedHalt(lexicons);
         sets.QuantizationOverridePhrases = LexiconMatcher.ForQuantizationOverride(lexicons);
+        sets.ForcedRetentionPhrases = LexiconMatcher.ForForcedRetention(lexicons);
         return sets;
     }
 

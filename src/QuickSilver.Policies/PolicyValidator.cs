@@ -181,9 +181,11 @@ internal static class PolicyValidator
         Words(lexicons.ForcedHalt, "Lexicons.ForcedHalt");
         Words(lexicons.FullProcessing, "Lexicons.FullProcessing");
         Words(lexicons.QuantizationOverride, "Lexicons.QuantizationOverride");
+        Words(lexicons.ForcedRetention, "Lexicons.ForcedRetention");
         Ids(lexicons.ForcedHaltIds, "Lexicons.ForcedHaltIds", vocabSize);
         Ids(lexicons.FullProcessingIds, "Lexicons.FullProcessingIds", vocabSize);
         Ids(lexicons.QuantizationOverrideIds, "Lexicons.QuantizationOverrideIds", vocabSize);
+        Ids(lexicons.ForcedRetentionIds, "Lexicons.ForcedRetentionIds", vocabSize);
     }
 
     private static void Words(List<string> words, string field)

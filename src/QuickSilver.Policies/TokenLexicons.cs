@@ -11,12 +11,16 @@ public sealed class TokenLexicons
     public List<string> FullProcessing { get; set; } = [];
     /// <summary>Tokens always kept at 8 bits.</summary>
     public List<string> QuantizationOverride { get; set; } = [];
+    /// <summary>KV forced retention (paper 2.2): tokens that may halt but keep writing K/V at every deeper layer (computed from their frozen state).</summary>
+    public List<string> ForcedRetention { get; set; } = [];
     /// <summary>Token ids forced to halt.</summary>
     public List<int> ForcedHaltIds { get; set; } = [];
     /// <summary>Token ids given full processing.</summary>
     public List<int> FullProcessingIds { get; set; } = [];
     /// <summary>Token ids kept at 8 bits.</summary>
     public List<int> QuantizationOverrideIds { get; set; } = [];
+    /// <summary>Token ids whose K/V are retained after they halt.</summary>
+    public List<int> ForcedRetentionIds { get; set; } = [];
     /// <summary>Add the built-in negation lexicon ("not", "no", "never", "n't", ...) to full processing.</summary>
     public bool ProtectNegations { get; set; } = true;
     /// <summary>Add JSON structure characters ({ } [ ] : , ") to full processing.</summary>
@@ -31,6 +35,8 @@ public sealed class TokenLexicons
         ForcedHaltIds = [.. ForcedHaltIds],
         FullProcessingIds = [.. FullProcessingIds],
         QuantizationOverrideIds = [.. QuantizationOverrideIds],
+        ForcedRetention = [.. ForcedRetention],
+        ForcedRetentionIds = [.. ForcedRetentionIds],
         ProtectNegations = ProtectNegations,
         ProtectJsonStructure = ProtectJsonStructure,
     };

@@ -71,6 +71,8 @@ public class PolicyValidationTests
         ["forced halt id negative"] = new(p => p.Lexicons.ForcedHaltIds = [3, -1], "Lexicons.ForcedHaltIds[1]", "-1", VocabSize: null),
         ["full processing id at vocab"] = new(p => p.Lexicons.FullProcessingIds = [Vocab], "Lexicons.FullProcessingIds[0]", "1000"),
         ["quant override id negative"] = new(p => p.Lexicons.QuantizationOverrideIds = [-5], "Lexicons.QuantizationOverrideIds[0]", "-5"),
+        ["retention id at vocab"] = new(p => p.Lexicons.ForcedRetentionIds = [1, Vocab], "Lexicons.ForcedRetentionIds[1]", "1000"),
+        ["retention word blank"] = new(p => p.Lexicons.ForcedRetention = [""], "Lexicons.ForcedRetention[0]", "\"\""),
         ["forced halt word blank"] = new(p => p.Lexicons.ForcedHalt = ["ok", "  "], "Lexicons.ForcedHalt[1]", "\"  \""),
         ["full processing word only wildcard"] = new(p => p.Lexicons.FullProcessing = ["*"], "Lexicons.FullProcessing[0]", "\"*\""),
         ["quant override word null"] = new(p => p.Lexicons.QuantizationOverride = [null!], "Lexicons.QuantizationOverride[0]", "null"),

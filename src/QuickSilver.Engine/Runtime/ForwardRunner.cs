@@ -183,7 +183,8 @@ public sealed class ForwardRunner
             int blocksDone = l + 1;
             bool lastLayer = blocksDone == layers;
             bool haltingNow = !lastLayer && plan.HaltingEligible(blocksDone);
-            bool needMaxAttention = haltingNow && policy.KvSkip.Enabled && policy.KvSkip.Mode == KvSkipMode.Skip && policy.KvSkip.AttentionThreshold is not null;
+            bool needMaxAttention = (haltingNow && policy.KvSkip.Enabled && policy.KvSkip.Mode == KvSkipMode.Skip && policy.KvSkip.AttentionThreshold is not null)
+                || (policy.Fusion.Weighting == FusionWeighting.Attention && plan.FusionEligible(blocksDone, layers));
             IReadOnlyList<int>? kvBits = policy.Quantization.Enabled && policy.Quantization.QuantizeKv && l >= plan.DecisionLayer
                 ? active.Concat(propagated).Select(i => bits[i]).ToArray()
                 : null;
@@ -217,7 +218,7 @@ public sealed class ForwardRunner
                 DecideFusion(policy.Fusion, newA, active, flags, haltNow, fusePairs, similarity, stats);
 
             if (allActive) h = newA; else h.index_copy_(1, activeIdx, newA);
-            if (fusePairs.Count > 0) MergeIntoSuperTokens(policy.Fusion, h, newA, active, fusePairs, stats);
+            if (fusePairs.Count > 0) MergeIntoSuperTokens(policy.Fusion, h, newA, active, fusePairs, result, start, stats);
 
             if (plan.QuantizationDecision(blocksDone))
                 AssignBits(plan, newA, active, flags, haltNow, bits, stats, trace);
@@ -293,7 +294,8 @@ public sealed class ForwardRunner
     /// <summary>Layer index (exclusive) until which a token halted after <paramref name="blocksDone"/> blocks keeps writing K/V.</summary>
     private static int KvWriteHorizon(KvSkipPolicy kv, int blocksDone, int layers, TokenFlags flags, int local, long position, float[]? maxAttention, long[]? keyPositions)
     {
-        if (!kv.Enabled || kv.Mode == KvSkipMode.Propagate || flags.FullProcessing[local]) return layers; // propagate everywhere
+        // Propagate everywhere: skipping off, propagation mode, or the token's K/V are force-retained (paper 2.2).
+        if (!kv.Enabled || kv.Mode == KvSkipMode.Propagate || flags.FullProcessing[local] || flags.RetainKv[local]) return layers;
         if (kv.AttentionThreshold is float tau && maxAttention is not null && keyPositions is not null)
         {
             // C.2/C.4: skip only when no head and query gave this token attention above τ_kv at its halting layer.
@@ -379,7 +381,8 @@ public sealed class ForwardRunner
         if (ta < 2) return;
         using var scope = torch.NewDisposeScope();
         long width = states.shape[2];
-        bool Eligible(int j) => !haltNow[j] && !flags.FullProcessing[active[j]]; // a halted token never fuses (D.6)
+        // A halted token never fuses (D.6); exempt tokens (full processing, numbers, rare ids, the 8-bit override lexicon) never do either.
+        bool Eligible(int j) => !haltNow[j] && !flags.FullProcessing[active[j]] && !flags.QuantizationOverride[active[j]];
         var used = new bool[ta];
 
         // Adjacent pairs (j, j+1): distance of neighbours in the active list.
@@ -396,8 +399,9 @@ public sealed class ForwardRunner
         for (int j = 0; j + 1 < ta; j++)
         {
             int a = active[j], b = active[j + 1];
-            if (b != a + 1 || !Eligible(j) || !Eligible(j + 1) || used[j] || used[j + 1]) continue;
-            if (d[j] < fusion.DistanceThreshold || flags.ForceFuseWithNext[a])
+            if (b != a + 1 || used[j] || used[j + 1]) continue;
+            bool forced = flags.ForceFuseWithNext[a] && !haltNow[j] && !haltNow[j + 1] && !flags.FullProcessing[a] && !flags.FullProcessing[b];
+            if (forced || (Eligible(j) && Eligible(j + 1) && d[j] < fusion.DistanceThreshold))
             {
                 pairs.Add((j, j + 1));
                 used[j] = used[j + 1] = true; // each token fuses at most once per layer
@@ -434,7 +438,7 @@ public sealed class ForwardRunner
         }
     }
 
-    private void MergeIntoSuperTokens(FusionPolicy fusion, torch.Tensor h, torch.Tensor states, List<int> active, List<(int Earlier, int Later)> pairs, RuntimeStats stats)
+    private void MergeIntoSuperTokens(FusionPolicy fusion, torch.Tensor h, torch.Tensor states, List<int> active, List<(int Earlier, int Later)> pairs, BlockOutput block, int start, RuntimeStats stats)
     {
         using var scope = torch.NewDisposeScope();
         var device = _model.Device;
@@ -450,6 +454,15 @@ public sealed class ForwardRunner
             var pl = _model.Logits(l).softmax(-1).amax([-1], keepdim: true);
             merged = (pe * e + pl * l) / (pe + pl);
             stats.RouterFlops += 2 * pairs.Count * (_model.HeadFlopsPerToken + 3.0 * _model.Config.VocabSize);
+        }
+        else if (fusion.Weighting == FusionWeighting.Attention && block.MaxAttention is not null)
+        {
+            // α ∝ the maximum attention each member received at this layer (any head, any query).
+            var received = torch.zeros(start + h.shape[1], device: device);
+            received.index_copy_(0, block.KeyPositions!, block.MaxAttention.squeeze(0));
+            var ae = received.index_select(0, torch.tensor(pairs.Select(p => (long)(start + active[p.Earlier])).ToArray(), torch.int64, device)).view(1, -1, 1);
+            var al = received.index_select(0, torch.tensor(pairs.Select(p => (long)(start + active[p.Later])).ToArray(), torch.int64, device)).view(1, -1, 1);
+            merged = (ae * e + al * l) / (ae + al).clamp_min(1e-12);
         }
         else
         {

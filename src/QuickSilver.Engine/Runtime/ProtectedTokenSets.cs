@@ -20,6 +20,10 @@ public sealed class ProtectedTokenSets
     public HashSet<int> ForcedHalt { get; } = [];
     /// <summary>Ids kept at 8 bits.</summary>
     public HashSet<int> QuantizationOverride { get; } = [];
+    /// <summary>Ids whose K/V are retained after they halt.</summary>
+    public HashSet<int> ForcedRetention { get; } = [];
+    /// <summary>Phrase matcher for KV forced retention, or null.</summary>
+    public LexiconMatcher? ForcedRetentionPhrases { get; set; }
     /// <summary>Phrase matcher for full processing, or null.</summary>
     public LexiconMatcher? FullProcessingPhrases { get; set; }
     /// <summary>Phrase matcher for forced halting, or null.</summary>
@@ -32,13 +36,14 @@ public sealed class ProtectedTokenSets
     {
         ArgumentNullException.ThrowIfNull(tokens);
         var flags = new TokenFlags(tokens.Count);
-        bool[]? full = null, halt = null, quant = null;
-        if (_tokenText is not null && (FullProcessingPhrases ?? ForcedHaltPhrases ?? QuantizationOverridePhrases) is not null)
+        bool[]? full = null, halt = null, quant = null, retain = null;
+        if (_tokenText is not null && (FullProcessingPhrases ?? ForcedHaltPhrases ?? QuantizationOverridePhrases ?? ForcedRetentionPhrases) is not null)
         {
             var texts = tokens.Select(_tokenText).ToArray();
             full = FullProcessingPhrases?.CoverageMask(texts);
             halt = ForcedHaltPhrases?.CoverageMask(texts);
             quant = QuantizationOverridePhrases?.CoverageMask(texts);
+            retain = ForcedRetentionPhrases?.CoverageMask(texts);
         }
         for (int i = 0; i < tokens.Count; i++)
         {
@@ -46,6 +51,7 @@ public sealed class ProtectedTokenSets
             flags.FullProcessing[i] = FullProcessing.Contains(id) || full?[i] == true;
             flags.ForcedHalt[i] = (ForcedHalt.Contains(id) || halt?[i] == true) && !flags.FullProcessing[i];
             flags.QuantizationOverride[i] = QuantizationOverride.Contains(id) || quant?[i] == true || flags.FullProcessing[i];
+            flags.RetainKv[i] = ForcedRetention.Contains(id) || retain?[i] == true;
         }
         return flags;
     }

@@ -10,6 +10,7 @@ public sealed class TokenFlags
         ForcedHalt = new bool[count];
         QuantizationOverride = new bool[count];
         ForceFuseWithNext = new bool[count];
+        RetainKv = new bool[count];
     }
 
     /// <summary>Never halted, skipped, fused, or quantized below 8 bits.</summary>
@@ -18,6 +19,8 @@ public sealed class TokenFlags
     public bool[] ForcedHalt { get; }
     /// <summary>Kept at 8 bits.</summary>
     public bool[] QuantizationOverride { get; }
+    /// <summary>KV forced retention: if the token halts, it still writes K/V (from its frozen state) at every deeper layer.</summary>
+    public bool[] RetainKv { get; }
     /// <summary>Fused with the next token at the first eligible layer whatever the distance (prescribed profiles for benchmarks).</summary>
     public bool[] ForceFuseWithNext { get; }
 }

@@ -94,6 +94,14 @@ public sealed class LexiconMatcher
         return new LexiconMatcher(lexicons.ForcedHalt);
     }
 
+    /// <summary>The matcher for <see cref="TokenLexicons.ForcedRetention"/>.</summary>
+    /// <param name="lexicons">The policy's lexicons.</param>
+    public static LexiconMatcher ForForcedRetention(TokenLexicons lexicons)
+    {
+        ArgumentNullException.ThrowIfNull(lexicons);
+        return new LexiconMatcher(lexicons.ForcedRetention);
+    }
+
     /// <summary>The positions of the tokens covered by any entry, ascending.</summary>
     /// <param name="tokens">The decoded text of each token, in order.</param>
     public IReadOnlyList<int> Match(IReadOnlyList<string> tokens)

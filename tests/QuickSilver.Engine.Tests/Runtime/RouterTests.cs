@@ -318,3 +318,66 @@ public sealed class StandAloneRoutedPassTests
         Assert.True(stats.KvBytes < stats.DenseKvBytes); // 8-bit packed entries from the decision layer on
     }
 }
+
+public sealed class RetentionAndFusionWeightingTests
+{
+    [Fact]
+    public void Forced_retention_keeps_a_halted_token_writing_kv()
+    {
+        var config = TestModels.TinyLlama(layers: 4);
+        using var model = TestModels.Create(config);
+        var runner = new ForwardRunner(model);
+        var tokens = TestModels.RandomTokens(10, config.VocabSize, 91);
+        var policy = new QuickSilverPolicy
+        {
+            Halting = new HaltingPolicy { Enabled = true, DriftThreshold = 0, EntropyThreshold = 0, MinLayer = 1 },
+            KvSkip = new KvSkipPolicy { Enabled = true, Mode = KvSkipMode.Skip },
+        };
+        var flags = new TokenFlags(tokens.Length);
+        flags.ForcedHalt[2] = flags.ForcedHalt[5] = true;
+        flags.RetainKv[5] = true;
+        using var cache = new KvCache(config, 16, torch.CPU);
+        using var output = runner.Run(new ForwardInput { TokenIds = tokens, Cache = cache, Plan = new RoutingPlan(policy, config), Flags = flags });
+        for (int l = 1; l < config.NumLayers; l++)
+        {
+            Assert.False(cache.IsWritten(l, 2)); // skipped
+            Assert.True(cache.IsWritten(l, 5));  // halted, but retained
+        }
+    }
+
+    [Fact]
+    public void Retention_lexicon_resolves_to_positions()
+    {
+        using var model = LanguageModel.Load(QuickSilver.Testing.SharedAssets.Stories260KBin);
+        var policy = QuickSilverPolicy.Safe();
+        policy.Lexicons.ForcedRetention.Add("Lily");
+        var ids = model.Tokenizer.Encode("Once upon a time there was a girl named Lily.", addBos: true);
+        var flags = model.ResolveProtectedIds(new RoutingPlan(policy, model.Config), null).FlagsFor(ids);
+        var texts = ids.Select(id => model.Tokenizer.Decode([id])).ToList();
+        Assert.Contains(Enumerable.Range(0, ids.Count), i => flags.RetainKv[i]);
+        Assert.All(Enumerable.Range(0, ids.Count).Where(i => flags.RetainKv[i]), i => Assert.Contains(texts[i].Trim(), "Lily"));
+    }
+
+    [Fact]
+    public void Attention_weighting_differs_from_uniform_and_exempt_tokens_never_fuse()
+    {
+        var config = TestModels.TinyGpt2(layers: 3);
+        using var model = TestModels.Create(config);
+        var runner = new ForwardRunner(model);
+        var tokens = TestModels.RandomTokens(12, config.VocabSize, 93);
+        float[] Run(FusionWeighting weighting, TokenFlags? flags = null, TokenTrace? trace = null)
+        {
+            var policy = new QuickSilverPolicy { Fusion = new FusionPolicy { Enabled = true, DistanceThreshold = 1e9f, StartLayer = 1, Weighting = weighting } };
+            using var output = runner.Run(new ForwardInput { TokenIds = tokens, Plan = new RoutingPlan(policy, config), Flags = flags, Trace = trace, AllLogits = true });
+            return TestModels.ToArray(output.Logits);
+        }
+        Assert.True(TestModels.MaxAbsDiff(Run(FusionWeighting.Uniform), Run(FusionWeighting.Attention)) > 1e-5f);
+
+        var exempt = new TokenFlags(tokens.Length);
+        exempt.QuantizationOverride[4] = true; // a number or rare token
+        var trace = new TokenTrace(tokens.Length, config.NumLayers, 0);
+        Run(FusionWeighting.Uniform, exempt, trace);
+        Assert.Equal(-1, trace.FusedInto[4]);
+        Assert.DoesNotContain(4, trace.FusedInto);
+    }
+}

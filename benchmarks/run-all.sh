@@ -110,4 +110,6 @@ section() { # title, markdown file, [image prefix]
   echo "- **The paper's numbers disagree with each other** (e.g. τ_drift 0.045 in B.2 versus 10⁻³ in G.2; τ_low/τ_high 0.3/0.6 normalized in E.2 versus 1.0/2.3 in G.4 and E.9; \"bits\" versus nats for τ_halt). Our \`paper\` preset follows B.2 and G.3/G.4 and says so in its documentation."
   echo "- **Fusion and perplexity.** Absorbed positions are never scored from merged states; each is re-scored from its own prefix, and a test checks the evaluator against scoring every target from its own prefix. Where fusion lowers perplexity (WikiText-2, far outside stories260K's training data) it is therefore not a leak."
 } > "$here/RESULTS.md"
+# Paths relative to the repository root read the same on every machine.
+sed -i -e "s#$shared#../shared#g" -e "s#$repo/##g" "$here/RESULTS.md"
 echo "Wrote $here/RESULTS.md" >&2

@@ -109,7 +109,8 @@ public sealed class InferenceSession : IDisposable
         });
         _tokens.AddRange(tokens);
         // The one host copy per step: sampling and constraints run on the host.
-        return output.Logits.reshape(-1).data<float>().ToArray();
+        using var flat = output.Logits.reshape(-1);
+        return flat.data<float>().ToArray();
     }
 
     private static string PolicyKey(RoutingPlan plan) => System.Text.Json.JsonSerializer.Serialize(plan.Policy);

@@ -16,8 +16,8 @@ public static class SemanticDrift
         ArgumentNullException.ThrowIfNull(plan);
         using var dense = runner.Run(new ForwardInput { TokenIds = tokens, ReturnHidden = true });
         using var routed = runner.Run(new ForwardInput { TokenIds = tokens, Plan = plan, Flags = flags, Trace = trace, ReturnHidden = true, Stats = stats ?? new RuntimeStats() });
-        using var distance = (dense.Hidden! - routed.Hidden!).norm(-1, false).squeeze(0);
-        var values = distance.data<float>().ToArray();
+        using var scope = torch.NewDisposeScope();
+        var values = (dense.Hidden! - routed.Hidden!).norm(-1, false).squeeze(0).data<float>().ToArray();
         if (trace is not null) trace.SemanticDrift = values;
         return values;
     }

@@ -104,4 +104,26 @@ public sealed class LeakCheck
     {
         for (int i = 0; i < 3; i++) { GC.Collect(); GC.WaitForPendingFinalizers(); }
     }
+
+    [Fact]
+    public void Sessions_and_routed_passes_dispose_every_tensor_they_create()
+    {
+        // Strict: the count is read without a collection afterwards, so a tensor left to the finalizer shows up.
+        using var model = LanguageModel.Load(QuickSilver.Testing.SharedAssets.Stories260KBin);
+        var policy = QuickSilver.Policies.QuickSilverPolicy.Paper();
+        using var session = model.CreateSession();
+        var prompt = model.Tokenizer.Encode("Once upon a time", addBos: true);
+        session.Generate(prompt, new QuickSilver.Engine.Generation.GenerationRequest { MaxNewTokens = 4, Policy = policy }); // warm caches (SVD, lexicons)
+        session.Reset();
+        Settle();
+        long before = torch.Tensor.TotalCount;
+        for (int i = 0; i < 10; i++)
+        {
+            session.Reset();
+            session.Generate(prompt, new QuickSilver.Engine.Generation.GenerationRequest { MaxNewTokens = 20, Policy = i % 2 == 0 ? policy : null });
+        }
+        session.Reset();
+        long after = torch.Tensor.TotalCount;
+        Assert.Equal(before, after);
+    }
 }

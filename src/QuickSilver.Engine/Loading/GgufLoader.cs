@@ -53,11 +53,7 @@ public static class GgufLoader
         if (file.TryGetTensor("rope_freqs.weight", out _))
             throw new ModelFormatException(path, "tensor 'rope_freqs.weight' (per-frequency RoPE scaling, Llama 3.1 style) is not supported.");
 
-        GgufTensorInfo embedding = Info(file, "token_embd.weight");
-        long[] embeddingShape = embedding.Shape;
-        if (embeddingShape.Length != 2 || embeddingShape[1] != d || embeddingShape[0] <= 0 || embeddingShape[0] > int.MaxValue)
-            throw new ModelFormatException(path, $"tensor 'token_embd.weight' has shape {WeightLayout.FormatShape(embeddingShape)} but the config implies [vocab, {d}].");
-        int vocab = (int)embeddingShape[0];
+        int vocab = VocabFromEmbedding(file, d);
         bool hasOutput = file.TryGetTensor("output.weight", out _);
         bool attentionBias = file.TryGetTensor("blk.0.attn_q.bias", out _);
 
@@ -124,11 +120,7 @@ public static class GgufLoader
         int heads = Int(file, "gpt2.attention.head_count");
         if (heads <= 0 || d % heads != 0)
             throw new ModelFormatException(path, $"metadata 'gpt2.embedding_length' ({d}) is not a multiple of 'gpt2.attention.head_count' ({heads}).");
-        GgufTensorInfo embedding = Info(file, "token_embd.weight");
-        long[] embeddingShape = embedding.Shape;
-        if (embeddingShape.Length != 2 || embeddingShape[1] != d || embeddingShape[0] <= 0 || embeddingShape[0] > int.MaxValue)
-            throw new ModelFormatException(path, $"tensor 'token_embd.weight' has shape {WeightLayout.FormatShape(embeddingShape)} but the config implies [vocab, {d}].");
-        int vocab = (int)embeddingShape[0];
+        int vocab = VocabFromEmbedding(file, d);
         bool hasOutput = file.TryGetTensor("output.weight", out _);
 
         var config = new ModelConfig
@@ -191,6 +183,15 @@ public static class GgufLoader
             builder.Add(target, [rows, columns], Read(file, source + ".weight", [rows, columns]));
             builder.Add(WeightNames.BiasOf(target), [rows], Read(file, source + ".bias", [rows]));
         }
+    }
+
+    /// <summary>The vocabulary size, read off the embedding's shape [vocab, d] (GGUF configs do not state it).</summary>
+    private static int VocabFromEmbedding(GgufFile file, int d)
+    {
+        long[] shape = Info(file, "token_embd.weight").Shape;
+        if (shape.Length != 2 || shape[1] != d || shape[0] <= 0 || shape[0] > int.MaxValue)
+            throw new ModelFormatException(file.Path, $"tensor 'token_embd.weight' has shape {WeightLayout.FormatShape(shape)} but the config implies [vocab, {d}].");
+        return (int)shape[0];
     }
 
     private static GgufTensorInfo Info(GgufFile file, string name) =>

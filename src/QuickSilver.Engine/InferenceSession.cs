@@ -70,9 +70,10 @@ public sealed class InferenceSession : IDisposable
         if (_model.Tokenizer.EosTokenId >= 0) stops.Add(_model.Tokenizer.EosTokenId);
 
         var generated = new List<int>();
+        var traces = request.CollectTrace ? new List<TokenTrace>() : null;
         double firstTokenSeconds = 0;
         var finish = GenerationFinishReason.Length;
-        float[] logits = RunPass(promptIds.Skip(reuse).ToList(), plan, protectedIds, stats);
+        float[] logits = RunPass(promptIds.Skip(reuse).ToList(), plan, protectedIds, stats, traces);
         while (true)
         {
             int token = sampler.Sample(logits);
@@ -83,7 +84,7 @@ public sealed class InferenceSession : IDisposable
             if (request.Constraint?.IsComplete == true) { finish = GenerationFinishReason.ConstraintComplete; break; }
             if (generated.Count >= request.MaxNewTokens || _cache.Length >= ContextLength) { finish = GenerationFinishReason.Length; break; }
             cancellationToken.ThrowIfCancellationRequested();
-            logits = RunPass([token], plan, protectedIds, stats);
+            logits = RunPass([token], plan, protectedIds, stats, traces);
         }
 
         return new GenerationResult
@@ -93,19 +94,22 @@ public sealed class InferenceSession : IDisposable
             PromptTokens = promptIds.Count,
             CachedPromptTokens = reuse,
             Stats = stats,
+            Traces = (IReadOnlyList<TokenTrace>?)traces ?? [],
             TimeToFirstTokenSeconds = firstTokenSeconds,
             TotalSeconds = clock.Elapsed.TotalSeconds,
         };
     }
 
     /// <summary>Runs <paramref name="tokens"/> through the model after the cached ones and returns the last position's logits.</summary>
-    private float[] RunPass(List<int> tokens, RoutingPlan? plan, ProtectedTokenSets protectedIds, RuntimeStats stats)
+    private float[] RunPass(List<int> tokens, RoutingPlan? plan, ProtectedTokenSets protectedIds, RuntimeStats stats, List<TokenTrace>? traces)
     {
         int start = _cache.Length;
         var flags = protectedIds.FlagsFor(tokens);
+        var trace = traces is null ? null : new TokenTrace(tokens.Count, _model.Config.NumLayers, start);
+        traces?.Add(trace!);
         using var output = _model.Runner.Run(new ForwardInput
         {
-            TokenIds = tokens, StartPosition = start, Cache = _cache, Plan = plan, Flags = flags, AllLogits = false, Stats = stats,
+            TokenIds = tokens, StartPosition = start, Cache = _cache, Plan = plan, Flags = flags, AllLogits = false, Stats = stats, Trace = trace,
         });
         _tokens.AddRange(tokens);
         // The one host copy per step: sampling and constraints run on the host.

@@ -65,6 +65,12 @@ public sealed class QuickSilverChatClient : IChatClient
     /// </summary>
     public const string PolicyNameKey = "quicksilver.policy";
 
+    /// <summary>
+    /// Key in the final update's additional properties when the request asked for <see cref="QuickSilverChatOptionKeys.Trace"/>:
+    /// an <c>IReadOnlyList&lt;TokenTrace&gt;</c>, one per forward pass (the prompt's prefill, then one per generated token).
+    /// </summary>
+    public const string TraceKey = "quicksilver.trace";
+
     private readonly IQuickSilverBackend _backend;
     private readonly bool _ownsBackend;
     private readonly ILogger _logger;
@@ -376,6 +382,7 @@ public sealed class QuickSilverChatClient : IChatClient
             ChatResponseUpdate final = NewUpdate(item, [new UsageContent(usage)]);
             final.FinishReason = finish;
             final.AdditionalProperties = new AdditionalPropertiesDictionary { [PolicyNameKey] = request.Policy?.Name ?? "dense" };
+            if (request.CollectTrace) final.AdditionalProperties[TraceKey] = result.Traces;
             // Metrics and the log entry come before completion, so a caller that has its response also sees them recorded.
             _metrics.Record(_backend.ModelId, result);
             _logger.LogInformation(

@@ -36,10 +36,12 @@ public static class QuickSilverChatOptionKeys
     public const string ProtectedWords = "quicksilver.protectedWords";
     /// <summary>Repetition penalty (no ChatOptions property carries it).</summary>
     public const string RepetitionPenalty = "quicksilver.repetitionPenalty";
+    /// <summary>true: collect the per-token trace (halting layer, drift and entropy series, K/V writes, fusion partner, bits); the final update carries it under <see cref="QuickSilverChatClient.TraceKey"/>. Costs host syncs.</summary>
+    public const string Trace = "quicksilver.trace";
 
     internal static IReadOnlyList<string> All { get; } =
     [
         Policy, Mechanisms, Halting, KvSkip, Fusion, Quantization, DriftThreshold, EntropyThreshold, KvAttentionThreshold,
-        FusionDistanceThreshold, QuantizationLowThreshold, QuantizationHighThreshold, ProtectedWords, RepetitionPenalty,
+        FusionDistanceThreshold, QuantizationLowThreshold, QuantizationHighThreshold, ProtectedWords, RepetitionPenalty, Trace,
     ];
 }

@@ -15,6 +15,8 @@ public sealed class GenerationResult
     public required int CachedPromptTokens { get; init; }
     /// <summary>Runtime counts (prefill and decode together).</summary>
     public required RuntimeStats Stats { get; init; }
+    /// <summary>Per-pass token traces (the prefill, then one per decode step) when <see cref="GenerationRequest.CollectTrace"/> was set; otherwise empty.</summary>
+    public IReadOnlyList<TokenTrace> Traces { get; init; } = [];
     /// <summary>Seconds from the call to the first generated token.</summary>
     public double TimeToFirstTokenSeconds { get; init; }
     /// <summary>Seconds spent in total.</summary>

@@ -91,6 +91,8 @@ public sealed class ForwardRunner
         AddDenseFlops(input.Stats, t, start, actualToo: true);
         input.Stats.BetaWeightedFlops += input.Stats.DenseFlops - before; // full precision: β = 1
         for (int l = 0; l < _model.Blocks.Count; l++) input.Stats.AddActive(l, t);
+        if (input.Trace is { } trace) // dense: every token ran every block and wrote every K/V
+            for (int i = 0; i < t; i++) for (int l = 0; l < _model.Blocks.Count; l++) trace.KvWritten[i, l] = true;
         input.Stats.KvWrites += input.Cache is null ? 0 : (long)t * _model.Blocks.Count;
         var logits = input.AllLogits ? _model.Logits(h).squeeze(0) : _model.Logits(h.narrow(1, t - 1, 1)).squeeze(0);
         return new ForwardOutput

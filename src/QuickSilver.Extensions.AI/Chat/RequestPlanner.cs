@@ -77,9 +77,11 @@ internal static class RequestPlanner
         QuickSilverPolicy policy = basePolicy.Clone();
         var protectedWords = new List<string>();
         float repetition = defaults.RepetitionPenalty;
+        bool collectTrace = false;
         if (chat?.AdditionalProperties is { } extra)
         {
             repetition = ApplyAdditionalProperties(extra, ref policy, protectedWords) ?? repetition;
+            collectTrace = extra.TryGetValue(QuickSilverChatOptionKeys.Trace, out object? trace) && AsBool(QuickSilverChatOptionKeys.Trace, trace);
         }
 
         var protectedIds = new HashSet<int>();
@@ -126,6 +128,7 @@ internal static class RequestPlanner
                 Seed = chat?.Seed ?? defaults.Seed,
                 Policy = policy,
                 ProtectedTokenIds = protectedIds.Order().ToArray(),
+                CollectTrace = collectTrace,
             },
             StopSequences = stops,
             Tools = tools,
@@ -188,6 +191,9 @@ internal static class RequestPlanner
                         if (string.IsNullOrWhiteSpace(word)) throw new ArgumentException($"AdditionalProperties['{key}'] contains an empty word.", key);
                         protectedWords.Add(word.Trim());
                     }
+                    break;
+                case QuickSilverChatOptionKeys.Trace:
+                    AsBool(key, value); // validated here, read by Plan
                     break;
                 case QuickSilverChatOptionKeys.RepetitionPenalty:
                     float r = AsFloat(key, value);

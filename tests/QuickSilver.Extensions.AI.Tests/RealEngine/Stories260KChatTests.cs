@@ -28,6 +28,32 @@ public class Stories260KChatTests(Stories260KFixture fixture) : IClassFixture<St
     }
 
     [Fact]
+    public async Task Trace_IsReturnedPerPassWhenRequested_AndShowsTheHalting()
+    {
+        using var client = fixture.CreateClient();
+        var options = new ChatOptions
+        {
+            MaxOutputTokens = 6,
+            AdditionalProperties = new()
+            {
+                [QuickSilverChatOptionKeys.Trace] = true,
+                [QuickSilverChatOptionKeys.Mechanisms] = "halting",
+                [QuickSilverChatOptionKeys.DriftThreshold] = 1e9,
+                [QuickSilverChatOptionKeys.EntropyThreshold] = 1e9,
+            },
+        };
+        ChatResponse response = await client.GetResponseAsync(Ask("Once upon a time"), options);
+        var traces = Assert.IsAssignableFrom<IReadOnlyList<QuickSilver.Engine.Runtime.TokenTrace>>(response.AdditionalProperties![QuickSilverChatClient.TraceKey]);
+        int generated = (int)response.Usage!.OutputTokenCount!.Value;
+        Assert.Equal(generated, traces.Count); // the prefill, then one pass per generated token but the last
+        Assert.Equal((int)response.Usage.InputTokenCount!.Value, traces[0].HaltLayer.Length);
+        Assert.Contains(traces.SelectMany(t => t.HaltLayer), layer => layer > 0); // the loose thresholds halted tokens
+
+        ChatResponse plain = await client.GetResponseAsync(Ask("Once upon a time"), new ChatOptions { MaxOutputTokens = 6 });
+        Assert.False(plain.AdditionalProperties?.ContainsKey(QuickSilverChatClient.TraceKey) ?? false);
+    }
+
+    [Fact]
     public async Task Streaming_EqualsNonStreaming_ForTheSameSeed()
     {
         using var client = fixture.CreateClient();

@@ -63,7 +63,8 @@ internal static class PolicyValidator
             throw Fail("Halting.ProxyTopK", "must be at least 1", halting.ProxyTopK);
         }
 
-        if (vocabSize is { } v && halting.ProxyTopK > v)
+        // Only a policy that uses the proxy is bound by the vocabulary: defaults must stay valid for tiny vocabularies.
+        if (vocabSize is { } v && halting.EntropyMode == EntropySignalMode.Proxy && halting.ProxyTopK > v)
         {
             throw Fail("Halting.ProxyTopK", $"must not exceed the vocabulary size {v}", halting.ProxyTopK);
         }

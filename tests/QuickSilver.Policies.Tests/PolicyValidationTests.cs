@@ -29,7 +29,7 @@ public class PolicyValidationTests
         ["window end 0"] = new(p => p.Halting.WindowEnd = 0, "Halting.WindowEnd", "0", NumLayers: null),
         ["window end below min layer"] = new(p => p.Halting.WindowEnd = 3, "Halting.WindowEnd", "3"),
         ["proxy top-k 0"] = new(p => p.Halting.ProxyTopK = 0, "Halting.ProxyTopK", "0"),
-        ["proxy top-k above vocab"] = new(p => p.Halting.ProxyTopK = 2000, "Halting.ProxyTopK", "2000"),
+        ["proxy top-k above vocab"] = new(p => { p.Halting.EntropyMode = EntropySignalMode.Proxy; p.Halting.ProxyTopK = 2000; }, "Halting.ProxyTopK", "2000"),
         ["checkpoints empty in checkpoint mode"] = new(p => p.Halting.EntropyMode = EntropySignalMode.CheckpointLayers, "Halting.CheckpointLayers", "empty"),
         ["checkpoint above depth"] = new(p => p.Halting.CheckpointLayers = [6, 13], "Halting.CheckpointLayers[1]", "13"),
         ["checkpoint 0"] = new(p => p.Halting.CheckpointLayers = [0], "Halting.CheckpointLayers[0]", "0", NumLayers: null),

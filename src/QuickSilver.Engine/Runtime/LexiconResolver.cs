@@ -13,6 +13,8 @@ public sealed class LexiconResolver
     private readonly ITokenizer _tokenizer;
     private readonly string[] _texts;
     private readonly Dictionary<string, int[]> _byText = new(StringComparer.Ordinal);
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, int[]> _byCharacters = new(StringComparer.Ordinal);
+    private readonly Lazy<int[]> _numberTokens;
 
     /// <summary>Indexes the vocabulary of <paramref name="tokenizer"/>.</summary>
     public LexiconResolver(ITokenizer tokenizer)
@@ -31,6 +33,7 @@ public sealed class LexiconResolver
             list.Add(id);
         }
         foreach (var (key, list) in groups) _byText[key] = [.. list];
+        _numberTokens = new Lazy<int[]>(() => Enumerable.Range(0, _texts.Length).Where(id => _texts[id].Any(char.IsDigit)).ToArray());
     }
 
     /// <summary>The text of token <paramref name="id"/> (empty for control tokens).</summary>
@@ -54,17 +57,14 @@ public sealed class LexiconResolver
     }
 
     /// <summary>Ids of every token whose text contains any of <paramref name="characters"/>.</summary>
-    public IEnumerable<int> ResolveCharacters(string characters)
+    public IReadOnlyList<int> ResolveCharacters(string characters)
     {
         ArgumentNullException.ThrowIfNull(characters);
-        for (int id = 0; id < _texts.Length; id++)
-            if (_texts[id].AsSpan().IndexOfAny(characters) >= 0) yield return id;
+        // Scanned once per character set: the resolver lives as long as the model, requests come and go.
+        return _byCharacters.GetOrAdd(characters, set =>
+            Enumerable.Range(0, _texts.Length).Where(id => _texts[id].AsSpan().IndexOfAny(set) >= 0).ToArray());
     }
 
     /// <summary>Ids of tokens that contain a digit.</summary>
-    public IEnumerable<int> NumberTokens()
-    {
-        for (int id = 0; id < _texts.Length; id++)
-            if (_texts[id].Any(char.IsDigit)) yield return id;
-    }
+    public IReadOnlyList<int> NumberTokens() => _numberTokens.Value;
 }

@@ -29,7 +29,7 @@ public sealed partial class LanguageModel : IDisposable
         Transformer = TransformerModel.Create(checkpoint, new torch.Device(_options.Device));
         Runner = new ForwardRunner(Transformer);
         Tokenizer = tokenizer;
-        ModelId = Path.GetFileName(checkpoint.Source.TrimEnd('/', '\\'));
+        ModelId = ModelIdentity.From(checkpoint);
         Metadata = checkpoint.Metadata;
         ContextLength = Math.Min(_options.ContextLength ?? checkpoint.Config.MaxPositions, checkpoint.Config.MaxPositions);
         _lexicons = new Lazy<LexiconResolver>(() => new LexiconResolver(tokenizer));
@@ -55,7 +55,7 @@ public sealed partial class LanguageModel : IDisposable
     /// <summary>The tokenizer.</summary>
     public ITokenizer Tokenizer { get; }
 
-    /// <summary>A short id (file or folder name).</summary>
+    /// <summary>The model's id from its metadata (see <see cref="ModelIdentity"/>): GGUF general.name, HF _name_or_path, else the file name.</summary>
     public string ModelId { get; }
 
     /// <summary>String metadata from the checkpoint (e.g. "tokenizer.chat_template").</summary>

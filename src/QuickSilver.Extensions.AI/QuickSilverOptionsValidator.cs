@@ -35,7 +35,7 @@ public sealed partial class QuickSilverOptionsValidator : IValidateOptions<Quick
         }
         else if (!File.Exists(options.ModelPath) && !Directory.Exists(options.ModelPath))
         {
-            yield return $"{p}ModelPath '{options.ModelPath}' does not exist.";
+            yield return $"{p}ModelPath {Describe(options.ModelPath)} does not exist.";
         }
         else if (Formats.Contains(format) && format != "auto")
         {
@@ -48,7 +48,7 @@ public sealed partial class QuickSilverOptionsValidator : IValidateOptions<Quick
         }
         if (options.TokenizerPath is { Length: > 0 } tokenizer && !File.Exists(tokenizer) && !Directory.Exists(tokenizer))
         {
-            yield return $"{p}TokenizerPath '{tokenizer}' does not exist.";
+            yield return $"{p}TokenizerPath {Describe(tokenizer)} does not exist.";
         }
         if (string.IsNullOrWhiteSpace(options.Device) || !DevicePattern().IsMatch(options.Device))
         {
@@ -96,7 +96,11 @@ public sealed partial class QuickSilverOptionsValidator : IValidateOptions<Quick
         }
         if (!string.IsNullOrWhiteSpace(options.PolicyPath) && !File.Exists(options.PolicyPath))
         {
-            yield return $"{p}PolicyPath '{options.PolicyPath}' does not exist.";
+            yield return $"{p}PolicyPath {Describe(options.PolicyPath)} does not exist.";
+        }
+        else if (!string.IsNullOrWhiteSpace(options.PolicyPath) && options.PolicyOverrides is not null && PolicyFileError(options) is { } policyError)
+        {
+            yield return $"{p}PolicyPath {Describe(options.PolicyPath)} is not a valid policy: {policyError}";
         }
         if (options.PolicyOverrides is null)
         {
@@ -156,6 +160,23 @@ public sealed partial class QuickSilverOptionsValidator : IValidateOptions<Quick
         if (options.MaxConstrainedStringLength < 1)
         {
             yield return $"{p}MaxConstrainedStringLength must be at least 1 (got {options.MaxConstrainedStringLength}).";
+        }
+    }
+
+    /// <summary>A path as given, plus where it resolves when it is relative (to the current directory here; the DI path resolver has made it absolute against the content root already).</summary>
+    private static string Describe(string path)
+        => Path.IsPathFullyQualified(path) ? $"'{path}'" : $"'{path}' (resolved to '{Path.GetFullPath(path)}')";
+
+    private static string? PolicyFileError(QuickSilverOptions options)
+    {
+        try
+        {
+            PolicyComposer.Compose(options);
+            return null;
+        }
+        catch (QuickSilverException ex)
+        {
+            return ex.Message;
         }
     }
 

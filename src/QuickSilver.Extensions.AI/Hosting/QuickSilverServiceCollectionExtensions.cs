@@ -5,12 +5,19 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using QuickSilver;
+using QuickSilver.Engine.Loading;
+using QuickSilver.Engine.Tokenization;
 using QuickSilver.Extensions.AI;
 using QuickSilver.Extensions.AI.Backend;
 
 namespace Microsoft.Extensions.DependencyInjection;
 
-/// <summary>Registers a <see cref="QuickSilverChatClient"/> as the <see cref="IChatClient"/> (plain or keyed).</summary>
+/// <summary>
+/// Registers a <see cref="QuickSilverChatClient"/> as the <see cref="IChatClient"/> (plain or keyed). Relative paths in the options
+/// resolve against the host's content root when there is a host (<see cref="QuickSilverOptionsPathResolver"/>). Every configuration
+/// error is an <see cref="OptionsValidationException"/> (at host start, or when the client is first resolved without a host);
+/// a bad model or tokenizer file is a <see cref="ModelFormatException"/> or <see cref="TokenizerException"/> naming the file.
+/// </summary>
 public static class QuickSilverServiceCollectionExtensions
 {
     /// <summary>Registers a QuickSilver chat client configured in code. Options are validated at start.</summary>
@@ -61,6 +68,7 @@ public static class QuickSilverServiceCollectionExtensions
 
     private static OptionsBuilder<QuickSilverOptions> AddOptions(IServiceCollection services, string name)
     {
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IPostConfigureOptions<QuickSilverOptions>, QuickSilverOptionsPathResolver>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<QuickSilverOptions>, QuickSilverOptionsValidator>());
         return services.AddOptions<QuickSilverOptions>(name).ValidateOnStart();
     }
@@ -72,9 +80,19 @@ public static class QuickSilverServiceCollectionExtensions
         ILoggerFactory? loggerFactory = services.GetService<ILoggerFactory>();
         IMeterFactory? meterFactory = services.GetService<IMeterFactory>();
         BackendFactory? factory = services.GetService<BackendFactory>();
-        QuickSilverChatClient client = factory is null
-            ? new QuickSilverChatClient(options, loggerFactory, meterFactory)
-            : new QuickSilverChatClient(factory(options), ownsBackend: true, options, loggerFactory, meterFactory);
+        QuickSilverChatClient client;
+        try
+        {
+            client = factory is null
+                ? new QuickSilverChatClient(options, loggerFactory, meterFactory)
+                : new QuickSilverChatClient(factory(options), ownsBackend: true, options, loggerFactory, meterFactory);
+        }
+        catch (QuickSilverException ex) when (ex is not ModelFormatException and not TokenizerException)
+        {
+            // A setting the model cannot honour (e.g. ContextLength beyond its positions) or a bad policy file is a configuration
+            // error, reported like every other one. A bad model or tokenizer file keeps its own exception, which names the file.
+            throw new OptionsValidationException(name, typeof(QuickSilverOptions), [ex.Message]);
+        }
 
         ILogger? logger = loggerFactory?.CreateLogger<QuickSilverChatClient>();
         monitor.OnChange((updated, changedName) =>

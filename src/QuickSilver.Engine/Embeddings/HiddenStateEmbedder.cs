@@ -4,7 +4,8 @@ using TorchSharp;
 namespace QuickSilver.Engine.Embeddings;
 
 /// <summary>
-/// Sentence embeddings from a decoder-only language model: the mean over tokens of the final-norm hidden state, L2-normalized.
+/// Sentence embeddings from a decoder-only language model: the mean over the text's tokens (BOS excluded) of the final-norm
+/// hidden state, L2-normalized.
 /// This is a baseline: a causal model is not trained for retrieval, so a dedicated embedding model ranks passages better. It
 /// needs no extra weights and runs one dense forward pass per text.
 /// </summary>
@@ -42,7 +43,9 @@ public sealed class HiddenStateEmbedder
         {
             h = block.Forward(new BlockInput { Hidden = h, Positions = positions, FirstPosition = 0 }).Hidden;
         }
-        var pooled = transformer.FinalNorm.Apply(h).mean([1]).squeeze(0); // (d)
+        // The BOS position carries no content and a large, text-independent state (an attention sink): leave it out of the mean.
+        int skip = t > 1 && ids[0] == _model.Tokenizer.BosTokenId ? 1 : 0;
+        var pooled = transformer.FinalNorm.Apply(h).narrow(1, skip, t - skip).mean([1]).squeeze(0); // (d)
         var unit = pooled / pooled.norm().clamp_min(1e-12);
         return unit.to(torch.float32).cpu().data<float>().ToArray();
     }

@@ -104,7 +104,11 @@ public sealed class InferenceSession : IDisposable
     private float[] RunPass(List<int> tokens, RoutingPlan? plan, ProtectedTokenSets protectedIds, RuntimeStats stats, List<TokenTrace>? traces)
     {
         int start = _cache.Length;
-        var flags = protectedIds.FlagsFor(tokens);
+        // A prompt is known in full, so a phrase protects all of its tokens; a continuation (a decode step) sees its own
+        // tokens and what came before, as teacher-forced evaluation does.
+        const int Context = 32;
+        var flags = start == 0 ? protectedIds.FlagsFor(tokens)
+            : protectedIds.CausalFlagsFor([.. _tokens.TakeLast(Context), .. tokens]).Slice(Math.Min(Context, _tokens.Count), tokens.Count);
         var trace = traces is null ? null : new TokenTrace(tokens.Count, _model.Config.NumLayers, start);
         traces?.Add(trace!);
         using var output = _model.Runner.Run(new ForwardInput

@@ -98,6 +98,8 @@ public sealed partial class LanguageModel : IDisposable
         foreach (var word in lexicons.ForcedRetention) sets.ForcedRetention.UnionWith(resolver.ResolveWord(word));
         sets.ForcedRetention.UnionWith(lexicons.ForcedRetentionIds);
         var quantization = plan.Policy.Quantization;
+        // The paper keeps special tokens at full processing; BOS is the attention sink every later token reads, so it is never quantized.
+        if (Tokenizer.BosTokenId >= 0) sets.FullPrecision.Add(Tokenizer.BosTokenId);
         if (quantization.ProtectNumbers) sets.QuantizationOverride.UnionWith(resolver.NumberTokens());
         if (quantization.RareTokenIdFraction is float fraction)
             for (int id = (int)(fraction * Config.VocabSize); id < Config.VocabSize; id++) sets.QuantizationOverride.Add(id);

@@ -154,4 +154,22 @@ public class LexiconMatcherTests
             Assert.Equal([1], Negations.Match(["x", " " + word, " y"]));
         }
     }
+
+    [Fact]
+    public void Causal_coverage_decides_each_token_from_it_and_earlier_tokens_only()
+    {
+        var matcher = new LexiconMatcher(["not", "get_weather", "no one"]);
+        string[] tokens = ["I", " did", " not", "e", " get", "_we", "ather", " no", " one"];
+        var causal = matcher.CausalCoverageMask(tokens);
+        // Each position equals what the matcher says about the last token of its own prefix.
+        for (int i = 0; i < tokens.Length; i++)
+        {
+            Assert.Equal(matcher.CausalCoverageMask(tokens[..(i + 1)])[i], causal[i]);
+            Assert.Equal(matcher.CoverageMask(tokens[..(i + 1)])[i], causal[i]);
+        }
+        // " not" is covered at its own time even though the next token makes "note"; a phrase covers its last token when it completes.
+        Assert.Equal([false, false, true, false, false, false, true, false, true], causal);
+        // The full-text view revisits earlier tokens: "note" is no negation, and every piece of the tool name is covered.
+        Assert.Equal([false, false, false, false, true, true, true, true, true], matcher.CoverageMask(tokens));
+    }
 }

@@ -59,7 +59,8 @@ public sealed class PolicyCalibrator
                 if (relativeFusionDistance) adjacent = adjacent / later.norm(-1, false).squeeze(0).clamp_min(1e-12);
                 var d = drift.data<float>().ToArray();
                 var e = entropy.data<float>().ToArray();
-                var a = output.MaxAttention!.squeeze(0).data<float>().ToArray(); // keys are the window's positions in order
+                // The causal relevance the runtime's τ_kv test reads: row i, column i of the running maximum (keys are the window's positions in order).
+                var a = output.MaxAttention!.squeeze(0).diagonal().contiguous().data<float>().ToArray();
                 foreach (float value in adjacent.data<float>().ToArray()) record.AddAdjacentDistance(l + 1, value);
                 for (int i = 0; i < window.Length; i++)
                 {

@@ -45,8 +45,9 @@ public static class Attention
     }
 
     /// <summary>
-    /// Eager attention that also returns, for every key, the maximum attention probability any head and
-    /// query gave it (B, Nk): the relevance signal of KV skipping's τ_kv criterion.
+    /// Eager attention that also returns a causal relevance signal (B, T, Nk): at query row t and key k, the maximum
+    /// attention probability any head gave key k from any query row up to and including t (queries are in position
+    /// order). A decision about the token at row t reads row t only, so it never sees a later query.
     /// </summary>
     public static (torch.Tensor Output, torch.Tensor MaxReceived) ForwardWithMaxAttention(torch.Tensor q, torch.Tensor k, torch.Tensor v, torch.Tensor queryPositions, torch.Tensor keyPositions)
     {
@@ -60,7 +61,8 @@ public static class Attention
         scores = scores.masked_fill(allowed.logical_not(), float.NegativeInfinity);
         var probs = scores.softmax(-1);
         var output = probs.matmul(vr); // (B, nh, T, hs)
-        var maxReceived = probs.amax([1, 2]); // (B, Nk)
+        // A running maximum over query rows, not a maximum over all of them: that would let later tokens decide (issue 13).
+        var maxReceived = probs.amax([1]).cummax(1).values; // (B, T, Nk)
         return (output.MoveToOuterDisposeScope(), maxReceived.MoveToOuterDisposeScope());
     }
 }

@@ -7,7 +7,7 @@ public sealed class BlockOutput
 {
     /// <summary>Updated hidden states (B, T, d).</summary>
     public required torch.Tensor Hidden { get; init; }
-    /// <summary>Per key, the maximum over heads and queries of its attention probability (B, Nk); only when requested.</summary>
+    /// <summary>Causal relevance (B, T, Nk): at row t, per key, the maximum over heads and query rows ≤ t of its attention probability; only when requested.</summary>
     public torch.Tensor? MaxAttention { get; init; }
     /// <summary>Rotated queries of the block's tokens (B, nh, T, hs); only when requested.</summary>
     public torch.Tensor? Queries { get; init; }

@@ -14,6 +14,12 @@ public sealed class ForwardOutput : IDisposable
     /// they fused depended on the next token: scoring them would leak it. Never score them.
     /// </summary>
     public required bool[] Absorbed { get; init; }
+    /// <summary>
+    /// Positions whose logits depend on a later token of the same pass: the absorbed ones, and those between the members
+    /// of a non-adjacent fused pair (they lose the earlier member's K/V at deeper layers because of the later one).
+    /// A teacher-forced score must come from their own prefix instead.
+    /// </summary>
+    public bool[] DependsOnLater { get; init; } = [];
 
     /// <inheritdoc />
     public void Dispose()

@@ -100,6 +100,7 @@ public sealed class ForwardRunner
             Logits = logits.MoveToOuterDisposeScope(),
             Hidden = input.ReturnHidden ? h.MoveToOuterDisposeScope() : null,
             Absorbed = new bool[t],
+            DependsOnLater = new bool[t],
         };
     }
 
@@ -132,6 +133,7 @@ public sealed class ForwardRunner
         var active = Enumerable.Range(0, t).ToList();  // local indices still running, in position order
         var haltedAt = Enumerable.Repeat(-1, t).ToArray();
         var absorbed = new bool[t];
+        var dependsOnLater = new bool[t];               // positions whose state depends on a later token of this pass
         var propagateUntil = new int[t];                // layer index (exclusive) until which a halted token still writes K/V
         var bits = Enumerable.Repeat(32, t).ToArray();  // 32 = full precision
         var similarity = policy.Fusion.Enabled && policy.Fusion.AttentionSimilarityThreshold is not null
@@ -217,20 +219,20 @@ public sealed class ForwardRunner
             if (needQueryKey) similarity!.Accumulate(result.Queries!, result.Keys!, active, stats);
             var fusePairs = new List<(int Earlier, int Later)>(); // indices into `active`
             if (plan.FusionEligible(blocksDone, layers))
-                DecideFusion(policy.Fusion, newA, active, flags, haltNow, fusePairs, similarity, stats);
+                FusionPairing.Decide(policy.Fusion, newA, active, flags, haltNow, fusePairs, similarity, stats);
 
             if (allActive) h = newA; else h.index_copy_(1, activeIdx, newA);
             if (fusePairs.Count > 0) MergeIntoSuperTokens(policy.Fusion, h, newA, active, fusePairs, result, start, stats);
 
             if (plan.QuantizationDecision(blocksDone))
-                AssignBits(plan, newA, active, flags, haltNow, bits, stats, trace);
+                AssignBits(plan, newA, active, flags, bits, start, input.Cache, stats);
 
             // ---- Update the host-side bookkeeping for the next layer. ----
             float[]? maxAttention = null;
             long[]? keyPositions = null;
             if (needMaxAttention && haltNow.Any(x => x))
             {
-                maxAttention = result.MaxAttention!.squeeze(0).data<float>().ToArray(); // host sync: τ_kv test for the halted tokens
+                maxAttention = result.MaxAttention!.squeeze(0).data<float>().ToArray(); // (Ta·Nk) host sync: τ_kv test for the halted tokens
                 keyPositions = result.KeyPositions!.data<long>().ToArray();
                 stats.RouterHostSyncs++;
             }
@@ -241,7 +243,7 @@ public sealed class ForwardRunner
                 if (haltNow[j])
                 {
                     haltedAt[i] = blocksDone;
-                    propagateUntil[i] = KvWriteHorizon(policy.KvSkip, blocksDone, layers, flags, i, start + i, maxAttention, keyPositions);
+                    propagateUntil[i] = KvWriteHorizon(policy.KvSkip, blocksDone, layers, flags, i, start + i, j, maxAttention, keyPositions);
                     if (trace is not null) trace.HaltLayer[i] = blocksDone;
                 }
                 else next.Add(i);
@@ -253,6 +255,9 @@ public sealed class ForwardRunner
                 next.Remove(e);
                 stats.FusedTokens++;
                 if (trace is not null) { trace.FusedInto[e] = active[later]; trace.FusionLayer[e] = blocksDone; }
+                // A non-adjacent pair removes e's K/V from deeper layers for the tokens between e and the later member too:
+                // their states now depend on a later token, so a teacher-forced score must come from their own prefix.
+                for (int between = e + 1; between < active[later]; between++) dependsOnLater[between] = true;
             }
             if (next.Count != ta) { active = next; activeChanged = true; }
         }
@@ -264,6 +269,7 @@ public sealed class ForwardRunner
             Logits = logits.MoveToOuterDisposeScope(),
             Hidden = input.ReturnHidden ? h.MoveToOuterDisposeScope() : null,
             Absorbed = absorbed,
+            DependsOnLater = absorbed.Select((a, i) => a || dependsOnLater[i]).ToArray(),
         };
     }
 
@@ -294,15 +300,18 @@ public sealed class ForwardRunner
     }
 
     /// <summary>Layer index (exclusive) until which a token halted after <paramref name="blocksDone"/> blocks keeps writing K/V.</summary>
-    private static int KvWriteHorizon(KvSkipPolicy kv, int blocksDone, int layers, TokenFlags flags, int local, long position, float[]? maxAttention, long[]? keyPositions)
+    private static int KvWriteHorizon(KvSkipPolicy kv, int blocksDone, int layers, TokenFlags flags, int local, long position, int queryRow, float[]? maxAttention, long[]? keyPositions)
     {
         // Propagate everywhere: skipping off, propagation mode, or the token's K/V are force-retained (paper 2.2).
         if (!kv.Enabled || kv.Mode == KvSkipMode.Propagate || flags.FullProcessing[local] || flags.RetainKv[local]) return layers;
         if (kv.AttentionThreshold is float tau && maxAttention is not null && keyPositions is not null)
         {
-            // C.2/C.4: skip only when no head and query gave this token attention above τ_kv at its halting layer.
+            // C.2/C.4: skip only when no head gave this token attention above τ_kv at its halting layer, from any query up
+            // to its own. Later queries would make the choice depend on later tokens (issue 13), and decoding never has them;
+            // since no earlier query sees this key, this is the attention the token gives itself.
             float received = 0;
-            for (int k = 0; k < keyPositions.Length; k++) if (keyPositions[k] == position) received = Math.Max(received, maxAttention[k]);
+            int nk = keyPositions.Length, row = queryRow * nk;
+            for (int k = 0; k < nk; k++) if (keyPositions[k] == position) received = Math.Max(received, maxAttention[row + k]);
             if (received >= tau) return layers;
         }
         return Math.Min(layers, blocksDone + kv.HaltingDelay);
@@ -377,69 +386,6 @@ public sealed class ForwardRunner
         return entropy.MoveToOuterDisposeScope();
     }
 
-    private static void DecideFusion(FusionPolicy fusion, torch.Tensor states, List<int> active, TokenFlags flags, bool[] haltNow, List<(int, int)> pairs, AttentionSimilarity? similarity, RuntimeStats stats)
-    {
-        int ta = active.Count;
-        if (ta < 2) return;
-        using var scope = torch.NewDisposeScope();
-        long width = states.shape[2];
-        // A halted token never fuses (D.6); exempt tokens (full processing, numbers, rare ids, the 8-bit override lexicon) never do either.
-        bool Eligible(int j) => !haltNow[j] && !flags.FullProcessing[active[j]] && !flags.QuantizationOverride[active[j]];
-        var used = new bool[ta];
-
-        // Adjacent pairs (j, j+1): distance of neighbours in the active list.
-        var later = states.narrow(1, 1, ta - 1);
-        var distance = (later - states.narrow(1, 0, ta - 1)).norm(-1, false).squeeze(0); // (Ta−1)
-        stats.RouterFlops += 3.0 * width * (ta - 1);
-        if (fusion.RelativeDistance)
-        {
-            distance = distance / later.norm(-1, false).squeeze(0).clamp_min(1e-12);
-            stats.RouterFlops += 2.0 * width * (ta - 1);
-        }
-        var d = distance.data<float>().ToArray(); // host sync: the pairing is decided on the host
-        stats.RouterHostSyncs++;
-        for (int j = 0; j + 1 < ta; j++)
-        {
-            int a = active[j], b = active[j + 1];
-            if (b != a + 1 || used[j] || used[j + 1]) continue;
-            bool forced = flags.ForceFuseWithNext[a] && !haltNow[j] && !haltNow[j + 1] && !flags.FullProcessing[a] && !flags.FullProcessing[b];
-            if (forced || (Eligible(j) && Eligible(j + 1) && d[j] < fusion.DistanceThreshold))
-            {
-                pairs.Add((j, j + 1));
-                used[j] = used[j + 1] = true; // each token fuses at most once per layer
-            }
-        }
-
-        // Non-adjacent pairs within the window: running q·k cosine above τ_attn and distance below τ_fuse (2.3).
-        if (similarity is null || fusion.AttentionSimilarityThreshold is not float tauAttn) return;
-        var candidates = new List<(int Earlier, int Later)>();
-        for (int j = 0; j < ta; j++)
-        {
-            if (used[j] || !Eligible(j)) continue;
-            for (int e = j - 1; e >= 0 && active[j] - active[e] <= fusion.AttentionWindow; e--)
-            {
-                if (used[e] || !Eligible(e) || active[j] - active[e] == 1) continue;
-                if (similarity.Mean(active[j], active[e]) > tauAttn) { candidates.Add((e, j)); break; }
-            }
-        }
-        if (candidates.Count == 0) return;
-        var ei = torch.tensor(candidates.Select(c => (long)c.Earlier).ToArray(), torch.int64, states.device);
-        var li = torch.tensor(candidates.Select(c => (long)c.Later).ToArray(), torch.int64, states.device);
-        var le = states.index_select(1, li);
-        var dist = (le - states.index_select(1, ei)).norm(-1, false).squeeze(0);
-        if (fusion.RelativeDistance) dist = dist / le.norm(-1, false).squeeze(0).clamp_min(1e-12);
-        var dc = dist.data<float>().ToArray();
-        stats.RouterHostSyncs++;
-        stats.RouterFlops += 5.0 * width * candidates.Count;
-        for (int n = 0; n < candidates.Count; n++)
-        {
-            var (e, j) = candidates[n];
-            if (dc[n] >= fusion.DistanceThreshold || used[e] || used[j]) continue;
-            pairs.Add((e, j));
-            used[e] = used[j] = true;
-        }
-    }
-
     private void MergeIntoSuperTokens(FusionPolicy fusion, torch.Tensor h, torch.Tensor states, List<int> active, List<(int Earlier, int Later)> pairs, BlockOutput block, int start, RuntimeStats stats)
     {
         using var scope = torch.NewDisposeScope();
@@ -459,11 +405,16 @@ public sealed class ForwardRunner
         }
         else if (fusion.Weighting == FusionWeighting.Attention && block.MaxAttention is not null)
         {
-            // α ∝ the maximum attention each member received at this layer (any head, any query).
-            var received = torch.zeros(start + h.shape[1], device: device);
-            received.index_copy_(0, block.KeyPositions!, block.MaxAttention.squeeze(0));
-            var ae = received.index_select(0, torch.tensor(pairs.Select(p => (long)(start + active[p.Earlier])).ToArray(), torch.int64, device)).view(1, -1, 1);
-            var al = received.index_select(0, torch.tensor(pairs.Select(p => (long)(start + active[p.Later])).ToArray(), torch.int64, device)).view(1, -1, 1);
+            // α ∝ the maximum attention each member received at this layer from any head and any query up to the later
+            // member (row `Later` of the running maximum): the super-token's position, so no later query takes part.
+            var running = block.MaxAttention.squeeze(0); // (Ta, Nk)
+            long nk = running.shape[1];
+            var column = new Dictionary<long, long>();
+            var keyPositions = block.KeyPositions!.data<long>().ToArray();
+            for (int k = 0; k < keyPositions.Length; k++) column[keyPositions[k]] = k;
+            var flat = running.reshape(-1);
+            var ae = flat.index_select(0, torch.tensor(pairs.Select(p => p.Later * nk + column[start + active[p.Earlier]]).ToArray(), torch.int64, device)).view(1, -1, 1);
+            var al = flat.index_select(0, torch.tensor(pairs.Select(p => p.Later * nk + column[start + active[p.Later]]).ToArray(), torch.int64, device)).view(1, -1, 1);
             merged = (ae * e + al * l) / (ae + al).clamp_min(1e-12);
         }
         else
@@ -476,29 +427,20 @@ public sealed class ForwardRunner
         h.index_copy_(1, laterGlobal, merged);
     }
 
-    private void AssignBits(RoutingPlan plan, torch.Tensor states, List<int> active, TokenFlags flags, bool[] haltNow, int[] bits, RuntimeStats stats, TokenTrace? trace)
+    private void AssignBits(RoutingPlan plan, torch.Tensor states, List<int> active, TokenFlags flags, int[] bits, int start, KvCache? cache, RuntimeStats stats)
     {
         var q = plan.Policy.Quantization;
-        using var scope = torch.NewDisposeScope();
         // Uniform precision (all bands the same width) needs no entropy signal.
         bool uniform = q.LowBits == q.MidBits && q.MidBits == q.HighBits;
-        var entropy = uniform ? new float[active.Count] : ExactEntropy(states, stats).data<float>().ToArray();
-        if (!uniform) stats.RouterHostSyncs++;
-        double min = entropy.Min(), max = entropy.Max();
-        for (int j = 0; j < active.Count; j++)
+        float[] entropy;
+        if (uniform) entropy = new float[active.Count];
+        else
         {
-            int i = active[j];
-            double normalized = q.Normalization switch
-            {
-                EntropyNormalization.MinMax => max > min ? (entropy[j] - min) / (max - min) : 1.0,
-                EntropyNormalization.LogVocab => entropy[j] / plan.LogVocab,
-                _ => entropy[j],
-            };
-            int b = q.BitsFor((float)normalized);
-            if (flags.QuantizationOverride[i] || flags.FullProcessing[i]) b = q.HighBits;
-            bits[i] = b;
-            switch (b) { case 8: stats.Tokens8Bit++; break; case 4: stats.Tokens4Bit++; break; default: stats.Tokens2Bit++; break; }
+            using var e = ExactEntropy(states, stats);
+            entropy = e.data<float>().ToArray();
+            stats.RouterHostSyncs++;
         }
+        BitAssignment.Assign(q, plan.LogVocab, entropy, active, flags, start, cache, bits, stats);
     }
 
     private static torch.Tensor QuantizeRows(torch.Tensor xa, List<int> active, int[] bits, int groupSize)

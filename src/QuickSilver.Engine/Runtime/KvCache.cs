@@ -8,6 +8,7 @@ public sealed class KvCache : IDisposable
 {
     private readonly LayerKvCache[] _layers;
     private readonly bool[][] _written; // host mirror: which positions each layer holds, for accounting and traces
+    private readonly float[] _decisionEntropy; // per position, the entropy read at the quantization decision layer (NaN: none)
 
     /// <summary>Creates empty caches for <paramref name="config"/> with room for <paramref name="contextLength"/> positions.</summary>
     public KvCache(ModelConfig config, int contextLength, torch.Device device, int initialCapacity = 256)
@@ -19,6 +20,8 @@ public sealed class KvCache : IDisposable
             _layers[i] = new LayerKvCache(config.NumKvHeads, config.HeadDim, contextLength, Math.Min(initialCapacity, contextLength), device);
         _written = new bool[config.NumLayers][];
         for (int i = 0; i < _written.Length; i++) _written[i] = new bool[contextLength];
+        _decisionEntropy = new float[contextLength];
+        Array.Fill(_decisionEntropy, float.NaN);
         DenseBytesPerToken = (long)config.NumLayers * (2L * config.NumKvHeads * config.HeadDim * sizeof(float) + sizeof(long));
     }
 
@@ -68,11 +71,21 @@ public sealed class KvCache : IDisposable
         return pairs;
     }
 
+    /// <summary>
+    /// The entropy read for <paramref name="position"/> at the quantization decision layer, or NaN when none was. Kept so that
+    /// a later pass (a decode step) normalizes with the same prefix statistics as one pass over the whole text would.
+    /// </summary>
+    public float DecisionEntropy(int position) => _decisionEntropy[position];
+
+    /// <summary>Records the decision-layer entropy of <paramref name="position"/>.</summary>
+    public void SetDecisionEntropy(int position, float entropy) => _decisionEntropy[position] = entropy;
+
     /// <summary>Drops every entry at or beyond <paramref name="position"/>.</summary>
     public void TruncateFrom(int position)
     {
         foreach (var layer in _layers) layer.TruncateFrom(position);
         foreach (var written in _written) Array.Fill(written, false, position, written.Length - position);
+        Array.Fill(_decisionEntropy, float.NaN, position, _decisionEntropy.Length - position);
         Length = Math.Min(Length, position);
     }
 
@@ -81,6 +94,7 @@ public sealed class KvCache : IDisposable
     {
         foreach (var layer in _layers) layer.Clear();
         foreach (var written in _written) Array.Clear(written);
+        Array.Fill(_decisionEntropy, float.NaN);
         Length = 0;
     }
 

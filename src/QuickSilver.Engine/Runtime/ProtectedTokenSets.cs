@@ -20,6 +20,8 @@ public sealed class ProtectedTokenSets
     public HashSet<int> ForcedHalt { get; } = [];
     /// <summary>Ids kept at 8 bits.</summary>
     public HashSet<int> QuantizationOverride { get; } = [];
+    /// <summary>Ids never quantized (BOS): they stay at full precision.</summary>
+    public HashSet<int> FullPrecision { get; } = [];
     /// <summary>Ids whose K/V are retained after they halt.</summary>
     public HashSet<int> ForcedRetention { get; } = [];
     /// <summary>Phrase matcher for KV forced retention, or null.</summary>
@@ -31,19 +33,29 @@ public sealed class ProtectedTokenSets
     /// <summary>Phrase matcher for the 8-bit override, or null.</summary>
     public LexiconMatcher? QuantizationOverridePhrases { get; set; }
 
-    /// <summary>Flags for a token sequence.</summary>
-    public TokenFlags FlagsFor(IReadOnlyList<int> tokens)
+    /// <summary>Flags for a token sequence known in full (a prompt): a phrase protects every one of its tokens.</summary>
+    public TokenFlags FlagsFor(IReadOnlyList<int> tokens) => Flags(tokens, causal: false);
+
+    /// <summary>
+    /// Flags as a decoder sees them, one token at a time: each position's flags come from it and the tokens before it
+    /// (<see cref="LexiconMatcher.CausalCoverageMask"/>). Teacher-forced scoring uses these, so that no position's processing
+    /// depends on the token it predicts.
+    /// </summary>
+    public TokenFlags CausalFlagsFor(IReadOnlyList<int> tokens) => Flags(tokens, causal: true);
+
+    private TokenFlags Flags(IReadOnlyList<int> tokens, bool causal)
     {
         ArgumentNullException.ThrowIfNull(tokens);
+        Func<LexiconMatcher?, string[], bool[]?> cover = causal ? (m, t) => m?.CausalCoverageMask(t) : (m, t) => m?.CoverageMask(t);
         var flags = new TokenFlags(tokens.Count);
         bool[]? full = null, halt = null, quant = null, retain = null;
         if (_tokenText is not null && (FullProcessingPhrases ?? ForcedHaltPhrases ?? QuantizationOverridePhrases ?? ForcedRetentionPhrases) is not null)
         {
             var texts = tokens.Select(_tokenText).ToArray();
-            full = FullProcessingPhrases?.CoverageMask(texts);
-            halt = ForcedHaltPhrases?.CoverageMask(texts);
-            quant = QuantizationOverridePhrases?.CoverageMask(texts);
-            retain = ForcedRetentionPhrases?.CoverageMask(texts);
+            full = cover(FullProcessingPhrases, texts);
+            halt = cover(ForcedHaltPhrases, texts);
+            quant = cover(QuantizationOverridePhrases, texts);
+            retain = cover(ForcedRetentionPhrases, texts);
         }
         for (int i = 0; i < tokens.Count; i++)
         {
@@ -52,6 +64,7 @@ public sealed class ProtectedTokenSets
             flags.ForcedHalt[i] = (ForcedHalt.Contains(id) || halt?[i] == true) && !flags.FullProcessing[i];
             flags.QuantizationOverride[i] = QuantizationOverride.Contains(id) || quant?[i] == true || flags.FullProcessing[i];
             flags.RetainKv[i] = ForcedRetention.Contains(id) || retain?[i] == true;
+            flags.FullPrecision[i] = FullPrecision.Contains(id);
         }
         return flags;
     }

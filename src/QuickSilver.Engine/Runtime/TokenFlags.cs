@@ -11,7 +11,11 @@ public sealed class TokenFlags
         QuantizationOverride = new bool[count];
         ForceFuseWithNext = new bool[count];
         RetainKv = new bool[count];
+        FullPrecision = new bool[count];
     }
+
+    /// <summary>Never quantized: kept at full precision by adaptive quantization (the paper's BOS/special tokens, which every later token attends to).</summary>
+    public bool[] FullPrecision { get; }
 
     /// <summary>Never halted, skipped, fused, or quantized below 8 bits.</summary>
     public bool[] FullProcessing { get; }
@@ -23,4 +27,17 @@ public sealed class TokenFlags
     public bool[] RetainKv { get; }
     /// <summary>Fused with the next token at the first eligible layer whatever the distance (prescribed profiles for benchmarks).</summary>
     public bool[] ForceFuseWithNext { get; }
+
+    /// <summary>The flags of positions [<paramref name="start"/>, start + <paramref name="count"/>).</summary>
+    public TokenFlags Slice(int start, int count)
+    {
+        var slice = new TokenFlags(count);
+        Array.Copy(FullProcessing, start, slice.FullProcessing, 0, count);
+        Array.Copy(ForcedHalt, start, slice.ForcedHalt, 0, count);
+        Array.Copy(QuantizationOverride, start, slice.QuantizationOverride, 0, count);
+        Array.Copy(ForceFuseWithNext, start, slice.ForceFuseWithNext, 0, count);
+        Array.Copy(RetainKv, start, slice.RetainKv, 0, count);
+        Array.Copy(FullPrecision, start, slice.FullPrecision, 0, count);
+        return slice;
+    }
 }

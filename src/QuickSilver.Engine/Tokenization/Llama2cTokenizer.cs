@@ -5,8 +5,10 @@ namespace QuickSilver.Engine.Tokenization;
 
 /// <summary>
 /// The tokenizer of llama2.c (<c>tok*.bin</c> / <c>tokenizer.bin</c>): uint32 <c>max_token_length</c>, then per token a
-/// float32 score, an int32 byte length and the piece bytes. Ids 0, 1 and 2 are &lt;unk&gt;, BOS and EOS and ids 3..258 are the
-/// byte tokens, as <c>run.c</c> assumes. Encoding and decoding follow <see cref="ScoredBpeTokenizer"/>.
+/// float32 score, an int32 byte length and the piece bytes. Ids 0, 1 and 2 are &lt;unk&gt;, BOS and EOS, as <c>run.c</c> assumes.
+/// Any vocabulary size of at least 3 loads: custom vocabularies (BabyLlama's 105 tokens) have no byte tokens. Byte fallback uses
+/// the pieces spelled <c>&lt;0xXX&gt;</c> (ids 3..258 in Llama 2's vocabulary); a byte with no such piece encodes to &lt;unk&gt;, where
+/// <c>run.c</c> would emit id byte + 3 whether or not it exists. Encoding and decoding follow <see cref="ScoredBpeTokenizer"/>.
 /// </summary>
 /// <remarks>
 /// The file stores no token types: BOS (1) and EOS (2) are the control tokens, &lt;unk&gt; (0) decodes to its piece text as in
@@ -31,7 +33,7 @@ public sealed class Llama2cTokenizer : ScoredBpeTokenizer
     /// <summary>The EOS id llama2.c assumes.</summary>
     public const int EosId = 2;
 
-    /// <summary>Id of the byte token for byte 0: byte b is id b + 3.</summary>
+    /// <summary>Id of the byte token for byte 0 in Llama 2's vocabulary (byte b is id b + 3 there).</summary>
     public const int FirstByteTokenId = 3;
 
     private Llama2cTokenizer(string source, int maxTokenLength, string[] pieces, byte[][] pieceBytes, float[] scores,
@@ -40,6 +42,9 @@ public sealed class Llama2cTokenizer : ScoredBpeTokenizer
     {
         MaxTokenLength = maxTokenLength;
     }
+
+    /// <summary>The fewest tokens a file may hold: &lt;unk&gt;, BOS and EOS.</summary>
+    public const int MinimumTokens = 3;
 
     /// <summary>The <c>max_token_length</c> header value.</summary>
     public int MaxTokenLength { get; }
@@ -79,9 +84,9 @@ public sealed class Llama2cTokenizer : ScoredBpeTokenizer
     public static Llama2cTokenizer Parse(ReadOnlySpan<byte> data, string source, int? vocabSize = null)
     {
         ArgumentNullException.ThrowIfNull(source);
-        if (vocabSize is { } expected && expected < FirstByteTokenId + 256)
+        if (vocabSize is { } expected && expected < MinimumTokens)
         {
-            throw new TokenizerException($"Vocabulary size {expected} given for '{source}' is below 259: llama2.c needs <unk>, BOS, EOS and 256 byte tokens.");
+            throw new TokenizerException($"Vocabulary size {expected} given for '{source}' is below {MinimumTokens}: llama2.c needs <unk>, BOS and EOS.");
         }
         if (data.Length < 4)
         {
@@ -128,9 +133,9 @@ public sealed class Llama2cTokenizer : ScoredBpeTokenizer
         }
 
         int count = pieceBytes.Count;
-        if (count < FirstByteTokenId + 256)
+        if (count < MinimumTokens)
         {
-            throw new TokenizerException($"llama2.c tokenizer '{source}' has {count} tokens; llama2.c needs at least 259 (<unk>, BOS, EOS and 256 byte tokens).");
+            throw new TokenizerException($"llama2.c tokenizer '{source}' has {count} tokens; llama2.c needs at least {MinimumTokens} (<unk>, BOS and EOS).");
         }
 
         var pieces = new string[count];
@@ -144,10 +149,22 @@ public sealed class Llama2cTokenizer : ScoredBpeTokenizer
             byteValue[id] = ParseByteToken(pieceBytes[id]);
             inLookup[id] = true; // run.c looks every piece up, control and byte tokens included
         }
+        // Byte fallback only to byte tokens the vocabulary has (the lowest id spelling each byte); other bytes become <unk>.
         var byteFallbackIds = new int[256];
+        Array.Fill(byteFallbackIds, -1);
+        for (int id = 0; id < count; id++)
+        {
+            if (byteValue[id] >= 0 && byteFallbackIds[byteValue[id]] < 0)
+            {
+                byteFallbackIds[byteValue[id]] = id;
+            }
+        }
         for (int b = 0; b < 256; b++)
         {
-            byteFallbackIds[b] = FirstByteTokenId + b;
+            if (byteFallbackIds[b] < 0)
+            {
+                byteFallbackIds[b] = UnknownId;
+            }
         }
         return new Llama2cTokenizer(Path.GetFileName(source), (int)maxTokenLength, pieces, [.. pieceBytes], [.. scores],
             isControl, byteValue, inLookup, byteFallbackIds);

@@ -174,6 +174,62 @@ public sealed class LexiconMatcher
         return mask;
     }
 
+    /// <summary>
+    /// For each token, whether a match found in the text up to the end of that token covers it, the end of that text counting as a word
+    /// boundary: coverage decided from the token and those before it, never from later ones. A phrase split over several tokens therefore
+    /// covers them from the token where it completes (all of its tokens from then on count as matched, but earlier positions are not
+    /// revisited), and "no" is covered even if a later "body" turns it into "nobody". This is the view a decoder has, one token at a time;
+    /// teacher-forced scoring must use it, or whether a position is protected would depend on the token it predicts.
+    /// </summary>
+    /// <param name="tokens">The decoded text of each token, in order.</param>
+    /// <exception cref="ArgumentException">A token text is null.</exception>
+    public bool[] CausalCoverageMask(IReadOnlyList<string> tokens)
+    {
+        ArgumentNullException.ThrowIfNull(tokens);
+        var mask = new bool[tokens.Count];
+        if (_entries.Length == 0 || tokens.Count == 0)
+        {
+            return mask;
+        }
+
+        var starts = new int[tokens.Count + 1];
+        var builder = new System.Text.StringBuilder();
+        for (var i = 0; i < tokens.Count; i++)
+        {
+            starts[i] = builder.Length;
+            foreach (var c in tokens[i] ?? throw new ArgumentException($"Token {i} is null.", nameof(tokens)))
+            {
+                builder.Append(FoldChar(c));
+            }
+        }
+
+        starts[tokens.Count] = builder.Length;
+        var text = builder.ToString();
+        for (var i = 0; i < tokens.Count; i++)
+        {
+            int from = starts[i], end = starts[i + 1];
+            for (var n = 0; n < _entries.Length && !mask[i] && end > from; n++)
+            {
+                var entry = _entries[n];
+                var length = entry.Text.Length;
+                // Matches that end inside token i: they cover it, and they are complete in the text seen so far.
+                for (var s = Math.Max(0, from - length + 1); s + length <= end && !mask[i]; s++)
+                {
+                    if (string.CompareOrdinal(text, s, entry.Text, 0, length) != 0)
+                    {
+                        continue;
+                    }
+
+                    var startOk = !entry.NeedsBoundary || s == 0 || !IsWordChar(text[s - 1]);
+                    var endOk = !entry.NeedsEndBoundary || s + length == end || !IsWordChar(text[s + length]);
+                    mask[i] = startOk && endOk;
+                }
+            }
+        }
+
+        return mask;
+    }
+
     private static bool IsWordChar(char c) => char.IsLetterOrDigit(c) || c == '_';
 
     private static string Fold(string text) => string.Create(text.Length, text, static (span, s) =>

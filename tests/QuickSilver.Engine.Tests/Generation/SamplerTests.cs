@@ -141,7 +141,7 @@ public sealed class PerplexityEvaluatorTests
         for (int t = 1; t < ids.Count; t++)
         {
             var prefix = ids.Take(t).ToList();
-            using var output = model.Runner.Run(new QuickSilver.Engine.Runtime.ForwardInput { TokenIds = prefix, Plan = plan, Flags = sets.FlagsFor(prefix) });
+            using var output = model.Runner.Run(new QuickSilver.Engine.Runtime.ForwardInput { TokenIds = prefix, Plan = plan, Flags = sets.CausalFlagsFor(prefix) });
             using var logp = output.Logits.log_softmax(-1);
             nll -= logp[0, ids[t]].item<float>();
         }

@@ -6,6 +6,29 @@ namespace QuickSilver.Engine.Tests.Runtime;
 public sealed class PackedKvCacheTests
 {
     [Theory]
+    [InlineData(2)]
+    [InlineData(4)]
+    [InlineData(8)]
+    public void A_token_packed_alone_or_with_later_tokens_stores_the_same_values(int bits)
+    {
+        // Quantization groups run along the head dimension of one entry, never across tokens: an entry's stored K/V
+        // cannot depend on the tokens written with it (issue 13's suspected leak).
+        using var scope = torch.NewDisposeScope();
+        const int kvHeads = 2, headDim = 16, n = 7;
+        var keys = torch.randn(1, kvHeads, n, headDim, generator: new torch.Generator(5));
+        var values = torch.randn(1, kvHeads, n, headDim, generator: new torch.Generator(6));
+        using var together = new LayerKvCache(kvHeads, headDim, 64, 8, torch.CPU, groupSize: 8);
+        var (kt, vt, _) = together.Update(keys, values, torch.arange(n, torch.int64), 0, Enumerable.Repeat(bits, n).ToArray());
+        using var alone = new LayerKvCache(kvHeads, headDim, 64, 8, torch.CPU, groupSize: 8);
+        for (int i = 0; i < n; i++)
+        {
+            var (ka, va, _) = alone.Update(keys.narrow(2, i, 1), values.narrow(2, i, 1), torch.tensor(new long[] { i }), null, [bits]);
+            Assert.True(ka.narrow(2, i, 1).eq(kt.narrow(2, i, 1)).all().item<bool>());
+            Assert.True(va.narrow(2, i, 1).eq(vt.narrow(2, i, 1)).all().item<bool>());
+        }
+    }
+
+    [Theory]
     [InlineData(8)]
     [InlineData(4)]
     [InlineData(2)]

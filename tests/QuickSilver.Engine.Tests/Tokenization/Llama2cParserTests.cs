@@ -64,7 +64,8 @@ public sealed class Llama2cParserTests
         var ex = Rejects(Tok512Bytes.Concat(new byte[3]).ToArray()); // 3 stray bytes read as a token header
         Assert.Contains("truncated", ex.Message);
         Assert.Contains("512", Rejects(Tok512Bytes, vocabSize: 513).Message);
-        Assert.Contains("259", Rejects(Tok512Bytes, vocabSize: 100).Message);
+        Assert.Contains("below 3", Rejects(Tok512Bytes, vocabSize: 2).Message);
+        Assert.Equal(100, Llama2cTokenizer.Parse(Tok512Bytes, "tok512.bin", vocabSize: 100).VocabSize);
     }
 
     [Fact]
@@ -88,7 +89,36 @@ public sealed class Llama2cParserTests
 
         Assert.Contains("token 511 needs", Rejects(Tok512Bytes[..^3]).Message);
         Assert.Contains("truncated in the header of token 259", Rejects(BuildFile(7).Concat(new byte[7]).ToArray()).Message);
-        Assert.Contains("258 tokens", Rejects(BuildFile(7)[..^14]).Message);
+        Assert.Equal(258, Llama2cTokenizer.Parse(BuildFile(7)[..^14], "short.bin").VocabSize);
+        Assert.Contains("has 2 tokens", Rejects(BuildFile(7)[..(4 + 8 + 5 + 8 + 5)]).Message);
+    }
+
+    [Fact]
+    public void A_custom_105_token_vocabulary_without_byte_tokens_loads_and_never_emits_ids_it_lacks()
+    {
+        // BabyLlama-style: <unk>, BOS, EOS, then 102 pieces (no <0xXX> byte tokens): a space, letters, a few merges.
+        var stream = new MemoryStream();
+        var writer = new BinaryWriter(stream);
+        writer.Write(8u);
+        void Add(float score, string piece) { var b = System.Text.Encoding.UTF8.GetBytes(piece); writer.Write(score); writer.Write(b.Length); writer.Write(b); }
+        Add(0, "<unk>"); Add(0, "\n<s>\n"); Add(0, "\n</s>\n");
+        var pieces = new List<string> { " " };
+        pieces.AddRange(Enumerable.Range('a', 26).Select(c => ((char)c).ToString()));
+        pieces.AddRange(Enumerable.Range('A', 26).Select(c => ((char)c).ToString()));
+        pieces.AddRange(Enumerable.Range('0', 10).Select(c => ((char)c).ToString()));
+        pieces.AddRange([".", ",", "!", "?", "'", "\n", " t", "he", " the", " a", "in", "an", "on", "er", "ed", "nd", " s", " w", " b", "ou", " h", "is", " o", "at", "it", "en", " c", "ll", "ing", "es", " f", "or", " m", "ar", " d", "le", " l", "ay", " p"]);
+        Assert.Equal(102, pieces.Count);
+        for (int i = 0; i < pieces.Count; i++) Add(-i, pieces[i]);
+        var tok = Llama2cTokenizer.Parse(stream.ToArray(), "tok105.bin", vocabSize: 105);
+
+        Assert.Equal(105, tok.VocabSize);
+        var ids = tok.Encode("the cat é#", addBos: true);
+        Assert.All(ids, id => Assert.InRange(id, 0, 104));
+        Assert.Equal(Llama2cTokenizer.BosId, ids[0]);
+        // é and # have no piece and no byte token: each byte is <unk> (run.c would emit byte + 3, an id the vocabulary may lack).
+        Assert.Equal(3, ids.Count(id => id == Llama2cTokenizer.UnknownId));
+        Assert.Contains("the cat ", tok.Decode(ids.Skip(1)));
+        Assert.False(tok.IsByteToken(3));
     }
 
     [Fact]

@@ -50,14 +50,15 @@ internal static class CompareRunner
         if (!llama.Ok) result.Notes.Add($"LLamaSharp side failed (no LLamaSharp figures): {llama.Error}");
         if (ours.Ok && llama.Ok && ours.TextTokens != llama.TextTokens)
             result.Notes.Add($"The tokenizers disagree on the text ({ours.TextTokens} versus {llama.TextTokens} tokens), so perplexities are per different tokens.");
-        if (inProcess) result.Notes.Add("Both sides ran in one process: peak memory is the process peak after each side, not each side alone.");
+        if (inProcess) result.Notes.Add("Both sides ran in one process: peak memory is the process peak after each side, not each side alone, and llama.cpp saw the OMP_WAIT_POLICY=PASSIVE our engine sets, which slows its decode several-fold: use the default (separate processes) for speed figures.");
+        else result.Notes.Add($"LLamaSharp ran in its own process with its own defaults: none of {string.Join(", ", PeerEnvironment.OurSettings)} or QUICKSILVER_* reached it.");
         return result;
     }
 
     private static SideResult RunWorker(string side, CompareSettings s, Reporter reporter)
     {
         string resultFile = Path.Combine(Path.GetTempPath(), $"quicksilver-compare-{side}-{Environment.ProcessId}-{Guid.NewGuid():N}.json");
-        var start = WorkerStartInfo();
+        var start = WorkerStartInfo(side);
         foreach (var a in new[]
         {
             "compare-worker", "--side", side, "--model", s.Model, "--text", s.Text, "--policy", s.Policy, "--threads", s.Threads.ToString(CultureInfo.InvariantCulture),
@@ -89,13 +90,15 @@ internal static class CompareRunner
         }
     }
 
-    private static ProcessStartInfo WorkerStartInfo()
+    /// <summary>How a worker for <paramref name="side"/> is started: this CLI again, with the peer's own environment (<see cref="PeerEnvironment"/>).</summary>
+    internal static ProcessStartInfo WorkerStartInfo(string side)
     {
         string? processPath = Environment.ProcessPath;
         string assembly = typeof(CompareRunner).Assembly.Location;
         bool viaDotnet = processPath is null || Path.GetFileNameWithoutExtension(processPath).Equals("dotnet", StringComparison.OrdinalIgnoreCase);
         var info = new ProcessStartInfo(viaDotnet ? (processPath ?? "dotnet") : processPath!) { UseShellExecute = false };
         if (viaDotnet) info.ArgumentList.Add(assembly);
+        PeerEnvironment.Apply(info, side);
         return info;
     }
 

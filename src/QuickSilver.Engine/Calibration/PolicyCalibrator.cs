@@ -82,11 +82,12 @@ public sealed class PolicyCalibrator
     /// <summary>
     /// Full calibration: records on <paramref name="calibrationIds"/>, picks percentile thresholds for the mechanisms
     /// <paramref name="basePolicy"/> enables, then sweeps a multiplicative grid over <paramref name="sweepFields"/>
-    /// on <paramref name="heldOutIds"/> (never the calibration text).
+    /// on <paramref name="heldOutIds"/> (never the calibration text), refined <paramref name="refinements"/> times around the leading
+    /// point (<see cref="AdaptiveGridSweep"/>). Dense is a candidate: when nothing within budget has positive utility, the result is off.
     /// </summary>
     public CalibrationResult Calibrate(IReadOnlyList<int> calibrationIds, IReadOnlyList<int> heldOutIds, QuickSilverPolicy basePolicy,
         IReadOnlyList<string> sweepFields, int windowLength = 256, CalibrationOptions? options = null, GridSweepOptions? sweepOptions = null,
-        IReadOnlyList<double>? factors = null, IProgress<string>? progress = null, CancellationToken cancellationToken = default)
+        IReadOnlyList<double>? factors = null, IProgress<string>? progress = null, CancellationToken cancellationToken = default, int refinements = 2)
     {
         ArgumentNullException.ThrowIfNull(basePolicy);
         ArgumentNullException.ThrowIfNull(sweepFields);
@@ -102,19 +103,19 @@ public sealed class PolicyCalibrator
         var sweepSettings = sweepOptions?.Clone() ?? new GridSweepOptions();
         sweepSettings.NumLayers ??= _model.Config.NumLayers;
         int done = 0;
-        var sweep = GridSweep.Run(calibrated.Policy, axes, policy =>
+        var sweep = AdaptiveGridSweep.Run(calibrated.Policy, axes, policy =>
         {
             cancellationToken.ThrowIfCancellationRequested();
             var result = evaluator.EvaluateTokens(heldOutIds, windowLength, stride, policy, cancellationToken);
             progress?.Report($"grid point {++done}");
             return (result.Stats.FlopsReduction, result.Perplexity / densePpl - 1);
-        }, sweepSettings);
-        var best = sweep.Best;
+        }, sweepSettings, refinements);
+        var best = sweep.Chosen;
         var final = calibrated.WithSweep(sweep);
         var policy = calibrated.Policy.Clone();
         if (best is null)
         {
-            // Nothing met the perplexity budget: the honest answer is to switch the mechanisms off.
+            // Dense is a candidate (U = 0): when no point within budget beats it, the honest answer is to switch the mechanisms off.
             policy.Name = "calibrated-dense";
             policy.Halting.Enabled = policy.Fusion.Enabled = policy.Quantization.Enabled = policy.KvSkip.Enabled = false;
             return new CalibrationResult(policy, final.Report);

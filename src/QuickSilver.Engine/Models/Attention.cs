@@ -49,18 +49,18 @@ public static class Attention
     /// attention probability any head gave key k from any query row up to and including t (queries are in position
     /// order). A decision about the token at row t reads row t only, so it never sees a later query.
     /// </summary>
-    public static (torch.Tensor Output, torch.Tensor MaxReceived) ForwardWithMaxAttention(torch.Tensor q, torch.Tensor k, torch.Tensor v, torch.Tensor queryPositions, torch.Tensor keyPositions)
+    public static (torch.Tensor Output, torch.Tensor MaxReceived) ForwardWithMaxAttention(torch.Tensor q, torch.Tensor k, torch.Tensor v, torch.Tensor queryPositions, torch.Tensor keyPositions, bool causalSquare = false, bool seesAllKeys = false)
     {
         using var scope = torch.NewDisposeScope();
         long nh = q.shape[1], nkv = k.shape[1], hs = q.shape[3];
         long groups = nh / nkv;
+        // The output comes from the same kernel as Forward, so asking for the statistic never changes the numbers a pass computes.
+        var output = Forward(q, k, v, queryPositions, keyPositions, causalSquare, seesAllKeys); // (B, nh, T, hs)
         var kr = groups == 1 ? k : k.repeat_interleave(groups, 1); // (B, nh, Nk, hs)
-        var vr = groups == 1 ? v : v.repeat_interleave(groups, 1);
         var scores = q.matmul(kr.transpose(-2, -1)) / Math.Sqrt(hs); // (B, nh, T, Nk)
         var allowed = keyPositions.unsqueeze(0) <= queryPositions.unsqueeze(1); // (T, Nk)
         scores = scores.masked_fill(allowed.logical_not(), float.NegativeInfinity);
         var probs = scores.softmax(-1);
-        var output = probs.matmul(vr); // (B, nh, T, hs)
         // A running maximum over query rows, not a maximum over all of them: that would let later tokens decide (issue 13).
         var maxReceived = probs.amax([1]).cummax(1).values; // (B, T, Nk)
         return (output.MoveToOuterDisposeScope(), maxReceived.MoveToOuterDisposeScope());

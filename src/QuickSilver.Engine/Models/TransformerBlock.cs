@@ -89,8 +89,9 @@ public sealed class TransformerBlock : IDisposable
             // mask in index space, whether or not the positions are consecutive (a routed layer's active tokens).
             causalSquare = wasEmpty && input.PropagatedHidden is null && (input.KvBits is null || input.KvBits.All(b => b >= 32));
             // One query sees every cached key: tokens run in position order and a prefix reuse truncates
-            // the cache first, so nothing later than the newest position is ever in it.
-            seesAllKeys = t == 1;
+            // the cache first, so nothing later than the newest position is ever in it. Not so when halted tokens
+            // write K/V in this same call: a routed pass may have a single active token and later halted ones.
+            seesAllKeys = t == 1 && input.PropagatedHidden is null;
         }
         else
         {
@@ -102,7 +103,7 @@ public sealed class TransformerBlock : IDisposable
         torch.Tensor attended;
         torch.Tensor? maxAttention = null;
         if (input.NeedMaxAttention)
-            (attended, maxAttention) = Attention.ForwardWithMaxAttention(q, keys, values, input.Positions, keyPositions);
+            (attended, maxAttention) = Attention.ForwardWithMaxAttention(q, keys, values, input.Positions, keyPositions, causalSquare, seesAllKeys);
         else
             attended = Attention.Forward(q, keys, values, input.Positions, keyPositions, causalSquare, seesAllKeys);
 

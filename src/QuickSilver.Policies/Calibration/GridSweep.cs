@@ -135,7 +135,7 @@ public static class GridSweep
         return new GridPoint(values, flops, ppl, options.Lambda, options.PplBudget, policy);
     }
 
-    private static List<GridPoint> MarkParetoFront(List<GridPoint> points)
+    internal static List<GridPoint> MarkParetoFront(List<GridPoint> points)
     {
         var front = new List<GridPoint>();
         foreach (var p in points)

@@ -18,6 +18,12 @@ public sealed class GridSweepResult
     /// <summary>The point of highest utility among those within budget (ties: lower perplexity cost, then grid order); null when none is within budget.</summary>
     public GridPoint? Best { get; init; }
 
+    /// <summary>
+    /// The point to adopt, or null for "off": dense is always a candidate (FLOPs reduction 0, perplexity change 0, utility 0), so a
+    /// point is chosen only when it is within budget and its utility is positive. Ties go to dense: it is exact.
+    /// </summary>
+    public GridPoint? Chosen => Best is { Utility: > 0 } best ? best : null;
+
     /// <summary>The non-dominated points (over all evaluated points, within budget or not), by increasing FLOPs reduction.</summary>
     public required IReadOnlyList<GridPoint> ParetoFront { get; init; }
 }

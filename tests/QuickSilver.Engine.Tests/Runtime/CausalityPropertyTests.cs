@@ -15,12 +15,12 @@ namespace QuickSilver.Engine.Tests.Runtime;
 /// </summary>
 public sealed class CausalityPropertyTests(ITestOutputHelper output)
 {
-    // Float noise only. The same row computed inside batches of different sizes differs by ~1e-6; where quantization is on,
-    // that noise can move one element across a rounding boundary (a whole 2-bit step), which then reaches later positions
-    // through its K/V: up to 0.0065 nats was seen on stories260K, with identical bit assignments. Real leaks measured
-    // 0.2 to 3.9 nats (issue 13), and a reintroduced all-queries maximum fails by more than a nat.
-    private const float LogitTolerance = 0.1f;
-    private const double NllTolerance = 0.05;
+    // Float noise only: the same row computed inside batches of different sizes differs by ~1e-6, and where 2-bit
+    // quantization is on that noise can move one element across a rounding boundary. Over 80 random policies on
+    // stories260K the largest difference is below 1e-3 nats. Real leaks measured 0.2 to 3.9 nats (issue 13); a
+    // reintroduced all-queries maximum fails by more than a nat, a single query seeing later propagated K/V by 0.7.
+    private const float LogitTolerance = 0.02f;
+    private const double NllTolerance = 0.005;
 
     /// <summary>Random policies covering every mechanism and option, with thresholds loose enough that they fire.</summary>
     internal static readonly Gen<QuickSilverPolicy> Policies =
@@ -121,7 +121,7 @@ public sealed class CausalityPropertyTests(ITestOutputHelper output)
         lexicons.Lexicons.ForcedHalt = ["a time", "there was"];
         lexicons.Lexicons.ProtectJsonStructure = true;
         var policies = new List<QuickSilverPolicy> { QuickSilverPolicy.Paper(), lexicons };
-        policies.AddRange(Draw(Policies, 6, seed: 7));
+        policies.AddRange(Draw(Policies, 10, seed: 7));
         foreach (var policy in policies)
         {
             var plan = new RoutingPlan(policy, model.Config);

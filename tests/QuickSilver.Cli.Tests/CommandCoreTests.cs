@@ -193,9 +193,27 @@ public sealed class CommandCoreTests : IDisposable
         var run = CliRun.Invoke("calibrate", "--model", "random:tiny", "--text", Text(), "--out", _temp.File("cal"), "--window", "64", "--factors", "0.5,1", "--ppl-budget", "1000");
         AssertSuccess(run);
         var policy = PolicySerializer.Load(_temp.File("cal/policy.json"));
-        Assert.Equal("calibrated", policy.Name);
-        Assert.True(policy.Halting.Enabled);
-        var report = _temp.Json("cal/calibrate.json").GetProperty("report");
-        Assert.Equal(4, report.GetProperty("sweep").GetProperty("points").GetArrayLength());
+        var sweep = _temp.Json("cal/calibrate.json").GetProperty("report").GetProperty("sweep");
+        Assert.True(sweep.GetProperty("points").GetArrayLength() >= 4); // the 2×2 grid, then finer rounds around the leading point
+        // Dense is a candidate (U = 0): the mechanisms stay on only if a point beat it, whatever the budget (issue 13).
+        bool chosen = sweep.TryGetProperty("chosen", out var point) && point.ValueKind == System.Text.Json.JsonValueKind.Object;
+        Assert.Equal(chosen ? "calibrated" : "calibrated-dense", policy.Name);
+        Assert.Equal(chosen, policy.Halting.Enabled);
+    }
+
+    [Fact]
+    public void AblateShowsTheCalibratedChoiceBesideTheBestInHindsight()
+    {
+        AssertSuccess(CliRun.Invoke("calibrate", "--model", "random:tiny", "--text", Text(), "--out", _temp.File("cal"), "--window", "64", "--factors", "0.5,1", "--ppl-budget", "1000"));
+        var run = CliRun.Invoke("ablate", "--model", "random:tiny", "--text", _temp.WriteText("eval.txt", Texts.English + " Another evaluation sentence."), "--out", _temp.File("ablate"), "--runs", "1",
+            "--timed-tokens", "32", "--max-tokens", "120", "--window", "64", "--stride", "64", "--policy", _temp.File("cal/policy.json"), "--sweep-report", _temp.File("cal/calibrate.json"));
+        AssertSuccess(run);
+        var hindsight = _temp.Json("ablate/ablate.json").GetProperty("hindsight").EnumerateArray().ToList();
+        Assert.Equal(2, hindsight.Count);
+        Assert.Equal("chosen on held-out calibration text", hindsight[0].GetProperty("label").GetString());
+        Assert.Contains("hindsight", hindsight[1].GetProperty("label").GetString());
+        // Hindsight picks the best on the evaluation text itself, so the choice can never beat it there.
+        Assert.True(hindsight[1].GetProperty("utility").GetDouble() >= hindsight[0].GetProperty("utility").GetDouble() - 1e-12);
+        Assert.Contains("best in hindsight on the evaluation text (not a usable choice)", File.ReadAllText(_temp.File("ablate/ablate.md")));
     }
 }

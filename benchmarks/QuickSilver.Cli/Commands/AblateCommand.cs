@@ -13,7 +13,8 @@ namespace QuickSilver.Cli.Commands;
 /// <summary>One measured configuration of the ablation.</summary>
 internal sealed record AblationRow(
     string Name, string Mechanisms, double Perplexity, double DeltaPpl, double FlopsReduction, double BetaWeightedReduction,
-    Summary Speedup, long Tokens8Bit, long Tokens4Bit, long Tokens2Bit, long HaltedTokenLayers, long FusedTokenLayers, double KvBytesRatio);
+    Summary Speedup, long Tokens8Bit, long Tokens4Bit, long Tokens2Bit, long HaltedTokenLayers, long FusedTokenLayers, double KvBytesRatio,
+    double PaperFlopsReduction = 0);
 
 internal sealed class AblationReport
 {
@@ -29,6 +30,7 @@ internal sealed class AblationReport
     public required IReadOnlyList<AblationRow> Alone { get; init; }
     public required IReadOnlyList<AblationRow> Cumulative { get; init; }
     public required IReadOnlyList<AblationRow> Quantization { get; init; }
+    public IReadOnlyList<HindsightRow>? Hindsight { get; set; }
 }
 
 /// <summary>Table 11 (each mechanism alone and the cumulative stack) and Table 3 (quantization strategies) on evaluation text.</summary>
@@ -46,10 +48,11 @@ internal static class AblateCommand
         var stride = new Option<int>("--stride") { Description = "Perplexity stride.", DefaultValueFactory = _ => 128 };
         var maxTokens = new Option<int>("--max-tokens") { Description = "Tokens of the evaluation text used.", DefaultValueFactory = _ => 4096 };
         var runs = new Option<int>("--runs") { Description = "Interleaved timing runs per row (median, min, max).", DefaultValueFactory = _ => 7 };
+        var sweepReport = new Option<string?>("--sweep-report") { Description = "A calibrate report.json: its chosen point and Pareto points are re-measured on --text, the choice shown beside the best in hindsight." };
         var timedTokens = new Option<int>("--timed-tokens") { Description = "Prefill length of the timed passes (from the start of the evaluation text).", DefaultValueFactory = _ => 512 };
         var command = new Command("ablate", "Table 11 (dense, each mechanism alone, cumulative stack: speedup, FLOPs reduction with router cost, β-weighted FLOPs, ΔPPL) and Table 3 (quantization strategies).")
         {
-            outOption, threads, model, text, calib, policy, window, stride, maxTokens, runs, timedTokens,
+            outOption, threads, model, text, calib, policy, window, stride, maxTokens, runs, timedTokens, sweepReport,
         };
         command.SetAction(parse => context.Execute(() =>
         {
@@ -74,6 +77,8 @@ internal static class AblateCommand
             using var lm = context.Reporter.Task($"Loading {modelSpec}", 1, _ => ModelLoader.Load(modelSpec, n));
             if (w > lm.Config.MaxPositions) throw new CliException($"--window {w} exceeds the model's context of {lm.Config.MaxPositions} tokens.");
             var report = Run(lm, modelSpec, textPath, calibPath, content, basis, w, s, max, r, timed, context.Reporter);
+            if (parse.GetValue(sweepReport) is { } sweepPath)
+                report.Hindsight = HindsightComparison.Run(lm, lm.Tokenizer.Encode(content, addBos: true).Take(max).ToList(), w, s, report.DensePerplexity, basis, sweepPath, context.Reporter);
             var markdown = Render(report);
             var (md, js) = folder.WriteReport("ablate", markdown, report);
             context.Output.WriteLine(markdown);
@@ -147,7 +152,7 @@ internal static class AblateCommand
                 double perplexity = ppl?.Perplexity ?? dense;
                 return new AblationRow(name, mechanisms, perplexity, perplexity / dense - 1, ppl is null ? 0 : st.FlopsReduction,
                     stats.DenseFlops > 0 ? 1 - beta / stats.DenseFlops : 0, speedup, st.Tokens8Bit, st.Tokens4Bit, st.Tokens2Bit, st.HaltedTokenLayers, st.FusedTokenLayers,
-                    stats.DenseKvBytes > 0 ? stats.KvBytes / (double)stats.DenseKvBytes : 1);
+                    stats.DenseKvBytes > 0 ? stats.KvBytes / (double)stats.DenseKvBytes : 1, ppl is null ? 0 : ppl.PaperStats.FlopsReduction);
             });
         }
 
@@ -176,16 +181,16 @@ internal static class AblateCommand
         var sb = new StringBuilder("# Ablation (Table 11) and quantization strategies (Table 3)\n\n");
         sb.AppendLine($"Model `{r.Model}`; evaluation text `{r.EvalText}`{(r.CalibrationText is null ? "" : $" (calibration text `{r.CalibrationText}` is a different file)")}; thresholds from policy `{r.BasePolicy}`. Dense perplexity {F(r.DensePerplexity, 4)} (window {r.Window}, stride {r.Stride}).").AppendLine();
         sb.AppendLine($"- **Speedup**: dense time / policy time of a {r.TimedTokens}-token prefill, {r.Runs} interleaved rounds, median [min–max].");
-        sb.AppendLine("- **FLOPs reduction**: from the runtime's measured active-token counts over the whole evaluation, router cost (drift, logit-lens entropy, distances, propagation) included.");
+        sb.AppendLine("- **FLOPs reduction**: from the runtime's measured active-token counts over every pass the evaluation ran (including the prefix passes that re-score positions fusion made depend on later tokens), router cost (drift, logit-lens entropy, distances, propagation) included. **Paper's accounting**: the same without those prefix passes, as if absorbed tokens simply stopped.");
         sb.AppendLine("- **β-weighted FLOPs reduction** (paper's formula, separate): projection FLOPs after the decision layer weighted 1 / 0.5 / 0.25 for 8 / 4 / 2 bits, from a trace of the timed prefill. Our quantization is simulated (fake-quantized float32), so β-weighting is an accounting figure, not a time saving.");
         sb.AppendLine("- **ΔPPL**: relative perplexity change on the evaluation text.").AppendLine();
         void Table(string title, IEnumerable<AblationRow> rows)
         {
             sb.AppendLine($"## {title}").AppendLine();
-            sb.AppendLine("| configuration | mechanisms | speedup median [min–max] | FLOPs reduction (measured, router incl.) | β-weighted FLOPs reduction | PPL | ΔPPL | KV bytes / dense |");
-            sb.AppendLine("|---|---|---:|---:|---:|---:|---:|---:|");
+            sb.AppendLine("| configuration | mechanisms | speedup median [min–max] | FLOPs reduction (measured, every pass, router incl.) | paper's accounting | β-weighted FLOPs reduction | PPL | ΔPPL | KV bytes / dense |");
+            sb.AppendLine("|---|---|---:|---:|---:|---:|---:|---:|---:|");
             foreach (var x in rows)
-                sb.AppendLine($"| {x.Name} | {x.Mechanisms} | {(x.Speedup.Count == 0 ? "1 (reference)" : $"{F(x.Speedup.Median, 3)} [{F(x.Speedup.Min, 3)}–{F(x.Speedup.Max, 3)}]")} | {Pct(x.FlopsReduction)} | {Pct(x.BetaWeightedReduction)} | {F(x.Perplexity, 4)} | {Pct(x.DeltaPpl)} | {F(x.KvBytesRatio, 3)} |");
+                sb.AppendLine($"| {x.Name} | {x.Mechanisms} | {(x.Speedup.Count == 0 ? "1 (reference)" : $"{F(x.Speedup.Median, 3)} [{F(x.Speedup.Min, 3)}–{F(x.Speedup.Max, 3)}]")} | {Pct(x.FlopsReduction)} | {Pct(x.PaperFlopsReduction)} | {Pct(x.BetaWeightedReduction)} | {F(x.Perplexity, 4)} | {Pct(x.DeltaPpl)} | {F(x.KvBytesRatio, 3)} |");
             sb.AppendLine();
         }
         Table("Table 11a: each mechanism alone", r.Alone);
@@ -194,6 +199,7 @@ internal static class AblateCommand
         sb.AppendLine("| strategy | bits (low/mid/high) | PPL | ΔPPL | tokens at 8 / 4 / 2 bits | β-weighted FLOPs reduction | speedup median [min–max] |").AppendLine("|---|---|---:|---:|---|---:|---:|");
         foreach (var x in r.Quantization)
             sb.AppendLine($"| {x.Name} | {x.Mechanisms} | {F(x.Perplexity, 4)} | {Pct(x.DeltaPpl)} | {x.Tokens8Bit} / {x.Tokens4Bit} / {x.Tokens2Bit} | {Pct(x.BetaWeightedReduction)} | {(x.Speedup.Count == 0 ? "1 (reference)" : $"{F(x.Speedup.Median, 3)} [{F(x.Speedup.Min, 3)}–{F(x.Speedup.Max, 3)}]")} |");
+        if (r.Hindsight is { } hindsight) sb.AppendLine().Append(HindsightComparison.Render(hindsight));
         return sb.ToString();
     }
 }

@@ -108,13 +108,16 @@ internal static class CalibrateCommand
             sb.AppendLine($"|{string.Concat(fields.Select(_ => "---:|"))}---:|---:|---:|:---:|:---:|");
             foreach (var p in s.Points)
             {
-                bool best = ReferenceEquals(p, s.Best);
+                bool best = ReferenceEquals(p, s.Chosen);
                 string cells = string.Join(" | ", fields.Select(f => F(p.Values[f], 5)));
                 sb.AppendLine($"| {(best ? "**" + cells + "**" : cells)} | {F(p.FlopsReduction * 100, 2)}% | {F(p.PplRelativeIncrease * 100, 2)}% | {F(p.Utility, 3)} | {(p.WithinBudget ? "yes" : "no")} | {(p.OnParetoFront ? "•" : "")} |");
             }
-            sb.AppendLine().AppendLine(s.Best is null
-                ? "No point stayed within the budget: the written policy switches the mechanisms off (calibrated-dense)."
-                : $"Best within budget: {string.Join(", ", s.Best.Values.Select(kv => $"{kv.Key} = {F(kv.Value, 5)}"))} (FLOPs reduction {F(s.Best.FlopsReduction * 100, 2)}%, ΔPPL {F(s.Best.PplRelativeIncrease * 100, 2)}%).");
+            sb.AppendLine().AppendLine("Dense (every mechanism off) is always a candidate, with U = 0; the grid was refined around the leading point.").AppendLine();
+            sb.AppendLine(s.Chosen is { } chosenPoint
+                ? $"Chosen on the held-out calibration text: {string.Join(", ", chosenPoint.Values.Select(kv => $"{kv.Key} = {F(kv.Value, 5)}"))} (FLOPs reduction {F(chosenPoint.FlopsReduction * 100, 2)}%, ΔPPL {F(chosenPoint.PplRelativeIncrease * 100, 2)}%, U {F(chosenPoint.Utility, 3)})."
+                : s.Best is null
+                    ? "No point stayed within the budget: the chosen point is off, and the written policy switches the mechanisms off (calibrated-dense)."
+                    : $"The best point within budget has U = {F(s.Best.Utility, 3)} ≤ 0, no better than dense: the chosen point is off (calibrated-dense).");
         }
         sb.AppendLine().AppendLine($"Policy `{result.Policy.Name}` written to `{policyPath}`.");
         return sb.ToString();

@@ -105,7 +105,7 @@ internal static class RegimesCommand
                 policy.Fusion = new FusionPolicy { Enabled = true, DistanceThreshold = tau, StartLayer = Math.Max(1, lm.Config.NumLayers / 3) };
                 var result = evaluator.EvaluateTokens(ids, window, window, policy);
                 yield return new RegimeRow("Fusion", $"{name}, τ_fuse {tau} (relative)", result.Perplexity / dense - 1, result.Stats.FlopsReduction,
-                    null, null, $"{result.Stats.FusedTokens} tokens fused of {ids.Count}; absorbed positions re-scored from their own prefix");
+                    null, null, $"{result.Stats.FusedTokens} tokens fused of {ids.Count}; absorbed positions re-scored from their own prefix, those passes counted (paper's accounting, without them: {result.PaperStats.FlopsReduction:P2})");
             }
         }
     }

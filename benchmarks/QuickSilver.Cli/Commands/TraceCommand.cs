@@ -80,16 +80,18 @@ internal static class TraceCommand
         int decision = plan?.DecisionLayer ?? layers;
         var figures = new List<string>();
         string Fig(string name) { string p = folder.File(name); figures.Add(p); return p; }
-        TraceFigures.Heatmap(Fig("halting-timeline.png"), TraceFigures.HaltingGrid(trace, layers), $"Halting timeline ({policy.Name}): 1 = running, 0.5 = absorbed, 0 = halted", "state", width, height);
-        TraceFigures.Heatmap(Fig("kv-writes.png"), TraceFigures.KvGrid(trace, layers), $"K/V writes ({policy.Name}): 1 = written", "written", width, height);
+        TraceFigures.LevelMap(Fig("halting-timeline.png"), TraceFigures.HaltingGrid(trace, layers), TraceFigures.HaltingLevels, $"Halting timeline ({policy.Name})", "token state",
+            "nothing fired: no token halted or fused", width, height);
+        TraceFigures.LevelMap(Fig("kv-writes.png"), TraceFigures.KvGrid(trace, layers), TraceFigures.KvLevels, $"K/V writes ({policy.Name})", "K/V entry",
+            "nothing skipped: every token wrote K/V at every block", width, height);
         TraceFigures.FusionFlow(Fig("fusion-flow.png"), trace, layers, width, height);
         // The policy computes entropy only where it decides; the histograms show every layer, from a dense recording.
         var record = new QuickSilver.Engine.Calibration.PolicyCalibrator(lm).Record(list, list.Count);
         var denseEntropy = new TokenTrace(list.Count, layers, 0);
         for (int l = 0; l < layers; l++) for (int i = 0; i < list.Count; i++) denseEntropy.Entropy[i, l] = record.Entropy[l][i];
-        TraceFigures.EntropyHistograms(Fig("entropy-histograms.png"), denseEntropy, layers, width, height);
-        TraceFigures.Heatmap(Fig("bits-heatmap.png"), TraceFigures.BitsGrid(trace, layers, policy.Quantization.Enabled ? decision : layers),
-            $"Bit width per token and layer ({policy.Name}); 32 = full precision, 0 = not running", "bits", width, height);
+        TraceFigures.EntropyHistograms(Fig("entropy-histograms.png"), denseEntropy, layers, width, height, "from a dense run of the same tokens (every layer; the policy reads only its decision layers)");
+        TraceFigures.LevelMap(Fig("bits-heatmap.png"), TraceFigures.BitsGrid(trace, layers, policy.Quantization.Enabled ? decision : layers), TraceFigures.BitLevels,
+            $"Bit width per token and block ({policy.Name})", "precision", "nothing quantized", width, height);
         var perToken = list.Select((id, i) => new TraceToken(i, lm.Tokenizer.TokenPiece(id), trace.HaltLayer[i], trace.FusedInto[i], trace.FusionLayer[i], trace.Bits[i],
             Enumerable.Range(0, layers).Count(l => trace.KvWritten[i, l]))).ToList();
         return new TraceReport(model, textPath, policy.Name, list.Count, layers, decision, perToken, figures, stats.DenseFlops > 0 ? stats.FlopsReduction : 0);

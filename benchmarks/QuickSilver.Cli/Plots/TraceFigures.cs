@@ -41,6 +41,70 @@ internal static class TraceFigures
         return grid;
     }
 
+    /// <summary>A discrete level of a categorical heatmap: the grid value, its label on the colour bar, its colour.</summary>
+    public readonly record struct Level(double Value, string Label, Color Color);
+
+    /// <summary>The halting timeline's levels.</summary>
+    public static IReadOnlyList<Level> HaltingLevels { get; } =
+        [new(0, "halted", Colors.DarkSlateGray), new(0.5, "absorbed by fusion", Colors.Orange), new(1, "running", Colors.SeaGreen)];
+
+    /// <summary>The K/V write map's levels.</summary>
+    public static IReadOnlyList<Level> KvLevels { get; } = [new(0, "skipped", Colors.FireBrick), new(1, "written", Colors.SteelBlue)];
+
+    /// <summary>The bits heatmap's levels (the paper's Figure 13 colours: red 2, orange 4, green 8, blue full precision).</summary>
+    public static IReadOnlyList<Level> BitLevels { get; } =
+    [
+        new(0, "not running", Colors.LightGray), new(2, "2-bit", Colors.Red), new(4, "4-bit", Colors.Orange),
+        new(8, "8-bit", Colors.Green), new(32, "full precision", Colors.RoyalBlue),
+    ];
+
+    /// <summary>
+    /// A heatmap of discrete values: one colour per level, the colour bar labelled with each level's name, and, when every
+    /// cell has the same level, the title says so (a uniform map otherwise reads as "everything" or "nothing").
+    /// </summary>
+    /// <param name="uniformNote">What a uniform map means, e.g. "nothing fired: every token ran every block".</param>
+    public static void LevelMap(string path, double[,] layerByToken, IReadOnlyList<Level> levels, string title, string colorLabel, string uniformNote, int width, int height)
+    {
+        int rows = layerByToken.GetLength(0), cols = layerByToken.GetLength(1);
+        // A value no level names (a custom bit width) still gets its own labelled colour.
+        var extra = new[] { Colors.Purple, Colors.Brown, Colors.Teal, Colors.Olive, Colors.Navy };
+        var all = levels.ToList();
+        foreach (double v in layerByToken)
+            if (all.All(l => l.Value != v)) all.Add(new(v, v.ToString(System.Globalization.CultureInfo.InvariantCulture), extra[(all.Count - levels.Count) % extra.Length]));
+        levels = all;
+        // Cells hold the level's index, so the palette has exactly one colour per level.
+        var indexes = new double[rows, cols];
+        var seen = new HashSet<int>();
+        for (int r = 0; r < rows; r++)
+            for (int c = 0; c < cols; c++)
+            {
+                int index = IndexOf(levels, layerByToken[r, c]);
+                indexes[r, c] = index;
+                seen.Add(index);
+            }
+        if (seen.Count == 1) title += $"\n{uniformNote} ({levels[seen.Single()].Label} everywhere)";
+        var plot = new Plot();
+        var heatmap = plot.Add.Heatmap(Flip(indexes));
+        heatmap.Position = new CoordinateRect(0, Math.Max(cols - 1, 1), 1, Math.Max(rows, 2));
+        heatmap.Colormap = new ScottPlot.Colormaps.CustomPalette([.. levels.Select(l => l.Color)]);
+        heatmap.ManualRange = new ScottPlot.Range(-0.5, levels.Count - 0.5);
+        var bar = plot.Add.ColorBar(heatmap);
+        bar.Label = colorLabel;
+        var ticks = new ScottPlot.TickGenerators.NumericManual();
+        for (int i = 0; i < levels.Count; i++) ticks.AddMajor(i, levels[i].Label);
+        bar.Axis.TickGenerator = ticks;
+        plot.Title(title);
+        plot.XLabel("token position");
+        plot.YLabel("block (1 = first)");
+        plot.SavePng(path, width, height);
+    }
+
+    private static int IndexOf(IReadOnlyList<Level> levels, double value)
+    {
+        for (int i = 0; i < levels.Count; i++) if (levels[i].Value == value) return i;
+        throw new ArgumentException($"Value {value} is not one of the levels {string.Join(", ", levels.Select(l => l.Value))}.", nameof(value));
+    }
+
     public static void Heatmap(string path, double[,] layerByToken, string title, string colorLabel, int width, int height)
     {
         var plot = new Plot();
@@ -87,8 +151,8 @@ internal static class TraceFigures
         plot.SavePng(path, width, height);
     }
 
-    /// <summary>Histogram of the logit-lens entropy at each layer where it was computed, one outline per layer.</summary>
-    public static void EntropyHistograms(string path, TokenTrace trace, int layers, int width, int height, int bins = 30)
+    /// <summary>Histogram of the logit-lens entropy at each layer where it was computed, one outline per layer; <paramref name="source"/> says which run the entropies come from.</summary>
+    public static void EntropyHistograms(string path, TokenTrace trace, int layers, int width, int height, string source, int bins = 30)
     {
         var plot = new Plot();
         int t = trace.HaltLayer.Length;
@@ -117,7 +181,7 @@ internal static class TraceFigures
             }
             plot.ShowLegend();
         }
-        plot.Title(all.Count > 0 ? "Logit-lens entropy per layer" : "Logit-lens entropy per layer (not computed by this policy)");
+        plot.Title(all.Count > 0 ? $"Logit-lens entropy per layer, {source}" : $"Logit-lens entropy per layer, {source}: none computed");
         plot.XLabel("entropy (nats)");
         plot.YLabel("tokens");
         plot.SavePng(path, width, height);

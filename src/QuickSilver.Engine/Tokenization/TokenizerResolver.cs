@@ -21,18 +21,18 @@ public static class TokenizerResolver
         if (File.Exists(modelPath) && IsGguf(modelPath)) return FromGguf(GgufFile.Read(modelPath));
 
         var meta = checkpoint.Metadata;
-        foreach (string key in new[] { HuggingFaceLoader.TokenizerModelPathKey, Llama2cLoader.TokenizerPathKey })
+        foreach (string key in new[] { HuggingFaceLoader.TokenizerJsonPathKey, HuggingFaceLoader.TokenizerModelPathKey, Llama2cLoader.TokenizerPathKey })
             if (meta.TryGetValue(key, out string? file) && File.Exists(file)) return TokenizerFactory.Load(file);
         if (meta.TryGetValue(HuggingFaceLoader.VocabJsonPathKey, out string? vocab) && File.Exists(vocab)) return TokenizerFactory.Load(Path.GetDirectoryName(vocab)!);
 
         string folder = Directory.Exists(modelPath) ? modelPath : Path.GetDirectoryName(Path.GetFullPath(modelPath))!;
         foreach (string dir in new[] { folder, Path.GetDirectoryName(folder) }.OfType<string>())
-            foreach (string name in new[] { $"tok{checkpoint.Config.VocabSize}.bin", "tokenizer.bin", "tokenizer.model" })
+            foreach (string name in new[] { "tokenizer.json", $"tok{checkpoint.Config.VocabSize}.bin", "tokenizer.bin", "tokenizer.model" })
             {
                 string candidate = Path.Combine(dir, name);
                 if (File.Exists(candidate)) return TokenizerFactory.Load(candidate);
             }
-        throw new TokenizerException($"No tokenizer found for '{modelPath}': pass a tokenizer path (tok*.bin, tokenizer.model, or a folder with vocab.json and merges.txt).");
+        throw new TokenizerException($"No tokenizer found for '{modelPath}': pass a tokenizer path (tokenizer.json, tok*.bin, tokenizer.model, or a folder with vocab.json and merges.txt).");
     }
 
     /// <summary>Builds the SentencePiece-BPE tokenizer a llama-family GGUF file embeds.</summary>

@@ -1,10 +1,11 @@
 using QuickSilver.Engine.Models;
+using QuickSilver.Engine.Quantization;
 
 namespace QuickSilver.Engine.Loading;
 
 /// <summary>
 /// Loads GGUF checkpoints of architecture <c>llama</c>, <c>qwen2</c> or <c>gpt2</c> into canonical tensors, dequantizing
-/// Q8_0/Q4_0 and un-interleaving llama q/k rows into rotate-half order (qwen2 is already stored rotate-half). Scalar string metadata (chat template, names, tokenizer
+/// every type in <see cref="BlockFormats.SupportedTypes"/> and un-interleaving llama q/k rows into rotate-half order (qwen2 is already stored rotate-half). Scalar string metadata (chat template, names, tokenizer
 /// model) is copied to <see cref="CheckpointData.Metadata"/>; the vocabulary stays in the file for the tokenizer
 /// (read it with <see cref="GgufFile.Read"/>).
 /// </summary>
@@ -17,6 +18,7 @@ public static class GgufLoader
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
         GgufFile file = GgufFile.Read(path);
+        RejectUndecodableTensors(file);
         string architecture = file.Architecture ?? throw new ModelFormatException(path, "metadata 'general.architecture' is missing.");
         var metadata = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach ((string key, object value) in file.Metadata)
@@ -29,6 +31,19 @@ public static class GgufLoader
             "gpt2" => LoadGpt2(file, metadata),
             _ => throw new ModelFormatException(path, $"metadata 'general.architecture' is '{architecture}', which is not supported (supported: llama, qwen2, gpt2)."),
         };
+    }
+
+    /// <summary>Refuses the file before reading any data when a tensor has a type no decoder reads (named with tensor, type and file).</summary>
+    private static void RejectUndecodableTensors(GgufFile file)
+    {
+        foreach (GgufTensorInfo tensor in file.Tensors)
+        {
+            if (!BlockFormats.TryGet(tensor.Type, out _))
+            {
+                throw new ModelFormatException(file.Path,
+                    $"tensor '{tensor.Name}' has type {BlockFormats.Describe(tensor.Type)}, which QuickSilver cannot load; supported types: {BlockFormats.SupportedList}.");
+            }
+        }
     }
 
     /// <summary>

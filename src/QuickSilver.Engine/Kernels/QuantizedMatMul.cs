@@ -46,6 +46,61 @@ public static unsafe class QuantizedMatMul
         }
     }
 
+    /// <summary>
+    /// The exact variant: float32 activations X (N×C) against blocks decoded on the fly (see <see cref="FloatBlockDot"/>);
+    /// <paramref name="simd"/> false runs the scalar reference.
+    /// </summary>
+    public static void MultiplyExact(QuantizedMatrix weights, ReadOnlySpan<float> activations, int count, Span<float> output, bool simd, int threads)
+    {
+        ArgumentNullException.ThrowIfNull(weights);
+        if (activations.Length < (long)count * weights.Columns) throw new ArgumentException($"Activations need {(long)count * weights.Columns} values.", nameof(activations));
+        if (output.Length < (long)count * weights.Rows) throw new ArgumentException($"Output needs {(long)count * weights.Rows} values.", nameof(output));
+        fixed (float* x = activations)
+        fixed (float* y = output)
+        {
+            var job = new ExactJob(weights, x, count, y, simd);
+            int parts = Math.Clamp(Math.Min(threads, (int)(((long)weights.Rows * weights.Columns * Math.Max(1, count)) / 65536)), 1, weights.Rows);
+            if (parts == 1)
+            {
+                job.Run(0, weights.Rows);
+                return;
+            }
+            int rows = weights.Rows;
+            Parallel.For(0, parts, new ParallelOptions { MaxDegreeOfParallelism = parts }, p =>
+                job.Run((int)((long)rows * p / parts), (int)((long)rows * (p + 1) / parts)));
+        }
+    }
+
+    private readonly struct ExactJob(QuantizedMatrix weights, float* x, int n, float* output, bool simd)
+    {
+        public void Run(int rowStart, int rowEnd)
+        {
+            int nb = weights.BlocksPerRow, rowBytes = weights.RowCodeBytes, columns = weights.Columns, outRows = weights.Rows;
+            bool q8 = weights.Type == GgufTensorType.Q8_0;
+            fixed (byte* w0 = weights.Codes)
+            fixed (ushort* ws0 = weights.Scales)
+            {
+                byte* w = w0 + ((long)weights.FirstRow * rowBytes);
+                ushort* ws = ws0 + ((long)weights.FirstRow * nb);
+                for (int tile = rowStart; tile < rowEnd; tile += RowTile)
+                {
+                    int tileEnd = Math.Min(rowEnd, tile + RowTile);
+                    for (int t = 0; t < n; t++)
+                    {
+                        float* xt = x + ((long)t * columns);
+                        float* y = output + ((long)t * outRows);
+                        for (int r = tile; r < tileEnd; r++)
+                        {
+                            y[r] = q8
+                                ? FloatBlockDot.Q8_0(simd, w + ((long)r * rowBytes), ws + ((long)r * nb), xt, nb)
+                                : FloatBlockDot.Q4_0(simd, w + ((long)r * rowBytes), ws + ((long)r * nb), xt, nb);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     private readonly struct Job(QuantizedMatrix weights, Q8Activations activations, float* output, KernelIsa isa)
     {
         public void Run(int rowStart, int rowEnd)

@@ -120,6 +120,34 @@ public sealed class QuantizedMatrix
         return result;
     }
 
+    /// <summary>Decodes one row into <paramref name="destination"/> (an embedding lookup); same values as <see cref="Dequantize"/>.</summary>
+    public void DequantizeRow(int row, Span<float> destination)
+    {
+        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual((uint)row, (uint)Rows, nameof(row));
+        if (destination.Length < Columns) throw new ArgumentException($"Need {Columns} values.", nameof(destination));
+        int nb = BlocksPerRow, rowBytes = RowCodeBytes;
+        ReadOnlySpan<byte> codes = Codes.AsSpan((FirstRow + row) * rowBytes, rowBytes);
+        ReadOnlySpan<ushort> scales = Scales.AsSpan((FirstRow + row) * nb, nb);
+        for (int b = 0; b < nb; b++)
+        {
+            float d = HalfTable.Values[scales[b]];
+            Span<float> y = destination.Slice(b * 32, 32);
+            if (Type == GgufTensorType.Q8_0)
+            {
+                for (int i = 0; i < 32; i++) y[i] = (sbyte)codes[(b * 32) + i] * d;
+            }
+            else
+            {
+                for (int i = 0; i < 16; i++)
+                {
+                    byte packed = codes[(b * 16) + i];
+                    y[i] = ((packed & 0x0F) - 8) * d;
+                    y[i + 16] = ((packed >> 4) - 8) * d;
+                }
+            }
+        }
+    }
+
     /// <summary>A copy whose row <c>i</c> is this matrix's row <c>sourceRows[i]</c>.</summary>
     public QuantizedMatrix PermuteRows(ReadOnlySpan<int> sourceRows)
     {

@@ -14,7 +14,13 @@ public static class GgufLoader
     /// <summary>Loads a GGUF file.</summary>
     /// <param name="path">The .gguf file.</param>
     /// <exception cref="ModelFormatException">Missing, corrupt, unsupported architecture or tensor type, or tensors that do not match the metadata.</exception>
-    public static CheckpointData Load(string path)
+    public static CheckpointData Load(string path) => Load(path, keepQuantized: false);
+
+    /// <summary>Loads a GGUF file, optionally keeping Q8_0/Q4_0 matrices in their blocks (<see cref="HostTensor.Packed"/>) for the quantized kernels.</summary>
+    /// <param name="path">The .gguf file.</param>
+    /// <param name="keepQuantized">Keep Q8_0/Q4_0 matrices packed instead of decoding them to float32.</param>
+    /// <exception cref="ModelFormatException">Missing, corrupt, unsupported architecture or tensor type, or tensors that do not match the metadata.</exception>
+    public static CheckpointData Load(string path, bool keepQuantized)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
         GgufFile file = GgufFile.Read(path);
@@ -27,7 +33,7 @@ public static class GgufLoader
         }
         return architecture switch
         {
-            "llama" or "qwen2" => LoadLlama(file, architecture, metadata),
+            "llama" or "qwen2" => LoadLlama(file, architecture, metadata, keepQuantized),
             "gpt2" => LoadGpt2(file, metadata),
             _ => throw new ModelFormatException(path, $"metadata 'general.architecture' is '{architecture}', which is not supported (supported: llama, qwen2, gpt2)."),
         };
@@ -50,7 +56,7 @@ public static class GgufLoader
     /// llama and qwen2 share one tensor layout. llama.cpp runs llama with adjacent-pair ("normal") RoPE, so its converter
     /// stores q/k interleaved and we permute them; qwen2 runs with NEOX (rotate-half) RoPE and is stored as HF has it.
     /// </summary>
-    private static CheckpointData LoadLlama(GgufFile file, string architecture, Dictionary<string, string> metadata)
+    private static CheckpointData LoadLlama(GgufFile file, string architecture, Dictionary<string, string> metadata, bool keepQuantized)
     {
         string path = file.Path;
         string k = architecture + ".";
@@ -99,15 +105,15 @@ public static class GgufLoader
         var builder = new CheckpointBuilder(config, path);
         long inner = config.IntermediateSize;
         long qRows = (long)heads * headDim, kvRows = (long)kvHeads * headDim;
-        builder.Add(WeightNames.Embedding, [vocab, d], Read(file, "token_embd.weight", [vocab, d]));
+        builder.Add(Matrix("token_embd.weight", WeightNames.Embedding, [vocab, d], 0));
         for (int layer = 0; layer < config.NumLayers; layer++)
         {
             string p = $"blk.{layer}.";
             builder.Add(WeightNames.AttnNormWeight(layer), [d], Read(file, p + "attn_norm.weight", [d]));
-            builder.Add(WeightNames.Query(layer), [qRows, d], Unrotate(Read(file, p + "attn_q.weight", [qRows, d]), heads, d));
-            builder.Add(WeightNames.Key(layer), [kvRows, d], Unrotate(Read(file, p + "attn_k.weight", [kvRows, d]), kvHeads, d));
-            builder.Add(WeightNames.Value(layer), [kvRows, d], Read(file, p + "attn_v.weight", [kvRows, d]));
-            builder.Add(WeightNames.Output(layer), [d, qRows], Read(file, p + "attn_output.weight", [d, qRows]));
+            builder.Add(Matrix(p + "attn_q.weight", WeightNames.Query(layer), [qRows, d], heads));
+            builder.Add(Matrix(p + "attn_k.weight", WeightNames.Key(layer), [kvRows, d], kvHeads));
+            builder.Add(Matrix(p + "attn_v.weight", WeightNames.Value(layer), [kvRows, d], 0));
+            builder.Add(Matrix(p + "attn_output.weight", WeightNames.Output(layer), [d, qRows], 0));
             if (attentionBias)
             {
                 builder.Add(WeightNames.BiasOf(WeightNames.Query(layer)), [qRows], Unrotate(Read(file, p + "attn_q.bias", [qRows]), heads, 1));
@@ -116,13 +122,33 @@ public static class GgufLoader
                 builder.Add(WeightNames.BiasOf(WeightNames.Output(layer)), [d], file.TryGetTensor(p + "attn_output.bias", out _) ? Read(file, p + "attn_output.bias", [d]) : new float[d]);
             }
             builder.Add(WeightNames.MlpNormWeight(layer), [d], Read(file, p + "ffn_norm.weight", [d]));
-            builder.Add(WeightNames.Gate(layer), [inner, d], Read(file, p + "ffn_gate.weight", [inner, d]));
-            builder.Add(WeightNames.Up(layer), [inner, d], Read(file, p + "ffn_up.weight", [inner, d]));
-            builder.Add(WeightNames.Down(layer), [d, inner], Read(file, p + "ffn_down.weight", [d, inner]));
+            builder.Add(Matrix(p + "ffn_gate.weight", WeightNames.Gate(layer), [inner, d], 0));
+            builder.Add(Matrix(p + "ffn_up.weight", WeightNames.Up(layer), [inner, d], 0));
+            builder.Add(Matrix(p + "ffn_down.weight", WeightNames.Down(layer), [d, inner], 0));
         }
         builder.Add(WeightNames.FinalNormWeight, [d], Read(file, "output_norm.weight", [d]));
-        if (hasOutput) builder.Add(WeightNames.LmHead, [vocab, d], Read(file, "output.weight", [vocab, d]));
+        if (hasOutput) builder.Add(Matrix("output.weight", WeightNames.LmHead, [vocab, d], 0));
         return builder.Build(tokenizer: null, metadata);
+
+        // A matrix, packed when the kernels can multiply its type; rotaryHeads > 0 un-interleaves q/k rows head by head.
+        HostTensor Matrix(string source, string target, long[] shape, int rotaryHeads)
+        {
+            GgufTensorInfo info = Info(file, source);
+            CheckpointBuilder.ExpectShape(file.Path, source, shape, info.Shape);
+            if (!keepQuantized || !GgufBlockReader.CanKeepPacked(info))
+            {
+                float[] values = file.ReadTensorData(info);
+                return new HostTensor(target, shape, rotaryHeads > 0 ? Unrotate(values, rotaryHeads, (int)shape[1]) : values);
+            }
+            var packed = GgufBlockReader.ReadPacked(file, info);
+            if (rotaryHeads > 0 && interleaved)
+            {
+                // The float permutation applied to row indices gives, for each destination row, its source row.
+                float[] order = Unrotate([.. Enumerable.Range(0, (int)shape[0]).Select(i => (float)i)], rotaryHeads, 1);
+                packed = packed.PermuteRows([.. order.Select(i => (int)i)]);
+            }
+            return new HostTensor(target, shape, packed);
+        }
 
         float[] Unrotate(float[] rows, int headCount, int columns) =>
             interleaved ? RopePermutation.InterleavedToRotateHalf(rows, headCount, headDim, columns) : rows;

@@ -44,7 +44,8 @@ public abstract class LinearWeight : IDisposable
             return new DenseLinearWeight(dense);
         }
         if (parts.All(p => p is PackedLinearWeight q && q.Matrix.Type == ((PackedLinearWeight)parts[0]).Matrix.Type))
-            return new PackedLinearWeight(Kernels.QuantizedMatrix.ConcatRows(parts.Select(p => ((PackedLinearWeight)p).Matrix).ToArray()));
+            return new PackedLinearWeight(Kernels.QuantizedMatrix.ConcatRows(parts.Select(p => ((PackedLinearWeight)p).Matrix).ToArray()),
+                ((PackedLinearWeight)parts[0]).QuantizeActivations);
         return new StackedLinearWeight(parts, ownsParts: true);
     }
 

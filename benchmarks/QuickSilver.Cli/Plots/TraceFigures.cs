@@ -86,8 +86,8 @@ internal static class TraceFigures
         var plot = new Plot();
         var heatmap = plot.Add.Heatmap(Flip(indexes));
         heatmap.Position = new CoordinateRect(0, Math.Max(cols - 1, 1), 1, Math.Max(rows, 2));
-        heatmap.Colormap = new ScottPlot.Colormaps.CustomPalette([.. levels.Select(l => l.Color)]);
-        heatmap.ManualRange = new ScottPlot.Range(-0.5, levels.Count - 0.5);
+        heatmap.Colormap = new LevelColormap([.. levels.Select(l => l.Color)]);
+        heatmap.ManualRange = new ScottPlot.Range(-0.5, levels.Count - 0.5); // index k is the middle of band k, where its tick goes
         var bar = plot.Add.ColorBar(heatmap);
         bar.Label = colorLabel;
         var ticks = new ScottPlot.TickGenerators.NumericManual();
@@ -193,5 +193,14 @@ internal static class TraceFigures
         var flipped = new double[rows, cols];
         for (int r = 0; r < rows; r++) for (int c = 0; c < cols; c++) flipped[rows - 1 - r, c] = grid[r, c];
         return flipped;
+    }
+
+    /// <summary>One colour per equal-width band of the range: ScottPlot's palettes map n colours onto n − 1 intervals, which shifts levels.</summary>
+    private sealed class LevelColormap(Color[] colors) : IColormap
+    {
+        public string Name => "levels";
+
+        public Color GetColor(double normalizedIntensity) =>
+            colors[Math.Clamp((int)Math.Floor(normalizedIntensity * colors.Length), 0, colors.Length - 1)];
     }
 }

@@ -45,4 +45,19 @@ public sealed class HfSplitTests
         var possessive = HfPattern.Regex(@"[^\r\n\p{L}\p{N}]?+\p{L}+", "test");
         Assert.Equal(["Hi", " there"], possessive.Matches("Hi there").Select(m => "Hi there".Substring(m.Start, m.Length)));
     }
+
+    [Theory]
+    [InlineData("""{"type": "Whitespace"}""", "Hey|friend|!|How|are|you|?!?")]
+    [InlineData("""{"type": "WhitespaceSplit"}""", "Hey|friend!|How|are|you?!?")]
+    [InlineData("""{"type": "Punctuation"}""", "Hey friend|!|     How are you|?|!|?")]
+    [InlineData("""{"type": "Punctuation", "behavior": "Contiguous"}""", "Hey friend|!|     How are you|?!?")]
+    [InlineData("""{"type": "BertPreTokenizer"}""", "Hey|friend|!|How|are|you|?|!|?")]
+    [InlineData("""{"type": "CharDelimiterSplit", "delimiter": " "}""", "Hey|friend!|How|are|you?!?")]
+    public void Character_class_pre_tokenizers_match_the_reference_examples(string json, string expected)
+    {
+        using var document = System.Text.Json.JsonDocument.Parse(json);
+        var preTokenizer = HfPreTokenizers.Parse(document.RootElement, "test")!;
+        var pieces = preTokenizer.PreTokenize([new TextPiece("Hey friend!     How are you?!?", true)]);
+        Assert.Equal(expected, string.Join("|", pieces.Select(p => p.Text)));
+    }
 }

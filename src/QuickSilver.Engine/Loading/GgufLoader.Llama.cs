@@ -29,7 +29,7 @@ public static partial class GgufLoader
     /// (or Phi-3's fused [gate | up] ffn_up), optional q/k/v biases, per-head attn_q_norm/attn_k_norm, post-attention/post-FFN
     /// norms, and RoPE factor tensors. Gemma's converter already stores its norms as 1 + w, so they load as they are.
     /// </summary>
-    private static CheckpointData LoadLlama(GgufFile file, GgufDecoderFamily family, Dictionary<string, string> metadata)
+    private static CheckpointData LoadLlama(GgufFile file, GgufDecoderFamily family, Dictionary<string, string> metadata, bool keepQuantized)
     {
         string path = file.Path;
         string k = family.Name + ".";
@@ -98,7 +98,7 @@ public static partial class GgufLoader
         var builder = new CheckpointBuilder(config, path);
         long inner = config.IntermediateSize;
         long qRows = (long)heads * headDim, kvRows = (long)kvHeads * headDim;
-        builder.Add(WeightNames.Embedding, [vocab, d], Read(file, "token_embd.weight", [vocab, d]));
+        builder.Add(Matrix("token_embd.weight", WeightNames.Embedding, [vocab, d], 0));
         for (int layer = 0; layer < config.NumLayers; layer++)
         {
             string p = $"blk.{layer}.";
@@ -107,18 +107,16 @@ public static partial class GgufLoader
             {
                 // Phi-3: one [q | k | v] matrix, NEOX order (never interleaved).
                 if (attentionBias) throw new ModelFormatException(path, $"tensor '{p}attn_qkv.bias': fused q/k/v biases are not supported.");
-                float[] qkv = Read(file, p + "attn_qkv.weight", [qRows + (2 * kvRows), d]);
-                builder.Add(WeightNames.Query(layer), [qRows, d], qkv.AsSpan(0, (int)(qRows * d)).ToArray());
-                builder.Add(WeightNames.Key(layer), [kvRows, d], qkv.AsSpan((int)(qRows * d), (int)(kvRows * d)).ToArray());
-                builder.Add(WeightNames.Value(layer), [kvRows, d], qkv.AsSpan((int)((qRows + kvRows) * d), (int)(kvRows * d)).ToArray());
+                foreach (HostTensor part in Fused(p + "attn_qkv.weight", d, (WeightNames.Query(layer), qRows), (WeightNames.Key(layer), kvRows), (WeightNames.Value(layer), kvRows)))
+                    builder.Add(part);
             }
             else
             {
-                builder.Add(WeightNames.Query(layer), [qRows, d], Unrotate(Read(file, p + "attn_q.weight", [qRows, d]), heads, d));
-                builder.Add(WeightNames.Key(layer), [kvRows, d], Unrotate(Read(file, p + "attn_k.weight", [kvRows, d]), kvHeads, d));
-                builder.Add(WeightNames.Value(layer), [kvRows, d], Read(file, p + "attn_v.weight", [kvRows, d]));
+                builder.Add(Matrix(p + "attn_q.weight", WeightNames.Query(layer), [qRows, d], heads));
+                builder.Add(Matrix(p + "attn_k.weight", WeightNames.Key(layer), [kvRows, d], kvHeads));
+                builder.Add(Matrix(p + "attn_v.weight", WeightNames.Value(layer), [kvRows, d], 0));
             }
-            builder.Add(WeightNames.Output(layer), [d, qRows], Read(file, p + "attn_output.weight", [d, qRows]));
+            builder.Add(Matrix(p + "attn_output.weight", WeightNames.Output(layer), [d, qRows], 0));
             if (attentionBias)
             {
                 builder.Add(WeightNames.BiasOf(WeightNames.Query(layer)), [qRows], Unrotate(Read(file, p + "attn_q.bias", [qRows]), heads, 1));
@@ -140,21 +138,54 @@ public static partial class GgufLoader
             builder.Add(WeightNames.MlpNormWeight(layer), [d], Read(file, p + "ffn_norm.weight", [d]));
             if (file.TryGetTensor(p + "ffn_gate.weight", out _))
             {
-                builder.Add(WeightNames.Gate(layer), [inner, d], Read(file, p + "ffn_gate.weight", [inner, d]));
-                builder.Add(WeightNames.Up(layer), [inner, d], Read(file, p + "ffn_up.weight", [inner, d]));
+                builder.Add(Matrix(p + "ffn_gate.weight", WeightNames.Gate(layer), [inner, d], 0));
+                builder.Add(Matrix(p + "ffn_up.weight", WeightNames.Up(layer), [inner, d], 0));
             }
             else
             {
                 // Phi-3: ffn_up holds [gate | up]; llama.cpp's fused SwiGLU takes the first half as the gate.
-                float[] gateUp = Read(file, p + "ffn_up.weight", [2 * inner, d]);
-                builder.Add(WeightNames.Gate(layer), [inner, d], gateUp.AsSpan(0, (int)(inner * d)).ToArray());
-                builder.Add(WeightNames.Up(layer), [inner, d], gateUp.AsSpan((int)(inner * d), (int)(inner * d)).ToArray());
+                foreach (HostTensor part in Fused(p + "ffn_up.weight", d, (WeightNames.Gate(layer), inner), (WeightNames.Up(layer), inner)))
+                    builder.Add(part);
             }
-            builder.Add(WeightNames.Down(layer), [d, inner], Read(file, p + "ffn_down.weight", [d, inner]));
+            builder.Add(Matrix(p + "ffn_down.weight", WeightNames.Down(layer), [d, inner], 0));
         }
         builder.Add(WeightNames.FinalNormWeight, [d], Read(file, "output_norm.weight", [d]));
-        if (hasOutput) builder.Add(WeightNames.LmHead, [vocab, d], Read(file, "output.weight", [vocab, d]));
+        if (hasOutput) builder.Add(Matrix("output.weight", WeightNames.LmHead, [vocab, d], 0));
         return builder.Build(tokenizer: null, metadata);
+
+        // A matrix, packed when the kernels can multiply its type; rotaryHeads > 0 un-interleaves q/k rows head by head.
+        HostTensor Matrix(string source, string target, long[] shape, int rotaryHeads)
+        {
+            GgufTensorInfo info = file.TryGetTensor(source, out GgufTensorInfo? found) ? found : throw new ModelFormatException(path, $"missing tensor '{source}'.");
+            CheckpointBuilder.ExpectShape(path, source, shape, info.Shape);
+            if (!keepQuantized || !GgufBlockReader.CanKeepPacked(info))
+            {
+                float[] values = file.ReadTensorData(info);
+                return new HostTensor(target, shape, rotaryHeads > 0 ? Unrotate(values, rotaryHeads, (int)shape[1]) : values);
+            }
+            var packed = GgufBlockReader.ReadPacked(file, info);
+            if (rotaryHeads > 0 && family.InterleavedRope)
+            {
+                // The float permutation applied to row indices gives, for each destination row, its source row.
+                float[] order = Unrotate([.. Enumerable.Range(0, (int)shape[0]).Select(i => (float)i)], rotaryHeads, 1);
+                packed = packed.PermuteRows([.. order.Select(i => (int)i)]);
+            }
+            return new HostTensor(target, shape, packed);
+        }
+
+        // A fused matrix of row blocks, split into its canonical parts (packed parts stay packed).
+        IEnumerable<HostTensor> Fused(string source, long columns, params (string Target, long Rows)[] parts)
+        {
+            HostTensor all = Matrix(source, source, [parts.Sum(part => part.Rows), columns], 0);
+            long start = 0;
+            foreach ((string target, long rows) in parts)
+            {
+                yield return all.Packed is { } packed
+                    ? new HostTensor(target, [rows, columns], packed.SliceRows((int)start, (int)rows))
+                    : new HostTensor(target, [rows, columns], all.Data.AsSpan((int)(start * columns), (int)(rows * columns)).ToArray());
+                start += rows;
+            }
+        }
 
         float[] Unrotate(float[] rows, int headCount, int columns) =>
             family.InterleavedRope ? RopePermutation.InterleavedToRotateHalf(rows, headCount, headDim, columns) : rows;

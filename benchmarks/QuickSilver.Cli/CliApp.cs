@@ -20,6 +20,8 @@ internal static class CliApp
         root.Subcommands.Add(PosCommand.Create(context));
         root.Subcommands.Add(RegimesCommand.Create(context));
         root.Subcommands.Add(TokenizeCommand.Create(context));
+        root.Subcommands.Add(SpeedCommand.Create(context));
+        root.Subcommands.Add(SpeedCommand.CreateWorker(context));
         return root;
     }
 

@@ -19,18 +19,27 @@ public static unsafe class QuantizedMatMul
     /// <summary>Multiplies on a given path with a given number of threads.</summary>
     /// <exception cref="ArgumentException">Widths differ or the output is too short.</exception>
     /// <exception cref="PlatformNotSupportedException">The CPU cannot run <paramref name="isa"/>.</exception>
-    public static void Multiply(QuantizedMatrix weights, Q8Activations activations, Span<float> output, KernelIsa isa, int threads)
+    public static void Multiply(QuantizedMatrix weights, Q8Activations activations, Span<float> output, KernelIsa isa, int threads) =>
+        Multiply(weights, activations, output, isa, threads, outputStride: weights.Rows, outputOffset: 0);
+
+    /// <summary>
+    /// Multiplies into columns [<paramref name="outputOffset"/>, offset + R) of an output whose rows are
+    /// <paramref name="outputStride"/> wide: one part of a row-stacked projection (q|k|v) writes its slice in place.
+    /// </summary>
+    public static void Multiply(QuantizedMatrix weights, Q8Activations activations, Span<float> output, KernelIsa isa, int threads, int outputStride, int outputOffset)
     {
         ArgumentNullException.ThrowIfNull(weights);
         ArgumentNullException.ThrowIfNull(activations);
         if (weights.Columns != activations.Columns)
             throw new ArgumentException($"Weights have {weights.Columns} columns but activations {activations.Columns}.", nameof(activations));
-        long needed = (long)activations.Rows * weights.Rows;
+        if (outputOffset < 0 || outputOffset + weights.Rows > outputStride)
+            throw new ArgumentOutOfRangeException(nameof(outputOffset), $"Columns [{outputOffset}, {outputOffset + weights.Rows}) do not fit rows of {outputStride}.");
+        long needed = ((long)Math.Max(0, activations.Rows - 1) * outputStride) + outputOffset + weights.Rows;
         if (output.Length < needed) throw new ArgumentException($"Output needs {needed} values, got {output.Length}.", nameof(output));
         if (!KernelSettings.IsSupported(isa)) throw new PlatformNotSupportedException($"Kernel path {isa} is not supported on this CPU.");
         fixed (float* y = output)
         {
-            var job = new Job(weights, activations, y, isa);
+            var job = new Job(weights, activations, y + outputOffset, isa, outputStride);
             int parts = Math.Clamp(Math.Min(threads, (int)(((long)weights.Rows * weights.Columns * Math.Max(1, activations.Rows)) / 65536)), 1, weights.Rows);
             if (parts == 1)
             {
@@ -50,15 +59,21 @@ public static unsafe class QuantizedMatMul
     /// The exact variant: float32 activations X (N×C) against blocks decoded on the fly (see <see cref="FloatBlockDot"/>);
     /// <paramref name="simd"/> false runs the scalar reference.
     /// </summary>
-    public static void MultiplyExact(QuantizedMatrix weights, ReadOnlySpan<float> activations, int count, Span<float> output, bool simd, int threads)
+    public static void MultiplyExact(QuantizedMatrix weights, ReadOnlySpan<float> activations, int count, Span<float> output, bool simd, int threads) =>
+        MultiplyExact(weights, activations, count, output, simd, threads, weights.Rows, 0);
+
+    /// <summary>The exact variant writing columns [<paramref name="outputOffset"/>, offset + R) of rows <paramref name="outputStride"/> wide.</summary>
+    public static void MultiplyExact(QuantizedMatrix weights, ReadOnlySpan<float> activations, int count, Span<float> output, bool simd, int threads, int outputStride, int outputOffset)
     {
         ArgumentNullException.ThrowIfNull(weights);
         if (activations.Length < (long)count * weights.Columns) throw new ArgumentException($"Activations need {(long)count * weights.Columns} values.", nameof(activations));
-        if (output.Length < (long)count * weights.Rows) throw new ArgumentException($"Output needs {(long)count * weights.Rows} values.", nameof(output));
+        if (outputOffset < 0 || outputOffset + weights.Rows > outputStride)
+            throw new ArgumentOutOfRangeException(nameof(outputOffset), $"Columns [{outputOffset}, {outputOffset + weights.Rows}) do not fit rows of {outputStride}.");
+        if (output.Length < ((long)Math.Max(0, count - 1) * outputStride) + outputOffset + weights.Rows) throw new ArgumentException("Output is too short.", nameof(output));
         fixed (float* x = activations)
         fixed (float* y = output)
         {
-            var job = new ExactJob(weights, x, count, y, simd);
+            var job = new ExactJob(weights, x, count, y + outputOffset, simd, outputStride);
             int parts = Math.Clamp(Math.Min(threads, (int)(((long)weights.Rows * weights.Columns * Math.Max(1, count)) / 65536)), 1, weights.Rows);
             if (parts == 1)
             {
@@ -71,11 +86,11 @@ public static unsafe class QuantizedMatMul
         }
     }
 
-    private readonly struct ExactJob(QuantizedMatrix weights, float* x, int n, float* output, bool simd)
+    private readonly struct ExactJob(QuantizedMatrix weights, float* x, int n, float* output, bool simd, int outRows)
     {
         public void Run(int rowStart, int rowEnd)
         {
-            int nb = weights.BlocksPerRow, rowBytes = weights.RowCodeBytes, columns = weights.Columns, outRows = weights.Rows;
+            int nb = weights.BlocksPerRow, rowBytes = weights.RowCodeBytes, columns = weights.Columns;
             bool q8 = weights.Type == GgufTensorType.Q8_0;
             fixed (byte* w0 = weights.Codes)
             fixed (ushort* ws0 = weights.Scales)
@@ -101,11 +116,11 @@ public static unsafe class QuantizedMatMul
         }
     }
 
-    private readonly struct Job(QuantizedMatrix weights, Q8Activations activations, float* output, KernelIsa isa)
+    private readonly struct Job(QuantizedMatrix weights, Q8Activations activations, float* output, KernelIsa isa, int outRows)
     {
         public void Run(int rowStart, int rowEnd)
         {
-            int nb = weights.BlocksPerRow, rowBytes = weights.RowCodeBytes, n = activations.Rows, columns = weights.Columns, outRows = weights.Rows;
+            int nb = weights.BlocksPerRow, rowBytes = weights.RowCodeBytes, n = activations.Rows, columns = weights.Columns;
             bool q8 = weights.Type == GgufTensorType.Q8_0;
             fixed (byte* w0 = weights.Codes)
             fixed (ushort* ws0 = weights.Scales)

@@ -85,6 +85,36 @@ public sealed class QuantizedMatrix
         return new QuantizedMatrix(Type, count, Columns, Codes, Scales, FirstRow + start);
     }
 
+    /// <summary>
+    /// Repacks GGUF blocks read piece by piece (<paramref name="readBlocks"/> fills a buffer from a block index), so a
+    /// large tensor never sits in memory twice.
+    /// </summary>
+    public static QuantizedMatrix FromGgufBlocks(GgufTensorType type, long rows, long columns, Action<long, Span<byte>> readBlocks)
+    {
+        ArgumentNullException.ThrowIfNull(readBlocks);
+        int blockBytes = BlockBytes(type), codeBytes = blockBytes - 2;
+        if (rows <= 0 || columns <= 0 || columns % GgmlQuantization.BlockSize != 0 || rows * columns > int.MaxValue)
+            throw new ArgumentException($"Shape [{rows}, {columns}] cannot be held as {type}: columns must be a positive multiple of 32 and the size below 2^31.");
+        int blockCount = (int)(rows * columns / GgmlQuantization.BlockSize);
+        var codes = GC.AllocateUninitializedArray<byte>(blockCount * codeBytes, pinned: true);
+        var scales = GC.AllocateUninitializedArray<ushort>(blockCount, pinned: true);
+        var buffer = new byte[Math.Min(blockCount, (1 << 20) / blockBytes) * blockBytes];
+        for (int first = 0; first < blockCount;)
+        {
+            int count = Math.Min(blockCount - first, buffer.Length / blockBytes);
+            Span<byte> chunk = buffer.AsSpan(0, count * blockBytes);
+            readBlocks(first, chunk);
+            for (int b = 0; b < count; b++)
+            {
+                ReadOnlySpan<byte> block = chunk.Slice(b * blockBytes, blockBytes);
+                scales[first + b] = BinaryPrimitives.ReadUInt16LittleEndian(block);
+                block[2..].CopyTo(codes.AsSpan((first + b) * codeBytes, codeBytes));
+            }
+            first += count;
+        }
+        return new QuantizedMatrix(type, (int)rows, (int)columns, codes, scales);
+    }
+
     /// <summary>Quantizes float rows with the ggml reference quantizers (<see cref="GgmlQuantization"/>).</summary>
     public static QuantizedMatrix Quantize(GgufTensorType type, long rows, long columns, ReadOnlySpan<float> values)
     {
@@ -97,7 +127,7 @@ public sealed class QuantizedMatrix
         return FromGgufBlocks(type, rows, columns, blocks);
     }
 
-    /// <summary>The GGUF block bytes again (inverse of <see cref="FromGgufBlocks"/>).</summary>
+    /// <summary>The GGUF block bytes again (inverse of <see cref="FromGgufBlocks(GgufTensorType, long, long, ReadOnlySpan{byte})"/>).</summary>
     public byte[] ToGgufBlocks()
     {
         int blockBytes = BlockBytes(Type), codeBytes = blockBytes - 2, count = Rows * BlocksPerRow, first = FirstRow * BlocksPerRow;

@@ -14,14 +14,13 @@ internal static class GgufBlockReader
     public static QuantizedMatrix ReadPacked(GgufFile file, GgufTensorInfo info)
     {
         long[] shape = info.Shape;
-        long bytes = shape[0] * shape[1] / Quantization.BlockFormats.Get(info.Type).BlockValues * QuantizedMatrix.BlockBytes(info.Type);
-        if (bytes > int.MaxValue) throw new ModelFormatException(file.Path, $"tensor '{info.Name}' is too large ({bytes} bytes) to hold packed.");
-        var buffer = GC.AllocateUninitializedArray<byte>((int)bytes);
+        int blockBytes = QuantizedMatrix.BlockBytes(info.Type);
         using SafeFileHandle handle = FileSlice.OpenRead(file.Path);
-        FileSlice.ReadExactly(handle, file.DataOffset + info.Offset, buffer, file.Path, $"tensor '{info.Name}'");
+        long start = file.DataOffset + info.Offset;
         try
         {
-            return QuantizedMatrix.FromGgufBlocks(info.Type, shape[0], shape[1], buffer);
+            return QuantizedMatrix.FromGgufBlocks(info.Type, shape[0], shape[1],
+                (block, destination) => FileSlice.ReadExactly(handle, start + (block * blockBytes), destination, file.Path, $"tensor '{info.Name}'"));
         }
         catch (ArgumentException e)
         {

@@ -33,7 +33,13 @@ public sealed class DenseLinearWeight : LinearWeight
     public override long StorageBytes => Weight.NumberOfElements * Weight.ElementSize;
 
     /// <inheritdoc />
-    public override torch.Tensor Apply(torch.Tensor x, torch.Tensor? bias = null) => torch.nn.functional.linear(x, Weight, bias);
+    public override torch.Tensor Apply(torch.Tensor x, torch.Tensor? bias = null)
+    {
+        long start = Runtime.OpProfile.Start();
+        var y = torch.nn.functional.linear(x, Weight, bias);
+        Runtime.OpProfile.Stop($"{Format} matmul (libtorch)", start);
+        return y;
+    }
 
     /// <inheritdoc />
     public override torch.Tensor ToDense() => Weight.to(torch.float32).clone();

@@ -43,9 +43,11 @@ public abstract class LinearWeight : IDisposable
             foreach (var p in parts) p.Dispose();
             return new DenseLinearWeight(dense);
         }
-        if (parts.All(p => p is PackedLinearWeight q && q.Matrix.Type == ((PackedLinearWeight)parts[0]).Matrix.Type))
-            return new PackedLinearWeight(Kernels.QuantizedMatrix.ConcatRows(parts.Select(p => ((PackedLinearWeight)p).Matrix).ToArray()),
-                ((PackedLinearWeight)parts[0]).QuantizeActivations);
+        if (parts.All(p => p is PackedLinearWeight q && q.QuantizeActivations == ((PackedLinearWeight)parts[0]).QuantizeActivations))
+        {
+            // Packed parts stay where they are: the stacked weight runs each part into its own output columns.
+            return new PackedLinearWeight(parts.SelectMany(p => ((PackedLinearWeight)p).Parts).ToArray(), ((PackedLinearWeight)parts[0]).QuantizeActivations);
+        }
         return new StackedLinearWeight(parts, ownsParts: true);
     }
 

@@ -1,17 +1,19 @@
 using System.Runtime.InteropServices;
 using QuickSilver.Engine.Kernels;
+using QuickSilver.Engine.Runtime;
 using TorchSharp;
 
 namespace QuickSilver.Engine.Models;
 
 /// <summary>
-/// A weight kept in ggml blocks (<see cref="QuantizedMatrix"/>) and multiplied by the managed kernels: activations are
-/// quantized per 32-value block to 8 bits, as llama.cpp multiplies these formats, then <see cref="QuantizedMatMul"/> runs.
-/// CPU tensors only.
+/// A weight kept in ggml blocks (<see cref="QuantizedMatrix"/>, possibly several row-stacked parts such as q|k|v, each in
+/// its own format, never copied together) and multiplied by the managed kernels: activations are quantized per 32-value
+/// block to 8 bits once, as llama.cpp multiplies these formats, then every part writes its columns of the output. CPU only.
 /// </summary>
 public sealed class PackedLinearWeight : LinearWeight
 {
     [ThreadStatic] private static Q8Activations? t_activations;
+    private readonly QuantizedMatrix[] _parts;
 
     /// <summary>Wraps <paramref name="matrix"/>.</summary>
     /// <param name="matrix">The blocks.</param>
@@ -19,29 +21,38 @@ public sealed class PackedLinearWeight : LinearWeight
     /// True (default): activations quantized per block to 8 bits, as llama.cpp multiplies these formats. False: float32
     /// activations against blocks decoded on the fly, equal to a float product on the decoded weights up to float rounding.
     /// </param>
-    public PackedLinearWeight(QuantizedMatrix matrix, bool quantizeActivations = true)
+    public PackedLinearWeight(QuantizedMatrix matrix, bool quantizeActivations = true) : this([matrix], quantizeActivations) { }
+
+    /// <summary>Row-stacks <paramref name="parts"/> (same input width) without copying them.</summary>
+    public PackedLinearWeight(IReadOnlyList<QuantizedMatrix> parts, bool quantizeActivations = true)
     {
-        ArgumentNullException.ThrowIfNull(matrix);
-        (Matrix, QuantizeActivations) = (matrix, quantizeActivations);
+        ArgumentNullException.ThrowIfNull(parts);
+        if (parts.Count == 0 || parts.Any(p => p is null || p.Columns != parts[0].Columns))
+            throw new ArgumentException("Need at least one part, all with the same number of columns.", nameof(parts));
+        (_parts, QuantizeActivations) = (parts.ToArray(), quantizeActivations);
     }
+
+    /// <summary>The blocks of a single-part weight (e.g. an embedding table).</summary>
+    /// <exception cref="InvalidOperationException">The weight is stacked from several parts (see <see cref="Parts"/>).</exception>
+    public QuantizedMatrix Matrix => _parts.Length == 1 ? _parts[0] : throw new InvalidOperationException("A stacked weight has several parts; use Parts.");
+
+    /// <summary>The row-stacked parts, top to bottom.</summary>
+    public IReadOnlyList<QuantizedMatrix> Parts => _parts;
 
     /// <summary>Whether activations are quantized to 8 bits before the product.</summary>
     public bool QuantizeActivations { get; }
 
-    /// <summary>The blocks.</summary>
-    public QuantizedMatrix Matrix { get; }
+    /// <inheritdoc />
+    public override long OutFeatures => _parts.Sum(p => (long)p.Rows);
 
     /// <inheritdoc />
-    public override long OutFeatures => Matrix.Rows;
+    public override long InFeatures => _parts[0].Columns;
 
     /// <inheritdoc />
-    public override long InFeatures => Matrix.Columns;
+    public override string Format => string.Join("+", _parts.Select(p => p.Type.ToString()).Distinct());
 
     /// <inheritdoc />
-    public override string Format => Matrix.Type.ToString();
-
-    /// <inheritdoc />
-    public override long StorageBytes => Matrix.ByteSize;
+    public override long StorageBytes => _parts.Sum(p => p.ByteSize);
 
     /// <inheritdoc />
     public override torch.Tensor Apply(torch.Tensor x, torch.Tensor? bias = null)
@@ -52,21 +63,39 @@ public sealed class PackedLinearWeight : LinearWeight
         if (shape[^1] != InFeatures) throw new ArgumentException($"Input has {shape[^1]} features but the weight expects {InFeatures}.", nameof(x));
         using var scope = torch.NewDisposeScope();
         long n = x.NumberOfElements / InFeatures;
+        int outFeatures = (int)OutFeatures;
         var flat = x.reshape(n, InFeatures).to(torch.float32).contiguous(); // (N, in)
-        var y = torch.empty(n, OutFeatures, torch.float32); // (N, out)
+        var y = torch.empty(n, outFeatures, torch.float32); // (N, out)
+        var input = MemoryMarshal.Cast<byte, float>(flat.bytes);
+        var output = MemoryMarshal.Cast<byte, float>(y.bytes);
         if (QuantizeActivations)
         {
+            long start = OpProfile.Start();
             var activations = t_activations ??= new Q8Activations();
-            activations.Quantize(MemoryMarshal.Cast<byte, float>(flat.bytes), (int)n, (int)InFeatures);
-            QuantizedMatMul.Multiply(Matrix, activations, MemoryMarshal.Cast<byte, float>(y.bytes));
+            activations.Quantize(input, (int)n, (int)InFeatures);
+            OpProfile.Stop("quantize activations", start);
+            int offset = 0;
+            foreach (var part in _parts)
+            {
+                start = OpProfile.Start();
+                QuantizedMatMul.Multiply(part, activations, output, KernelSettings.Isa, KernelSettings.Threads, outFeatures, offset);
+                OpProfile.Stop($"{part.Type} matmul (managed)", start);
+                offset += part.Rows;
+            }
         }
         else
         {
-            QuantizedMatMul.MultiplyExact(Matrix, MemoryMarshal.Cast<byte, float>(flat.bytes), (int)n, MemoryMarshal.Cast<byte, float>(y.bytes),
-                KernelSettings.Isa != KernelIsa.Scalar, KernelSettings.Threads);
+            int offset = 0;
+            foreach (var part in _parts)
+            {
+                long start = OpProfile.Start();
+                QuantizedMatMul.MultiplyExact(part, input, (int)n, output, KernelSettings.Isa != KernelIsa.Scalar, KernelSettings.Threads, outFeatures, offset);
+                OpProfile.Stop($"{part.Type} exact matmul (managed)", start);
+                offset += part.Rows;
+            }
         }
         if (bias is not null) y.add_(bias);
-        shape[^1] = OutFeatures;
+        shape[^1] = outFeatures;
         return y.view(shape).MoveToOuterDisposeScope(); // (…, out)
     }
 
@@ -79,14 +108,41 @@ public sealed class PackedLinearWeight : LinearWeight
         for (int i = 0; i < idValues.Length; i++)
         {
             if ((ulong)idValues[i] >= (ulong)OutFeatures) throw new ArgumentOutOfRangeException(nameof(ids), $"Row {idValues[i]} is outside [0, {OutFeatures}).");
-            Matrix.DequantizeRow((int)idValues[i], values.AsSpan((int)(i * InFeatures), (int)InFeatures));
+            var (part, row) = Locate((int)idValues[i]);
+            part.DequantizeRow(row, values.AsSpan((int)(i * InFeatures), (int)InFeatures));
         }
         return torch.tensor(values, [.. ids.shape, InFeatures], torch.float32);
     }
 
     /// <inheritdoc />
-    public override torch.Tensor ToDense() => torch.tensor(Matrix.Dequantize(), [OutFeatures, InFeatures], torch.float32);
+    public override torch.Tensor ToDense()
+    {
+        var values = _parts.SelectMany(p => p.Dequantize()).ToArray();
+        return torch.tensor(values, [OutFeatures, InFeatures], torch.float32);
+    }
 
     /// <inheritdoc />
-    public override LinearWeight Rows(long start, long count) => new PackedLinearWeight(Matrix.SliceRows(checked((int)start), checked((int)count)), QuantizeActivations);
+    public override LinearWeight Rows(long start, long count)
+    {
+        var chosen = new List<QuantizedMatrix>();
+        long at = 0;
+        foreach (var part in _parts)
+        {
+            long from = Math.Max(start, at), to = Math.Min(start + count, at + part.Rows);
+            if (from < to) chosen.Add(from == at && to == at + part.Rows ? part : part.SliceRows((int)(from - at), (int)(to - from)));
+            at += part.Rows;
+        }
+        if (start < 0 || count <= 0 || start + count > at) throw new ArgumentOutOfRangeException(nameof(count), $"Rows [{start}, {start + count}) are outside [0, {at}).");
+        return new PackedLinearWeight(chosen, QuantizeActivations);
+    }
+
+    private (QuantizedMatrix Part, int Row) Locate(int row)
+    {
+        foreach (var part in _parts)
+        {
+            if (row < part.Rows) return (part, row);
+            row -= part.Rows;
+        }
+        throw new ArgumentOutOfRangeException(nameof(row));
+    }
 }

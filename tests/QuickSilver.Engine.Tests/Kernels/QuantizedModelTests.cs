@@ -72,6 +72,26 @@ public sealed class QuantizedModelTests
     }
 
     [Fact]
+    public void StackedPartsOfDifferentFormatsWriteTheirOwnColumns()
+    {
+        var random = new Random(9);
+        var q8 = QuantizedMatrix.Quantize(GgufTensorType.Q8_0, 5, 64, QuantizedKernelTests.RandomValues(random, 320, 1f));
+        var q4 = QuantizedMatrix.Quantize(GgufTensorType.Q4_0, 7, 64, QuantizedKernelTests.RandomValues(random, 448, 1f));
+        using var stacked = LinearWeight.Concat([new PackedLinearWeight(q8, false), new PackedLinearWeight(q4, false)]);
+        Assert.Equal("Q8_0+Q4_0", stacked.Format);
+        using var x = torch.randn(2, 3, 64);
+        using var dense = stacked.ToDense();
+        using var expected = torch.nn.functional.linear(x, dense);
+        using var actual = stacked.Apply(x);
+        Assert.Equal(new long[] { 2, 3, 12 }, actual.shape);
+        Assert.True(TestModels.MaxAbsDiff(TestModels.ToArray(expected), TestModels.ToArray(actual)) < 1e-4f);
+        using var tail = stacked.Rows(3, 6); // two rows of the Q8_0 part, four of the Q4_0 part
+        using var tailExpected = torch.nn.functional.linear(x, dense.narrow(0, 3, 6));
+        using var tailActual = tail.Apply(x);
+        Assert.True(TestModels.MaxAbsDiff(TestModels.ToArray(tailExpected), TestModels.ToArray(tailActual)) < 1e-4f);
+    }
+
+    [Fact]
     public void QuantizeWeightsRejectsOtherTypes()
     {
         var checkpoint = RandomCheckpoint.Create(TestModels.TinyLlama(), 3, 0.3f);

@@ -1,0 +1,72 @@
+using System.CommandLine;
+using QuickSilver.Cli.Infrastructure;
+using QuickSilver.Cli.Speed;
+
+namespace QuickSilver.Cli.Commands;
+
+/// <summary>
+/// <c>quicksilver speed</c>: the random 374M Llama in F32, Q8_0, Q4_0 and Q4_K_M (made when absent), each engine in its
+/// own process, interleaved: prefill and decode tokens/s, peak RSS, ratios ours ÷ llama.cpp, and decode as a fraction
+/// of the memory-bandwidth limit. Writes speed.md and speed.json.
+/// </summary>
+internal static class SpeedCommand
+{
+    /// <summary>Default cache folder for the generated files (gitignored).</summary>
+    public const string DefaultCache = "benchmarks/.cache/speed";
+
+    public static Command Create(CommandContext context)
+    {
+        var cache = new Option<string>("--cache") { Description = "Folder of the generated GGUF files (created when absent).", DefaultValueFactory = _ => DefaultCache };
+        var formats = new Option<string>("--formats") { Description = "Comma-separated files to run: F32, Q8_0, Q4_0, Q4_K_M.", DefaultValueFactory = _ => string.Join(",", SpeedModels.AllFormats) };
+        var threads = new Option<int>("--threads") { Description = "Threads per engine.", DefaultValueFactory = _ => 2 };
+        var prompt = new Option<int>("--prompt-tokens") { Description = "Prefill prompt length.", DefaultValueFactory = _ => 512 };
+        var decode = new Option<int>("--decode-tokens") { Description = "Greedy tokens decoded.", DefaultValueFactory = _ => 128 };
+        var rounds = new Option<int>("--rounds") { Description = "Interleaved rounds (a fresh process per engine per round).", DefaultValueFactory = _ => 1 };
+        var runs = new Option<int>("--runs") { Description = "Prefill runs per process (median, after a warm-up).", DefaultValueFactory = _ => 2 };
+        var outOption = CommonOptions.Out("speed");
+        var command = new Command("speed", "QuickSilver versus llama.cpp on the random 374M Llama in F32/Q8_0/Q4_0/Q4_K_M: prefill and decode tokens/s, peak RSS, ratios, fraction of the bandwidth limit.");
+        foreach (var option in new Option[] { cache, formats, threads, prompt, decode, rounds, runs, outOption }) command.Options.Add(option);
+        command.SetAction(parse => context.Execute(() =>
+        {
+            var list = parse.GetValue(formats)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+            foreach (var f in list)
+                if (!SpeedModels.AllFormats.Contains(f)) throw new CliException($"--formats: unknown format '{f}' (known: {string.Join(", ", SpeedModels.AllFormats)}).");
+            foreach (var (v, n) in new[] { (parse.GetValue(threads), "--threads"), (parse.GetValue(prompt), "--prompt-tokens"), (parse.GetValue(decode), "--decode-tokens"), (parse.GetValue(rounds), "--rounds"), (parse.GetValue(runs), "--runs") })
+                CommonOptions.Positive(v, n);
+            if (parse.GetValue(prompt) > SpeedModels.Context || parse.GetValue(decode) + 33 > SpeedModels.Context)
+                throw new CliException($"--prompt-tokens and --decode-tokens must fit the model's {SpeedModels.Context} positions.");
+            var folder = OutputFolder.Prepare(parse.GetValue(outOption)!);
+            string line = "quicksilver " + string.Join(' ', parse.Tokens.Select(t => t.Value));
+            var result = SpeedRunner.Run(parse.GetValue(cache)!, list, parse.GetValue(threads), parse.GetValue(prompt), parse.GetValue(decode), parse.GetValue(rounds), parse.GetValue(runs), context.Reporter, line.Trim());
+            var markdown = SpeedRunner.Render(result);
+            var (md, js) = folder.WriteReport("speed", markdown, result);
+            context.Output.WriteLine(markdown);
+            context.Output.WriteLine($"Results: {md}, {js}");
+            return result.Rows.All(r => r.Ours.All(s => s.Ok)) ? ExitCodes.Success : ExitCodes.Failure;
+        }));
+        return command;
+    }
+
+    /// <summary>Hidden: one engine on one file, writing a <see cref="SpeedSide"/> JSON.</summary>
+    public static Command CreateWorker(CommandContext context)
+    {
+        var engine = new Option<string>("--engine") { Required = true };
+        var model = new Option<string>("--model") { Required = true };
+        var threads = new Option<int>("--threads") { DefaultValueFactory = _ => 2 };
+        var prompt = new Option<int>("--prompt-tokens") { DefaultValueFactory = _ => 512 };
+        var decode = new Option<int>("--decode-tokens") { DefaultValueFactory = _ => 128 };
+        var runs = new Option<int>("--runs") { DefaultValueFactory = _ => 2 };
+        var result = new Option<string>("--result") { Required = true };
+        var command = new Command("speed-worker", "Internal: one engine of speed.") { Hidden = true };
+        foreach (var option in new Option[] { engine, model, threads, prompt, decode, runs, result }) command.Options.Add(option);
+        command.SetAction(parse => context.Execute(() =>
+        {
+            string name = parse.GetValue(engine)!;
+            if (name is not (SpeedWorker.Ours or SpeedWorker.LlamaCpp)) throw new CliException($"--engine must be {SpeedWorker.Ours} or {SpeedWorker.LlamaCpp} (got {name}).");
+            var side = SpeedWorker.Run(name, parse.GetValue(model)!, parse.GetValue(threads), parse.GetValue(prompt), parse.GetValue(decode), parse.GetValue(runs));
+            File.WriteAllText(parse.GetValue(result)!, JsonOutput.Serialize(side));
+            return ExitCodes.Success;
+        }));
+        return command;
+    }
+}

@@ -1,0 +1,135 @@
+using System.Diagnostics;
+using System.Runtime.InteropServices;
+using LLama;
+using LLama.Common;
+using LLama.Native;
+using QuickSilver.Cli.Bench;
+using QuickSilver.Cli.Infrastructure;
+using QuickSilver.Engine;
+using QuickSilver.Engine.Runtime;
+using TorchSharp;
+
+namespace QuickSilver.Cli.Speed;
+
+/// <summary>
+/// One engine on one file, in its own process: load, prefill of a random prompt (median of runs after a warm-up, fresh
+/// cache, last-position logits), then greedy decode after a 32-token prompt (median seconds per token), then peak RSS.
+/// </summary>
+internal static class SpeedWorker
+{
+    public const string Ours = "quicksilver", LlamaCpp = "llama.cpp";
+    private const int DecodePrompt = 32;
+
+    public static SpeedSide Run(string engine, string model, int threads, int promptTokens, int decodeTokens, int runs)
+    {
+        var side = new SpeedSide { Engine = engine };
+        try
+        {
+            if (engine == Ours) RunOurs(side, model, threads, promptTokens, decodeTokens, runs);
+            else RunLlamaCpp(side, model, threads, promptTokens, decodeTokens, runs);
+            side.Ok = true;
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            side.Error = $"{e.GetType().Name}: {e.Message}";
+        }
+        side.PeakRssBytes = MachineInfo.PeakRssBytes();
+        return side;
+    }
+
+    private static void RunOurs(SpeedSide side, string path, int threads, int promptTokens, int decodeTokens, int runs)
+    {
+        long start = Stopwatch.GetTimestamp();
+        using var model = LanguageModel.Load(path, new LanguageModelOptions { Threads = threads });
+        side.LoadSeconds = Stopwatch.GetElapsedTime(start).TotalSeconds;
+        side.WeightFormats = string.Join(", ", model.Transformer.Matrices.GroupBy(m => m.Format).Select(g => $"{g.Key}×{g.Count()}"));
+        var ids = Prefill.RandomTokens(promptTokens, model.Config.VocabSize - 3, seed: 5).Select(i => i + 3).ToArray();
+        using (var prefill = new Prefill(model, ids))
+        {
+            side.PrefillTokens = ids.Length;
+            side.PrefillSeconds = Summary.Of(Timing.Interleaved(runs, [() => prefill.Run()])[0]).Median;
+        }
+        using var noGrad = torch.no_grad();
+        using var cache = new KvCache(model.Config, DecodePrompt + decodeTokens + 1, model.Transformer.Device, DecodePrompt + decodeTokens + 1);
+        float[] Step(IReadOnlyList<int> tokens)
+        {
+            using var output = model.Runner.Run(new ForwardInput { TokenIds = tokens, StartPosition = cache.Length, Cache = cache });
+            return output.Logits.reshape(-1).data<float>().ToArray();
+        }
+        var logits = Step(ids[..DecodePrompt]);
+        var perToken = new List<double>(decodeTokens);
+        OpProfile.Reset();
+        OpProfile.Enabled = true;
+        for (int i = 0; i < decodeTokens; i++)
+        {
+            int next = BenchRunner.ArgMax(logits);
+            perToken.Add(Timing.SecondsNoGc(() => logits = Step([next])));
+        }
+        OpProfile.Enabled = false;
+        side.DecodeTokens = decodeTokens;
+        side.DecodeSecondsPerToken = Summary.Of(perToken).Median;
+        double mean = perToken.Average();
+        var profile = OpProfile.Snapshot().ToDictionary(p => p.Key, p => p.Value.Seconds / decodeTokens);
+        profile["everything else: norms, rotary, attention, sampling copy, dispatch"] = Math.Max(0, mean - profile.Values.Sum());
+        side.DecodeProfile = profile;
+    }
+
+    private static void RunLlamaCpp(SpeedSide side, string path, int threads, int promptTokens, int decodeTokens, int runs)
+    {
+        // The peer runs with OpenMP's own defaults: our engine's module initializer may have set OMP_WAIT_POLICY=PASSIVE
+        // in this process before llama.cpp's libgomp loads; undo it (the parent already stripped it from our environment).
+        if (OperatingSystem.IsLinux()) _ = Unsetenv("OMP_WAIT_POLICY");
+        NativeLibraryConfig.All.WithLogCallback((level, message) => { });
+        uint contextSize = (uint)Math.Max(promptTokens, DecodePrompt + decodeTokens + 1);
+        var parameters = new ModelParams(path) { ContextSize = contextSize, BatchSize = contextSize, UBatchSize = contextSize, Threads = threads, BatchThreads = threads, GpuLayerCount = 0 };
+        long start = Stopwatch.GetTimestamp();
+        using var weights = LLamaWeights.LoadFromFile(parameters);
+        using var context = weights.CreateContext(parameters);
+        side.LoadSeconds = Stopwatch.GetElapsedTime(start).TotalSeconds;
+        var handle = context.NativeHandle;
+        var batch = new LLamaBatch();
+        var ids = Prefill.RandomTokens(promptTokens, SpeedModels.Vocab - 3, seed: 5).Select(i => (LLamaToken)(i + 3)).ToArray();
+        void Decode()
+        {
+            var status = context.Decode(batch);
+            if (status != LLama.Native.DecodeResult.Ok) throw new InvalidOperationException($"llama_decode returned {status}.");
+        }
+        void Fill(IReadOnlyList<LLamaToken> tokens)
+        {
+            handle.MemoryClear(true);
+            batch.Clear();
+            for (int i = 0; i < tokens.Count; i++) batch.Add(tokens[i], i, LLamaSeqId.Zero, i == tokens.Count - 1);
+            Decode();
+        }
+        side.PrefillTokens = ids.Length;
+        side.PrefillSeconds = Summary.Of(Timing.Interleaved(runs, [() => Fill(ids)])[0]).Median;
+
+        Fill(ids[..DecodePrompt]);
+        int position = DecodePrompt;
+        var perToken = new List<double>();
+        for (int i = 0; i < decodeTokens; i++)
+        {
+            int next = ArgMax(handle.GetLogitsIth(batch.TokenCount - 1));
+            perToken.Add(Timing.SecondsNoGc(() =>
+            {
+                batch.Clear();
+                batch.Add((LLamaToken)next, position, LLamaSeqId.Zero, true);
+                Decode();
+                _ = handle.GetLogitsIth(0)[0];
+            }));
+            position++;
+        }
+        side.DecodeTokens = decodeTokens;
+        side.DecodeSecondsPerToken = Summary.Of(perToken).Median;
+    }
+
+    private static int ArgMax(Span<float> values)
+    {
+        int best = 0;
+        for (int i = 1; i < values.Length; i++) if (values[i] > values[best]) best = i;
+        return best;
+    }
+
+    [DllImport("libc", EntryPoint = "unsetenv", CharSet = CharSet.Ansi)]
+    private static extern int Unsetenv(string name);
+}

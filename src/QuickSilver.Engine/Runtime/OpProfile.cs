@@ -1,0 +1,44 @@
+using System.Diagnostics;
+
+namespace QuickSilver.Engine.Runtime;
+
+/// <summary>
+/// A process-wide per-operation time profile for benchmarks: the weight products record their time by kind, so a
+/// decode step splits into matrix products and everything else (norms, rotary, attention, libtorch dispatch). Off by
+/// default; when off, recording costs one branch.
+/// </summary>
+public static class OpProfile
+{
+    private static readonly Dictionary<string, (long Ticks, long Calls)> Totals = new(StringComparer.Ordinal);
+    private static readonly object Gate = new();
+
+    /// <summary>Whether operations are timed.</summary>
+    public static bool Enabled { get; set; }
+
+    /// <summary>Starts timing one operation (0 when disabled).</summary>
+    public static long Start() => Enabled ? Stopwatch.GetTimestamp() : 0;
+
+    /// <summary>Adds the time since <paramref name="start"/> to <paramref name="operation"/>.</summary>
+    public static void Stop(string operation, long start)
+    {
+        if (!Enabled || start == 0) return;
+        long elapsed = Stopwatch.GetTimestamp() - start;
+        lock (Gate)
+        {
+            Totals.TryGetValue(operation, out var total);
+            Totals[operation] = (total.Ticks + elapsed, total.Calls + 1);
+        }
+    }
+
+    /// <summary>Seconds and calls per operation since the last <see cref="Reset"/>.</summary>
+    public static IReadOnlyDictionary<string, (double Seconds, long Calls)> Snapshot()
+    {
+        lock (Gate) return Totals.ToDictionary(p => p.Key, p => ((double)p.Value.Ticks / Stopwatch.Frequency, p.Value.Calls));
+    }
+
+    /// <summary>Clears the totals.</summary>
+    public static void Reset()
+    {
+        lock (Gate) Totals.Clear();
+    }
+}

@@ -1,0 +1,50 @@
+using QuickSilver.Cli.Speed;
+
+namespace QuickSilver.Cli.Tests;
+
+/// <summary>quicksilver speed: argument errors come before any file is generated; the worker rejects unknown engines; the table renders every column.</summary>
+public sealed class SpeedCommandTests : IDisposable
+{
+    private readonly TempFolder _temp = new();
+
+    public void Dispose() => _temp.Dispose();
+
+    [Fact]
+    public void UnknownFormatIsReportedBeforeAnyWork()
+    {
+        string cache = _temp.File("cache");
+        var run = CliRun.Invoke("speed", "--formats", "Q8_0,Q3_Z", "--cache", cache, "--out", _temp.File("out"));
+        Assert.NotEqual(0, run.ExitCode);
+        Assert.Contains("Q3_Z", run.Error);
+        Assert.False(Directory.Exists(cache), "no model is generated before the arguments are checked");
+    }
+
+    [Fact]
+    public void NonPositiveCountsAreReported()
+    {
+        var run = CliRun.Invoke("speed", "--decode-tokens", "0", "--cache", _temp.File("cache"), "--out", _temp.File("out"));
+        Assert.NotEqual(0, run.ExitCode);
+        Assert.Contains("--decode-tokens", run.Error);
+    }
+
+    [Fact]
+    public void WorkerRejectsAnUnknownEngine()
+    {
+        var run = CliRun.Invoke("speed-worker", "--engine", "onnx", "--model", "x.gguf", "--result", _temp.File("r.json"));
+        Assert.NotEqual(0, run.ExitCode);
+        Assert.Contains("--engine", run.Error);
+    }
+
+    [Fact]
+    public void TableShowsRatiosAndTheBandwidthLimit()
+    {
+        var result = new SpeedResult { Date = "d", Machine = "m", Command = "quicksilver speed", Threads = 2, PromptTokens = 512, DecodeTokens = 128, Rounds = 1, BandwidthBytesPerSecond = 40e9 };
+        var row = new SpeedRow { Format = "Q8_0", File = "f.gguf", FileBytes = 398_000_000, DecodeBytesPerToken = 400_000_000 };
+        row.Ours.Add(new SpeedSide { Engine = "quicksilver", Ok = true, PrefillTokens = 512, PrefillSeconds = 2, DecodeTokens = 128, DecodeSecondsPerToken = 0.02, PeakRssBytes = 600_000_000, DecodeProfile = new() { ["Q8_0 matmul (managed)"] = 0.015 } });
+        row.LlamaCpp.Add(new SpeedSide { Engine = "llama.cpp", Ok = true, PrefillTokens = 512, PrefillSeconds = 4, DecodeTokens = 128, DecodeSecondsPerToken = 0.04, PeakRssBytes = 500_000_000 });
+        result.Rows.Add(row);
+        string table = SpeedRunner.Render(result);
+        Assert.Contains("| Q8_0 | 0.40 | 256.0 / 128.0 (2.00×) | 50.0 / 25.0 (2.00×) | 100.0 | 50% / 25% | 0.60 / 0.50 (1.20×) |", table);
+        Assert.Contains("Q8_0 matmul (managed) 15.00 ms", table);
+    }
+}

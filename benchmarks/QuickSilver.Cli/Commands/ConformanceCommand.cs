@@ -79,25 +79,29 @@ internal static class ConformanceCommand
         var sb = new StringBuilder();
         sb.AppendLine("## Conformance: architecture × tensor type against llama.cpp");
         sb.AppendLine();
-        sb.AppendLine(inv, $"Random-weight GGUFs written by our GgufWriter with converter metadata, quantized by llama.cpp's llama-quantize (LLamaSharp 0.30), logits at every position, {threads} threads. " +
+        sb.AppendLine(inv, $"Random-weight GGUFs written by our GgufWriter with converter metadata, quantized by llama.cpp's llama-quantize (LLamaSharp 0.30), logits at every position, {threads} threads. Our columns against llama.cpp use the default options (Q8_0/Q4_0 matrices kept in their blocks, 8-bit activations); the float64 goal is checked with QuantizeActivations = false. " +
             $"The sequence is BOS + {textTokens - 1} text bytes (\"PPL text\": out of distribution for a random model) then {sampledTokens} tokens sampled from the F32 model (\"PPL sampled\": in distribution, like natural text for a trained model). " +
-            $"\"f64\" is a float64 forward on the same weights as llama.cpp decodes them; llama.cpp's own distance to it is what its 8-bit (or bf16/f16) matmul activations cost.");
+            $"\"f64\" is a float64 forward on the same weights as llama.cpp decodes them; llama.cpp's own distance to it is what its 8-bit (or bf16/f16) matmul activations cost; " +
+            $"\"f64 rounded like llama.cpp\" is that forward with every matmul input rounded as llama.cpp's CPU kernels round it (Q8_0 blocks for the 32-value quants, Q8_K for k-quants and IQ4_XS, f16/bf16 for F16/BF16).");
         sb.AppendLine();
-        sb.AppendLine("| Architecture | Type | Tensor types written | Loads | max \\|Δlogit\\| vs llama.cpp | Argmax agreement | PPL sampled ours / llama.cpp | PPL text ours / llama.cpp | max \\|Δ\\| ours vs f64 | max \\|Δ\\| llama.cpp vs f64 | Goals |");
-        sb.AppendLine("|---|---|---|---|---:|---:|---:|---:|---:|---:|---|");
+        sb.AppendLine("| Architecture | Type | Tensor types written | Loads | max \\|Δlogit\\| vs llama.cpp | Argmax agreement | PPL sampled ours / llama.cpp | PPL text ours / llama.cpp | max \\|Δ\\| ours (float activations) vs f64 | max \\|Δ\\| ours (default) vs f64 | max \\|Δ\\| llama.cpp vs f64 | max \\|Δ\\| llama.cpp vs f64 rounded like llama.cpp | Goals |");
+        sb.AppendLine("|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|");
         foreach (ConformanceResult r in results)
         {
             bool isFloat = variants.FirstOrDefault(v => v.Name == r.Variant)?.IsFloat ?? false;
             string loads = r.Loads ? "yes" : $"no: {r.Error}";
-            sb.AppendLine(inv, $"| {r.Architecture} | {r.Variant} | {r.TensorTypes} | {loads} | {r.MaxDeltaVsLlamaCpp:G3} | {r.ArgmaxAgreement:P1} | {r.PerplexityRatio:F5} ({r.PerplexityOurs:G4}) | {r.TextPerplexityRatio:F5} ({r.TextPerplexityOurs:G4}) | {r.MaxDeltaVsFloat64:G3} | {r.LlamaCppMaxDeltaVsFloat64:G3} | {(r.MeetsGoals(isFloat) ? "met" : "MISSED")} |");
+            sb.AppendLine(inv, $"| {r.Architecture} | {r.Variant} | {r.TensorTypes} | {loads} | {r.MaxDeltaVsLlamaCpp:G3} | {r.ArgmaxAgreement:P1} | {r.PerplexityRatio:F5} ({r.PerplexityOurs:G4}) | {r.TextPerplexityRatio:F5} ({r.TextPerplexityOurs:G4}) | {r.MaxDeltaVsFloat64:G3} | {r.DefaultMaxDeltaVsFloat64:G3} | {r.LlamaCppMaxDeltaVsFloat64:G3} | {r.LlamaCppMaxDeltaVsRounded:G3} | {(r.MeetsGoals(isFloat) ? "met" : "MISSED")} |");
         }
         sb.AppendLine();
         ConformanceResult[] loaded = [.. results.Where(r => r.Loads)];
         if (loaded.Length > 0)
         {
             double ownWorst = loaded.Max(r => r.MaxDeltaVsFloat64);
-            double gapWorst = loaded.Max(r => Math.Abs(r.MaxDeltaVsLlamaCpp - r.LlamaCppMaxDeltaVsFloat64));
-            sb.AppendLine(inv, $"Reading: our logits are within {ownWorst:G3} of the float64 forward in every cell, so the difference from llama.cpp is llama.cpp's own distance from the exact result on the same weights (the two columns agree within {gapWorst:G3}): the rounding of activations inside its matmuls, not a decoding or model difference.");
+            string[] reproduced = [.. loaded.Where(r => r.LlamaCppMaxDeltaVsRounded < 1e-4).Select(r => r.Variant)];
+            string[] other = [.. loaded.Where(r => !(r.LlamaCppMaxDeltaVsRounded < 1e-4)).Select(r => r.Variant)];
+            sb.AppendLine(inv, $"Reading: with float activations our logits are within {ownWorst:G3} of the float64 forward in every cell; what separates us from llama.cpp is the rounding of matmul activations (llama.cpp's, and by default our own on kept-quantized Q8_0/Q4_0 matrices). " +
+                $"The float64 forward rounding activations as llama.cpp does reproduces llama.cpp within 1e-4 for {(reproduced.Length > 0 ? string.Join(", ", reproduced) : "none")}; " +
+                $"for {(other.Length > 0 ? string.Join(", ", other) : "none")} llama.cpp's CPU path rounds in a way this emulation does not model (not investigated further).");
             sb.AppendLine();
         }
         sb.AppendLine("Goals: F32/F16 — argmax 100 %, max |Δlogit| ≤ 0.02 and sampled perplexity within 0.1 % of llama.cpp; quantized (and BF16, whose matmul inputs llama.cpp rounds to bf16) — sampled perplexity within 1 % of llama.cpp; every type — max |Δ| ≤ 1e-3 from our float64 forward.");

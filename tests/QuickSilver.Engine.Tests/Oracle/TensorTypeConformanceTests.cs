@@ -50,7 +50,7 @@ public sealed class TensorTypeConformanceTests(ConformanceLlamaFixture fixture, 
         ConformanceResult r = ConformanceRunner.Run(fixture.Architecture, variant, fixture.Source, fixture.Folder, fixture.Tokens);
         output.WriteLine($"{r.Variant} [{r.TensorTypes}]: max|Δ| vs llama.cpp {r.MaxDeltaVsLlamaCpp:G3}, argmax {r.ArgmaxAgreement:P1}, " +
             $"ppl (sampled) ours {r.PerplexityOurs:F4} / llama.cpp {r.PerplexityLlamaCpp:F4} = {r.PerplexityRatio:F5}, ppl (text) ratio {r.TextPerplexityRatio:F5}, " +
-            $"max|Δ| vs float64 {r.MaxDeltaVsFloat64:G3} (llama.cpp vs float64 {r.LlamaCppMaxDeltaVsFloat64:G3})");
+            $"max|Δ| vs float64 {r.MaxDeltaVsFloat64:G3} (default options {r.DefaultMaxDeltaVsFloat64:G3}; llama.cpp vs float64 {r.LlamaCppMaxDeltaVsFloat64:G3}, vs float64 rounded like llama.cpp {r.LlamaCppMaxDeltaVsRounded:G3})");
 
         Assert.True(r.Loads, r.Error);
         if (variant.PureType is { } type)

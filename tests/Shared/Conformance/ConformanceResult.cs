@@ -13,7 +13,7 @@ namespace QuickSilver.Testing.Conformance;
 /// <param name="PerplexityLlamaCpp">llama.cpp's perplexity on the sampled part.</param>
 /// <param name="TextPerplexityOurs">Our perplexity on the text part (out of distribution for a random model).</param>
 /// <param name="TextPerplexityLlamaCpp">llama.cpp's perplexity on the text part.</param>
-/// <param name="MaxDeltaVsFloat64">max |ours − float64 forward on the same dequantized weights|.</param>
+/// <param name="MaxDeltaVsFloat64">max |ours − float64 forward on the same dequantized weights|, with float activations (<c>QuantizeActivations = false</c>).</param>
 /// <param name="LlamaCppMaxDeltaVsFloat64">max |llama.cpp − float64 forward|: what llama.cpp's 8-bit activations cost.</param>
 internal sealed record ConformanceResult(
     string Architecture,
@@ -31,6 +31,12 @@ internal sealed record ConformanceResult(
     double MaxDeltaVsFloat64,
     double LlamaCppMaxDeltaVsFloat64)
 {
+    /// <summary>max |llama.cpp − float64 forward with llama.cpp's activation rounding| (NaN when the architecture has no such forward).</summary>
+    public double LlamaCppMaxDeltaVsRounded { get; init; } = double.NaN;
+
+    /// <summary>max |ours with default options − float64 forward|: what our 8-bit activations (on kept-quantized matrices) cost.</summary>
+    public double DefaultMaxDeltaVsFloat64 { get; init; } = double.NaN;
+
     /// <summary>Ours over llama.cpp's perplexity.</summary>
     public double PerplexityRatio => PerplexityOurs / PerplexityLlamaCpp;
 

@@ -30,27 +30,37 @@ internal static class ConformanceRunner
         double theirPerplexity = ConformanceMetrics.Perplexity(theirs, tokens, split - 1, tokens.Length - 1);
         double theirTextPerplexity = ConformanceMetrics.Perplexity(theirs, tokens, 0, split - 1);
         double theirDeltaReference = ConformanceMetrics.MaxAbsDelta(theirs, reference);
-        double[][] ours;
+        double[][]? rounded = architecture.ReferenceLogitsRoundedLikeLlamaCpp(path, tokens);
+        double theirDeltaRounded = rounded is null ? double.NaN : ConformanceMetrics.MaxAbsDelta(theirs, rounded);
+        double[][] ours, exact;
         try
         {
             ours = OurLogits(path, tokens);
+            exact = OurLogits(path, tokens, new LanguageModelOptions { QuantizeActivations = false });
         }
         catch (ModelFormatException e)
         {
             return new ConformanceResult(architecture.Name, variant.Name, types, false, e.Message, tokens.Length,
-                double.NaN, double.NaN, double.NaN, theirPerplexity, double.NaN, theirTextPerplexity, double.NaN, theirDeltaReference);
+                double.NaN, double.NaN, double.NaN, theirPerplexity, double.NaN, theirTextPerplexity, double.NaN, theirDeltaReference)
+            {
+                LlamaCppMaxDeltaVsRounded = theirDeltaRounded,
+            };
         }
         return new ConformanceResult(architecture.Name, variant.Name, types, true, null, tokens.Length,
             ConformanceMetrics.MaxAbsDelta(ours, theirs), ConformanceMetrics.ArgmaxAgreement(ours, theirs),
             ConformanceMetrics.Perplexity(ours, tokens, split - 1, tokens.Length - 1), theirPerplexity,
             ConformanceMetrics.Perplexity(ours, tokens, 0, split - 1), theirTextPerplexity,
-            ConformanceMetrics.MaxAbsDelta(ours, reference), theirDeltaReference);
+            ConformanceMetrics.MaxAbsDelta(exact, reference), theirDeltaReference)
+        {
+            LlamaCppMaxDeltaVsRounded = theirDeltaRounded,
+            DefaultMaxDeltaVsFloat64 = ConformanceMetrics.MaxAbsDelta(ours, reference),
+        };
     }
 
-    /// <summary>Our logits at every position, through the public loader and the dense forward.</summary>
-    public static double[][] OurLogits(string path, IReadOnlyList<int> tokens)
+    /// <summary>Our logits at every position, through the public loader and the dense forward (default options unless given).</summary>
+    public static double[][] OurLogits(string path, IReadOnlyList<int> tokens, LanguageModelOptions? options = null)
     {
-        using LanguageModel model = LanguageModel.Load(path);
+        using LanguageModel model = LanguageModel.Load(path, options);
         using var scope = torch.NewDisposeScope();
         using ForwardOutput forward = model.Runner.Run(new ForwardInput { TokenIds = tokens, AllLogits = true });
         float[] flat = forward.Logits.contiguous().data<float>().ToArray();

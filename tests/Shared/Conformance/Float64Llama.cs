@@ -6,12 +6,16 @@ namespace QuickSilver.Testing.Conformance;
 /// A float64 Llama forward written from the model's definition, sharing no code with the engine: the weights come from
 /// llama.cpp's decoders (<see cref="GgmlWeights"/>), attention is the textbook causal softmax, RoPE rotates adjacent
 /// pairs (x[2i], x[2i+1]) by pos·base^(−2i/head_dim) as llama.cpp does for <c>llama</c> files, whose q/k rows the
-/// converter stores interleaved.
+/// converter stores interleaved. With <c>roundLikeLlamaCpp</c> every matmul input is first rounded as llama.cpp's CPU
+/// kernels round it for that weight type (<see cref="LlamaCppActivations"/>), which reproduces llama.cpp's numerics.
 /// </summary>
 internal static class Float64Llama
 {
     /// <summary>Logits <c>[position][token]</c> for <paramref name="tokens"/> at positions 0..n-1.</summary>
-    public static double[][] Logits(string gguf, IReadOnlyList<int> tokens)
+    /// <param name="gguf">The model file.</param>
+    /// <param name="tokens">Token ids.</param>
+    /// <param name="roundLikeLlamaCpp">Round matmul inputs as llama.cpp's kernels do, instead of exact arithmetic.</param>
+    public static double[][] Logits(string gguf, IReadOnlyList<int> tokens, bool roundLikeLlamaCpp = false)
     {
         GgufFile file = GgufFile.Read(gguf);
         string a = file.Architecture ?? "llama";
@@ -23,8 +27,7 @@ internal static class Float64Llama
         double theta = file.TryGetFloat32(a + ".rope.freq_base", out float fb) ? fb : 10000.0;
         int headDim = d / heads, kvDim = kvHeads * headDim, group = heads / kvHeads;
         double[] embedding = GgmlWeights.Read(file, "token_embd.weight");
-        double[] head = GgmlWeights.TryRead(file, "output.weight") ?? embedding;
-        int vocab = embedding.Length / d;
+        Matrix head = file.TryGetTensor("output.weight", out _) ? Matrix.Read(file, "output.weight", roundLikeLlamaCpp) : Matrix.Read(file, "token_embd.weight", roundLikeLlamaCpp);
         int n = tokens.Count;
 
         var x = new double[n][];
@@ -33,17 +36,17 @@ internal static class Float64Llama
         {
             string p = $"blk.{l}.";
             double[] attnNorm = GgmlWeights.Read(file, p + "attn_norm.weight");
-            double[] wq = GgmlWeights.Read(file, p + "attn_q.weight"), wk = GgmlWeights.Read(file, p + "attn_k.weight");
-            double[] wv = GgmlWeights.Read(file, p + "attn_v.weight"), wo = GgmlWeights.Read(file, p + "attn_output.weight");
+            Matrix wq = Matrix.Read(file, p + "attn_q.weight", roundLikeLlamaCpp), wk = Matrix.Read(file, p + "attn_k.weight", roundLikeLlamaCpp);
+            Matrix wv = Matrix.Read(file, p + "attn_v.weight", roundLikeLlamaCpp), wo = Matrix.Read(file, p + "attn_output.weight", roundLikeLlamaCpp);
             var q = new double[n][];
             var k = new double[n][];
             var v = new double[n][];
             for (int t = 0; t < n; t++)
             {
                 double[] h = RmsNorm(x[t], attnNorm, eps);
-                q[t] = MatVec(wq, h, d);
-                k[t] = MatVec(wk, h, kvDim);
-                v[t] = MatVec(wv, h, kvDim);
+                q[t] = wq.Apply(h);
+                k[t] = wk.Apply(h);
+                v[t] = wv.Apply(h);
                 Rope(q[t], t, headDim, theta);
                 Rope(k[t], t, headDim, theta);
             }
@@ -67,40 +70,51 @@ internal static class Float64Llama
                     for (int s = 0; s <= t; s++)
                         for (int i = 0; i < headDim; i++) attended[(hq * headDim) + i] += scores[s] / sum * v[s][(hk * headDim) + i];
                 }
-                Add(x[t], MatVec(wo, attended, d));
+                Add(x[t], wo.Apply(attended));
             }
 
             double[] ffnNorm = GgmlWeights.Read(file, p + "ffn_norm.weight");
-            double[] gate = GgmlWeights.Read(file, p + "ffn_gate.weight"), up = GgmlWeights.Read(file, p + "ffn_up.weight");
-            double[] down = GgmlWeights.Read(file, p + "ffn_down.weight");
-            int hidden = gate.Length / d;
+            Matrix gate = Matrix.Read(file, p + "ffn_gate.weight", roundLikeLlamaCpp), up = Matrix.Read(file, p + "ffn_up.weight", roundLikeLlamaCpp);
+            Matrix down = Matrix.Read(file, p + "ffn_down.weight", roundLikeLlamaCpp);
+            int hidden = gate.Rows;
             for (int t = 0; t < n; t++)
             {
                 double[] h = RmsNorm(x[t], ffnNorm, eps);
-                double[] g = MatVec(gate, h, hidden), u = MatVec(up, h, hidden);
+                double[] g = gate.Apply(h), u = up.Apply(h);
                 for (int i = 0; i < hidden; i++) g[i] = g[i] / (1 + Math.Exp(-g[i])) * u[i];
-                Add(x[t], MatVec(down, g, d));
+                Add(x[t], down.Apply(g));
             }
         }
         double[] outputNorm = GgmlWeights.Read(file, "output_norm.weight");
         var logits = new double[n][];
-        for (int t = 0; t < n; t++) logits[t] = MatVec(head, RmsNorm(x[t], outputNorm, eps), vocab);
+        for (int t = 0; t < n; t++) logits[t] = head.Apply(RmsNorm(x[t], outputNorm, eps));
         return logits;
     }
 
-    /// <summary>y = W x for W stored row-major [rows, x.Length].</summary>
-    private static double[] MatVec(double[] w, double[] x, int rows)
+    /// <summary>A weight matrix row-major [Rows, columns], with its file type and whether inputs are rounded like llama.cpp's.</summary>
+    private sealed record Matrix(double[] W, int Rows, GgufTensorType Type, bool Round)
     {
-        var y = new double[rows];
-        int columns = x.Length;
-        for (int r = 0; r < rows; r++)
+        public static Matrix Read(GgufFile file, string name, bool round)
         {
-            double sum = 0;
-            ReadOnlySpan<double> row = w.AsSpan(r * columns, columns);
-            for (int c = 0; c < columns; c++) sum += row[c] * x[c];
-            y[r] = sum;
+            GgufTensorInfo info = file.Tensors.Single(t => t.Name == name);
+            return new Matrix(GgmlWeights.Read(file, name), (int)info.Shape[0], info.Type, round);
         }
-        return y;
+
+        /// <summary>y = W x.</summary>
+        public double[] Apply(double[] x)
+        {
+            if (Round) x = LlamaCppActivations.Round(x, Type);
+            var y = new double[Rows];
+            int columns = x.Length;
+            for (int r = 0; r < Rows; r++)
+            {
+                double sum = 0;
+                ReadOnlySpan<double> row = W.AsSpan(r * columns, columns);
+                for (int c = 0; c < columns; c++) sum += row[c] * x[c];
+                y[r] = sum;
+            }
+            return y;
+        }
     }
 
     private static double[] RmsNorm(double[] x, double[] weight, double eps)

@@ -22,4 +22,11 @@ internal interface IConformanceArchitecture
     /// <param name="gguf">The F32 file or any quantization of it.</param>
     /// <param name="tokens">Token ids at positions 0..n-1.</param>
     double[][] ReferenceLogits(string gguf, IReadOnlyList<int> tokens);
+
+    /// <summary>
+    /// The same float64 forward with every matmul input rounded as llama.cpp's CPU kernels round it for the weight's type
+    /// (see <see cref="LlamaCppActivations"/>), or null when the architecture does not provide it. It shows how much of
+    /// llama.cpp's distance from the exact logits is its activation rounding.
+    /// </summary>
+    double[][]? ReferenceLogitsRoundedLikeLlamaCpp(string gguf, IReadOnlyList<int> tokens) => null;
 }

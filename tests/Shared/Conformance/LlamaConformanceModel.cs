@@ -74,6 +74,9 @@ internal sealed class LlamaConformanceModel : IConformanceArchitecture
     /// <inheritdoc/>
     public double[][] ReferenceLogits(string gguf, IReadOnlyList<int> tokens) => Float64Llama.Logits(gguf, tokens);
 
+    /// <inheritdoc/>
+    public double[][] ReferenceLogitsRoundedLikeLlamaCpp(string gguf, IReadOnlyList<int> tokens) => Float64Llama.Logits(gguf, tokens, roundLikeLlamaCpp: true);
+
     /// <summary>Uniform weights scaled so a product with a unit-RMS input has unit RMS.</summary>
     private static float[] Linear(Random random, int rows, int columns) => Uniform(random, rows * columns, MathF.Sqrt(3f / columns));
 

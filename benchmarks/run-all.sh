@@ -57,6 +57,7 @@ run trace trace --model "$model_bin" --text "$out/trace-paragraph.txt" --policy 
 run pos-tinystories pos --model "$model_bin" --text "$tiny" --policy "$policy" --out "$out/pos-tinystories"
 run regimes regimes --model "$model_bin" --text "$tiny" --runs "$runs" --out "$out/regimes"
 run pos-wikitext pos --model "$model_bin" --text "$wiki" --policy "$policy" --max-tokens 8192 --out "$out/pos-wikitext"
+run conformance conformance --out "$out/conformance"
 
 section() { # title, markdown file, [image prefix]
   local file="$2"
@@ -99,6 +100,7 @@ section() { # title, markdown file, [image prefix]
   section "Table 2: halting by word class (TinyStories sample)" "$out/pos-tinystories/pos.md"
   section "Table 2: halting by word class (WikiText-2 test)" "$out/pos-wikitext/pos.md"
   section "Trace of one TinyStories paragraph" "$out/trace/trace.md" "results/trace/"
+  section "Conformance: architectures × GGUF tensor types against llama.cpp" "$out/conformance/conformance.md"
   echo
   echo "## Where these numbers differ from the paper"
   echo

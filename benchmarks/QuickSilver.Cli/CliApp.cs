@@ -19,6 +19,7 @@ internal static class CliApp
         root.Subcommands.Add(TraceCommand.Create(context));
         root.Subcommands.Add(PosCommand.Create(context));
         root.Subcommands.Add(RegimesCommand.Create(context));
+        root.Subcommands.Add(ConformanceCommand.Create(context));
         root.Subcommands.Add(TokenizeCommand.Create(context));
         root.Subcommands.Add(SpeedCommand.Create(context));
         root.Subcommands.Add(SpeedCommand.CreateWorker(context));

@@ -35,7 +35,14 @@ internal static class LlamaSharpSide
 
     private static void RunCore(CompareSettings s, SideResult result, Reporter reporter)
     {
-        NativeLibraryConfig.All.WithLogCallback((level, message) => { });
+        try
+        {
+            NativeLibraryConfig.All.WithLogCallback((level, message) => { });
+        }
+        catch (InvalidOperationException)
+        {
+            // llama.cpp is already loaded in this process (e.g. by the conformance command's oracle): its log setting stays.
+        }
         string text = TextInput.Read(s.Text, "--text");
         int threads = s.Threads > 0 ? s.Threads : Environment.ProcessorCount;
         uint contextSize = (uint)Math.Max(s.PromptTokens, Math.Max(s.Window, s.DecodePromptTokens + s.DecodeTokens + 1));

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using System.Text.RegularExpressions;
 
 namespace QuickSilver.Extensions.AI.Templates.Jinja;
 
@@ -7,8 +8,11 @@ namespace QuickSilver.Extensions.AI.Templates.Jinja;
 /// Splits a template into text, output and statement segments, applying Jinja's whitespace control
 /// ("-" markers) and the trim_blocks / lstrip_blocks settings that Hugging Face uses for chat templates.
 /// </summary>
-internal static class JinjaLexer
+internal static partial class JinjaLexer
 {
+    [GeneratedRegex(@"\{%(-?)\s*endraw\s*(-?)%\}")]
+    private static partial Regex EndRaw();
+
     internal enum SegmentKind { Text, Output, Statement }
 
     internal readonly record struct Segment(SegmentKind Kind, string Content, int Offset);
@@ -95,13 +99,29 @@ internal static class JinjaLexer
                 throw new ChatTemplateException($"Chat template: unclosed '{{{kind}' at offset {open}.");
             }
             bool stripAfter = end > bodyStart && source[end - 1] == '-';
-            string body = source[bodyStart..(stripAfter ? end - 1 : end)];
+            bool keepAfter = end > bodyStart && source[end - 1] == '+' && kind != '{';
+            string body = source[bodyStart..(stripAfter || keepAfter ? end - 1 : end)];
             i = end + 2;
             trimNextLeading = stripAfter;
-            trimNextNewline = !stripAfter && kind is '%' or '#' && kind != '{';
+            trimNextNewline = !stripAfter && !keepAfter && kind is '%' or '#';
 
             if (kind == '#')
             {
+                continue;
+            }
+            if (kind == '%' && body.Trim() == "raw")
+            {
+                // {% raw %}…{% endraw %}: the text between is kept verbatim, tags and all.
+                Match endRaw = EndRaw().Match(source, i);
+                if (!endRaw.Success) throw new ChatTemplateException($"Chat template: '{{% raw %}}' at offset {open} is missing '{{% endraw %}}'.");
+                string raw = source[i..endRaw.Index];
+                if (stripAfter) raw = raw.TrimStart();
+                else if (raw.StartsWith('\n')) raw = raw[1..];
+                if (endRaw.Groups[1].Length > 0) raw = raw.TrimEnd();
+                text.Append(raw);
+                i = endRaw.Index + endRaw.Length;
+                trimNextLeading = endRaw.Groups[2].Length > 0;
+                trimNextNewline = !trimNextLeading;
                 continue;
             }
             FlushText();

@@ -19,6 +19,7 @@ internal static class CliApp
         root.Subcommands.Add(TraceCommand.Create(context));
         root.Subcommands.Add(PosCommand.Create(context));
         root.Subcommands.Add(RegimesCommand.Create(context));
+        root.Subcommands.Add(RenderCommand.Create(context));
         return root;
     }
 

@@ -185,6 +185,19 @@ internal static partial class JinjaLexer
                     i++;
                     while (i < expression.Length && char.IsDigit(expression[i])) i++;
                 }
+                // Python exponent notation: 1e5, 2.5E-3.
+                int e = i;
+                if (e < expression.Length && expression[e] is 'e' or 'E')
+                {
+                    e++;
+                    if (e < expression.Length && expression[e] is '+' or '-') e++;
+                    if (e < expression.Length && char.IsDigit(expression[e]))
+                    {
+                        while (e < expression.Length && char.IsDigit(expression[e])) e++;
+                        i = e;
+                        isFloat = true;
+                    }
+                }
                 tokens.Add(new Token(isFloat ? TokenKind.Float : TokenKind.Integer, expression[start..i], baseOffset + start));
             }
             else if (c is '\'' or '"')

@@ -122,7 +122,7 @@ public class PolicyMetricsAndTemplateTests
     public void AutoTemplate_Unparseable_FallsBackToPlain()
     {
         var backend = new FakeBackend();
-        backend.MetadataValues["tokenizer.chat_template"] = "{% macro x() %}{% endmacro %}";
+        backend.MetadataValues["tokenizer.chat_template"] = "{{ messages | frobnicate }}";
         using var client = TestClients.Create(backend, o => o.Template = "auto");
         Assert.Same(ChatTemplate.Plain, client.Template);
     }

@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using QuickSilver.Engine.Quantization;
 
 namespace QuickSilver.Engine.Loading;
 
@@ -46,19 +47,13 @@ public static class GgmlQuantization
         }
     }
 
-    /// <summary>Decodes whole Q8_0 blocks.</summary>
+    /// <summary>Decodes whole Q8_0 blocks (see <see cref="BlockQ8_0"/>).</summary>
     /// <param name="source">34 bytes per block.</param>
     /// <param name="destination">Length a multiple of 32.</param>
     public static void DequantizeQ8_0(ReadOnlySpan<byte> source, Span<float> destination)
     {
         int blocks = CheckBlocks(destination.Length, source.Length, Q8_0BlockBytes);
-        for (int b = 0; b < blocks; b++)
-        {
-            ReadOnlySpan<byte> block = source.Slice(b * Q8_0BlockBytes, Q8_0BlockBytes);
-            float d = (float)BitConverter.UInt16BitsToHalf(BinaryPrimitives.ReadUInt16LittleEndian(block));
-            Span<float> y = destination.Slice(b * BlockSize, BlockSize);
-            for (int i = 0; i < BlockSize; i++) y[i] = (sbyte)block[2 + i] * d;
-        }
+        BlockQ8_0.Decode(source[..(blocks * Q8_0BlockBytes)], destination);
     }
 
     /// <summary>Quantizes whole blocks of 32 values to Q4_0.</summary>
@@ -95,24 +90,13 @@ public static class GgmlQuantization
         static int Nibble(float scaled) => (int)Math.Clamp(MathF.Floor(scaled + 8.5f), 0f, 15f);
     }
 
-    /// <summary>Decodes whole Q4_0 blocks.</summary>
+    /// <summary>Decodes whole Q4_0 blocks (see <see cref="BlockQ4_0"/>).</summary>
     /// <param name="source">18 bytes per block.</param>
     /// <param name="destination">Length a multiple of 32.</param>
     public static void DequantizeQ4_0(ReadOnlySpan<byte> source, Span<float> destination)
     {
         int blocks = CheckBlocks(destination.Length, source.Length, Q4_0BlockBytes);
-        for (int b = 0; b < blocks; b++)
-        {
-            ReadOnlySpan<byte> block = source.Slice(b * Q4_0BlockBytes, Q4_0BlockBytes);
-            float d = (float)BitConverter.UInt16BitsToHalf(BinaryPrimitives.ReadUInt16LittleEndian(block));
-            Span<float> y = destination.Slice(b * BlockSize, BlockSize);
-            for (int i = 0; i < BlockSize / 2; i++)
-            {
-                byte packed = block[2 + i];
-                y[i] = ((packed & 0x0F) - 8) * d;
-                y[i + (BlockSize / 2)] = ((packed >> 4) - 8) * d;
-            }
-        }
+        BlockQ4_0.Decode(source[..(blocks * Q4_0BlockBytes)], destination);
     }
 
     /// <summary>The half-precision scale nearest <paramref name="scale"/> whose magnitude is not smaller, so no value leaves the code range.</summary>

@@ -1,5 +1,6 @@
 using System.Diagnostics.CodeAnalysis;
 using Microsoft.Win32.SafeHandles;
+using QuickSilver.Engine.Quantization;
 
 namespace QuickSilver.Engine.Loading;
 
@@ -113,32 +114,24 @@ public sealed class GgufFile
         return true;
     }
 
-    /// <summary>Reads a tensor and decodes it to float32 (F32, F16, BF16, Q8_0 and Q4_0 are supported), row-major in <see cref="GgufTensorInfo.Shape"/> order.</summary>
-    /// <exception cref="ModelFormatException">Unsupported type, or the data cannot be read.</exception>
+    /// <summary>
+    /// Reads a tensor and decodes it to float32, row-major in <see cref="GgufTensorInfo.Shape"/> order. Every type in
+    /// <see cref="BlockFormats.SupportedTypes"/> is decoded (F32, F16, BF16, the 32-value quants, the k-quants, IQ4_NL, IQ4_XS).
+    /// </summary>
+    /// <exception cref="ModelFormatException">Unsupported type (named with the tensor and the file), or the data cannot be read.</exception>
     public float[] ReadTensorData(GgufTensorInfo tensor)
     {
         ArgumentNullException.ThrowIfNull(tensor);
-        if (tensor.Type is not (GgufTensorType.F32 or GgufTensorType.F16 or GgufTensorType.BF16 or GgufTensorType.Q8_0 or GgufTensorType.Q4_0))
+        if (!BlockFormats.TryGet(tensor.Type, out BlockFormat? format))
         {
-            string typeName = Enum.IsDefined(tensor.Type) ? $"{tensor.Type} ({(uint)tensor.Type})" : $"unknown ggml type {(uint)tensor.Type}";
-            throw new ModelFormatException(Path, $"tensor '{tensor.Name}' has type {typeName}; only F32, F16, BF16, Q8_0 and Q4_0 can be loaded.");
+            throw new ModelFormatException(Path,
+                $"tensor '{tensor.Name}' has type {BlockFormats.Describe(tensor.Type)}, which QuickSilver cannot load; supported types: {BlockFormats.SupportedList}.");
         }
         float[] result = FileSlice.AllocateFloats(tensor.ElementCount, Path, tensor.Name);
         long offset = DataOffset + tensor.Offset;
         using SafeFileHandle handle = FileSlice.OpenRead(Path);
-        switch (tensor.Type)
-        {
-            case GgufTensorType.F32:
-                FileSlice.ReadFloat32(handle, offset, result, Path, tensor.Name);
-                break;
-            case GgufTensorType.F16:
-            case GgufTensorType.BF16:
-                FileSlice.ReadHalf(handle, offset, result, tensor.Type == GgufTensorType.BF16, Path, tensor.Name);
-                break;
-            default:
-                ReadBlocks(handle, offset, tensor, result);
-                break;
-        }
+        if (tensor.Type == GgufTensorType.F32) FileSlice.ReadFloat32(handle, offset, result, Path, tensor.Name);
+        else ReadBlocks(handle, offset, tensor, format, result);
         return result;
     }
 
@@ -170,20 +163,22 @@ public sealed class GgufFile
         return ok;
     }
 
-    private void ReadBlocks(SafeFileHandle handle, long offset, GgufTensorInfo tensor, float[] result)
+    private void ReadBlocks(SafeFileHandle handle, long offset, GgufTensorInfo tensor, BlockFormat format, float[] result)
     {
-        int blockBytes = tensor.Type == GgufTensorType.Q8_0 ? GgmlQuantization.Q8_0BlockBytes : GgmlQuantization.Q4_0BlockBytes;
-        const int BlocksPerChunk = 8192;
-        var buffer = new byte[(long)Math.Min(BlocksPerChunk, Math.Max(1, result.Length / GgmlQuantization.BlockSize)) * blockBytes];
+        if (result.Length % format.BlockValues != 0)
+            throw new ModelFormatException(Path, $"tensor '{tensor.Name}' has {result.Length} values, not a whole number of {format.BlockValues}-value {tensor.Type} blocks.");
+        const int ChunkBytes = 1 << 20;
+        int blocksPerChunk = Math.Max(1, ChunkBytes / format.BlockBytes);
+        int totalBlocks = result.Length / format.BlockValues;
+        var buffer = new byte[(long)Math.Min(blocksPerChunk, Math.Max(1, totalBlocks)) * format.BlockBytes];
         int done = 0;
         while (done < result.Length)
         {
-            int blocks = Math.Min(buffer.Length / blockBytes, (result.Length - done) / GgmlQuantization.BlockSize);
-            Span<byte> bytes = buffer.AsSpan(0, blocks * blockBytes);
+            int blocks = Math.Min(buffer.Length / format.BlockBytes, (result.Length - done) / format.BlockValues);
+            Span<byte> bytes = buffer.AsSpan(0, blocks * format.BlockBytes);
             FileSlice.ReadExactly(handle, offset, bytes, Path, $"tensor '{tensor.Name}'");
-            Span<float> values = result.AsSpan(done, blocks * GgmlQuantization.BlockSize);
-            if (tensor.Type == GgufTensorType.Q8_0) GgmlQuantization.DequantizeQ8_0(bytes, values);
-            else GgmlQuantization.DequantizeQ4_0(bytes, values);
+            Span<float> values = result.AsSpan(done, blocks * format.BlockValues);
+            format.Decode(bytes, values);
             done += values.Length;
             offset += bytes.Length;
         }

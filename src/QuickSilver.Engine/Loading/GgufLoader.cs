@@ -1,14 +1,15 @@
 using QuickSilver.Engine.Models;
+using QuickSilver.Engine.Quantization;
 
 namespace QuickSilver.Engine.Loading;
 
 /// <summary>
-/// Loads GGUF checkpoints of architecture <c>llama</c>, <c>qwen2</c> or <c>gpt2</c> into canonical tensors, dequantizing
-/// Q8_0/Q4_0 and un-interleaving llama q/k rows into rotate-half order (qwen2 is already stored rotate-half). Scalar string metadata (chat template, names, tokenizer
+/// Loads GGUF checkpoints (architectures in <see cref="LlamaFamilies"/>, and <c>gpt2</c>) into canonical tensors, dequantizing
+/// every type in <see cref="BlockFormats.SupportedTypes"/> and un-interleaving llama q/k rows into rotate-half order (the NEOX-RoPE families are already stored rotate-half). Scalar string metadata (chat template, names, tokenizer
 /// model) is copied to <see cref="CheckpointData.Metadata"/>; the vocabulary stays in the file for the tokenizer
 /// (read it with <see cref="GgufFile.Read"/>).
 /// </summary>
-public static class GgufLoader
+public static partial class GgufLoader
 {
     /// <summary>Loads a GGUF file.</summary>
     /// <param name="path">The .gguf file.</param>
@@ -17,6 +18,7 @@ public static class GgufLoader
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
         GgufFile file = GgufFile.Read(path);
+        RejectUndecodableTensors(file);
         string architecture = file.Architecture ?? throw new ModelFormatException(path, "metadata 'general.architecture' is missing.");
         var metadata = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach ((string key, object value) in file.Metadata)
@@ -25,92 +27,23 @@ public static class GgufLoader
         }
         return architecture switch
         {
-            "llama" or "qwen2" => LoadLlama(file, architecture, metadata),
             "gpt2" => LoadGpt2(file, metadata),
-            _ => throw new ModelFormatException(path, $"metadata 'general.architecture' is '{architecture}', which is not supported (supported: llama, qwen2, gpt2)."),
+            _ when LlamaFamilies.ContainsKey(architecture) => LoadLlama(file, LlamaFamilies[architecture], metadata),
+            _ => throw new ModelFormatException(path, $"metadata 'general.architecture' is '{architecture}', which is not supported (supported: {string.Join(", ", LlamaFamilies.Keys)}, gpt2)."),
         };
     }
 
-    /// <summary>
-    /// llama and qwen2 share one tensor layout. llama.cpp runs llama with adjacent-pair ("normal") RoPE, so its converter
-    /// stores q/k interleaved and we permute them; qwen2 runs with NEOX (rotate-half) RoPE and is stored as HF has it.
-    /// </summary>
-    private static CheckpointData LoadLlama(GgufFile file, string architecture, Dictionary<string, string> metadata)
+    /// <summary>Refuses the file before reading any data when a tensor has a type no decoder reads (named with tensor, type and file).</summary>
+    private static void RejectUndecodableTensors(GgufFile file)
     {
-        string path = file.Path;
-        string k = architecture + ".";
-        bool interleaved = architecture == "llama";
-        int d = Int(file, k + "embedding_length");
-        int heads = Int(file, k + "attention.head_count");
-        int kvHeads = file.TryGetUInt32(k + "attention.head_count_kv", out uint kv) ? ToInt(file, k + "attention.head_count_kv", kv) : heads;
-        if (heads <= 0 || (!file.Metadata.ContainsKey(k + "attention.key_length") && d % heads != 0))
-            throw new ModelFormatException(path, $"metadata '{k}embedding_length' ({d}) is not a multiple of '{k}attention.head_count' ({heads}).");
-        int headDim = file.Metadata.ContainsKey(k + "attention.key_length") ? Int(file, k + "attention.key_length") : d / heads;
-        if (file.TryGetUInt32(k + "rope.dimension_count", out uint ropeDims) && ropeDims != (uint)headDim)
-            throw new ModelFormatException(path, $"metadata '{k}rope.dimension_count' is {ropeDims} but the head width is {headDim}; partial rotary embeddings are not supported.");
-        if (file.TryGetString(k + "rope.scaling.type", out string? scaling) && scaling != "none")
-            throw new ModelFormatException(path, $"metadata '{k}rope.scaling.type' is '{scaling}'; only unscaled RoPE is supported.");
-        if (file.TryGetTensor("rope_freqs.weight", out _))
-            throw new ModelFormatException(path, "tensor 'rope_freqs.weight' (per-frequency RoPE scaling, Llama 3.1 style) is not supported.");
-
-        int vocab = VocabFromEmbedding(file, d);
-        bool hasOutput = file.TryGetTensor("output.weight", out _);
-        bool attentionBias = file.TryGetTensor("blk.0.attn_q.bias", out _);
-
-        var config = new ModelConfig
+        foreach (GgufTensorInfo tensor in file.Tensors)
         {
-            Architecture = architecture,
-            VocabSize = vocab,
-            HiddenSize = d,
-            NumLayers = Int(file, k + "block_count"),
-            NumHeads = heads,
-            NumKvHeads = kvHeads,
-            HeadDim = headDim,
-            IntermediateSize = Int(file, k + "feed_forward_length"),
-            MaxPositions = Int(file, k + "context_length"),
-            NormEps = file.TryGetFloat32(k + "attention.layer_norm_rms_epsilon", out float eps) ? eps : 1e-5f,
-            RopeTheta = file.TryGetFloat32(k + "rope.freq_base", out float theta) ? theta : 10000f,
-            Norm = NormKind.RmsNorm,
-            Positions = PositionEncodingKind.Rotary,
-            FeedForward = FeedForwardKind.SwiGlu,
-            AttentionBias = attentionBias,
-            MlpBias = false,
-            TiedEmbeddings = !hasOutput,
-            BosTokenId = TokenId(file, "tokenizer.ggml.bos_token_id"),
-            EosTokenId = TokenId(file, "tokenizer.ggml.eos_token_id"),
-        };
-        config.Validate(path);
-
-        var builder = new CheckpointBuilder(config, path);
-        long inner = config.IntermediateSize;
-        long qRows = (long)heads * headDim, kvRows = (long)kvHeads * headDim;
-        builder.Add(WeightNames.Embedding, [vocab, d], Read(file, "token_embd.weight", [vocab, d]));
-        for (int layer = 0; layer < config.NumLayers; layer++)
-        {
-            string p = $"blk.{layer}.";
-            builder.Add(WeightNames.AttnNormWeight(layer), [d], Read(file, p + "attn_norm.weight", [d]));
-            builder.Add(WeightNames.Query(layer), [qRows, d], Unrotate(Read(file, p + "attn_q.weight", [qRows, d]), heads, d));
-            builder.Add(WeightNames.Key(layer), [kvRows, d], Unrotate(Read(file, p + "attn_k.weight", [kvRows, d]), kvHeads, d));
-            builder.Add(WeightNames.Value(layer), [kvRows, d], Read(file, p + "attn_v.weight", [kvRows, d]));
-            builder.Add(WeightNames.Output(layer), [d, qRows], Read(file, p + "attn_output.weight", [d, qRows]));
-            if (attentionBias)
+            if (!BlockFormats.TryGet(tensor.Type, out _))
             {
-                builder.Add(WeightNames.BiasOf(WeightNames.Query(layer)), [qRows], Unrotate(Read(file, p + "attn_q.bias", [qRows]), heads, 1));
-                builder.Add(WeightNames.BiasOf(WeightNames.Key(layer)), [kvRows], Unrotate(Read(file, p + "attn_k.bias", [kvRows]), kvHeads, 1));
-                builder.Add(WeightNames.BiasOf(WeightNames.Value(layer)), [kvRows], Read(file, p + "attn_v.bias", [kvRows]));
-                builder.Add(WeightNames.BiasOf(WeightNames.Output(layer)), [d], file.TryGetTensor(p + "attn_output.bias", out _) ? Read(file, p + "attn_output.bias", [d]) : new float[d]);
+                throw new ModelFormatException(file.Path,
+                    $"tensor '{tensor.Name}' has type {BlockFormats.Describe(tensor.Type)}, which QuickSilver cannot load; supported types: {BlockFormats.SupportedList}.");
             }
-            builder.Add(WeightNames.MlpNormWeight(layer), [d], Read(file, p + "ffn_norm.weight", [d]));
-            builder.Add(WeightNames.Gate(layer), [inner, d], Read(file, p + "ffn_gate.weight", [inner, d]));
-            builder.Add(WeightNames.Up(layer), [inner, d], Read(file, p + "ffn_up.weight", [inner, d]));
-            builder.Add(WeightNames.Down(layer), [d, inner], Read(file, p + "ffn_down.weight", [d, inner]));
         }
-        builder.Add(WeightNames.FinalNormWeight, [d], Read(file, "output_norm.weight", [d]));
-        if (hasOutput) builder.Add(WeightNames.LmHead, [vocab, d], Read(file, "output.weight", [vocab, d]));
-        return builder.Build(tokenizer: null, metadata);
-
-        float[] Unrotate(float[] rows, int headCount, int columns) =>
-            interleaved ? RopePermutation.InterleavedToRotateHalf(rows, headCount, headDim, columns) : rows;
     }
 
     private static CheckpointData LoadGpt2(GgufFile file, Dictionary<string, string> metadata)

@@ -1,6 +1,6 @@
 namespace QuickSilver.Engine.Loading;
 
-/// <summary>ggml tensor element types (the on-disk codes). The loaders decode F32, F16, BF16, Q8_0 and Q4_0.</summary>
+/// <summary>ggml tensor element types (the on-disk codes). The loaders decode the types in <see cref="QuickSilver.Engine.Quantization.BlockFormats.SupportedTypes"/> and refuse the others by name.</summary>
 #pragma warning disable CA1707 // ggml spells these with underscores; matching them keeps the mapping obvious.
 public enum GgufTensorType : uint
 {

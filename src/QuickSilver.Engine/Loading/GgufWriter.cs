@@ -104,6 +104,34 @@ public sealed class GgufWriter
         return this;
     }
 
+    /// <summary>
+    /// Adds a tensor whose bytes are already encoded in <paramref name="type"/> (e.g. blocks another quantizer wrote).
+    /// Any type with a known ggml block layout is accepted, including ones the engine cannot decode.
+    /// </summary>
+    /// <param name="name">Tensor name.</param>
+    /// <param name="shape">PyTorch shape, outermost first; the last dimension must be a multiple of the type's block size.</param>
+    /// <param name="type">The bytes' ggml type.</param>
+    /// <param name="data">Whole blocks, row after row.</param>
+    /// <exception cref="ArgumentException">Unknown type, or a shape the bytes do not fill exactly.</exception>
+    public GgufWriter AddEncodedTensor(string name, long[] shape, GgufTensorType type, byte[] data)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(name);
+        ArgumentNullException.ThrowIfNull(shape);
+        ArgumentNullException.ThrowIfNull(data);
+        if (shape.Length is 0 or > GgufReader.MaxDimensions)
+            throw new ArgumentException($"Tensor '{name}' has {shape.Length} dimensions; 1 to {GgufReader.MaxDimensions} are supported.", nameof(shape));
+        if (!GgufReader.TryGetBlockLayout(type, out int blockValues, out int blockBytes))
+            throw new ArgumentException($"Tensor '{name}': type {(uint)type} has no known block layout.", nameof(type));
+        if (shape.Any(s => s <= 0) || shape[^1] % blockValues != 0)
+            throw new ArgumentException($"Tensor '{name}' shape {WeightLayout.FormatShape(shape)} does not fit {type}'s {blockValues}-value blocks.", nameof(shape));
+        long expected = shape.Aggregate(1L, (a, b) => a * b) / blockValues * blockBytes;
+        if (data.LongLength != expected)
+            throw new ArgumentException($"Tensor '{name}' of shape {WeightLayout.FormatShape(shape)} in {type} takes {expected} bytes, got {data.LongLength}.", nameof(data));
+        if (!_tensorNames.Add(name)) throw new ArgumentException($"Tensor '{name}' was already added.", nameof(name));
+        _tensors.Add((name, [.. shape.Reverse()], type, data));
+        return this;
+    }
+
     /// <summary>Writes the file.</summary>
     public void Write(string path)
     {

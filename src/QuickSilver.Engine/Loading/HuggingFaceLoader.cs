@@ -4,11 +4,11 @@ using QuickSilver.Engine.Models;
 namespace QuickSilver.Engine.Loading;
 
 /// <summary>
-/// Loads a Hugging Face model folder (config.json + model.safetensors or a sharded index) of the GPT-2 or Llama
-/// family (llama, mistral, qwen2) into canonical tensors. Tokenizer files are not parsed here; their paths are
+/// Loads a Hugging Face model folder (config.json + model.safetensors or a sharded index) of GPT-2 or one of the
+/// Llama-shaped families in <see cref="DecoderFamilies"/> into canonical tensors. Tokenizer files are not parsed here; their paths are
 /// recorded in <see cref="CheckpointData.Metadata"/> under <see cref="TokenizerJsonPathKey"/> and friends.
 /// </summary>
-public static class HuggingFaceLoader
+public static partial class HuggingFaceLoader
 {
     /// <summary>The config file every Hugging Face folder holds.</summary>
     public const string ConfigFileName = "config.json";
@@ -27,7 +27,6 @@ public static class HuggingFaceLoader
     /// <summary>Metadata key: the config's model_type.</summary>
     public const string ModelTypeKey = "model_type";
 
-    private static readonly string[] LlamaFamily = ["llama", "mistral", "qwen2"];
 
     /// <summary>Loads the folder.</summary>
     /// <param name="folder">A folder with config.json and safetensors weights.</param>
@@ -44,12 +43,12 @@ public static class HuggingFaceLoader
         (ModelConfig config, string modelType, ConfigExtras extras) = ReadConfig(configPath);
         var metadata = FindTokenizerFiles(folder);
         metadata[ModelTypeKey] = modelType;
-        if (extras.SlidingWindow is int window) metadata["sliding_window"] = window.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        if (config.SlidingWindow > 0) metadata["sliding_window"] = config.SlidingWindow.ToString(System.Globalization.CultureInfo.InvariantCulture);
 
         using SafetensorsCheckpoint checkpoint = SafetensorsReader.OpenCheckpoint(folder);
         return modelType == "gpt2"
             ? LoadGpt2(checkpoint, config, folder, metadata)
-            : LoadLlama(checkpoint, config, extras, folder, metadata);
+            : LoadDecoder(checkpoint, config, extras, DecoderFamilies[modelType], folder, metadata);
     }
 
     /// <summary>Reads and validates config.json alone (no weights).</summary>
@@ -63,7 +62,7 @@ public static class HuggingFaceLoader
         return config;
     }
 
-    private sealed record ConfigExtras(bool? TieWordEmbeddings, bool? AttentionBias, bool? MlpBias, int? SlidingWindow);
+    private sealed record ConfigExtras(bool? TieWordEmbeddings, bool? AttentionBias, bool? MlpBias);
 
     private static (ModelConfig, string, ConfigExtras) ReadConfig(string configPath)
     {
@@ -78,8 +77,8 @@ public static class HuggingFaceLoader
             (ModelConfig config, ConfigExtras extras) = modelType switch
             {
                 "gpt2" => ParseGpt2(reader),
-                _ when LlamaFamily.Contains(modelType) => ParseLlama(reader, modelType),
-                _ => throw new ModelFormatException(configPath, $"config field 'model_type' is '{modelType}', which is not supported (supported: gpt2, {string.Join(", ", LlamaFamily)})."),
+                _ when DecoderFamilies.TryGetValue(modelType, out HuggingFaceDecoderFamily? family) => ParseDecoder(reader, family),
+                _ => throw new ModelFormatException(configPath, $"config field 'model_type' is '{modelType}', which is not supported (supported: gpt2, {string.Join(", ", DecoderFamilies.Keys)})."),
             };
             config.Validate(configPath);
             return (config, modelType, extras);
@@ -123,52 +122,7 @@ public static class HuggingFaceLoader
             BosTokenId = reader.OptionalTokenId("bos_token_id") ?? -1,
             EosTokenId = reader.OptionalTokenId("eos_token_id") ?? -1,
         };
-        return (config, new ConfigExtras(tie, true, true, null));
-    }
-
-    private static (ModelConfig, ConfigExtras) ParseLlama(JsonConfigReader reader, string modelType)
-    {
-        int hidden = reader.RequireInt("hidden_size");
-        int heads = reader.RequireInt("num_attention_heads");
-        int? headDim = reader.OptionalInt("head_dim");
-        if (headDim is null && (heads <= 0 || hidden % heads != 0))
-            throw reader.Invalid("hidden_size", $"({hidden}) must be a multiple of num_attention_heads ({heads}) when head_dim is absent.");
-        string activation = reader.OptionalString("hidden_act") ?? "silu";
-        if (activation is not ("silu" or "swish"))
-            throw reader.Invalid("hidden_act", $"is '{activation}'; only silu (SwiGLU) is supported for {modelType}.");
-        string? scaling = reader.OptionalNestedString("rope_scaling", "rope_type") ?? reader.OptionalNestedString("rope_scaling", "type");
-        if (scaling is not null and not "default")
-            throw reader.Invalid("rope_scaling", $"has type '{scaling}', which is not supported (only unscaled RoPE).");
-        if (reader.Has("rope_scaling") && scaling is null)
-            throw reader.Invalid("rope_scaling", "is set but names no rope_type; only unscaled RoPE is supported.");
-
-        bool? attentionBias = reader.OptionalBool("attention_bias") ?? (modelType == "qwen2" ? true : null);
-        bool? mlpBias = reader.OptionalBool("mlp_bias");
-        bool? tie = reader.OptionalBool("tie_word_embeddings");
-        int? window = (reader.OptionalBool("use_sliding_window") ?? modelType == "mistral") ? reader.OptionalInt("sliding_window") : null;
-        var config = new ModelConfig
-        {
-            Architecture = modelType,
-            VocabSize = reader.RequireInt("vocab_size"),
-            HiddenSize = hidden,
-            NumLayers = reader.RequireInt("num_hidden_layers"),
-            NumHeads = heads,
-            NumKvHeads = reader.OptionalInt("num_key_value_heads") ?? heads,
-            HeadDim = headDim ?? hidden / heads,
-            IntermediateSize = reader.RequireInt("intermediate_size"),
-            MaxPositions = reader.RequireInt("max_position_embeddings"),
-            NormEps = reader.OptionalFloat("rms_norm_eps") ?? 1e-6f,
-            RopeTheta = reader.OptionalFloat("rope_theta") ?? 10000f,
-            Norm = NormKind.RmsNorm,
-            Positions = PositionEncodingKind.Rotary,
-            FeedForward = FeedForwardKind.SwiGlu,
-            AttentionBias = attentionBias ?? false,
-            MlpBias = mlpBias ?? false,
-            TiedEmbeddings = tie ?? false,
-            BosTokenId = reader.OptionalTokenId("bos_token_id") ?? -1,
-            EosTokenId = reader.OptionalTokenId("eos_token_id") ?? -1,
-        };
-        return (config, new ConfigExtras(tie, attentionBias, mlpBias, window));
+        return (config, new ConfigExtras(tie, true, true));
     }
 
     private static CheckpointData LoadGpt2(SafetensorsCheckpoint checkpoint, ModelConfig config, string folder, Dictionary<string, string> metadata)
@@ -214,53 +168,6 @@ public static class HuggingFaceLoader
             float[] weight = Read(checkpoint, source + ".weight", [inputs, outputs]);
             builder.Add(target, [outputs, inputs], Transpose(weight, (int)inputs, (int)outputs));
             builder.Add(WeightNames.BiasOf(target), [outputs], Read(checkpoint, source + ".bias", [outputs]));
-        }
-    }
-
-    private static CheckpointData LoadLlama(SafetensorsCheckpoint checkpoint, ModelConfig config, ConfigExtras extras, string folder, Dictionary<string, string> metadata)
-    {
-        string prefix = checkpoint.Contains("model.embed_tokens.weight") || !checkpoint.Contains("embed_tokens.weight") ? "model." : "";
-        bool tied = extras.TieWordEmbeddings == true || !checkpoint.Contains("lm_head.weight");
-        bool attentionBiasInFile = checkpoint.TensorNames.Any(n => n.Contains(".self_attn.", StringComparison.Ordinal) && n.EndsWith("_proj.bias", StringComparison.Ordinal));
-        bool mlpBiasInFile = checkpoint.TensorNames.Any(n => n.Contains(".mlp.", StringComparison.Ordinal) && n.EndsWith("_proj.bias", StringComparison.Ordinal));
-        config = config with
-        {
-            TiedEmbeddings = tied,
-            AttentionBias = config.AttentionBias || attentionBiasInFile,
-            MlpBias = config.MlpBias || mlpBiasInFile,
-        };
-        bool qwen2 = config.Architecture == "qwen2";
-
-        var builder = new CheckpointBuilder(config, folder);
-        long d = config.HiddenSize, inner = config.IntermediateSize;
-        long qRows = (long)config.NumHeads * config.HeadDim, kvRows = (long)config.NumKvHeads * config.HeadDim;
-
-        builder.Add(WeightNames.Embedding, [config.VocabSize, d], Read(checkpoint, prefix + "embed_tokens.weight", [config.VocabSize, d]));
-        for (int layer = 0; layer < config.NumLayers; layer++)
-        {
-            string p = $"{prefix}layers.{layer}.";
-            builder.Add(WeightNames.AttnNormWeight(layer), [d], Read(checkpoint, p + "input_layernorm.weight", [d]));
-            // Qwen2 carries q/k/v biases but never an o_proj bias; a zero bias is the same function.
-            Projection(p + "self_attn.q_proj", WeightNames.Query(layer), qRows, d, config.AttentionBias, extras.AttentionBias == true);
-            Projection(p + "self_attn.k_proj", WeightNames.Key(layer), kvRows, d, config.AttentionBias, extras.AttentionBias == true);
-            Projection(p + "self_attn.v_proj", WeightNames.Value(layer), kvRows, d, config.AttentionBias, extras.AttentionBias == true);
-            Projection(p + "self_attn.o_proj", WeightNames.Output(layer), d, qRows, config.AttentionBias, extras.AttentionBias == true && !qwen2);
-            builder.Add(WeightNames.MlpNormWeight(layer), [d], Read(checkpoint, p + "post_attention_layernorm.weight", [d]));
-            Projection(p + "mlp.gate_proj", WeightNames.Gate(layer), inner, d, config.MlpBias, extras.MlpBias == true);
-            Projection(p + "mlp.up_proj", WeightNames.Up(layer), inner, d, config.MlpBias, extras.MlpBias == true);
-            Projection(p + "mlp.down_proj", WeightNames.Down(layer), d, inner, config.MlpBias, extras.MlpBias == true);
-        }
-        builder.Add(WeightNames.FinalNormWeight, [d], Read(checkpoint, prefix + "norm.weight", [d]));
-        if (!tied) builder.Add(WeightNames.LmHead, [config.VocabSize, d], Read(checkpoint, "lm_head.weight", [config.VocabSize, d]));
-        return builder.Build(tokenizer: null, metadata);
-
-        void Projection(string source, string target, long rows, long columns, bool withBias, bool biasRequired)
-        {
-            builder.Add(target, [rows, columns], Read(checkpoint, source + ".weight", [rows, columns]));
-            if (!withBias) return;
-            string biasName = source + ".bias";
-            float[] bias = checkpoint.Contains(biasName) || biasRequired ? Read(checkpoint, biasName, [rows]) : new float[rows];
-            builder.Add(WeightNames.BiasOf(target), [rows], bias);
         }
     }
 

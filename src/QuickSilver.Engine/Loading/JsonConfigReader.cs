@@ -6,11 +6,48 @@ namespace QuickSilver.Engine.Loading;
 internal sealed class JsonConfigReader
 {
     private readonly JsonElement _root;
+    private readonly string _prefix;
 
-    public JsonConfigReader(string path, JsonElement root)
+    public JsonConfigReader(string path, JsonElement root, string prefix = "")
     {
         Path = path;
         _root = root;
+        _prefix = prefix;
+    }
+
+    /// <summary>A reader over the object field <paramref name="key"/> (messages name "key.sub"), or null when it is absent or null.</summary>
+    public JsonConfigReader? OptionalObject(string key)
+    {
+        if (!_root.TryGetProperty(key, out JsonElement value) || value.ValueKind == JsonValueKind.Null) return null;
+        if (value.ValueKind != JsonValueKind.Object) throw Invalid(key, value, "an object or null");
+        return new JsonConfigReader(Path, value, _prefix + key + ".");
+    }
+
+    /// <summary>The names of every field present (null-valued ones included).</summary>
+    public IEnumerable<string> Keys => _root.EnumerateObject().Select(p => p.Name);
+
+    /// <summary>A list of finite numbers, or null when absent.</summary>
+    public float[]? OptionalFloatArray(string key)
+    {
+        if (!_root.TryGetProperty(key, out JsonElement value) || value.ValueKind == JsonValueKind.Null) return null;
+        if (value.ValueKind != JsonValueKind.Array) throw Invalid(key, value, "a list of numbers");
+        var result = new float[value.GetArrayLength()];
+        int i = 0;
+        foreach (JsonElement item in value.EnumerateArray())
+        {
+            if (item.ValueKind != JsonValueKind.Number || !item.TryGetDouble(out double number) || !double.IsFinite(number))
+                throw Invalid($"{key}[{i}]", item, "a finite number");
+            result[i++] = (float)number;
+        }
+        return result;
+    }
+
+    /// <summary>A list of strings, or null when absent.</summary>
+    public string[]? OptionalStringArray(string key)
+    {
+        if (!_root.TryGetProperty(key, out JsonElement value) || value.ValueKind == JsonValueKind.Null) return null;
+        if (value.ValueKind != JsonValueKind.Array) throw Invalid(key, value, "a list of strings");
+        return value.EnumerateArray().Select((item, i) => item.ValueKind == JsonValueKind.String ? item.GetString()! : throw Invalid($"{key}[{i}]", item, "a string")).ToArray();
     }
 
     public string Path { get; }
@@ -76,14 +113,14 @@ internal sealed class JsonConfigReader
         return inner.ValueKind == JsonValueKind.String ? inner.GetString() : throw Invalid($"{key}.{subKey}", inner, "a string");
     }
 
-    public ModelFormatException Missing(string key) => new(Path, $"config field '{key}' is missing.");
+    public ModelFormatException Missing(string key) => new(Path, $"config field '{_prefix}{key}' is missing.");
 
-    public ModelFormatException Invalid(string key, string reason) => new(Path, $"config field '{key}' {reason}");
+    public ModelFormatException Invalid(string key, string reason) => new(Path, $"config field '{_prefix}{key}' {reason}");
 
     private ModelFormatException Invalid(string key, JsonElement value, string expected)
     {
         string text = value.GetRawText();
         if (text.Length > 60) text = text[..60] + "…";
-        return new ModelFormatException(Path, $"config field '{key}' must be {expected} (got {text}).");
+        return new ModelFormatException(Path, $"config field '{_prefix}{key}' must be {expected} (got {text}).");
     }
 }

@@ -31,9 +31,19 @@ public static class WeightLayout
             AddProjection(WeightNames.Key(layer), kvRows, d, config.AttentionBias);
             AddProjection(WeightNames.Value(layer), kvRows, d, config.AttentionBias);
             AddProjection(WeightNames.Output(layer), d, qRows, config.AttentionBias);
+            if (config.QueryKeyNorm)
+            {
+                shapes[WeightNames.QueryNorm(layer)] = [config.HeadDim];
+                shapes[WeightNames.KeyNorm(layer)] = [config.HeadDim];
+            }
+            if (config.PostNorms)
+            {
+                shapes[WeightNames.PostAttnNorm(layer)] = [d];
+                shapes[WeightNames.PostMlpNorm(layer)] = [d];
+            }
             shapes[WeightNames.MlpNormWeight(layer)] = [d];
             if (layerNorm) shapes[WeightNames.MlpNormBias(layer)] = [d];
-            if (config.FeedForward == FeedForwardKind.SwiGlu)
+            if (config.FeedForward is FeedForwardKind.SwiGlu or FeedForwardKind.GeGlu)
                 AddProjection(WeightNames.Gate(layer), inner, d, config.MlpBias);
             AddProjection(WeightNames.Up(layer), inner, d, config.MlpBias);
             AddProjection(WeightNames.Down(layer), d, inner, config.MlpBias);

@@ -34,6 +34,14 @@ public static class WeightNames
     public static string BiasOf(string weightName) => weightName.EndsWith(".weight", StringComparison.Ordinal)
         ? weightName[..^".weight".Length] + ".bias"
         : throw new ArgumentException($"'{weightName}' is not a weight name.", nameof(weightName));
+    /// <summary>Per-head query RMSNorm weight [hs] (Qwen3, Gemma 3).</summary>
+    public static string QueryNorm(int layer) => $"layers.{layer}.attn.q_norm.weight";
+    /// <summary>Per-head key RMSNorm weight [hs] (Qwen3, Gemma 3).</summary>
+    public static string KeyNorm(int layer) => $"layers.{layer}.attn.k_norm.weight";
+    /// <summary>Norm of the attention output before the residual add [d] (Gemma 2/3 sandwich).</summary>
+    public static string PostAttnNorm(int layer) => $"layers.{layer}.attn_post_norm.weight";
+    /// <summary>Norm of the MLP output before the residual add [d] (Gemma 2/3 sandwich).</summary>
+    public static string PostMlpNorm(int layer) => $"layers.{layer}.mlp_post_norm.weight";
     /// <summary>Pre-MLP norm weight [d].</summary>
     public static string MlpNormWeight(int layer) => $"layers.{layer}.mlp_norm.weight";
     /// <summary>Pre-MLP norm bias [d].</summary>

@@ -4,22 +4,32 @@ namespace QuickSilver.Engine.Models;
 
 /// <summary>
 /// Scaled dot-product attention with grouped-query heads and position masks. A static function so
-/// that alternatives (eager, returning probabilities) can be swapped in one place.
+/// that alternatives (eager, returning probabilities) can be swapped in one place. Per-layer differences
+/// (score scale, sliding window, soft-cap) come in through <see cref="AttentionOptions"/>.
 /// </summary>
 public static class Attention
 {
     /// <summary>
     /// Attends queries (B, nh, T, hs) at <paramref name="queryPositions"/> (T) over keys/values (B, nkv, Nk, hs) at
-    /// <paramref name="keyPositions"/> (Nk): a query sees a key when the key's position is not later than its own.
+    /// <paramref name="keyPositions"/> (Nk): a query sees a key when the key's position is not later than its own
+    /// (and, with a window w, later than its own minus w).
     /// </summary>
     /// <param name="causalSquare">Keys are exactly the queries' positions 0..T−1 in order: use the kernel's causal flag.</param>
-    /// <param name="seesAllKeys">Every key is at or before every query (e.g. one decode query): no mask at all.</param>
-    public static torch.Tensor Forward(torch.Tensor q, torch.Tensor k, torch.Tensor v, torch.Tensor queryPositions, torch.Tensor keyPositions, bool causalSquare, bool seesAllKeys)
+    /// <param name="seesAllKeys">Every key is at or before every query (e.g. one decode query): no causal mask at all.</param>
+    /// <param name="options">Scale, window and soft-cap; null for <see cref="AttentionOptions.Default"/>.</param>
+    public static torch.Tensor Forward(torch.Tensor q, torch.Tensor k, torch.Tensor v, torch.Tensor queryPositions, torch.Tensor keyPositions,
+        bool causalSquare, bool seesAllKeys, AttentionOptions? options = null)
     {
+        options ??= AttentionOptions.Default;
+        if (options.SoftCap > 0) return Eager(q, k, v, queryPositions, keyPositions, options).Output;
+
         using var scope = torch.NewDisposeScope();
         long b = q.shape[0], nh = q.shape[1], t = q.shape[2], hs = q.shape[3];
-        long nkv = k.shape[1], nk = k.shape[2];
+        long nkv = k.shape[1];
         long groups = nh / nkv;
+        // The kernel divides by √hs; a different scale is folded into the queries.
+        if (options.Scale is double scale) q = q * (scale * Math.Sqrt(hs));
+        if (options.Window is not null) (causalSquare, seesAllKeys) = (false, false);
         torch.Tensor result;
         if (causalSquare)
         {
@@ -35,7 +45,7 @@ public static class Attention
             torch.Tensor? mask = null;
             if (!seesAllKeys)
             {
-                var allowed = keyPositions.unsqueeze(0) <= queryPositions.unsqueeze(1); // (T, Nk)
+                var allowed = Allowed(queryPositions, keyPositions, options.Window); // (T, Nk)
                 mask = groups == 1 ? allowed : allowed.repeat(groups, 1); // (g·T, Nk)
             }
             var og = torch.nn.functional.scaled_dot_product_attention(qg, k, v, mask, 0.0, false);
@@ -48,19 +58,41 @@ public static class Attention
     /// Eager attention that also returns, for every key, the maximum attention probability any head and
     /// query gave it (B, Nk): the relevance signal of KV skipping's τ_kv criterion.
     /// </summary>
-    public static (torch.Tensor Output, torch.Tensor MaxReceived) ForwardWithMaxAttention(torch.Tensor q, torch.Tensor k, torch.Tensor v, torch.Tensor queryPositions, torch.Tensor keyPositions)
+    public static (torch.Tensor Output, torch.Tensor MaxReceived) ForwardWithMaxAttention(torch.Tensor q, torch.Tensor k, torch.Tensor v,
+        torch.Tensor queryPositions, torch.Tensor keyPositions, AttentionOptions? options = null)
+    {
+        var (output, probs) = Eager(q, k, v, queryPositions, keyPositions, options ?? AttentionOptions.Default);
+        using (probs)
+        {
+            return (output, probs.amax([1, 2])); // (B, Nk)
+        }
+    }
+
+    /// <summary>Which keys each query sees (T, Nk): key ≤ query, and within the window when there is one.</summary>
+    public static torch.Tensor Allowed(torch.Tensor queryPositions, torch.Tensor keyPositions, int? window)
+    {
+        using var scope = torch.NewDisposeScope();
+        var distance = queryPositions.unsqueeze(1) - keyPositions.unsqueeze(0); // (T, Nk)
+        var allowed = distance >= 0;
+        if (window is int w) allowed = allowed.logical_and(distance < w);
+        return allowed.MoveToOuterDisposeScope();
+    }
+
+    /// <summary>Output (B, nh, T, hs) and probabilities (B, nh, T, Nk), computed explicitly.</summary>
+    private static (torch.Tensor Output, torch.Tensor Probabilities) Eager(torch.Tensor q, torch.Tensor k, torch.Tensor v,
+        torch.Tensor queryPositions, torch.Tensor keyPositions, AttentionOptions options)
     {
         using var scope = torch.NewDisposeScope();
         long nh = q.shape[1], nkv = k.shape[1], hs = q.shape[3];
         long groups = nh / nkv;
         var kr = groups == 1 ? k : k.repeat_interleave(groups, 1); // (B, nh, Nk, hs)
         var vr = groups == 1 ? v : v.repeat_interleave(groups, 1);
-        var scores = q.matmul(kr.transpose(-2, -1)) / Math.Sqrt(hs); // (B, nh, T, Nk)
-        var allowed = keyPositions.unsqueeze(0) <= queryPositions.unsqueeze(1); // (T, Nk)
+        var scores = q.matmul(kr.transpose(-2, -1)) * (options.Scale ?? 1.0 / Math.Sqrt(hs)); // (B, nh, T, Nk)
+        if (options.SoftCap > 0) scores = (scores / options.SoftCap).tanh() * options.SoftCap;
+        var allowed = Allowed(queryPositions, keyPositions, options.Window); // (T, Nk)
         scores = scores.masked_fill(allowed.logical_not(), float.NegativeInfinity);
         var probs = scores.softmax(-1);
         var output = probs.matmul(vr); // (B, nh, T, hs)
-        var maxReceived = probs.amax([1, 2]); // (B, Nk)
-        return (output.MoveToOuterDisposeScope(), maxReceived.MoveToOuterDisposeScope());
+        return (output.MoveToOuterDisposeScope(), probs.MoveToOuterDisposeScope());
     }
 }

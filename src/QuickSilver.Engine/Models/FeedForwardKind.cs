@@ -7,4 +7,6 @@ public enum FeedForwardKind
     GeluTanh,
     /// <summary>down(silu(gate(x)) * up(x)) (Llama).</summary>
     SwiGlu,
+    /// <summary>down(gelu_tanh(gate(x)) * up(x)) (Gemma's GeGLU).</summary>
+    GeGlu,
 }

@@ -46,6 +46,33 @@ public sealed record ModelConfig
     public int BosTokenId { get; init; } = -1;
     /// <summary>End-of-sequence token, or -1.</summary>
     public int EosTokenId { get; init; } = -1;
+    /// <summary>RoPE frequency scaling (linear, llama3, longrope), or null for plain RoPE.</summary>
+    public RopeScaling? RopeScaling { get; init; }
+    /// <summary>RoPE base of the sliding-window layers when it differs from <see cref="RopeTheta"/> (Gemma 3: 10000); those layers run unscaled.</summary>
+    public float? RopeLocalTheta { get; init; }
+    /// <summary>Sliding attention window in tokens (a query at p sees keys at p − w + 1 … p), or 0 for full attention.</summary>
+    public int SlidingWindow { get; init; }
+    /// <summary>Which layers use <see cref="SlidingWindow"/> (true = local); null means every layer.</summary>
+    public IReadOnlyList<bool>? SlidingWindowLayers { get; init; }
+    /// <summary>Per-head RMSNorm of queries and keys before RoPE (Qwen3, Gemma 3).</summary>
+    public bool QueryKeyNorm { get; init; }
+    /// <summary>Attention score scale; null means 1/√<see cref="HeadDim"/> (Gemma 2/3: query_pre_attn_scalar^−½).</summary>
+    public float? AttentionScale { get; init; }
+    /// <summary>Attention score soft-cap c: scores become c·tanh(scores/c); 0 disables it (Gemma 2).</summary>
+    public float AttentionSoftCap { get; init; }
+    /// <summary>Final logit soft-cap c: logits become c·tanh(logits/c); 0 disables it (Gemma 2).</summary>
+    public float FinalLogitSoftCap { get; init; }
+    /// <summary>Factor the token embeddings are multiplied by (Gemma: √d); 1 for most models.</summary>
+    public float EmbeddingScale { get; init; } = 1f;
+    /// <summary>Norms on the attention and MLP outputs before each residual add (Gemma 2/3's sandwich).</summary>
+    public bool PostNorms { get; init; }
+
+    /// <summary>The attention window of layer <paramref name="layer"/>, or null for full causal attention.</summary>
+    public int? WindowOf(int layer) =>
+        SlidingWindow > 0 && (SlidingWindowLayers is null || SlidingWindowLayers[layer]) ? SlidingWindow : null;
+
+    /// <summary>Whether layer <paramref name="layer"/> is a local (sliding-window) layer.</summary>
+    public bool IsLocalLayer(int layer) => WindowOf(layer) is not null;
 
     /// <summary>Checks every field; throws <see cref="ModelFormatException"/> naming the first bad one.</summary>
     /// <param name="source">The file the config came from, for the message.</param>
@@ -69,6 +96,17 @@ public sealed record ModelConfig
             throw new ModelFormatException(source, $"config field {nameof(RopeTheta)} ({RopeTheta}) must be a positive finite number.");
         if (BosTokenId >= VocabSize || EosTokenId >= VocabSize)
             throw new ModelFormatException(source, $"config fields {nameof(BosTokenId)}/{nameof(EosTokenId)} ({BosTokenId}/{EosTokenId}) lie outside the vocabulary ({VocabSize}).");
+        if (SlidingWindow < 0)
+            throw new ModelFormatException(source, $"config field {nameof(SlidingWindow)} ({SlidingWindow}) must not be negative.");
+        if (SlidingWindowLayers is not null && SlidingWindowLayers.Count != NumLayers)
+            throw new ModelFormatException(source, $"config field {nameof(SlidingWindowLayers)} lists {SlidingWindowLayers.Count} layers but the model has {NumLayers}.");
+        if (AttentionScale is float scale && !(scale > 0 && float.IsFinite(scale)))
+            throw new ModelFormatException(source, $"config field {nameof(AttentionScale)} ({scale}) must be a positive finite number.");
+        if (!(AttentionSoftCap >= 0) || !(FinalLogitSoftCap >= 0) || !(EmbeddingScale > 0))
+            throw new ModelFormatException(source, $"config fields {nameof(AttentionSoftCap)}/{nameof(FinalLogitSoftCap)}/{nameof(EmbeddingScale)} ({AttentionSoftCap}/{FinalLogitSoftCap}/{EmbeddingScale}) are out of range.");
+        if (RopeLocalTheta is float local && !(local > 0 && float.IsFinite(local)))
+            throw new ModelFormatException(source, $"config field {nameof(RopeLocalTheta)} ({local}) must be a positive finite number.");
+        RopeScaling?.Validate(HeadDim, source);
         if ((long)HiddenSize * VocabSize > int.MaxValue * 4L)
             throw new ModelFormatException(source, $"config fields {nameof(HiddenSize)}×{nameof(VocabSize)} are implausibly large.");
 

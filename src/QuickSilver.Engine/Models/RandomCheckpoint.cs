@@ -49,8 +49,18 @@ public static class RandomCheckpoint
             Linear(WeightNames.Key(i), config.AttentionBias, kvd, d);
             Linear(WeightNames.Value(i), config.AttentionBias, kvd, d);
             Linear(WeightNames.Output(i), config.AttentionBias, d, qd);
+            if (config.QueryKeyNorm)
+            {
+                Add(WeightNames.QueryNorm(i), 0.1f, 1f, config.HeadDim);
+                Add(WeightNames.KeyNorm(i), 0.1f, 1f, config.HeadDim);
+            }
+            if (config.PostNorms)
+            {
+                Add(WeightNames.PostAttnNorm(i), 0.1f, 1f, d);
+                Add(WeightNames.PostMlpNorm(i), 0.1f, 1f, d);
+            }
             Norm(WeightNames.MlpNormWeight(i), WeightNames.MlpNormBias(i));
-            if (config.FeedForward == FeedForwardKind.SwiGlu) Linear(WeightNames.Gate(i), config.MlpBias, inner, d);
+            if (config.FeedForward is FeedForwardKind.SwiGlu or FeedForwardKind.GeGlu) Linear(WeightNames.Gate(i), config.MlpBias, inner, d);
             Linear(WeightNames.Up(i), config.MlpBias, inner, d);
             Linear(WeightNames.Down(i), config.MlpBias, d, inner);
         }

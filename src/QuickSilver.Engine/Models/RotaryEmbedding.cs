@@ -10,17 +10,25 @@ public sealed class RotaryEmbedding : IPositionRotation
     private readonly long _half;
 
     /// <summary>Precomputes cos/sin tables for <paramref name="maxPositions"/> positions.</summary>
-    public RotaryEmbedding(int headDim, int maxPositions, double theta, torch.Device device)
+    /// <param name="headDim">Width of one head (all of it rotates).</param>
+    /// <param name="maxPositions">Positions the tables cover; also picks longrope's short or long factors.</param>
+    /// <param name="theta">RoPE base.</param>
+    /// <param name="device">Where the tables live.</param>
+    /// <param name="scaling">Frequency scaling, or null for plain RoPE.</param>
+    public RotaryEmbedding(int headDim, int maxPositions, double theta, torch.Device device, RopeScaling? scaling = null)
     {
         _half = headDim / 2;
         using var scope = torch.NewDisposeScope();
         // Frequencies in float64, then cast: float32 pow drifts by ~1e-6 at long positions.
         var inv = torch.pow(theta, -torch.arange(0, headDim, 2, dtype: torch.float64) / headDim); // (hs/2)
-        var pos = torch.arange(maxPositions, dtype: torch.float64); // (P)
+        if (scaling?.FactorsFor(maxPositions) is { } factors)
+            inv = inv / torch.tensor(factors.Select(f => (double)f).ToArray(), torch.float64);
+        var pos = torch.arange(maxPositions, dtype: torch.float64) * (scaling?.PositionScale ?? 1.0); // (P)
         var angles = torch.outer(pos, inv); // (P, hs/2)
         var both = torch.cat([angles, angles], 1); // (P, hs)
-        _cos = both.cos().to(torch.float32).to(device).DetachFromDisposeScope();
-        _sin = both.sin().to(torch.float32).to(device).DetachFromDisposeScope();
+        double magnitude = scaling?.AttentionFactor ?? 1.0;
+        _cos = (both.cos() * magnitude).to(torch.float32).to(device).DetachFromDisposeScope();
+        _sin = (both.sin() * magnitude).to(torch.float32).to(device).DetachFromDisposeScope();
     }
 
     /// <inheritdoc />

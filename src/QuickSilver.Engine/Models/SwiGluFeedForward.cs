@@ -2,7 +2,7 @@ using TorchSharp;
 
 namespace QuickSilver.Engine.Models;
 
-/// <summary>down(silu(gate(x)) · up(x)): Llama's MLP. Gate and up run as one matmul.</summary>
+/// <summary>down(act(gate(x)) · up(x)): Llama's SwiGLU (act = SiLU) or Gemma's GeGLU (act = tanh-GELU). Gate and up run as one matmul.</summary>
 public sealed class SwiGluFeedForward : IFeedForward
 {
     private readonly torch.Tensor _gateUp; // (2I, d)
@@ -10,10 +10,13 @@ public sealed class SwiGluFeedForward : IFeedForward
     private readonly torch.Tensor _down;
     private readonly torch.Tensor? _downBias;
     private readonly long _inner;
+    private readonly bool _gelu;
 
     /// <summary>Creates the MLP; it takes ownership of the tensors.</summary>
-    public SwiGluFeedForward(torch.Tensor gate, torch.Tensor? gateBias, torch.Tensor up, torch.Tensor? upBias, torch.Tensor down, torch.Tensor? downBias)
+    /// <param name="geluGate">Gate with tanh-approximated GELU (GeGLU) instead of SiLU.</param>
+    public SwiGluFeedForward(torch.Tensor gate, torch.Tensor? gateBias, torch.Tensor up, torch.Tensor? upBias, torch.Tensor down, torch.Tensor? downBias, bool geluGate = false)
     {
+        _gelu = geluGate;
         _inner = gate.shape[0];
         _gateUp = torch.cat([gate, up], 0);
         _gateUpBias = gateBias is null || upBias is null ? null : torch.cat([gateBias, upBias], 0);
@@ -32,7 +35,8 @@ public sealed class SwiGluFeedForward : IFeedForward
         var both = torch.nn.functional.linear(x, _gateUp, _gateUpBias); // (…, 2I)
         var gate = both.narrow(-1, 0, _inner);
         var up = both.narrow(-1, _inner, _inner);
-        var hidden = torch.nn.functional.silu(gate, false) * up;
+        var activated = _gelu ? torch.nn.functional.gelu(gate, TorchSharp.Modules.GELU.Approximate.tanh, false) : torch.nn.functional.silu(gate, false);
+        var hidden = activated * up;
         return torch.nn.functional.linear(hidden, _down, _downBias).MoveToOuterDisposeScope();
     }
 

@@ -3,8 +3,9 @@ using TorchSharp;
 namespace QuickSilver.Engine.Models;
 
 /// <summary>
-/// One pre-norm decoder block: h += o(attn(norm₁(h))); h += mlp(norm₂(h)). Weights are fixed; per-sequence
-/// state (the K/V cache) comes in through <see cref="BlockInput"/>.
+/// One pre-norm decoder block: h += post₁(o(attn(norm₁(h)))); h += post₂(mlp(norm₂(h))), where the post-norms are the
+/// identity except in Gemma 2/3's sandwich, and q/k may be RMS-normalized per head before RoPE (Qwen3, Gemma 3).
+/// Weights are fixed; per-sequence state (the K/V cache) comes in through <see cref="BlockInput"/>.
 /// </summary>
 public sealed class TransformerBlock : IDisposable
 {
@@ -18,14 +19,18 @@ public sealed class TransformerBlock : IDisposable
     private readonly torch.Tensor? _outBias;
     private readonly IFeedForward _mlp;
     private readonly IPositionRotation _rotation;
+    private readonly BlockExtras _extras;
     private readonly int _heads, _kvHeads, _headDim;
     private readonly long _queryWidth, _kvWidth;
 
-    /// <summary>Creates the block; it takes ownership of every tensor and module given.</summary>
+    /// <summary>Creates the block; it takes ownership of every tensor and module given (the rotation is shared and not disposed).</summary>
+    /// <param name="extras">Attention options, q/k norms and post-norms; null for a plain pre-norm block.</param>
     public TransformerBlock(ModelConfig config, INormalization attnNorm, torch.Tensor query, torch.Tensor? queryBias,
         torch.Tensor key, torch.Tensor? keyBias, torch.Tensor value, torch.Tensor? valueBias,
-        torch.Tensor output, torch.Tensor? outputBias, INormalization mlpNorm, IFeedForward mlp, IPositionRotation rotation)
+        torch.Tensor output, torch.Tensor? outputBias, INormalization mlpNorm, IFeedForward mlp, IPositionRotation rotation,
+        BlockExtras? extras = null)
     {
+        _extras = extras ?? new BlockExtras();
         ArgumentNullException.ThrowIfNull(config);
         (_heads, _kvHeads, _headDim) = (config.NumHeads, config.NumKvHeads, config.HeadDim);
         _queryWidth = (long)_heads * _headDim;
@@ -65,8 +70,8 @@ public sealed class TransformerBlock : IDisposable
         var q = qkv.narrow(-1, 0, _queryWidth).view(b, t, _heads, _headDim); // (B, T, nh, hs)
         var k = qkv.narrow(-1, _queryWidth, _kvWidth).view(b, t, _kvHeads, _headDim); // (B, T, nkv, hs)
         var v = qkv.narrow(-1, _queryWidth + _kvWidth, _kvWidth).view(b, t, _kvHeads, _headDim); // (B, T, nkv, hs)
-        q = _rotation.Apply(q, input.Positions).transpose(1, 2); // (B, nh, T, hs)
-        k = _rotation.Apply(k, input.Positions).transpose(1, 2); // (B, nkv, T, hs)
+        q = _rotation.Apply(Normalize(_extras.QueryNorm, q), input.Positions).transpose(1, 2); // (B, nh, T, hs)
+        k = _rotation.Apply(Normalize(_extras.KeyNorm, k), input.Positions).transpose(1, 2); // (B, nkv, T, hs)
         v = v.transpose(1, 2); // (B, nkv, T, hs)
 
         torch.Tensor keys, values, keyPositions;
@@ -102,13 +107,13 @@ public sealed class TransformerBlock : IDisposable
         torch.Tensor attended;
         torch.Tensor? maxAttention = null;
         if (input.NeedMaxAttention)
-            (attended, maxAttention) = Attention.ForwardWithMaxAttention(q, keys, values, input.Positions, keyPositions);
+            (attended, maxAttention) = Attention.ForwardWithMaxAttention(q, keys, values, input.Positions, keyPositions, _extras.Attention);
         else
-            attended = Attention.Forward(q, keys, values, input.Positions, keyPositions, causalSquare, seesAllKeys);
+            attended = Attention.Forward(q, keys, values, input.Positions, keyPositions, causalSquare, seesAllKeys, _extras.Attention);
 
         var merged = attended.transpose(1, 2).reshape(b, t, _queryWidth); // (B, T, nh·hs)
-        var h = x + torch.nn.functional.linear(merged, _out, _outBias);
-        h = h + _mlp.Apply(_mlpNorm.Apply(h));
+        var h = x + Normalize(_extras.PostAttentionNorm, torch.nn.functional.linear(merged, _out, _outBias));
+        h = h + Normalize(_extras.PostMlpNorm, _mlp.Apply(_mlpNorm.Apply(h)));
 
         return new BlockOutput
         {
@@ -128,14 +133,18 @@ public sealed class TransformerBlock : IDisposable
         var kv = torch.nn.functional.linear(_attnNorm.Apply(hidden), _kv, _kvBias); // (1, Tp, 2·kvd)
         var k = kv.narrow(-1, 0, _kvWidth).view(b, t, _kvHeads, _headDim); // (1, Tp, nkv, hs)
         var v = kv.narrow(-1, _kvWidth, _kvWidth).view(b, t, _kvHeads, _headDim);
-        k = _rotation.Apply(k, positions).transpose(1, 2); // (1, nkv, Tp, hs)
+        k = _rotation.Apply(Normalize(_extras.KeyNorm, k), positions).transpose(1, 2); // (1, nkv, Tp, hs)
         return (k.MoveToOuterDisposeScope(), v.transpose(1, 2).MoveToOuterDisposeScope());
     }
+
+    private static torch.Tensor Normalize(INormalization? norm, torch.Tensor x) => norm is null ? x : norm.Apply(x);
 
     /// <inheritdoc />
     public void Dispose()
     {
         _attnNorm.Dispose(); _mlpNorm.Dispose();
+        _extras.QueryNorm?.Dispose(); _extras.KeyNorm?.Dispose();
+        _extras.PostAttentionNorm?.Dispose(); _extras.PostMlpNorm?.Dispose();
         _kv.Dispose(); _kvBias?.Dispose();
         _qkv.Dispose(); _qkvBias?.Dispose();
         _out.Dispose(); _outBias?.Dispose();

@@ -13,10 +13,10 @@ public sealed class TransformerModel : IDisposable
     private readonly torch.Tensor? _positionEmbedding; // (P, d)
     private readonly torch.Tensor _head;               // (V, d), may alias the embedding
     private readonly bool _headIsEmbedding;
-    private readonly IPositionRotation _rotation;
+    private readonly IPositionRotation[] _rotations;   // shared by the blocks: global, and local when it differs
 
     private TransformerModel(ModelConfig config, torch.Device device, torch.Tensor embedding, torch.Tensor? positionEmbedding,
-        TransformerBlock[] blocks, INormalization finalNorm, torch.Tensor head, bool headIsEmbedding, IPositionRotation rotation)
+        TransformerBlock[] blocks, INormalization finalNorm, torch.Tensor head, bool headIsEmbedding, IPositionRotation[] rotations)
     {
         Config = config;
         Device = device;
@@ -26,7 +26,7 @@ public sealed class TransformerModel : IDisposable
         FinalNorm = finalNorm;
         _head = head;
         _headIsEmbedding = headIsEmbedding;
-        _rotation = rotation;
+        _rotations = rotations;
         HeadFlopsPerToken = 2.0 * config.HiddenSize * config.VocabSize;
     }
 
@@ -69,30 +69,45 @@ public sealed class TransformerModel : IDisposable
         torch.Tensor? Optional(string name, params long[] shape) => tensors.ContainsKey(name) ? Take(name, shape) : null;
         torch.Tensor? Bias(bool present, string weightName, long size) => present ? Take(WeightNames.BiasOf(weightName), size) : null;
 
-        INormalization Norm(string weightName, string biasName) => config.Norm switch
+        INormalization Norm(string weightName, string biasName, int? size = null) => config.Norm switch
         {
-            NormKind.LayerNorm => new LayerNormalization(Take(weightName, d), Take(biasName, d), config.NormEps),
-            NormKind.RmsNorm => new RmsNormalization(Take(weightName, d), config.NormEps),
+            NormKind.LayerNorm => new LayerNormalization(Take(weightName, size ?? d), Take(biasName, size ?? d), config.NormEps),
+            NormKind.RmsNorm => new RmsNormalization(Take(weightName, size ?? d), config.NormEps),
             _ => throw new ModelFormatException(checkpoint.Source, $"unsupported norm kind {config.Norm}."),
         };
+        INormalization? OptionalRms(bool present, string weightName, int size) =>
+            present ? new RmsNormalization(Take(weightName, size), config.NormEps) : null;
 
+        // Global layers use the (possibly scaled) base; Gemma 3's local layers their own unscaled base.
         IPositionRotation rotation = config.Positions == PositionEncodingKind.Rotary
-            ? new RotaryEmbedding(config.HeadDim, config.MaxPositions, config.RopeTheta, device)
+            ? new RotaryEmbedding(config.HeadDim, config.MaxPositions, config.RopeTheta, device, config.RopeScaling)
             : new NoRotation();
+        IPositionRotation localRotation = config.Positions == PositionEncodingKind.Rotary && config.RopeLocalTheta is float localTheta
+            ? new RotaryEmbedding(config.HeadDim, config.MaxPositions, localTheta, device)
+            : rotation;
 
         var blocks = new TransformerBlock[config.NumLayers];
         for (int i = 0; i < config.NumLayers; i++)
         {
             IFeedForward mlp = config.FeedForward switch
             {
-                FeedForwardKind.SwiGlu => new SwiGluFeedForward(
+                FeedForwardKind.SwiGlu or FeedForwardKind.GeGlu => new SwiGluFeedForward(
                     Take(WeightNames.Gate(i), inner, d), Bias(config.MlpBias, WeightNames.Gate(i), inner),
                     Take(WeightNames.Up(i), inner, d), Bias(config.MlpBias, WeightNames.Up(i), inner),
-                    Take(WeightNames.Down(i), d, inner), Bias(config.MlpBias, WeightNames.Down(i), d)),
+                    Take(WeightNames.Down(i), d, inner), Bias(config.MlpBias, WeightNames.Down(i), d),
+                    geluGate: config.FeedForward == FeedForwardKind.GeGlu),
                 FeedForwardKind.GeluTanh => new GeluFeedForward(
                     Take(WeightNames.Up(i), inner, d), Bias(config.MlpBias, WeightNames.Up(i), inner),
                     Take(WeightNames.Down(i), d, inner), Bias(config.MlpBias, WeightNames.Down(i), d)),
                 _ => throw new ModelFormatException(checkpoint.Source, $"unsupported feed-forward kind {config.FeedForward}."),
+            };
+            var extras = new BlockExtras
+            {
+                Attention = AttentionOptions.ForLayer(config, i),
+                QueryNorm = OptionalRms(config.QueryKeyNorm, WeightNames.QueryNorm(i), config.HeadDim),
+                KeyNorm = OptionalRms(config.QueryKeyNorm, WeightNames.KeyNorm(i), config.HeadDim),
+                PostAttentionNorm = config.PostNorms ? Norm(WeightNames.PostAttnNorm(i), WeightNames.BiasOf(WeightNames.PostAttnNorm(i))) : null,
+                PostMlpNorm = config.PostNorms ? Norm(WeightNames.PostMlpNorm(i), WeightNames.BiasOf(WeightNames.PostMlpNorm(i))) : null,
             };
             blocks[i] = new TransformerBlock(config,
                 Norm(WeightNames.AttnNormWeight(i), WeightNames.AttnNormBias(i)),
@@ -101,30 +116,35 @@ public sealed class TransformerModel : IDisposable
                 Take(WeightNames.Value(i), kvd, d), Bias(config.AttentionBias, WeightNames.Value(i), kvd),
                 Take(WeightNames.Output(i), d, qd), Bias(config.AttentionBias, WeightNames.Output(i), d),
                 Norm(WeightNames.MlpNormWeight(i), WeightNames.MlpNormBias(i)),
-                mlp, rotation);
+                mlp, config.IsLocalLayer(i) ? localRotation : rotation, extras);
         }
 
         var embedding = Take(WeightNames.Embedding, config.VocabSize, d);
         var positions = config.Positions == PositionEncodingKind.Learned ? Take(WeightNames.PositionEmbedding, config.MaxPositions, d) : null;
         var finalNorm = Norm(WeightNames.FinalNormWeight, WeightNames.FinalNormBias);
         var head = config.TiedEmbeddings ? null : Optional(WeightNames.LmHead, config.VocabSize, d);
-        return new TransformerModel(config, device, embedding, positions, blocks, finalNorm, head ?? embedding, head is null, rotation);
+        return new TransformerModel(config, device, embedding, positions, blocks, finalNorm, head ?? embedding, head is null,
+            ReferenceEquals(localRotation, rotation) ? [rotation] : [rotation, localRotation]);
     }
 
-    /// <summary>Token embeddings plus learned positions when the model has them: ids (B, T), positions (T) → (B, T, d).</summary>
+    /// <summary>Token embeddings (times the config's embedding scale) plus learned positions when the model has them: ids (B, T), positions (T) → (B, T, d).</summary>
     public torch.Tensor Embed(torch.Tensor ids, torch.Tensor positions)
     {
         using var scope = torch.NewDisposeScope();
         var h = _embedding.index_select(0, ids.reshape(-1)).view(ids.shape[0], ids.shape[1], -1); // (B, T, d)
+        if (Config.EmbeddingScale != 1f) h = h * Config.EmbeddingScale;
         if (_positionEmbedding is not null) h = h + _positionEmbedding.index_select(0, positions).unsqueeze(0);
         return h.MoveToOuterDisposeScope();
     }
 
-    /// <summary>Final norm and head: (…, d) → (…, V). Applied to an intermediate state, this is the logit lens.</summary>
+    /// <summary>Final norm, head and (Gemma 2) soft-cap: (…, d) → (…, V). Applied to an intermediate state, this is the logit lens.</summary>
     public torch.Tensor Logits(torch.Tensor hidden)
     {
         using var scope = torch.NewDisposeScope();
-        return torch.nn.functional.linear(FinalNorm.Apply(hidden), _head).MoveToOuterDisposeScope();
+        var logits = torch.nn.functional.linear(FinalNorm.Apply(hidden), _head);
+        float cap = Config.FinalLogitSoftCap;
+        if (cap > 0) logits = (logits / cap).tanh() * cap;
+        return logits.MoveToOuterDisposeScope();
     }
 
     /// <inheritdoc />
@@ -132,7 +152,7 @@ public sealed class TransformerModel : IDisposable
     {
         foreach (var block in Blocks) block.Dispose();
         FinalNorm.Dispose();
-        _rotation.Dispose();
+        foreach (var rotation in _rotations) rotation.Dispose();
         _embedding.Dispose();
         _positionEmbedding?.Dispose();
         if (!_headIsEmbedding) _head.Dispose();

@@ -194,7 +194,7 @@ public sealed class LlamaFormatsTests
     }
 
     [Theory]
-    [InlineData("rope_scaling", "llama3")]
+    [InlineData("rope_scaling", "yarn")]
     [InlineData("hidden_act", "gelu")]
     public void HuggingFace_UnsupportedSemantics_AreRejected(string key, string value)
     {

@@ -1,0 +1,41 @@
+using QuickSilver.Engine.Loading;
+using QuickSilver.Engine.Models;
+
+namespace QuickSilver.Engine.Tests.Architectures;
+
+/// <summary>
+/// One architecture variant under test: the canonical config both loaders must produce, and what the GGUF (as llama.cpp's
+/// converter writes it) and the HF folder (as transformers writes it) carry beyond the common fields.
+/// </summary>
+internal sealed class ArchitectureCase
+{
+    /// <summary>Name in test output ("llama3.1", "qwen3", …).</summary>
+    public required string Name { get; init; }
+    /// <summary>general.architecture of the GGUF.</summary>
+    public required string GgufArchitecture { get; init; }
+    /// <summary>model_type of the HF config.</summary>
+    public required string HfModelType { get; init; }
+    /// <summary>The canonical config; Architecture is ignored when comparing.</summary>
+    public required ModelConfig Config { get; init; }
+    /// <summary>Extra GGUF metadata (rope scaling keys, soft-caps …), keys without the "{arch}." prefix.</summary>
+    public IReadOnlyDictionary<string, object> GgufMetadata { get; init; } = new Dictionary<string, object>();
+    /// <summary>Extra config.json fields.</summary>
+    public IReadOnlyDictionary<string, object?> HfConfig { get; init; } = new Dictionary<string, object?>();
+    /// <summary>llama.cpp applies the sliding window for this GGUF architecture (it does for gemma2/3, not for llama).</summary>
+    public bool LlamaCppAppliesWindow { get; init; } = true;
+
+    /// <summary>Random weights in the canonical layout (o_proj biases zero: no family here stores one).</summary>
+    public CheckpointData Weights(int seed = 5)
+    {
+        CheckpointData random = RandomCheckpoint.Create(Config, seed, std: 0.25f);
+        var tensors = random.Tensors.ToDictionary(p => p.Key, p => p.Value);
+        for (int l = 0; l < Config.NumLayers; l++)
+        {
+            string bias = WeightNames.BiasOf(WeightNames.Output(l));
+            if (tensors.TryGetValue(bias, out HostTensor? b)) tensors[bias] = b with { Data = new float[b.Data.Length] };
+        }
+        return new CheckpointData(Config, tensors, null, "random");
+    }
+
+    public override string ToString() => Name;
+}

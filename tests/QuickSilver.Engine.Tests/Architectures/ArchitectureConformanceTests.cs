@@ -1,0 +1,97 @@
+using QuickSilver.Engine.Loading;
+using QuickSilver.Engine.Models;
+using QuickSilver.Engine.Runtime;
+using QuickSilver.Engine.Tests.Loading;
+using QuickSilver.Testing.LlamaCpp;
+using Xunit.Abstractions;
+
+namespace QuickSilver.Engine.Tests.Architectures;
+
+/// <summary>Each architecture, written as llama.cpp's converter and as transformers write it, loads to the same model and matches llama.cpp.</summary>
+public sealed class ArchitectureConformanceTests(ITestOutputHelper output)
+{
+    /// <summary>Long enough to cross the tiny sliding windows (8) and llama3's shrunk original context (16).</summary>
+    private static readonly int[] Prompt = TestModels.RandomTokens(40, 64, seed: 21);
+
+    public static TheoryData<string> Names() => TinyArchitectures.Names();
+
+    [Theory]
+    [MemberData(nameof(Names))]
+    public void Gguf_logits_match_llama_cpp_at_every_position(string name)
+    {
+        ArchitectureCase c = TinyArchitectures.ByName(name);
+        using var temp = new TempDirectory();
+        string path = ArchitectureWriters.WriteGguf(c, c.Weights(), temp.File(name + ".gguf"));
+        // llama.cpp runs the llama architecture without a window; compare where the window cannot matter.
+        int[] tokens = c.LlamaCppAppliesWindow || c.Config.SlidingWindow == 0 ? Prompt : Prompt[..c.Config.SlidingWindow];
+
+        float[] ours = Logits(GgufLoader.Load(path), tokens);
+        float[][] theirs = LlamaCppModel.LogitsAtEveryPosition(path, tokens);
+        (float maxDelta, double argmaxAgreement) = Compare(ours, theirs, c.Config.VocabSize);
+        output.WriteLine($"{name}: {tokens.Length} positions, max |Δlogit| vs llama.cpp = {maxDelta:G3}, argmax agreement {argmaxAgreement:P0}");
+        Assert.True(maxDelta <= 0.02f, $"{name}: max |Δlogit| {maxDelta}");
+        Assert.Equal(1.0, argmaxAgreement);
+    }
+
+    [Theory]
+    [MemberData(nameof(Names))]
+    public void Hf_folder_and_gguf_load_the_same_model(string name)
+    {
+        ArchitectureCase c = TinyArchitectures.ByName(name);
+        CheckpointData weights = c.Weights();
+        using var temp = new TempDirectory();
+        CheckpointData gguf = GgufLoader.Load(ArchitectureWriters.WriteGguf(c, weights, temp.File("m.gguf")));
+        CheckpointData hf = HuggingFaceLoader.Load(ArchitectureWriters.WriteHfFolder(c, weights, temp.SubDirectory("hf")));
+
+        foreach (CheckpointData loaded in new[] { gguf, hf })
+        {
+            AssertSameConfig(c.Config, loaded.Config, loaded.Source);
+            Assert.Equal(weights.Tensors.Keys.Order(), loaded.Tensors.Keys.Order());
+            foreach ((string tensor, HostTensor expected) in weights.Tensors) Assert.True(expected.Data.SequenceEqual(loaded.Tensors[tensor].Data), $"{loaded.Source}: {tensor}");
+        }
+        float delta = TestModels.MaxAbsDiff(Logits(gguf, Prompt), Logits(hf, Prompt));
+        Assert.True(delta < 1e-4f, $"{name}: GGUF vs HF max |Δlogit| {delta}");
+    }
+
+    internal static float[] Logits(CheckpointData checkpoint, int[] tokens)
+    {
+        using TransformerModel model = TransformerModel.Create(checkpoint, TorchSharp.torch.CPU);
+        using ForwardOutput forward = new ForwardRunner(model).Run(new ForwardInput { TokenIds = tokens, AllLogits = true });
+        return TestModels.ToArray(forward.Logits);
+    }
+
+    internal static (float MaxDelta, double ArgmaxAgreement) Compare(float[] ours, float[][] theirs, int vocab)
+    {
+        float max = 0;
+        int agree = 0;
+        for (int t = 0; t < theirs.Length; t++)
+        {
+            Assert.Equal(vocab, theirs[t].Length);
+            int oursBest = 0, theirsBest = 0;
+            for (int v = 0; v < vocab; v++)
+            {
+                float o = ours[(t * vocab) + v];
+                max = Math.Max(max, Math.Abs(theirs[t][v] - o));
+                if (o > ours[(t * vocab) + oursBest]) oursBest = v;
+                if (theirs[t][v] > theirs[t][theirsBest]) theirsBest = v;
+            }
+            if (oursBest == theirsBest) agree++;
+        }
+        return (max, (double)agree / theirs.Length);
+    }
+
+    private static void AssertSameConfig(ModelConfig expected, ModelConfig actual, string source)
+    {
+        var normalized = actual with { Architecture = expected.Architecture, RopeScaling = expected.RopeScaling, SlidingWindowLayers = expected.SlidingWindowLayers };
+        Assert.True(expected == normalized, $"{source}: config {actual} differs from {expected}");
+        Assert.Equal(expected.SlidingWindowLayers ?? [], actual.SlidingWindowLayers ?? []);
+        Assert.Equal(expected.RopeScaling is null, actual.RopeScaling is null);
+        if (expected.RopeScaling is { } e && actual.RopeScaling is { } a)
+        {
+            Assert.Equal(e.PositionScale, a.PositionScale, 12);
+            Assert.Equal(e.AttentionFactor, a.AttentionFactor, 6);
+            Assert.Equal(e.FrequencyFactors ?? [], a.FrequencyFactors ?? []);
+            Assert.Equal(e.LongFrequencyFactors ?? [], a.LongFrequencyFactors ?? []);
+        }
+    }
+}

@@ -1,0 +1,171 @@
+using System.Text;
+using QuickSilver.Engine.Generation;
+using QuickSilver.Engine.Tokenization;
+using QuickSilver.Extensions.AI.Chat.Protocols;
+
+namespace QuickSilver.Extensions.AI.Constraints;
+
+/// <summary>
+/// Constrained decoding inside a model's native tool-call syntax. Text is free until the model writes the protocol's call
+/// marker (<c>&lt;tool_call&gt;</c>, <c>&lt;|python_tag|&gt;</c>, <c>[TOOL_CALLS]</c>); from there the call object is constrained
+/// to the envelope (a known tool name and arguments that follow its JSON schema), then text is free again, so the model can
+/// close the block, call again or end its turn. With a required call, the marker and one call are forced from the first token.
+/// </summary>
+internal sealed class NativeToolCallConstraint : ITokenConstraint
+{
+    private readonly TokenTrie _trie;
+    private readonly ToolCallProtocol _protocol;
+    private readonly Func<JsonSchemaConstraint> _newEnvelope;
+    private readonly bool _required;
+    private readonly HashSet<int> _markerIds;
+    private readonly byte[] _marker;
+    private readonly StringBuilder _recent = new();
+    private JsonSchemaConstraint? _envelope;
+    private Mode _mode;
+    private int _forcedBytes;
+    private bool _sawText;
+    private int _calls;
+
+    private enum Mode { Free, Marker, Lead, Call, Done }
+
+    /// <param name="tokenizer">The model's tokenizer.</param>
+    /// <param name="protocol">The native syntax.</param>
+    /// <param name="newEnvelope">Builds the constraint for one call object.</param>
+    /// <param name="required">A call is required: the marker and one call are forced, then the output is complete.</param>
+    public NativeToolCallConstraint(ITokenizer tokenizer, ToolCallProtocol protocol, Func<JsonSchemaConstraint> newEnvelope, bool required)
+    {
+        _trie = TokenTrie.For(tokenizer);
+        _protocol = protocol;
+        _newEnvelope = newEnvelope;
+        _required = required;
+        _marker = Encoding.UTF8.GetBytes(protocol.CallMarker);
+        _markerIds = [];
+        for (int id = 0; id < tokenizer.VocabSize; id++)
+        {
+            if (tokenizer.TokenPiece(id) == protocol.CallMarker) _markerIds.Add(id);
+        }
+        _mode = required ? Mode.Marker : Mode.Free;
+    }
+
+    /// <summary>How many call objects were completed under the constraint.</summary>
+    public int CompletedCalls => _calls;
+
+    /// <inheritdoc />
+    public bool IsComplete => _mode == Mode.Done;
+
+    /// <inheritdoc />
+    public void Apply(Span<float> logits)
+    {
+        int n = Math.Min(logits.Length, _trie.VocabSize);
+        switch (_mode)
+        {
+            case Mode.Call:
+                _envelope!.Apply(logits);
+                return;
+            case Mode.Marker:
+                // Only the marker token, or bytes that spell the rest of the marker.
+                ReadOnlySpan<byte> rest = _marker.AsSpan(_forcedBytes);
+                for (int id = 0; id < n; id++)
+                {
+                    byte[] bytes = _trie.TokenBytes[id];
+                    bool ok = (_forcedBytes == 0 && _markerIds.Contains(id)) || (bytes.Length > 0 && bytes.Length <= rest.Length && rest.StartsWith(bytes));
+                    if (!ok) logits[id] = float.NegativeInfinity;
+                }
+                MaskBeyond(logits, n);
+                return;
+            case Mode.Lead:
+                JsonSchemaConstraint envelope = _envelope ??= _newEnvelope();
+                for (int id = 0; id < n; id++)
+                {
+                    ReadOnlySpan<byte> body = SkipLead(_trie.TokenBytes[id]);
+                    bool ok = _trie.TokenBytes[id].Length > 0 && (body.Length == 0 || envelope.Allows(body));
+                    if (!ok) logits[id] = float.NegativeInfinity;
+                }
+                MaskBeyond(logits, n);
+                return;
+            case Mode.Free when _protocol.BareJsonCalls && !_sawText:
+                // A reply that opens with '{' is a call: block openings no call can continue.
+                JsonSchemaConstraint bare = _envelope ??= _newEnvelope();
+                for (int id = 0; id < n; id++)
+                {
+                    ReadOnlySpan<byte> body = TrimBlank(_trie.TokenBytes[id]);
+                    if (body.Length > 0 && body[0] == (byte)'{' && !bare.Allows(body)) logits[id] = float.NegativeInfinity;
+                }
+                return;
+        }
+    }
+
+    /// <inheritdoc />
+    public void Accept(int tokenId)
+    {
+        if ((uint)tokenId >= (uint)_trie.VocabSize) return;
+        byte[] bytes = _trie.TokenBytes[tokenId];
+        switch (_mode)
+        {
+            case Mode.Call:
+                _envelope!.Accept(tokenId);
+                if (_envelope.IsComplete) EndCall();
+                return;
+            case Mode.Marker:
+                _forcedBytes = _markerIds.Contains(tokenId) ? _marker.Length : _forcedBytes + bytes.Length;
+                if (_forcedBytes >= _marker.Length) _mode = Mode.Lead;
+                return;
+            case Mode.Lead:
+                ReadOnlySpan<byte> body = SkipLead(bytes);
+                if (body.Length > 0) StartCall(body);
+                return;
+            case Mode.Free:
+                ReadOnlySpan<byte> text = TrimBlank(bytes);
+                if (_protocol.BareJsonCalls && !_sawText && text.Length > 0 && text[0] == (byte)'{')
+                {
+                    _sawText = true;
+                    StartCall(text);
+                    return;
+                }
+                if (text.Length > 0 || _markerIds.Contains(tokenId)) _sawText = true;
+                _recent.Append(_markerIds.Contains(tokenId) ? _protocol.CallMarker : Encoding.UTF8.GetString(bytes));
+                if (_recent.Length > 4 * _marker.Length) _recent.Remove(0, _recent.Length - (2 * _marker.Length));
+                if (_recent.ToString().EndsWith(_protocol.CallMarker, StringComparison.Ordinal))
+                {
+                    _recent.Clear();
+                    _envelope = null;
+                    _mode = Mode.Lead;
+                }
+                return;
+        }
+    }
+
+    private void StartCall(ReadOnlySpan<byte> body)
+    {
+        _envelope ??= _newEnvelope();
+        _envelope.AcceptBytes(body);
+        _mode = Mode.Call;
+        if (_envelope.IsComplete) EndCall();
+    }
+
+    private void EndCall()
+    {
+        _calls++;
+        _envelope = null;
+        _mode = _required ? Mode.Done : Mode.Free;
+    }
+
+    private ReadOnlySpan<byte> SkipLead(byte[] bytes)
+    {
+        int i = 0;
+        while (i < bytes.Length && _protocol.LeadCharacters.Contains((char)bytes[i])) i++;
+        return bytes.AsSpan(i);
+    }
+
+    private static ReadOnlySpan<byte> TrimBlank(byte[] bytes)
+    {
+        int i = 0;
+        while (i < bytes.Length && bytes[i] is (byte)' ' or (byte)'\n' or (byte)'\r' or (byte)'\t') i++;
+        return bytes.AsSpan(i);
+    }
+
+    private static void MaskBeyond(Span<float> logits, int n)
+    {
+        for (int i = n; i < logits.Length; i++) logits[i] = float.NegativeInfinity;
+    }
+}

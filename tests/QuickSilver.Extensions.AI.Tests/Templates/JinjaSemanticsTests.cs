@@ -37,6 +37,8 @@ public sealed class JinjaSemanticsTests
     [InlineData("{{ true }}|{{ n }}|{{ xs }}|{{ d }}|{{ undefined_name }}", "True|None|[3, 1, 2]|{'b': 1, 'a': [1, 2], 'c': 'é\"x'}|")]
     // Indexing and slicing, negative included.
     [InlineData("{{ xs[-1] }}|{{ xs[1:] }}|{{ xs[::-1] }}|{{ xs[:-1] }}|{{ 'abc'[-2:] }}|{{ xs[5] is defined }}|{{ xs.0 }}", "2|[1, 2]|[2, 1, 3]|[3, 1]|bc|False|3")]
+    // Strings count code points, as Python does (an emoji is one character).
+    [InlineData("{{ '😀a' | length }}|{{ '😀a'[0] }}|{{ 'a😀b'[::-1] }}|{{ '😀ab'[1:] }}|{{ 'x😀' | list }}|{{ 'a😀' | reverse }}", "2|😀|b😀a|ab|['x', '😀']|😀a")]
     // Loop controls and loop variables.
     [InlineData("{% for x in xs %}{% if x == 1 %}{% continue %}{% endif %}{{ x }}{% endfor %}", "32")]
     [InlineData("{% for x in xs %}{% if loop.index > 2 %}{% break %}{% endif %}{{ x }}{% endfor %}", "31")]
@@ -110,6 +112,14 @@ public sealed class JinjaSemanticsTests
     {
         var ex = Assert.Throws<ChatTemplateException>(() => Render(source));
         Assert.Contains(expectedInMessage, ex.Message, StringComparison.OrdinalIgnoreCase);
+    }
+
+    [Fact]
+    public void MethodNames_ResolveToMethodsBeforeKeys_AsPythonGetattrDoes()
+    {
+        // Jinja2's x.name tries getattr first: a schema's "items" key is shadowed by dict.items; x['items'] reads the key.
+        const string Source = "{% set spec = {'type': 'array', 'items': {'type': 'string'}} %}{{ spec.items is callable }}|{{ spec['items'].type }}|{{ spec.type }}|{{ (spec.items() | list | length) }}|{{ 'ab'.upper is defined }}";
+        Assert.Equal("True|string|array|2|True", Render(Source));
     }
 
     [Fact]

@@ -53,7 +53,7 @@ internal static class JinjaFilters
         ["min"] = (v, a, k) => MinMax(v, a, k, max: false),
         ["replace"] = (v, a, k) => JinjaMethods.Replace(JinjaRuntime.ToText(v), Text(Arg(a, k, 0, "old"), "replace"), Text(Arg(a, k, 1, "new"), "replace"),
             Arg(a, k, 2, "count", null) is { } n ? JinjaRuntime.ToIndex(n) : -1),
-        ["reverse"] = (v, _, _) => v is string r ? new string(r.Reverse().ToArray()) : JinjaRuntime.Iterate(v).Reverse().ToList(),
+        ["reverse"] = (v, _, _) => v is string r ? string.Concat(JinjaRuntime.CodePoints(r).Reverse()) : JinjaRuntime.Iterate(v).Reverse().ToList(),
         ["round"] = Round,
         ["sort"] = (v, a, k) => Sort(JinjaRuntime.Iterate(v), JinjaRuntime.IsTrue(Arg(a, k, 0, "reverse", false)),
             JinjaRuntime.IsTrue(Arg(a, k, 1, "case_sensitive", false)), Arg(a, k, 2, "attribute", null)),

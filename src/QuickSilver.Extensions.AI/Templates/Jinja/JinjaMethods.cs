@@ -13,6 +13,32 @@ internal static class JinjaMethods
 {
     private static readonly HashSet<string> MappingMethods = ["get", "items", "keys", "values"];
 
+    private static readonly HashSet<string> ListMethods = ["index", "count"];
+
+    private static readonly HashSet<string> StringMethods =
+    [
+        "strip", "lstrip", "rstrip", "upper", "lower", "title", "capitalize", "swapcase", "startswith", "endswith",
+        "removeprefix", "removesuffix", "replace", "split", "rsplit", "splitlines", "join", "find", "rfind", "index",
+        "count", "isdigit", "isalpha", "isalnum", "isspace", "islower", "isupper", "zfill", "center", "format",
+    ];
+
+    /// <summary>
+    /// <c>x.name</c> without a call, when Python's getattr finds a method first: the bound method (so <c>d.items</c> is a
+    /// truthy callable even when the mapping has an "items" key, exactly as in Jinja2); null when there is none.
+    /// </summary>
+    public static IJinjaCallable? Bound(object? target, string name)
+    {
+        bool known = target switch
+        {
+            string => StringMethods.Contains(name),
+            JinjaNamespace => false,
+            IDictionary<string, object?> => MappingMethods.Contains(name),
+            IList => ListMethods.Contains(name),
+            _ => false,
+        };
+        return known ? new JinjaFunction(name, (args, kwargs) => Call(target, name, args, kwargs)) : null;
+    }
+
     /// <summary>Whether <c>target.name(...)</c> is a method call rather than a call of the item called <paramref name="name"/>; Python looks up attributes first.</summary>
     public static bool IsMethod(object? target, string name) => target switch
     {

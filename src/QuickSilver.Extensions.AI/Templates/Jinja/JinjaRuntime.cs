@@ -195,9 +195,10 @@ internal static class JinjaRuntime
                 i = i < 0 ? list.Count + i : i;
                 return i >= 0 && i < list.Count ? list[(int)i] : JinjaUndefined.Instance;
             case string s when key is long or bool:
+                IReadOnlyList<string> points = CodePoints(s);
                 long j = ToLong(key);
-                j = j < 0 ? s.Length + j : j;
-                return j >= 0 && j < s.Length ? s[(int)j].ToString() : JinjaUndefined.Instance;
+                j = j < 0 ? points.Count + j : j;
+                return j >= 0 && j < points.Count ? points[(int)j] : JinjaUndefined.Instance;
             case JinjaUndefined:
                 throw new ChatTemplateException($"Chat template: cannot read '{ToText(key)}' of an undefined value.");
             default:
@@ -208,17 +209,19 @@ internal static class JinjaRuntime
     /// <summary>Jinja2's <c>x.name</c>: attribute first, then item; None.name is Undefined; Undefined.name is an error.</summary>
     public static object? GetAttribute(object? target, string name) => target switch
     {
-        IDictionary<string, object?> map => map.TryGetValue(name, out object? v) ? v : JinjaUndefined.Instance,
         JinjaUndefined => throw new ChatTemplateException($"Chat template: cannot read '{name}' of an undefined value."),
+        _ when JinjaMethods.Bound(target, name) is { } method => method,
+        IDictionary<string, object?> map => map.TryGetValue(name, out object? v) ? v : JinjaUndefined.Instance,
         _ => JinjaUndefined.Instance,
     };
 
     public static object? Slice(object? target, object? start, object? stop, object? step)
     {
+        IReadOnlyList<string>? points = target is string text ? CodePoints(text) : null;
         int count = target switch
         {
             IList l => l.Count,
-            string s => s.Length,
+            string => points!.Count,
             _ => throw new ChatTemplateException($"Chat template: cannot slice {TypeName(target)}."),
         };
         long st = step is null ? 1 : ToIndex(step);
@@ -235,7 +238,7 @@ internal static class JinjaRuntime
             long b = stop is null ? -1 : ClampNegative(ToIndex(stop), count);
             for (long i = a; i > b; i += st) indices.Add((int)i);
         }
-        return target is string str ? string.Concat(indices.Select(i => str[i])) : indices.Select(i => ((IList)target!)[i]).ToList();
+        return points is not null ? string.Concat(indices.Select(i => points[i])) : indices.Select(i => ((IList)target!)[i]).ToList();
 
         static long Clamp(long index, int length) => index < 0 ? Math.Max(0, length + index) : Math.Min(index, length);
 
@@ -253,18 +256,44 @@ internal static class JinjaRuntime
         _ => throw new ChatTemplateException($"Chat template: 'in' needs a string, list or mapping, not {TypeName(container)}."),
     };
 
+    private static int CountLoneLowSurrogates(string s)
+    {
+        int lone = 0;
+        for (int i = 0; i < s.Length; i++)
+        {
+            if (char.IsLowSurrogate(s[i]) && (i == 0 || !char.IsHighSurrogate(s[i - 1]))) lone++;
+        }
+        return lone;
+    }
+
     public static IEnumerable<object?> Iterate(object? value) => value switch
     {
         IDictionary<string, object?> map => map.Keys,
         IList list => list.Cast<object?>(),
-        string s => s.Select(c => (object?)c.ToString()),
+        string s => CodePoints(s),
         JinjaUndefined => [],
         _ => throw new ChatTemplateException($"Chat template: {TypeName(value)} is not iterable."),
     };
 
+    /// <summary>
+    /// A string as Python sees it, one item per code point (not per UTF-16 unit), so length, indexing, slicing and
+    /// iteration agree with Python on emoji and other characters outside the BMP.
+    /// </summary>
+    public static IReadOnlyList<string> CodePoints(string s)
+    {
+        if (!s.Any(char.IsSurrogate)) return s.Select(c => c.ToString()).ToArray();
+        var points = new List<string>(s.Length);
+        for (int i = 0; i < s.Length; i++)
+        {
+            bool pair = char.IsHighSurrogate(s[i]) && i + 1 < s.Length && char.IsLowSurrogate(s[i + 1]);
+            points.Add(pair ? s.Substring(i++, 2) : s[i].ToString());
+        }
+        return points;
+    }
+
     public static long Length(object? value) => value switch
     {
-        string s => s.Length,
+        string s => s.Length - s.Count(char.IsLowSurrogate) + CountLoneLowSurrogates(s),
         ICollection c => c.Count,
         JinjaUndefined => 0,
         _ => throw new ChatTemplateException($"Chat template: {TypeName(value)} has no length."),

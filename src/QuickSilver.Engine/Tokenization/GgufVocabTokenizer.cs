@@ -31,10 +31,81 @@ public sealed class GgufVocabTokenizer : ScoredBpeTokenizer
     {
     }
 
-    private GgufVocabTokenizer(Parts p)
+    private GgufVocabTokenizer(Parts p, GgufSpmOptions? options = null)
         : base(p.Source, p.Pieces, p.PieceBytes, p.Scores, p.IsControl, p.ByteValue, p.InLookup, p.ByteFallbackIds, p.Bos, p.Eos)
     {
         UnknownTokenId = p.Unknown;
+        options ??= GgufSpmOptions.Default;
+        AddSpacePrefix = options.AddSpacePrefix;
+        AddBosToken = options.AddBos && p.Bos >= 0;
+        AddEosToken = options.AddEos && p.Eos >= 0;
+        ChatTemplate = options.ChatTemplates.TryGetValue("default", out string? template) ? template : null;
+        NamedChatTemplates = options.ChatTemplates;
+        EndOfTurnTokenIds = EndOfTurnTokens.Collect(options.StopIds.Append(p.Eos), p.Pieces.Select((text, id) => (text, id)));
+        _specials = new GgufSpecialTokenSplitter(options.SpecialTokens);
+    }
+
+    private readonly GgufSpecialTokenSplitter _specials;
+
+    /// <summary>Whether a space is put in front of text at the start and after every special token (<c>tokenizer.ggml.add_space_prefix</c>, default true).</summary>
+    public bool AddSpacePrefix { get; }
+
+    /// <inheritdoc />
+    public bool AddBosToken { get; }
+
+    /// <inheritdoc />
+    public bool AddEosToken { get; }
+
+    /// <inheritdoc />
+    public IReadOnlyList<int> EndOfTurnTokenIds { get; }
+
+    /// <inheritdoc />
+    public string? ChatTemplate { get; }
+
+    /// <inheritdoc />
+    public IReadOnlyDictionary<string, string> NamedChatTemplates { get; }
+
+    /// <inheritdoc />
+    /// <remarks>User-defined tokens are cut out of the text first, as llama.cpp does; control-token text stays plain text.</remarks>
+    public override IReadOnlyList<int> Encode(string text, bool addBos) => EncodeCore(text, addBos, parseSpecial: false);
+
+    /// <inheritdoc />
+    public override IReadOnlyList<int> EncodeWithSpecialTokens(string text, bool addBos) => EncodeCore(text, addBos, parseSpecial: true);
+
+    /// <summary>llama.cpp's SPM <c>tokenize</c>: a space prefix on raw text at the start and after each special token.</summary>
+    private List<int> EncodeCore(string text, bool addBos, bool parseSpecial)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        var ids = new List<int>();
+        if (addBos && BosTokenId >= 0)
+        {
+            ids.Add(BosTokenId);
+        }
+        bool previousSpecial = true;
+        foreach (var (fragment, id) in _specials.Split(text, parseSpecial))
+        {
+            if (id >= 0)
+            {
+                ids.Add(id);
+                previousSpecial = true;
+                continue;
+            }
+            EncodeFragment(fragment, AddSpacePrefix && previousSpecial, ids);
+            previousSpecial = false;
+        }
+        return ids;
+    }
+
+    /// <summary>
+    /// Builds the tokenizer of a GGUF file with <c>tokenizer.ggml.model = llama</c>, honouring
+    /// <c>add_space_prefix</c>, <c>add_bos_token</c>/<c>add_eos_token</c>, the EOT/EOM/pad ids, user-defined and control
+    /// tokens and the chat templates.
+    /// </summary>
+    /// <exception cref="TokenizerException">The vocabulary is missing or malformed; the message names the file and key.</exception>
+    public static GgufVocabTokenizer FromGguf(Loading.GgufFile file)
+    {
+        ArgumentNullException.ThrowIfNull(file);
+        return FromMetadata(file.Metadata, file.Path);
     }
 
     /// <summary>The unknown-token id, or -1.</summary>
@@ -59,8 +130,45 @@ public sealed class GgufVocabTokenizer : ScoredBpeTokenizer
         string[] tokens = Array<string>("tokenizer.ggml.tokens", required: true, static v => v as string)!;
         float[] scores = Array<float>("tokenizer.ggml.scores", required: true, static v => IsNumber(v) ? Convert.ToSingle(v, System.Globalization.CultureInfo.InvariantCulture) : null)!;
         int[]? types = Array<int>("tokenizer.ggml.token_type", required: false, static v => IsNumber(v) ? Convert.ToInt32(v, System.Globalization.CultureInfo.InvariantCulture) : null);
-        return new GgufVocabTokenizer(tokens, scores, types, Id("tokenizer.ggml.bos_token_id", 1), Id("tokenizer.ggml.eos_token_id", 2),
+        if (types is not null && types.Length == tokens.Length)
+        {
+            types = [.. types.Select((t, id) => (int)Gguf.LlamaCppTokenTypes.Effective(tokens[id] ?? "", (GgufTokenType)t))];
+        }
+        var parts = Build(tokens, scores, types, Id("tokenizer.ggml.bos_token_id", 1), Id("tokenizer.ggml.eos_token_id", 2),
             Id("tokenizer.ggml.unknown_token_id", 0), source);
+        var specials = new List<(string, int, bool)>();
+        for (int id = 0; id < tokens.Length && types is not null; id++)
+        {
+            var type = (GgufTokenType)types[id];
+            if (type is GgufTokenType.Control or GgufTokenType.Unknown or GgufTokenType.UserDefined && tokens[id].Length > 0)
+            {
+                specials.Add((tokens[id], id, type != GgufTokenType.UserDefined));
+            }
+        }
+        var templates = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var (key, value) in metadata)
+        {
+            const string prefix = "tokenizer.chat_template";
+            if (value is not string text || !key.StartsWith(prefix, StringComparison.Ordinal)) continue;
+            if (key.Length == prefix.Length) templates["default"] = text;
+            else if (key[prefix.Length] == '.') templates[key[(prefix.Length + 1)..]] = text;
+        }
+        var options = new GgufSpmOptions(
+            AddSpacePrefix: Flag("tokenizer.ggml.add_space_prefix", true),
+            AddBos: Flag("tokenizer.ggml.add_bos_token", parts.Bos >= 0),
+            AddEos: Flag("tokenizer.ggml.add_eos_token", false),
+            StopIds: [.. new[] { Id("tokenizer.ggml.eot_token_id", -1), Id("tokenizer.ggml.eom_token_id", -1) }.Where(i => i >= 0 && i < tokens.Length)],
+            SpecialTokens: specials,
+            ChatTemplates: templates);
+        if (options.AddBos && parts.Bos < 0)
+        {
+            throw new TokenizerException($"{source}: tokenizer.ggml.add_bos_token is true, but tokenizer.ggml.bos_token_id is not set.");
+        }
+        return new GgufVocabTokenizer(parts, options);
+
+        bool Flag(string key, bool fallback) => !metadata.TryGetValue(key, out object? value) ? fallback
+            : value is bool b ? b
+            : throw new TokenizerException($"{source}: metadata key {key} is {value?.GetType().Name ?? "null"}, not a bool.");
 
         static bool IsNumber(object v) => v is sbyte or byte or short or ushort or int or uint or long or ulong or float or double;
 

@@ -99,7 +99,7 @@ public abstract class ScoredBpeTokenizer : ITokenizer
     public bool IsByteToken(int id) => _byteValue[CheckId(id)] >= 0;
 
     /// <inheritdoc />
-    public IReadOnlyList<int> Encode(string text, bool addBos)
+    public virtual IReadOnlyList<int> Encode(string text, bool addBos)
     {
         ArgumentNullException.ThrowIfNull(text);
         var result = new List<int>();
@@ -107,16 +107,24 @@ public abstract class ScoredBpeTokenizer : ITokenizer
         {
             result.Add(BosTokenId);
         }
+        // The dummy prefix is just a leading space: run.c appends the id of " ", which is what the space code point maps to.
+        EncodeFragment(text, dummyPrefix: true, result);
+        return result;
+    }
+
+    /// <inheritdoc />
+    public virtual IReadOnlyList<int> EncodeWithSpecialTokens(string text, bool addBos) => Encode(text, addBos);
+
+    /// <summary>Appends the ids of <paramref name="text"/> (nothing for empty text), with a leading space when <paramref name="dummyPrefix"/>.</summary>
+    private protected void EncodeFragment(string text, bool dummyPrefix, List<int> output)
+    {
         if (text.Length == 0)
         {
-            return result;
+            return;
         }
-
-        // The dummy prefix is just a leading space: run.c appends the id of " ", which is what the space code point maps to.
-        byte[] utf8 = TokenDecoding.Utf8.GetBytes(" " + text);
+        byte[] utf8 = TokenDecoding.Utf8.GetBytes(dummyPrefix ? " " + text : text);
         int[] symbols = SplitIntoSymbols(utf8, out int count);
-        MergeInPlace(symbols, count, result);
-        return result;
+        MergeInPlace(symbols, count, output);
     }
 
     /// <inheritdoc />

@@ -21,29 +21,37 @@ public static class TokenizerResolver
         if (File.Exists(modelPath) && IsGguf(modelPath)) return FromGguf(GgufFile.Read(modelPath));
 
         var meta = checkpoint.Metadata;
-        foreach (string key in new[] { HuggingFaceLoader.TokenizerModelPathKey, Llama2cLoader.TokenizerPathKey })
+        foreach (string key in new[] { HuggingFaceLoader.TokenizerJsonPathKey, HuggingFaceLoader.TokenizerModelPathKey, Llama2cLoader.TokenizerPathKey })
             if (meta.TryGetValue(key, out string? file) && File.Exists(file)) return TokenizerFactory.Load(file);
         if (meta.TryGetValue(HuggingFaceLoader.VocabJsonPathKey, out string? vocab) && File.Exists(vocab)) return TokenizerFactory.Load(Path.GetDirectoryName(vocab)!);
 
         string folder = Directory.Exists(modelPath) ? modelPath : Path.GetDirectoryName(Path.GetFullPath(modelPath))!;
         foreach (string dir in new[] { folder, Path.GetDirectoryName(folder) }.OfType<string>())
-            foreach (string name in new[] { $"tok{checkpoint.Config.VocabSize}.bin", "tokenizer.bin", "tokenizer.model" })
+            foreach (string name in new[] { "tokenizer.json", $"tok{checkpoint.Config.VocabSize}.bin", "tokenizer.bin", "tokenizer.model" })
             {
                 string candidate = Path.Combine(dir, name);
                 if (File.Exists(candidate)) return TokenizerFactory.Load(candidate);
             }
-        throw new TokenizerException($"No tokenizer found for '{modelPath}': pass a tokenizer path (tok*.bin, tokenizer.model, or a folder with vocab.json and merges.txt).");
+        throw new TokenizerException($"No tokenizer found for '{modelPath}': pass a tokenizer path (tokenizer.json, tok*.bin, tokenizer.model, or a folder with vocab.json and merges.txt).");
     }
 
-    /// <summary>Builds the SentencePiece-BPE tokenizer a llama-family GGUF file embeds.</summary>
-    /// <exception cref="TokenizerException">The file has no usable vocabulary.</exception>
+    /// <summary>
+    /// Builds the tokenizer a GGUF file embeds: <c>tokenizer.ggml.model = llama</c> → SentencePiece-BPE
+    /// (<see cref="GgufVocabTokenizer"/>); <c>gpt2</c> → byte-level BPE with the pre-tokenizer <c>tokenizer.ggml.pre</c>
+    /// names, as llama.cpp maps it (<see cref="Gguf.LlamaCppPreTokenizers"/>).
+    /// </summary>
+    /// <exception cref="TokenizerException">Another model type, an unknown <c>pre</c>, or no usable vocabulary; the message names the file and key.</exception>
     public static ITokenizer FromGguf(GgufFile file)
     {
         ArgumentNullException.ThrowIfNull(file);
         string model = file.TryGetString("tokenizer.ggml.model", out string? m) ? m : "llama";
-        if (model != "llama")
-            throw new TokenizerException($"{file.Path}: tokenizer.ggml.model '{model}' is not supported from GGUF (only 'llama'); pass a tokenizer path.");
-        return GgufVocabTokenizer.FromMetadata(file.Metadata, file.Path);
+        return model switch
+        {
+            "llama" => GgufVocabTokenizer.FromGguf(file),
+            "gpt2" => Gguf.GgufBpeVocabulary.Build(file),
+            _ => throw new TokenizerException(
+                $"{file.Path}: tokenizer.ggml.model '{model}' is not supported (supported: 'llama' = SentencePiece-BPE, 'gpt2' = byte-level BPE); pass a tokenizer path."),
+        };
     }
 
     private static bool IsGguf(string path)

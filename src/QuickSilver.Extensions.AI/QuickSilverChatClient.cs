@@ -435,7 +435,8 @@ public sealed class QuickSilverChatClient : IChatClient
         {
             return ChatTemplate.GetBuiltIn(options.Template!.Trim());
         }
-        string? source = backend.Metadata.TryGetValue("tokenizer.chat_template", out string? fromModel) ? fromModel : ReadHfChatTemplate(options.ModelPath);
+        string? source = backend.Metadata.TryGetValue("tokenizer.chat_template", out string? fromModel) ? fromModel
+            : backend.Tokenizer.ChatTemplate ?? ReadHfChatTemplate(options.ModelPath);
         if (string.IsNullOrWhiteSpace(source))
         {
             return ChatTemplate.Plain;

@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using QuickSilver.Cli.Infrastructure;
+using QuickSilver.Extensions.AI;
 using QuickSilver.Extensions.AI.Templates;
 
 namespace QuickSilver.Cli.Commands;
@@ -22,13 +23,18 @@ internal static class RenderCommand
         var vars = new Option<string?>("--vars") { Description = "JSON object of template variables (bos_token, eos_token, ...)." };
         var conversations = new Option<string>("--conversations") { Description = "JSON array of {id, messages, tools, add_generation_prompt} in Hugging Face's format.", Required = true };
         var output = new Option<string>("--output") { Description = "Where to write [{id, ok, text, error}...].", Required = true };
+        var via = new Option<string?>("--via")
+        {
+            Description = "chat-client: convert each conversation to ChatMessage/FunctionCallContent/FunctionResultContent and ChatOptions.Tools, and render the prompt exactly as QuickSilverChatClient sends it.",
+        };
+        via.AcceptOnlyFromAmong("chat-client");
         var command = new Command("render", "Render a chat template over conversations, as transformers' apply_chat_template would.")
         {
-            template, vars, conversations, output,
+            template, vars, conversations, output, via,
         };
         command.SetAction(parse => context.Execute(() =>
         {
-            List<RenderResult> results = Run(parse.GetValue(template)!, parse.GetValue(vars), parse.GetValue(conversations)!);
+            List<RenderResult> results = Run(parse.GetValue(template)!, parse.GetValue(vars), parse.GetValue(conversations)!, parse.GetValue(via) == "chat-client");
             string outputPath = parse.GetValue(output)!;
             WriteResults(outputPath, results);
             context.Output.WriteLine($"Rendered {results.Count(r => r.Ok)} of {results.Count} conversations: {outputPath}");
@@ -39,7 +45,7 @@ internal static class RenderCommand
 
     /// <summary>Renders every conversation; a template that raises gives <c>ok: false</c> with its message, not a failed run.</summary>
     /// <exception cref="CliException">An input file is missing or malformed (named with the field at fault).</exception>
-    public static List<RenderResult> Run(string templatePath, string? varsPath, string conversationsPath)
+    public static List<RenderResult> Run(string templatePath, string? varsPath, string conversationsPath, bool viaChatClient = false)
     {
         JinjaChatTemplate template = LoadTemplate(templatePath);
         JsonObject variables = varsPath is null ? [] : ReadJson(varsPath, "--vars") as JsonObject
@@ -60,9 +66,10 @@ internal static class RenderCommand
             }
             try
             {
-                results.Add(new RenderResult(id, true, template.Render(Variables(variables, conversation)), null));
+                string rendered = viaChatClient ? RenderViaChatClient(template, variables, conversation) : template.Render(Variables(variables, conversation));
+                results.Add(new RenderResult(id, true, rendered, null));
             }
-            catch (ChatTemplateException ex)
+            catch (Exception ex) when (ex is ChatTemplateException || (viaChatClient && ex is ArgumentException))
             {
                 results.Add(new RenderResult(id, false, null, ex.Message));
             }
@@ -83,6 +90,21 @@ internal static class RenderCommand
         all["documents"] = conversation["documents"]?.DeepClone();
         all["add_generation_prompt"] = conversation["add_generation_prompt"]?.DeepClone() ?? false;
         return JsonSerializer.SerializeToElement(all);
+    }
+
+    /// <summary>
+    /// The prompt <c>QuickSilverChatClient</c> sends for the conversation: HF messages converted to Microsoft.Extensions.AI
+    /// types (<see cref="HfConversation"/>), then rendered by <see cref="QuickSilverPrompt"/> with <c>bos_token</c>,
+    /// <c>eos_token</c> and the other <c>--vars</c>.
+    /// </summary>
+    public static string RenderViaChatClient(JinjaChatTemplate template, JsonObject variables, JsonObject conversation)
+    {
+        (List<Microsoft.Extensions.AI.ChatMessage> messages, Microsoft.Extensions.AI.ChatOptions options) = HfConversation.ToChat(conversation);
+        string Token(string name) => variables[name] is JsonValue v && v.TryGetValue(out string? s) ? s : "";
+        var extra = variables.Where(kv => kv.Key is not ("bos_token" or "eos_token"))
+            .ToDictionary(kv => kv.Key, kv => JsonSerializer.SerializeToElement(kv.Value));
+        bool generationPrompt = conversation["add_generation_prompt"] is JsonValue g && g.TryGetValue(out bool b) && b;
+        return QuickSilverPrompt.Render(template, messages, options, Token("bos_token"), Token("eos_token"), generationPrompt, extra);
     }
 
     public static JinjaChatTemplate LoadTemplate(string path)

@@ -120,12 +120,9 @@ internal static class ChatMessageConverter
     /// <summary>A tool as Hugging Face passes it: <c>{"type": "function", "function": {"name", "description", "parameters"}}</c>.</summary>
     public static JsonElement ToolSpec(AIFunctionDeclaration tool, Func<string, string> escape)
     {
-        var function = new Dictionary<string, object?>
-        {
-            ["name"] = tool.Name,
-            ["description"] = string.IsNullOrWhiteSpace(tool.Description) ? "" : tool.Description,
-            ["parameters"] = tool.JsonSchema.ValueKind == JsonValueKind.Object ? tool.JsonSchema : JsonDocument.Parse("{\"type\":\"object\",\"properties\":{}}").RootElement,
-        };
+        var function = new Dictionary<string, object?> { ["name"] = tool.Name };
+        if (!string.IsNullOrWhiteSpace(tool.Description)) function["description"] = tool.Description;
+        function["parameters"] = tool.JsonSchema.ValueKind == JsonValueKind.Object ? tool.JsonSchema : JsonDocument.Parse("{\"type\":\"object\",\"properties\":{}}").RootElement;
         string json = JsonSerializer.Serialize(new Dictionary<string, object?> { ["type"] = "function", ["function"] = function }, AIJsonUtilities.DefaultOptions);
         using JsonDocument document = JsonDocument.Parse(escape(json));
         return document.RootElement.Clone();

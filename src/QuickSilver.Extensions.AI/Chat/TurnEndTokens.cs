@@ -18,7 +18,8 @@ internal static class TurnEndTokens
     /// <summary>The stop ids of <paramref name="tokenizer"/>, sorted.</summary>
     public static int[] For(ITokenizer tokenizer)
     {
-        var ids = new SortedSet<int>();
+        // What the tokenizer itself declares (generation_config.json eos_token_id lists, GGUF eot/eom ids), then the texts.
+        var ids = new SortedSet<int>(tokenizer.EndOfTurnTokenIds.Where(id => id >= 0));
         if (tokenizer.EosTokenId >= 0) ids.Add(tokenizer.EosTokenId);
         bool harmony = false;
         var found = new List<(string Piece, int Id)>();

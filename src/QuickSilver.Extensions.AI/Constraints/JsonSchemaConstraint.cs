@@ -144,6 +144,9 @@ public sealed class JsonSchemaConstraint : ITokenConstraint
     /// <summary>Whether <paramref name="bytes"/> can follow the output so far (without accepting them).</summary>
     public bool Allows(ReadOnlySpan<byte> bytes) => JsonGrammar.Step(_state, bytes) is not null;
 
+    /// <summary>Whether <paramref name="bytes"/> continue the output and leave the value complete.</summary>
+    public bool IsCompletedBy(ReadOnlySpan<byte> bytes) => JsonGrammar.Step(_state, bytes) is { IsDone: true };
+
     /// <summary>Accepts raw bytes (tests and callers that work below the token level).</summary>
     public void AcceptBytes(ReadOnlySpan<byte> bytes)
     {

@@ -18,6 +18,8 @@ internal sealed class NativeToolCallConstraint : ITokenConstraint
     private readonly Func<JsonSchemaConstraint> _newEnvelope;
     private readonly bool _required;
     private readonly HashSet<int> _markerIds;
+    private readonly int[] _closingTokens;
+    private float[] _saved = [];
     private readonly byte[] _marker;
     private readonly StringBuilder _recent = new();
     private JsonSchemaConstraint? _envelope;
@@ -45,6 +47,9 @@ internal sealed class NativeToolCallConstraint : ITokenConstraint
             if (tokenizer.TokenPiece(id) == protocol.CallMarker) _markerIds.Add(id);
         }
         _mode = required ? Mode.Marker : Mode.Free;
+        // Tokens holding a '}' may close the call and carry on with text ("}}\n" in Qwen's vocabulary): the model's natural
+        // way to end a call must not be masked just because its tail lies outside the envelope.
+        _closingTokens = Enumerable.Range(0, _trie.VocabSize).Where(id => Array.IndexOf(_trie.TokenBytes[id], (byte)'}') >= 0).ToArray();
     }
 
     /// <summary>How many call objects were completed under the constraint.</summary>
@@ -60,7 +65,14 @@ internal sealed class NativeToolCallConstraint : ITokenConstraint
         switch (_mode)
         {
             case Mode.Call:
+                if (_saved.Length < _closingTokens.Length) _saved = new float[_closingTokens.Length];
+                for (int k = 0; k < _closingTokens.Length; k++) _saved[k] = _closingTokens[k] < logits.Length ? logits[_closingTokens[k]] : float.NegativeInfinity;
                 _envelope!.Apply(logits);
+                for (int k = 0; k < _closingTokens.Length; k++)
+                {
+                    int id = _closingTokens[k];
+                    if (id < logits.Length && float.IsNegativeInfinity(logits[id]) && !_required && ClosingPrefix(_trie.TokenBytes[id]) > 0) logits[id] = _saved[k];
+                }
                 return;
             case Mode.Marker:
                 // Only the marker token, or bytes that spell the rest of the marker.
@@ -103,8 +115,18 @@ internal sealed class NativeToolCallConstraint : ITokenConstraint
         switch (_mode)
         {
             case Mode.Call:
-                _envelope!.Accept(tokenId);
-                if (_envelope.IsComplete) EndCall();
+                if (_envelope!.Allows(bytes))
+                {
+                    _envelope.Accept(tokenId);
+                    if (_envelope.IsComplete) EndCall();
+                    return;
+                }
+                // A token that closes the call and goes on with text: the call part completes the envelope, the rest is free.
+                int closing = ClosingPrefix(bytes);
+                if (closing <= 0) throw new QuickSilverException($"Constrained decoding: token {tokenId} does not continue the tool call \"{_envelope.Text}\" (was the mask applied?).");
+                _envelope.AcceptBytes(bytes.AsSpan(0, closing));
+                EndCall();
+                _recent.Append(Encoding.UTF8.GetString(bytes, closing, bytes.Length - closing));
                 return;
             case Mode.Marker:
                 _forcedBytes = _markerIds.Contains(tokenId) ? _marker.Length : _forcedBytes + bytes.Length;
@@ -133,6 +155,16 @@ internal sealed class NativeToolCallConstraint : ITokenConstraint
                 }
                 return;
         }
+    }
+
+    // The length of the shortest prefix of the token that completes the call envelope, or 0.
+    private int ClosingPrefix(byte[] bytes)
+    {
+        for (int i = 0; i < bytes.Length; i++)
+        {
+            if (bytes[i] == (byte)'}' && _envelope!.IsCompletedBy(bytes.AsSpan(0, i + 1))) return i + 1;
+        }
+        return 0;
     }
 
     private void StartCall(ReadOnlySpan<byte> body)

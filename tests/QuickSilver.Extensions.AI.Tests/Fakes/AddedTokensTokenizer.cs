@@ -38,7 +38,7 @@ internal sealed class AddedTokensTokenizer : ITokenizer
     public IReadOnlyList<int> Encode(string text, bool addBos) => EncodeCore(text, addBos, withSpecial: false);
 
     /// <summary>Encodes with special-token text turned into the tokens (what a scripted model "writes").</summary>
-    public IReadOnlyList<int> EncodeWithSpecialTokens(string text) => EncodeCore(text, addBos: false, withSpecial: true);
+    public IReadOnlyList<int> EncodeWithSpecialTokens(string text, bool addBos) => EncodeCore(text, addBos, withSpecial: true);
 
     private List<int> EncodeCore(string text, bool addBos, bool withSpecial)
     {
@@ -69,21 +69,24 @@ internal sealed class AddedTokensTokenizer : ITokenizer
     public string Decode(IEnumerable<int> ids) => Encoding.UTF8.GetString(ids.SelectMany(TokenBytes).ToArray());
 
     /// <summary>The ids written out with special tokens spelled, to compare prompts with template renders.</summary>
-    public string Spell(IEnumerable<int> ids)
+    public string Spell(IEnumerable<int> ids) => Spell(this, ids);
+
+    /// <summary>Any tokenizer's ids written out with control tokens spelled by their pieces.</summary>
+    public static string Spell(ITokenizer tokenizer, IEnumerable<int> ids)
     {
         var sb = new StringBuilder();
         var bytes = new List<byte>();
         foreach (int id in ids)
         {
-            if (IsControl(id))
+            if (tokenizer.IsControl(id))
             {
                 sb.Append(Encoding.UTF8.GetString(bytes.ToArray()));
                 bytes.Clear();
-                sb.Append(TokenPiece(id));
+                sb.Append(tokenizer.TokenPiece(id));
             }
             else
             {
-                bytes.AddRange(TokenBytes(id));
+                bytes.AddRange(tokenizer.TokenBytes(id));
             }
         }
         return sb.Append(Encoding.UTF8.GetString(bytes.ToArray())).ToString();

@@ -30,7 +30,7 @@ public class AlternatingRolesTests
             [("<bos>", true), ("<eos>", true), ("<start_of_turn>", true), ("<end_of_turn>", true)], bos: "<bos>", eos: "<eos>");
         var backend = new LogitsSourceBackend(tokenizer, prompt => tokenizer.EncodeWithSpecialTokens(tokenizer.Spell(prompt).Contains("Result of get_time")
             ? "It is sunny and noon."
-            : """[{"name":"get_weather","arguments":{"city":"Paris"}},{"name":"get_time","arguments":{"zone":"CET"}}]"""));
+            : """[{"name":"get_weather","arguments":{"city":"Paris"}},{"name":"get_time","arguments":{"zone":"CET"}}]""", addBos: false));
         var inner = new QuickSilverChatClient(backend, ownsBackend: true, new QuickSilverOptions { TemplateText = GemmaStyleTemplate }, null, null);
         IChatClient client = new ChatClientBuilder(inner).UseFunctionInvocation().Build();
 
@@ -41,7 +41,7 @@ public class AlternatingRolesTests
         Assert.Equal("It is sunny and noon.", response.Text);
         Assert.Equal(2, response.Messages.SelectMany(m => m.Contents).OfType<FunctionResultContent>().Count());
         Assert.Contains(tokenizer.IdOf("<end_of_turn>"), backend.Calls[0].Request.StopTokenIds);
-        string second = tokenizer.Spell(backend.Calls[1].Prompt);
+        string second = AddedTokensTokenizer.Spell(tokenizer, backend.Calls[1].Prompt);
         Assert.Contains("<start_of_turn>model\n{\"name\":\"get_weather\",\"arguments\":{\"city\":\"Paris\"}}\n{\"name\":\"get_time\"", second);
         Assert.Contains("<start_of_turn>user\nResult of get_weather: Sunny in Paris\nResult of get_time: 12:00<end_of_turn>\n<start_of_turn>model\n", second);
     }

@@ -22,9 +22,12 @@ public class NativeToolCallingEndToEndTests
 
     private static string Template(string file) => File.ReadAllText(SharedAssets.Path("fixtures", "chat-templates", file));
 
-    private static (IChatClient Client, LogitsSourceBackend Backend) Create(AddedTokensTokenizer tokenizer, string template, Func<string, string> script)
+    private static readonly Lazy<ITokenizer> Qwen3 = new(() => HuggingFaceTokenizer.Load(SharedAssets.Path("fixtures", "real-tokenizers", "qwen3", "tokenizer.json")));
+    private static readonly Lazy<ITokenizer> Llama3 = new(() => HuggingFaceTokenizer.Load(SharedAssets.Path("fixtures", "real-tokenizers", "llama3_1", "tokenizer.json")));
+
+    private static (IChatClient Client, LogitsSourceBackend Backend) Create(ITokenizer tokenizer, string template, Func<string, string> script)
     {
-        var backend = new LogitsSourceBackend(tokenizer, prompt => tokenizer.EncodeWithSpecialTokens(script(tokenizer.Spell(prompt))));
+        var backend = new LogitsSourceBackend(tokenizer, prompt => tokenizer.EncodeWithSpecialTokens(script(AddedTokensTokenizer.Spell(tokenizer, prompt)), addBos: false));
         var inner = new QuickSilverChatClient(backend, ownsBackend: true, new QuickSilverOptions { TemplateText = template }, null, null);
         return (new ChatClientBuilder(inner).UseFunctionInvocation().Build(), backend);
     }
@@ -47,9 +50,8 @@ public class NativeToolCallingEndToEndTests
     [Fact]
     public async Task QwenHermes_ThinkCallResultAnswer()
     {
-        var tokenizer = new AddedTokensTokenizer(Gpt2.Value,
-            [("<|im_start|>", true), ("<|im_end|>", true), ("<tool_call>", false), ("</tool_call>", false), ("<think>", false), ("</think>", false),
-             ("<tool_response>", false), ("</tool_response>", false)], bos: null, eos: "<|im_end|>");
+        // Qwen3's real tokenizer: <tool_call>, <think> and <tool_response> are its (non-special) added tokens, <|im_end|> its EOS.
+        ITokenizer tokenizer = Qwen3.Value;
         string template = Template("qwen3.jinja");
         (IChatClient client, LogitsSourceBackend backend) = Create(tokenizer, template, prompt => prompt.Contains("<tool_response>")
             ? "It is sunny in Paris."
@@ -63,7 +65,8 @@ public class NativeToolCallingEndToEndTests
         Assert.Equal("Paris", ((JsonElement)call.Arguments!["city"]!).GetString());
         Assert.Equal("\nThe user wants the weather.\n", Assert.Single(response.Messages.SelectMany(m => m.Contents).OfType<TextReasoningContent>()).Text);
         Assert.Equal(2, backend.Calls.Count);
-        Assert.Contains(tokenizer.IdOf("<|im_end|>"), backend.Calls[0].Request.StopTokenIds);
+        Assert.Contains(tokenizer.EncodeWithSpecialTokens("<|im_end|>", addBos: false).Single(), backend.Calls[0].Request.StopTokenIds);
+        Assert.Contains(tokenizer.EncodeWithSpecialTokens("<|endoftext|>", addBos: false).Single(), backend.Calls[0].Request.StopTokenIds);
 
         string expected = HfRender(template, new
         {
@@ -77,8 +80,9 @@ public class NativeToolCallingEndToEndTests
             add_generation_prompt = true,
             eos_token = "<|im_end|>",
         });
-        Assert.Equal(expected, tokenizer.Spell(backend.Calls[1].Prompt));
+        Assert.Equal(expected, AddedTokensTokenizer.Spell(tokenizer, backend.Calls[1].Prompt));
         Assert.Contains("<tool_response>\nSunny in Paris for 2 days\n</tool_response>", expected);
+        Assert.Equal(tokenizer.EncodeWithSpecialTokens(expected, addBos: false), backend.Calls[1].Prompt);
     }
 
     [Fact]
@@ -111,8 +115,44 @@ public class NativeToolCallingEndToEndTests
             bos_token = "<|begin_of_text|>",
             eos_token = "<|eot_id|>",
         });
-        Assert.Equal(expected, tokenizer.Spell(backend.Calls[1].Prompt));
+        Assert.Equal(expected, AddedTokensTokenizer.Spell(tokenizer, backend.Calls[1].Prompt));
         Assert.Contains("<|start_header_id|>ipython<|end_header_id|>\n\n\"Sunny in Paris for 2 days\"<|eot_id|>", expected);
+    }
+
+    [Fact]
+    public async Task Llama3_RealTokenizer_BareJsonCallResultAnswer()
+    {
+        // The fixture's Llama 3 tokenizer has no <|python_tag|>/<|eom_id|> (reserved ids there): the model writes the bare
+        // JSON object, as the 3.1 template shows custom-tool calls in the history, and ends its turn with <|eot_id|>.
+        ITokenizer tokenizer = Llama3.Value;
+        string template = Template("llama-3.1-instruct.jinja");
+        (IChatClient client, LogitsSourceBackend backend) = Create(tokenizer, template, prompt => prompt.Contains("<|start_header_id|>ipython")
+            ? "It is sunny in Paris."
+            : "{\"name\": \"get_weather\", \"parameters\": {\"city\":\"Paris\",\"days\":2}}");
+
+        ChatResponse response = await client.GetResponseAsync([new(ChatRole.User, "Weather in Paris for 2 days?")], new ChatOptions { Tools = [Weather] });
+
+        Assert.Equal("It is sunny in Paris.", response.Text);
+        FunctionCallContent call = Assert.Single(response.Messages.SelectMany(m => m.Contents).OfType<FunctionCallContent>());
+        Assert.Equal("Paris", ((JsonElement)call.Arguments!["city"]!).GetString());
+        Assert.Equal(tokenizer.BosTokenId, backend.Calls[0].Prompt[0]);
+        Assert.Equal(1, backend.Calls[0].Prompt.Count(id => id == tokenizer.BosTokenId));
+        string expected = HfRender(template, new
+        {
+            messages = new object[]
+            {
+                new { role = "user", content = "Weather in Paris for 2 days?" },
+                new { role = "assistant", content = "", tool_calls = new[] { new { id = call.CallId, type = "function", function = new { name = "get_weather", arguments = new { city = "Paris", days = 2 } } } } },
+                new { role = "tool", tool_call_id = call.CallId, name = "get_weather", content = "Sunny in Paris for 2 days" },
+            },
+            tools = new[] { ToolSpec },
+            add_generation_prompt = true,
+            bos_token = "<|begin_of_text|>",
+            eos_token = "<|eot_id|>",
+        });
+        Assert.Equal(expected, AddedTokensTokenizer.Spell(tokenizer, backend.Calls[1].Prompt));
+        // The prompt ids are what the reference tokenizer gives the rendered text with special tokens recognised.
+        Assert.Equal(tokenizer.EncodeWithSpecialTokens(expected, addBos: false), backend.Calls[1].Prompt);
     }
 
     /// <summary>
@@ -148,7 +188,7 @@ public class NativeToolCallingEndToEndTests
         Assert.Equal("It is sunny in Paris.", response.Text);
         FunctionCallContent call = Assert.Single(response.Messages.SelectMany(m => m.Contents).OfType<FunctionCallContent>());
         Assert.Matches("^[A-Za-z0-9]{9}$", call.CallId);
-        string second = tokenizer.Spell(backend.Calls[1].Prompt);
+        string second = AddedTokensTokenizer.Spell(tokenizer, backend.Calls[1].Prompt);
         Assert.Contains($"[TOOL_CALLS][{{\"name\": \"get_weather\", \"arguments\": {{\"city\": \"Paris\", \"days\": 2}}, \"id\": \"{call.CallId}\"}}]</s>", second);
         Assert.EndsWith($"[TOOL_RESULTS]{{\"content\": Sunny in Paris for 2 days, \"call_id\": \"{call.CallId}\"}}[/TOOL_RESULTS]", second);
     }
@@ -159,7 +199,7 @@ public class NativeToolCallingEndToEndTests
         var tokenizer = new AddedTokensTokenizer(Gpt2.Value,
             [("<|im_start|>", true), ("<|im_end|>", true), ("<tool_call>", false), ("</tool_call>", false), ("<think>", false), ("</think>", false)], bos: null, eos: "<|im_end|>");
         // The "model" would rather chat; the constraint makes it call, in Qwen's own syntax, with valid arguments.
-        var backend = new LogitsSourceBackend(tokenizer, _ => tokenizer.EncodeWithSpecialTokens("I would rather chat about the weather."));
+        var backend = new LogitsSourceBackend(tokenizer, _ => tokenizer.EncodeWithSpecialTokens("I would rather chat about the weather.", addBos: false));
         using var client = new QuickSilverChatClient(backend, ownsBackend: true, new QuickSilverOptions { TemplateText = Template("qwen3.jinja") }, null, null);
 
         ChatResponse response = await client.GetResponseAsync([new(ChatRole.User, "Weather?")], new ChatOptions { Tools = [Weather], ToolMode = ChatToolMode.RequireAny });
@@ -168,7 +208,7 @@ public class NativeToolCallingEndToEndTests
         Assert.Equal("get_weather", call.Name);
         Assert.Equal(JsonValueKind.String, ((JsonElement)call.Arguments!["city"]!).ValueKind);
         Assert.Equal(ChatFinishReason.ToolCalls, response.FinishReason);
-        string reply = tokenizer.Spell(backend.Calls[0].Prompt.Count == 0 ? [] : backend.Calls.Single().Prompt);
+        string reply = AddedTokensTokenizer.Spell(tokenizer, backend.Calls[0].Prompt.Count == 0 ? [] : backend.Calls.Single().Prompt);
         Assert.DoesNotContain("get_weather(", reply); // tools are rendered by the template, not described by the client
     }
 }

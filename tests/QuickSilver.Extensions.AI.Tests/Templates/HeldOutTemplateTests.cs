@@ -69,6 +69,7 @@ public sealed class HeldOutTemplateTests
     [InlineData("gpt-oss-120b.jinja", true)]
     [InlineData("deepseek-r1-distill-qwen-32b.jinja", false)]
     [InlineData("phi-4-mini-instruct.jinja", true)]
+    [InlineData("llama-3.2-3b-instruct.jinja", true)]
     public void Parses_AndReportsToolSupport(string file, bool supportsTools) => Assert.Equal(supportsTools, Load(file).SupportsTools);
 
     [Fact]
@@ -147,6 +148,19 @@ public sealed class HeldOutTemplateTests
             + "<|user|>Weather in Paris?<|end|><|assistant|><|tool_call|>{\"name\": \"get_weather\", \"arguments\": {\"city\": \"Paris\"}}<|/tool_call|><|end|>"
             + "<|tool_response|>\"{\\\"temp\\\": 21}\"<|end|><|assistant|>",
             text);
+    }
+
+    [Fact]
+    public void Llama32_PrintsTodaysDateToolsInTheUserTurnAndQuotesStringResults()
+    {
+        string text = Load("llama-3.2-3b-instruct.jinja").Render(ToolConversation());
+        string today = DateTime.Now.ToString("dd MMM yyyy", System.Globalization.CultureInfo.InvariantCulture);
+        Assert.StartsWith("<s><|start_header_id|>system<|end_header_id|>\n\nEnvironment: ipython\nCutting Knowledge Date: December 2023\nToday Date: " + today + "\n\nBe brief.<|eot_id|>", text, StringComparison.Ordinal);
+        Assert.Contains("<|start_header_id|>user<|end_header_id|>\n\nGiven the following functions, please respond with a JSON for a function call with its proper arguments that best answers the given prompt.\n\n", text, StringComparison.Ordinal);
+        Assert.Contains("{\n    \"type\": \"function\",\n    \"function\": {\n        \"name\": \"get_weather\",", text, StringComparison.Ordinal);
+        Assert.Contains("Weather in Paris?<|eot_id|><|start_header_id|>assistant<|end_header_id|>\n\n{\"name\": \"get_weather\", \"parameters\": {\"city\": \"Paris\"}}<|eot_id|>", text, StringComparison.Ordinal);
+        // A string is iterable in Jinja2, so the template JSON-quotes a text tool result.
+        Assert.EndsWith("<|start_header_id|>ipython<|end_header_id|>\n\n\"{\\\"temp\\\": 21}\"<|eot_id|><|start_header_id|>assistant<|end_header_id|>\n\n", text, StringComparison.Ordinal);
     }
 
     [Fact]

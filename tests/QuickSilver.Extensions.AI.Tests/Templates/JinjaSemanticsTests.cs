@@ -101,7 +101,9 @@ public sealed class JinjaSemanticsTests
 
     [Theory]
     [InlineData("{{ undefined_name.attr }}", "undefined")]
-    [InlineData("{{ n.attr.deeper }}", "undefined")]
+    [InlineData("{{ n.attr.deeper }}", "none has no attribute or key 'attr', so its attribute 'deeper' cannot be read")]
+    [InlineData("{{ messages[0].content }}", "'messages' is undefined, so its item [0] cannot be read")]
+    [InlineData("{{ d.missing.x }}", "mapping has no attribute or key 'missing'")]
     [InlineData("{{ 'a' in n }}", "NoneType")]
     [InlineData("{{ 'x' + undefined_name }}", "undefined")]
     [InlineData("{{ xs.append(4) }}", "unsupported list method 'append'")]

@@ -17,7 +17,11 @@ internal sealed class NameExpr(string name) : JinjaExpr
 {
     public string Identifier => name;
 
-    public override object? Eval(JinjaContext context) => context.Lookup(name);
+    public override object? Eval(JinjaContext context)
+    {
+        object? value = context.Lookup(name);
+        return value is JinjaUndefined ? JinjaUndefined.Variable(name) : value;
+    }
 }
 
 internal sealed class ListExpr(List<JinjaExpr> items) : JinjaExpr
@@ -84,7 +88,7 @@ internal sealed class CallExpr(JinjaExpr callee, List<JinjaExpr> args, List<(str
         return function switch
         {
             IJinjaCallable f => f.Call(EvalArgs(context), EvalKwargs(context)),
-            JinjaUndefined => throw new ChatTemplateException($"Chat template: {Describe()} is undefined and cannot be called."),
+            JinjaUndefined undefined => throw new ChatTemplateException($"Chat template: {undefined.Hint}, so {Describe()} cannot be called."),
             _ => throw new ChatTemplateException($"Chat template: {Describe()} ({JinjaRuntime.TypeName(function)}) is not callable."),
         };
     }

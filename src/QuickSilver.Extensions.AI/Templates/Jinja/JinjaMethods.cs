@@ -72,8 +72,8 @@ internal static class JinjaMethods
                     "count" => (long)list.Cast<object?>().Count(x => JinjaRuntime.Equals(x, Arg(0, "value", null))),
                     _ => throw Unsupported("list", name),
                 };
-            case JinjaUndefined:
-                throw new ChatTemplateException($"Chat template: cannot call '{name}' of an undefined value.");
+            case JinjaUndefined undefined:
+                throw new ChatTemplateException($"Chat template: {undefined.Hint}, so its method '{name}' cannot be called.");
             default:
                 throw new ChatTemplateException($"Chat template: {JinjaRuntime.TypeName(target)} has no method '{name}'.");
         }

@@ -127,9 +127,9 @@ internal static class JinjaRuntime
             CheckSize((long)xa.Count + xb.Count);
             return xa.Cast<object?>().Concat(xb.Cast<object?>()).ToList();
         }
-        if (a is JinjaUndefined || b is JinjaUndefined)
+        if ((a as JinjaUndefined ?? b as JinjaUndefined) is { } undefined)
         {
-            throw new ChatTemplateException("Chat template: an undefined value was used in '+' (use ~ to join text, or check 'is defined').");
+            throw new ChatTemplateException($"Chat template: {undefined.Hint}, and an undefined value cannot be used in '+' (use ~ to join text, or check 'is defined').");
         }
         throw new ChatTemplateException($"Chat template: cannot add {TypeName(a)} and {TypeName(b)} (use ~ to join text).");
     }
@@ -189,30 +189,30 @@ internal static class JinjaRuntime
         switch (target)
         {
             case IDictionary<string, object?> map when key is string k:
-                return map.TryGetValue(k, out object? v) ? v : JinjaUndefined.Instance;
+                return map.TryGetValue(k, out object? v) ? v : JinjaUndefined.Member(target, k);
             case IList list when key is long or bool:
                 long i = ToLong(key);
                 i = i < 0 ? list.Count + i : i;
-                return i >= 0 && i < list.Count ? list[(int)i] : JinjaUndefined.Instance;
+                return i >= 0 && i < list.Count ? list[(int)i] : new JinjaUndefined($"list index {ToLong(key)} out of range ({list.Count} items)");
             case string s when key is long or bool:
                 IReadOnlyList<string> points = CodePoints(s);
                 long j = ToLong(key);
                 j = j < 0 ? points.Count + j : j;
                 return j >= 0 && j < points.Count ? points[(int)j] : JinjaUndefined.Instance;
-            case JinjaUndefined:
-                throw new ChatTemplateException($"Chat template: cannot read '{ToText(key)}' of an undefined value.");
+            case JinjaUndefined undefined:
+                throw new ChatTemplateException($"Chat template: {undefined.Hint}, so its item [{JinjaPrinter.Repr(key, 0)}] cannot be read.");
             default:
-                return JinjaUndefined.Instance;
+                return new JinjaUndefined($"{TypeName(target)} has no item {JinjaPrinter.Repr(key, 0)}");
         }
     }
 
     /// <summary>Jinja2's <c>x.name</c>: attribute first, then item; None.name is Undefined; Undefined.name is an error.</summary>
     public static object? GetAttribute(object? target, string name) => target switch
     {
-        JinjaUndefined => throw new ChatTemplateException($"Chat template: cannot read '{name}' of an undefined value."),
+        JinjaUndefined undefined => throw new ChatTemplateException($"Chat template: {undefined.Hint}, so its attribute '{name}' cannot be read."),
         _ when JinjaMethods.Bound(target, name) is { } method => method,
-        IDictionary<string, object?> map => map.TryGetValue(name, out object? v) ? v : JinjaUndefined.Instance,
-        _ => JinjaUndefined.Instance,
+        IDictionary<string, object?> map => map.TryGetValue(name, out object? v) ? v : JinjaUndefined.Member(target, name),
+        _ => JinjaUndefined.Member(target, name),
     };
 
     public static object? Slice(object? target, object? start, object? stop, object? step)

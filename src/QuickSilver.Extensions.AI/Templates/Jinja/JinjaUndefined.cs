@@ -6,7 +6,7 @@ namespace QuickSilver.Extensions.AI.Templates.Jinja;
 /// </summary>
 internal sealed class JinjaUndefined
 {
-    public static readonly JinjaUndefined Instance = new("value");
+    public static readonly JinjaUndefined Instance = new("a value is undefined");
 
     public JinjaUndefined(string hint) => Hint = hint;
 
@@ -15,9 +15,7 @@ internal sealed class JinjaUndefined
 
     public static JinjaUndefined Variable(string name) => new($"'{name}' is undefined");
 
-    public static JinjaUndefined Member(object? owner, string key) => new($"'{JinjaRuntime.TypeName(owner)} object' has no attribute '{key}'");
-
-    public ChatTemplateException Error() => new($"Chat template: {Hint}.");
+    public static JinjaUndefined Member(object? owner, string key) => new($"{JinjaRuntime.TypeName(owner)} has no attribute or key '{key}'");
 
     public override string ToString() => "";
 }

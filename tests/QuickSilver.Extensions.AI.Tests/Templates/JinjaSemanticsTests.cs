@@ -62,6 +62,9 @@ public sealed class JinjaSemanticsTests
     // Operators: in, ~, comparisons, conditional expressions.
     [InlineData("{{ 1 in xs }}|{{ 'a' in d }}|{{ 'ell' in s }}|{{ 5 not in xs }}|{{ 'a' ~ 1 ~ none }}|{{ 'y' if n is none else 'n' }}|{{ 'x' if false }}", "True|True|True|True|a1None|y|")]
     [InlineData("{{ [1, 2] == [1, 2] }}|{{ 1 == 1.0 }}|{{ true == 1 }}|{{ undefined_name == none }}|{{ 'b' > 'a' }}|{{ [1, 2] < [1, 3] }}", "True|True|True|False|True|True")]
+    // Python chains comparisons; string literals take Python's escapes.
+    [InlineData("{{ 1 < 2 < 3 }}|{{ 3 > 2 > 2 }}|{{ 1 < 3 > 2 }}|{{ 1 == 1 in xs }}|{{ 0 < neg < 5 }}", "True|False|True|True|False")]
+    [InlineData("{{ '\\x41\\u00e9\\U0001F600\\101\\t|\\q' }}", "Aé😀A\t|\\q")]
     // Filters.
     [InlineData("{{ users | selectattr('admin') | map(attribute='name') | join(',') }}|{{ users | rejectattr('admin') | map(attribute='name') | list }}", "ann|['bob', 'cy']")]
     [InlineData("{{ users | selectattr('age', 'gt', 30) | map(attribute='name') | join }}|{{ users | selectattr('name', 'equalto', 'bob') | list | length }}|{{ users | map(attribute='admin', default='?') | list }}", "anncy|1|[True, False, '?']")]

@@ -123,30 +123,39 @@ internal sealed class JinjaExpressionParser(List<Token> tokens, HashSet<string>?
 
     private JinjaExpr ParseNot() => TryKeyword("not") ? new UnaryExpr("not", Nested(ParseNot)) : ParseCompare();
 
+    // Python chains comparisons: "a < b < c" is "a < b and b < c" with b evaluated once.
     private JinjaExpr ParseCompare()
     {
-        JinjaExpr left = ParseMath1();
+        JinjaExpr first = ParseMath1();
+        var operands = new List<JinjaExpr> { first };
+        var ops = new List<string>();
         while (true)
         {
             if (Peek.Kind == TokenKind.Operator && Peek.Text is "==" or "!=" or "<" or ">" or "<=" or ">=")
             {
-                string op = tokens[_index++].Text;
-                left = new BinaryExpr(op, left, ParseMath1());
+                ops.Add(tokens[_index++].Text);
             }
             else if (TryKeyword("in"))
             {
-                left = new BinaryExpr("in", left, ParseMath1());
+                ops.Add("in");
             }
             else if (Peek.Kind == TokenKind.Name && Peek.Text == "not" && PeekAt(1).Kind == TokenKind.Name && PeekAt(1).Text == "in")
             {
                 _index += 2;
-                left = new BinaryExpr("not in", left, ParseMath1());
+                ops.Add("not in");
             }
             else
             {
-                return left;
+                break;
             }
+            operands.Add(ParseMath1());
         }
+        return ops.Count switch
+        {
+            0 => first,
+            1 => new BinaryExpr(ops[0], operands[0], operands[1]),
+            _ => new ComparisonChainExpr(operands, ops),
+        };
     }
 
     private JinjaExpr ParseMath1()

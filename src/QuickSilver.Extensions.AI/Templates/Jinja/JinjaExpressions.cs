@@ -154,7 +154,12 @@ internal sealed class BinaryExpr(string op, JinjaExpr left, JinjaExpr right) : J
                 object? b = left.Eval(context);
                 return JinjaRuntime.IsTrue(b) ? b : right.Eval(context);
         }
-        object? x = left.Eval(context), y = right.Eval(context);
+        return Apply(op, left.Eval(context), right.Eval(context));
+    }
+
+    /// <summary>Every operator but and/or, on evaluated operands.</summary>
+    public static object? Apply(string op, object? x, object? y)
+    {
         return op switch
         {
             "~" => JinjaRuntime.Add(JinjaRuntime.ToText(x), JinjaRuntime.ToText(y)),
@@ -168,6 +173,22 @@ internal sealed class BinaryExpr(string op, JinjaExpr left, JinjaExpr right) : J
             "not in" => !JinjaRuntime.Contains(y, x),
             _ => JinjaRuntime.Arithmetic(op, x, y),
         };
+    }
+}
+
+/// <summary><c>a &lt; b &lt;= c</c>: each comparison in turn, each operand evaluated once, stopping at the first false one.</summary>
+internal sealed class ComparisonChainExpr(List<JinjaExpr> operands, List<string> ops) : JinjaExpr
+{
+    public override object? Eval(JinjaContext context)
+    {
+        object? left = operands[0].Eval(context);
+        for (int i = 0; i < ops.Count; i++)
+        {
+            object? right = operands[i + 1].Eval(context);
+            if (!JinjaRuntime.IsTrue(BinaryExpr.Apply(ops[i], left, right))) return false;
+            left = right;
+        }
+        return true;
     }
 }
 

@@ -131,6 +131,46 @@ internal static partial class JinjaLexer
         return segments;
     }
 
+    /// <summary>Python's string-literal escapes after a backslash at <paramref name="i"/>; returns the index after the escape.</summary>
+    private static int Unescape(string expression, int i, StringBuilder value, int baseOffset)
+    {
+        char e = expression[i++];
+        int hexDigits = e switch { 'x' => 2, 'u' => 4, 'U' => 8, _ => 0 };
+        if (hexDigits > 0)
+        {
+            if (i + hexDigits > expression.Length || !int.TryParse(expression.AsSpan(i, hexDigits), NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out int code)
+                || code > 0x10FFFF || (code is >= 0xD800 and <= 0xDFFF && hexDigits == 8))
+            {
+                throw new ChatTemplateException($"Chat template: invalid \\{e} escape in a string literal at offset {baseOffset + i - 2}.");
+            }
+            value.Append(code <= 0xFFFF ? ((char)code).ToString() : char.ConvertFromUtf32(code));
+            return i + hexDigits;
+        }
+        if (e is >= '0' and <= '7')
+        {
+            int code = e - '0', n = 1;
+            while (n < 3 && i < expression.Length && expression[i] is >= '0' and <= '7') { code = (code * 8) + (expression[i++] - '0'); n++; }
+            value.Append((char)code);
+            return i;
+        }
+        value.Append(e switch
+        {
+            'n' => "\n",
+            't' => "\t",
+            'r' => "\r",
+            'a' => "\a",
+            'b' => "\b",
+            'f' => "\f",
+            'v' => "\v",
+            '\\' => "\\",
+            '\'' => "'",
+            '"' => "\"",
+            '\n' => "",
+            _ => "\\" + e, // Python keeps unknown escapes as written
+        });
+        return i;
+    }
+
     private static int FindClose(string source, int start, string close, bool isComment)
     {
         if (isComment)
@@ -214,19 +254,7 @@ internal static partial class JinjaLexer
                     if (d == c) break;
                     if (d == '\\' && i < expression.Length)
                     {
-                        char e = expression[i++];
-                        value.Append(e switch
-                        {
-                            'n' => "\n",
-                            't' => "\t",
-                            'r' => "\r",
-                            '\\' => "\\",
-                            '\'' => "'",
-                            '"' => "\"",
-                            'u' when i + 4 <= expression.Length => ((char)int.Parse(expression.AsSpan(i, 4), NumberStyles.HexNumber, CultureInfo.InvariantCulture)).ToString(),
-                            _ => "\\" + e,
-                        });
-                        if (e == 'u' && i + 4 <= expression.Length) i += 4;
+                        i = Unescape(expression, i, value, baseOffset);
                     }
                     else
                     {

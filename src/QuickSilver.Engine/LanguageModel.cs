@@ -26,7 +26,10 @@ public sealed partial class LanguageModel : IDisposable
         if (_options.Threads > 0) torch.set_num_threads(_options.Threads);
         if (tokenizer.VocabSize > checkpoint.Config.VocabSize)
             throw new ModelFormatException(checkpoint.Source, $"the tokenizer has {tokenizer.VocabSize} tokens but the model's vocabulary is {checkpoint.Config.VocabSize}.");
-        Transformer = TransformerModel.Create(checkpoint, new torch.Device(_options.Device));
+        if (_options.QuantizeWeights is { } target && !Kernels.QuantizedMatrix.Supports(target))
+            throw new ArgumentException($"LanguageModelOptions.QuantizeWeights must be Q8_0 or Q4_0, not {target}.", nameof(options));
+        if (_options.Threads > 0) Kernels.KernelSettings.Threads = _options.Threads;
+        Transformer = TransformerModel.Create(checkpoint, new torch.Device(_options.Device), _options.QuantizeWeights, _options.QuantizeActivations);
         Runner = new ForwardRunner(Transformer);
         Tokenizer = tokenizer;
         ModelId = ModelIdentity.From(checkpoint);
@@ -44,7 +47,7 @@ public sealed partial class LanguageModel : IDisposable
     public static LanguageModel Load(string path, LanguageModelOptions? options = null)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
-        var checkpoint = CheckpointLoader.Load(path);
+        var checkpoint = CheckpointLoader.Load(path, options?.KeepQuantized ?? true);
         var tokenizer = TokenizerResolver.Resolve(checkpoint, path, options?.TokenizerPath);
         return new LanguageModel(checkpoint, tokenizer, options);
     }

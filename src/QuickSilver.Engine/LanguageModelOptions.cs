@@ -12,6 +12,24 @@ public sealed class LanguageModelOptions
     /// <summary>Context length override; null uses the model's.</summary>
     public int? ContextLength { get; set; }
 
+    /// <summary>
+    /// Keep a GGUF file's Q8_0/Q4_0 matrices in their blocks and multiply them with the quantized kernels, activations
+    /// quantized per block to 8 bits as llama.cpp does (default true; CPU only). False decodes every weight to float32.
+    /// </summary>
+    public bool KeepQuantized { get; set; } = true;
+
+    /// <summary>
+    /// Quantize float matrices (F32/F16/BF16 files, Hugging Face and llama2.c checkpoints) at load: null keeps them float,
+    /// <see cref="Loading.GgufTensorType.Q8_0"/> or <see cref="Loading.GgufTensorType.Q4_0"/> quantizes them with the ggml reference quantizers.
+    /// </summary>
+    public Loading.GgufTensorType? QuantizeWeights { get; set; }
+
+    /// <summary>
+    /// Quantized matrices multiply activations quantized per 32-value block to 8 bits (default true, as llama.cpp does).
+    /// False multiplies float32 activations against the decoded blocks: logits equal a float model on the decoded weights up to float rounding, at lower speed.
+    /// </summary>
+    public bool QuantizeActivations { get; set; } = true;
+
     /// <summary>Creates a copy.</summary>
     public LanguageModelOptions Clone() => (LanguageModelOptions)MemberwiseClone();
 }

@@ -34,6 +34,13 @@ internal sealed class CheckpointBuilder
             throw new InvalidOperationException($"Loader bug: canonical tensor '{canonicalName}' added twice.");
     }
 
+    /// <summary>Adds a tensor built elsewhere (e.g. a weight kept in its ggml blocks).</summary>
+    public void Add(HostTensor tensor)
+    {
+        if (!_tensors.TryAdd(tensor.Name, tensor))
+            throw new InvalidOperationException($"Loader bug: canonical tensor '{tensor.Name}' added twice.");
+    }
+
     public bool Contains(string canonicalName) => _tensors.ContainsKey(canonicalName);
 
     public CheckpointData Build(ITokenizer? tokenizer, IReadOnlyDictionary<string, string> metadata)
@@ -45,7 +52,7 @@ internal sealed class CheckpointBuilder
                 throw new ModelFormatException(Source, $"missing tensor for canonical weight '{name}'.");
             if (!shape.AsSpan().SequenceEqual(tensor.Shape))
                 throw new ModelFormatException(Source, $"canonical weight '{name}' has shape {WeightLayout.FormatShape(tensor.Shape)} but the config implies {WeightLayout.FormatShape(shape)}.");
-            if (tensor.Data.LongLength != tensor.ElementCount)
+            if (tensor.Packed is null && tensor.Data.LongLength != tensor.ElementCount)
                 throw new InvalidOperationException($"Loader bug: '{name}' holds {tensor.Data.LongLength} values for shape {WeightLayout.FormatShape(tensor.Shape)}.");
         }
         foreach (string name in _tensors.Keys)

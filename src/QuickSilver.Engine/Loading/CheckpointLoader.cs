@@ -12,7 +12,10 @@ public static class CheckpointLoader
     /// </summary>
     /// <param name="path">File or folder.</param>
     /// <exception cref="ModelFormatException">Nothing is there, or the format's loader rejects it.</exception>
-    public static CheckpointData Load(string path)
+    public static CheckpointData Load(string path) => Load(path, keepQuantized: false);
+
+    /// <summary>As <see cref="Load(string)"/>, optionally keeping GGUF Q8_0/Q4_0 matrices in their blocks (see <see cref="GgufLoader.Load(string, bool)"/>).</summary>
+    public static CheckpointData Load(string path, bool keepQuantized)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
         if (Directory.Exists(path))
@@ -33,7 +36,7 @@ public static class CheckpointLoader
         if (fileName.EndsWith(".safetensors", StringComparison.OrdinalIgnoreCase))
             throw new ModelFormatException(path, $"a .safetensors file needs a {HuggingFaceLoader.ConfigFileName} beside it to describe the model.");
         if (fileName.EndsWith(".gguf", StringComparison.OrdinalIgnoreCase) || StartsWithGgufMagic(path))
-            return GgufLoader.Load(path);
+            return GgufLoader.Load(path, keepQuantized);
         return Llama2cLoader.Load(path);
     }
 

@@ -16,7 +16,7 @@ public static partial class GgufLoader
     /// The Llama-shaped families share one tensor layout: attn_q/k/v/output, ffn_gate/up/down, optional q/k/v biases,
     /// per-head attn_q_norm/attn_k_norm, post-attention/post-FFN norms and rope_freqs.weight.
     /// </summary>
-    private static CheckpointData LoadLlama(GgufFile file, GgufDecoderFamily family, Dictionary<string, string> metadata)
+    private static CheckpointData LoadLlama(GgufFile file, GgufDecoderFamily family, Dictionary<string, string> metadata, bool keepQuantized)
     {
         string path = file.Path;
         string k = family.Name + ".";
@@ -85,15 +85,15 @@ public static partial class GgufLoader
         var builder = new CheckpointBuilder(config, path);
         long inner = config.IntermediateSize;
         long qRows = (long)heads * headDim, kvRows = (long)kvHeads * headDim;
-        builder.Add(WeightNames.Embedding, [vocab, d], Read(file, "token_embd.weight", [vocab, d]));
+        builder.Add(Matrix("token_embd.weight", WeightNames.Embedding, [vocab, d], 0));
         for (int layer = 0; layer < config.NumLayers; layer++)
         {
             string p = $"blk.{layer}.";
             builder.Add(WeightNames.AttnNormWeight(layer), [d], Read(file, p + "attn_norm.weight", [d]));
-            builder.Add(WeightNames.Query(layer), [qRows, d], Unrotate(Read(file, p + "attn_q.weight", [qRows, d]), heads, d));
-            builder.Add(WeightNames.Key(layer), [kvRows, d], Unrotate(Read(file, p + "attn_k.weight", [kvRows, d]), kvHeads, d));
-            builder.Add(WeightNames.Value(layer), [kvRows, d], Read(file, p + "attn_v.weight", [kvRows, d]));
-            builder.Add(WeightNames.Output(layer), [d, qRows], Read(file, p + "attn_output.weight", [d, qRows]));
+            builder.Add(Matrix(p + "attn_q.weight", WeightNames.Query(layer), [qRows, d], heads));
+            builder.Add(Matrix(p + "attn_k.weight", WeightNames.Key(layer), [kvRows, d], kvHeads));
+            builder.Add(Matrix(p + "attn_v.weight", WeightNames.Value(layer), [kvRows, d], 0));
+            builder.Add(Matrix(p + "attn_output.weight", WeightNames.Output(layer), [d, qRows], 0));
             if (attentionBias)
             {
                 builder.Add(WeightNames.BiasOf(WeightNames.Query(layer)), [qRows], Unrotate(Read(file, p + "attn_q.bias", [qRows]), heads, 1));
@@ -113,13 +113,33 @@ public static partial class GgufLoader
                 builder.Add(WeightNames.PostMlpNorm(layer), [d], Read(file, p + "post_ffw_norm.weight", [d]));
             }
             builder.Add(WeightNames.MlpNormWeight(layer), [d], Read(file, p + "ffn_norm.weight", [d]));
-            builder.Add(WeightNames.Gate(layer), [inner, d], Read(file, p + "ffn_gate.weight", [inner, d]));
-            builder.Add(WeightNames.Up(layer), [inner, d], Read(file, p + "ffn_up.weight", [inner, d]));
-            builder.Add(WeightNames.Down(layer), [d, inner], Read(file, p + "ffn_down.weight", [d, inner]));
+            builder.Add(Matrix(p + "ffn_gate.weight", WeightNames.Gate(layer), [inner, d], 0));
+            builder.Add(Matrix(p + "ffn_up.weight", WeightNames.Up(layer), [inner, d], 0));
+            builder.Add(Matrix(p + "ffn_down.weight", WeightNames.Down(layer), [d, inner], 0));
         }
         builder.Add(WeightNames.FinalNormWeight, [d], Read(file, "output_norm.weight", [d]));
-        if (hasOutput) builder.Add(WeightNames.LmHead, [vocab, d], Read(file, "output.weight", [vocab, d]));
+        if (hasOutput) builder.Add(Matrix("output.weight", WeightNames.LmHead, [vocab, d], 0));
         return builder.Build(tokenizer: null, metadata);
+
+        // A matrix, packed when the kernels can multiply its type; rotaryHeads > 0 un-interleaves q/k rows head by head.
+        HostTensor Matrix(string source, string target, long[] shape, int rotaryHeads)
+        {
+            GgufTensorInfo info = file.TryGetTensor(source, out GgufTensorInfo? found) ? found : throw new ModelFormatException(path, $"missing tensor '{source}'.");
+            CheckpointBuilder.ExpectShape(path, source, shape, info.Shape);
+            if (!keepQuantized || !GgufBlockReader.CanKeepPacked(info))
+            {
+                float[] values = file.ReadTensorData(info);
+                return new HostTensor(target, shape, rotaryHeads > 0 ? Unrotate(values, rotaryHeads, (int)shape[1]) : values);
+            }
+            var packed = GgufBlockReader.ReadPacked(file, info);
+            if (rotaryHeads > 0 && family.InterleavedRope)
+            {
+                // The float permutation applied to row indices gives, for each destination row, its source row.
+                float[] order = Unrotate([.. Enumerable.Range(0, (int)shape[0]).Select(i => (float)i)], rotaryHeads, 1);
+                packed = packed.PermuteRows([.. order.Select(i => (int)i)]);
+            }
+            return new HostTensor(target, shape, packed);
+        }
 
         float[] Unrotate(float[] rows, int headCount, int columns) =>
             family.InterleavedRope ? RopePermutation.InterleavedToRotateHalf(rows, headCount, headDim, columns) : rows;

@@ -14,7 +14,13 @@ public static partial class GgufLoader
     /// <summary>Loads a GGUF file.</summary>
     /// <param name="path">The .gguf file.</param>
     /// <exception cref="ModelFormatException">Missing, corrupt, unsupported architecture or tensor type, or tensors that do not match the metadata.</exception>
-    public static CheckpointData Load(string path)
+    public static CheckpointData Load(string path) => Load(path, keepQuantized: false);
+
+    /// <summary>Loads a GGUF file, optionally keeping Q8_0/Q4_0 matrices in their blocks (<see cref="HostTensor.Packed"/>) for the quantized kernels.</summary>
+    /// <param name="path">The .gguf file.</param>
+    /// <param name="keepQuantized">Keep Q8_0/Q4_0 matrices of the Llama-shaped families packed instead of decoding them to float32.</param>
+    /// <exception cref="ModelFormatException">Missing, corrupt, unsupported architecture or tensor type, or tensors that do not match the metadata.</exception>
+    public static CheckpointData Load(string path, bool keepQuantized)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
         GgufFile file = GgufFile.Read(path);
@@ -28,7 +34,7 @@ public static partial class GgufLoader
         return architecture switch
         {
             "gpt2" => LoadGpt2(file, metadata),
-            _ when LlamaFamilies.ContainsKey(architecture) => LoadLlama(file, LlamaFamilies[architecture], metadata),
+            _ when LlamaFamilies.ContainsKey(architecture) => LoadLlama(file, LlamaFamilies[architecture], metadata, keepQuantized),
             _ => throw new ModelFormatException(path, $"metadata 'general.architecture' is '{architecture}', which is not supported (supported: {string.Join(", ", LlamaFamilies.Keys)}, gpt2)."),
         };
     }

@@ -5,14 +5,20 @@ namespace QuickSilver.Engine.Models;
 /// <summary>down(gelu_tanh(up(x))): GPT-2's MLP with gelu_new.</summary>
 public sealed class GeluFeedForward : IFeedForward
 {
-    private readonly torch.Tensor _up, _down;
+    private readonly LinearWeight _up, _down;
     private readonly torch.Tensor? _upBias, _downBias;
 
-    /// <summary>Creates the MLP; it takes ownership of the tensors.</summary>
+    /// <summary>Creates the MLP from float tensors; it takes ownership of them.</summary>
     public GeluFeedForward(torch.Tensor up, torch.Tensor? upBias, torch.Tensor down, torch.Tensor? downBias)
+        : this(new DenseLinearWeight(up), upBias, new DenseLinearWeight(down), downBias) { }
+
+    /// <summary>Creates the MLP; it takes ownership of the weights and tensors.</summary>
+    public GeluFeedForward(LinearWeight up, torch.Tensor? upBias, LinearWeight down, torch.Tensor? downBias)
     {
+        ArgumentNullException.ThrowIfNull(up);
+        ArgumentNullException.ThrowIfNull(down);
         (_up, _upBias, _down, _downBias) = (up, upBias, down, downBias);
-        FlopsPerToken = 2.0 * 2 * up.shape[0] * up.shape[1];
+        FlopsPerToken = 2.0 * 2 * up.OutFeatures * up.InFeatures;
     }
 
     /// <inheritdoc />
@@ -22,9 +28,9 @@ public sealed class GeluFeedForward : IFeedForward
     public torch.Tensor Apply(torch.Tensor x)
     {
         using var scope = torch.NewDisposeScope();
-        var hidden = torch.nn.functional.linear(x, _up, _upBias);
+        var hidden = _up.Apply(x, _upBias);
         hidden = torch.nn.functional.gelu(hidden, TorchSharp.Modules.GELU.Approximate.tanh, false);
-        return torch.nn.functional.linear(hidden, _down, _downBias).MoveToOuterDisposeScope();
+        return _down.Apply(hidden, _downBias).MoveToOuterDisposeScope();
     }
 
     /// <inheritdoc />

@@ -5,24 +5,31 @@ namespace QuickSilver.Engine.Models;
 /// <summary>down(act(gate(x)) · up(x)): Llama's SwiGLU (act = SiLU) or Gemma's GeGLU (act = tanh-GELU). Gate and up run as one matmul.</summary>
 public sealed class SwiGluFeedForward : IFeedForward
 {
-    private readonly torch.Tensor _gateUp; // (2I, d)
+    private readonly LinearWeight _gateUp; // (2I, d)
     private readonly torch.Tensor? _gateUpBias;
-    private readonly torch.Tensor _down;
+    private readonly LinearWeight _down;
     private readonly torch.Tensor? _downBias;
     private readonly long _inner;
     private readonly bool _gelu;
 
-    /// <summary>Creates the MLP; it takes ownership of the tensors.</summary>
+    /// <summary>Creates the MLP from float tensors; it takes ownership of them.</summary>
     /// <param name="geluGate">Gate with tanh-approximated GELU (GeGLU) instead of SiLU.</param>
     public SwiGluFeedForward(torch.Tensor gate, torch.Tensor? gateBias, torch.Tensor up, torch.Tensor? upBias, torch.Tensor down, torch.Tensor? downBias, bool geluGate = false)
+        : this(new DenseLinearWeight(gate), gateBias, new DenseLinearWeight(up), upBias, new DenseLinearWeight(down), downBias, geluGate) { }
+
+    /// <summary>Creates the MLP; it takes ownership of the weights and tensors.</summary>
+    /// <param name="geluGate">Gate with tanh-approximated GELU (GeGLU) instead of SiLU.</param>
+    public SwiGluFeedForward(LinearWeight gate, torch.Tensor? gateBias, LinearWeight up, torch.Tensor? upBias, LinearWeight down, torch.Tensor? downBias, bool geluGate = false)
     {
+        ArgumentNullException.ThrowIfNull(gate);
+        ArgumentNullException.ThrowIfNull(down);
         _gelu = geluGate;
-        _inner = gate.shape[0];
-        _gateUp = torch.cat([gate, up], 0);
+        _inner = gate.OutFeatures;
+        _gateUp = LinearWeight.Concat([gate, up]);
         _gateUpBias = gateBias is null || upBias is null ? null : torch.cat([gateBias, upBias], 0);
-        gate.Dispose(); up.Dispose(); gateBias?.Dispose(); upBias?.Dispose();
+        gateBias?.Dispose(); upBias?.Dispose();
         (_down, _downBias) = (down, downBias);
-        FlopsPerToken = 2.0 * 3 * _inner * down.shape[0];
+        FlopsPerToken = 2.0 * 3 * _inner * down.OutFeatures;
     }
 
     /// <inheritdoc />
@@ -32,12 +39,12 @@ public sealed class SwiGluFeedForward : IFeedForward
     public torch.Tensor Apply(torch.Tensor x)
     {
         using var scope = torch.NewDisposeScope();
-        var both = torch.nn.functional.linear(x, _gateUp, _gateUpBias); // (…, 2I)
+        var both = _gateUp.Apply(x, _gateUpBias); // (…, 2I)
         var gate = both.narrow(-1, 0, _inner);
         var up = both.narrow(-1, _inner, _inner);
         var activated = _gelu ? torch.nn.functional.gelu(gate, TorchSharp.Modules.GELU.Approximate.tanh, false) : torch.nn.functional.silu(gate, false);
         var hidden = activated * up;
-        return torch.nn.functional.linear(hidden, _down, _downBias).MoveToOuterDisposeScope();
+        return _down.Apply(hidden, _downBias).MoveToOuterDisposeScope();
     }
 
     /// <inheritdoc />

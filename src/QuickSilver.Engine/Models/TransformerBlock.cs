@@ -11,11 +11,11 @@ public sealed class TransformerBlock : IDisposable
 {
     private readonly INormalization _attnNorm;
     private readonly INormalization _mlpNorm;
-    private readonly torch.Tensor _qkv;       // (qd + 2·kvd, d)
+    private readonly LinearWeight _qkv;       // (qd + 2·kvd, d)
     private readonly torch.Tensor? _qkvBias;  // (qd + 2·kvd)
-    private readonly torch.Tensor _kv;        // view: the k and v rows of _qkv, (2·kvd, d)
+    private readonly LinearWeight _kv;        // view: the k and v rows of _qkv, (2·kvd, d)
     private readonly torch.Tensor? _kvBias;
-    private readonly torch.Tensor _out;       // (d, qd)
+    private readonly LinearWeight _out;       // (d, qd)
     private readonly torch.Tensor? _outBias;
     private readonly IFeedForward _mlp;
     private readonly IPositionRotation _rotation;
@@ -23,11 +23,20 @@ public sealed class TransformerBlock : IDisposable
     private readonly int _heads, _kvHeads, _headDim;
     private readonly long _queryWidth, _kvWidth;
 
-    /// <summary>Creates the block; it takes ownership of every tensor and module given (the rotation is shared and not disposed).</summary>
+    /// <summary>Creates the block from float projection tensors; it takes ownership of every tensor and module given (the rotation is shared and not disposed).</summary>
     /// <param name="extras">Attention options, q/k norms and post-norms; null for a plain pre-norm block.</param>
     public TransformerBlock(ModelConfig config, INormalization attnNorm, torch.Tensor query, torch.Tensor? queryBias,
         torch.Tensor key, torch.Tensor? keyBias, torch.Tensor value, torch.Tensor? valueBias,
         torch.Tensor output, torch.Tensor? outputBias, INormalization mlpNorm, IFeedForward mlp, IPositionRotation rotation,
+        BlockExtras? extras = null)
+        : this(config, attnNorm, new DenseLinearWeight(query), queryBias, new DenseLinearWeight(key), keyBias, new DenseLinearWeight(value), valueBias,
+            new DenseLinearWeight(output), outputBias, mlpNorm, mlp, rotation, extras) { }
+
+    /// <summary>Creates the block; it takes ownership of every weight, tensor and module given (the rotation is shared and not disposed).</summary>
+    /// <param name="extras">Attention options, q/k norms and post-norms; null for a plain pre-norm block.</param>
+    public TransformerBlock(ModelConfig config, INormalization attnNorm, LinearWeight query, torch.Tensor? queryBias,
+        LinearWeight key, torch.Tensor? keyBias, LinearWeight value, torch.Tensor? valueBias,
+        LinearWeight output, torch.Tensor? outputBias, INormalization mlpNorm, IFeedForward mlp, IPositionRotation rotation,
         BlockExtras? extras = null)
     {
         _extras = extras ?? new BlockExtras();
@@ -37,10 +46,10 @@ public sealed class TransformerBlock : IDisposable
         _kvWidth = (long)_kvHeads * _headDim;
         _attnNorm = attnNorm;
         _mlpNorm = mlpNorm;
-        _qkv = torch.cat([query, key, value], 0);
+        _qkv = LinearWeight.Concat([query, key, value]);
         _qkvBias = queryBias is null ? null : torch.cat([queryBias, keyBias!, valueBias!], 0);
-        query.Dispose(); key.Dispose(); value.Dispose(); queryBias?.Dispose(); keyBias?.Dispose(); valueBias?.Dispose();
-        _kv = _qkv.narrow(0, _queryWidth, 2 * _kvWidth);
+        queryBias?.Dispose(); keyBias?.Dispose(); valueBias?.Dispose();
+        _kv = _qkv.Rows(_queryWidth, 2 * _kvWidth);
         _kvBias = _qkvBias?.narrow(0, _queryWidth, 2 * _kvWidth);
         (_out, _outBias, _mlp, _rotation) = (output, outputBias, mlp, rotation);
         int d = config.HiddenSize;
@@ -58,6 +67,9 @@ public sealed class TransformerBlock : IDisposable
     /// <summary>FLOPs per (query, key) pair: q·k and p·v over all heads.</summary>
     public double AttentionFlopsPerQueryKey { get; }
 
+    /// <summary>The projection weights (q|k|v stacked, then the output), for memory and format reports.</summary>
+    public IEnumerable<LinearWeight> ProjectionWeights => [_qkv, _out];
+
     /// <summary>Runs the block.</summary>
     public BlockOutput Forward(BlockInput input)
     {
@@ -66,7 +78,7 @@ public sealed class TransformerBlock : IDisposable
         var x = input.Hidden;
         long b = x.shape[0], t = x.shape[1];
 
-        var qkv = torch.nn.functional.linear(_attnNorm.Apply(x), _qkv, _qkvBias); // (B, T, qd + 2·kvd)
+        var qkv = _qkv.Apply(_attnNorm.Apply(x), _qkvBias); // (B, T, qd + 2·kvd)
         var q = qkv.narrow(-1, 0, _queryWidth).view(b, t, _heads, _headDim); // (B, T, nh, hs)
         var k = qkv.narrow(-1, _queryWidth, _kvWidth).view(b, t, _kvHeads, _headDim); // (B, T, nkv, hs)
         var v = qkv.narrow(-1, _queryWidth + _kvWidth, _kvWidth).view(b, t, _kvHeads, _headDim); // (B, T, nkv, hs)
@@ -112,7 +124,7 @@ public sealed class TransformerBlock : IDisposable
             attended = Attention.Forward(q, keys, values, input.Positions, keyPositions, causalSquare, seesAllKeys, _extras.Attention);
 
         var merged = attended.transpose(1, 2).reshape(b, t, _queryWidth); // (B, T, nh·hs)
-        var h = x + Normalize(_extras.PostAttentionNorm, torch.nn.functional.linear(merged, _out, _outBias));
+        var h = x + Normalize(_extras.PostAttentionNorm, _out.Apply(merged, _outBias));
         h = h + Normalize(_extras.PostMlpNorm, _mlp.Apply(_mlpNorm.Apply(h)));
 
         return new BlockOutput
@@ -130,7 +142,7 @@ public sealed class TransformerBlock : IDisposable
     {
         using var scope = torch.NewDisposeScope();
         long b = hidden.shape[0], t = hidden.shape[1];
-        var kv = torch.nn.functional.linear(_attnNorm.Apply(hidden), _kv, _kvBias); // (1, Tp, 2·kvd)
+        var kv = _kv.Apply(_attnNorm.Apply(hidden), _kvBias); // (1, Tp, 2·kvd)
         var k = kv.narrow(-1, 0, _kvWidth).view(b, t, _kvHeads, _headDim); // (1, Tp, nkv, hs)
         var v = kv.narrow(-1, _kvWidth, _kvWidth).view(b, t, _kvHeads, _headDim);
         k = _rotation.Apply(Normalize(_extras.KeyNorm, k), positions).transpose(1, 2); // (1, nkv, Tp, hs)

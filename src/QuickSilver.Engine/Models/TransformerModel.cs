@@ -9,14 +9,15 @@ namespace QuickSilver.Engine.Models;
 /// </summary>
 public sealed class TransformerModel : IDisposable
 {
-    private readonly torch.Tensor _embedding;          // (V, d)
+    private readonly LinearWeight _embedding;          // (V, d)
     private readonly torch.Tensor? _positionEmbedding; // (P, d)
-    private readonly torch.Tensor _head;               // (V, d), may alias the embedding
+    private readonly LinearWeight _head;               // (V, d), may alias the embedding
+    private readonly Lazy<torch.Tensor> _headDense;
     private readonly bool _headIsEmbedding;
     private readonly IPositionRotation[] _rotations;   // shared by the blocks: global, and local when it differs
 
-    private TransformerModel(ModelConfig config, torch.Device device, torch.Tensor embedding, torch.Tensor? positionEmbedding,
-        TransformerBlock[] blocks, INormalization finalNorm, torch.Tensor head, bool headIsEmbedding, IPositionRotation[] rotations)
+    private TransformerModel(ModelConfig config, torch.Device device, LinearWeight embedding, torch.Tensor? positionEmbedding,
+        TransformerBlock[] blocks, INormalization finalNorm, LinearWeight head, bool headIsEmbedding, IPositionRotation[] rotations)
     {
         Config = config;
         Device = device;
@@ -26,6 +27,7 @@ public sealed class TransformerModel : IDisposable
         FinalNorm = finalNorm;
         _head = head;
         _headIsEmbedding = headIsEmbedding;
+        _headDense = new Lazy<torch.Tensor>(() => head is DenseLinearWeight dense ? dense.Weight : head.ToDense());
         _rotations = rotations;
         HeadFlopsPerToken = 2.0 * config.HiddenSize * config.VocabSize;
     }
@@ -42,16 +44,37 @@ public sealed class TransformerModel : IDisposable
     /// <summary>The final normalization.</summary>
     public INormalization FinalNorm { get; }
 
-    /// <summary>The output head (V, d).</summary>
-    public torch.Tensor HeadWeight => _head;
+    /// <summary>The output head (V, d) as a float tensor (decoded once, on first use, when the head is held quantized).</summary>
+    public torch.Tensor HeadWeight => _headDense.Value;
+
+    /// <summary>The output head as it is held.</summary>
+    public LinearWeight Head => _head;
+
+    /// <summary>Every matrix of the model as held (embedding, projections, head; a tied head once), for memory and format reports.</summary>
+    public IEnumerable<LinearWeight> Matrices =>
+        new[] { _embedding }.Concat(Blocks.SelectMany(b => b.ProjectionWeights)).Concat(_headIsEmbedding ? [] : [_head]);
 
     /// <summary>FLOPs of the head for one token (2·d·V): also the cost of one exact logit-lens read.</summary>
     public double HeadFlopsPerToken { get; }
 
     /// <summary>Builds the model on <paramref name="device"/> from loader output; checks every tensor's shape.</summary>
     /// <exception cref="ModelFormatException">A tensor is missing or has the wrong shape.</exception>
-    public static TransformerModel Create(CheckpointData checkpoint, torch.Device device)
+    public static TransformerModel Create(CheckpointData checkpoint, torch.Device device) => Create(checkpoint, device, quantizeTo: null);
+
+    /// <summary>
+    /// Builds the model; matrices the loader kept packed stay packed (on the CPU), and with <paramref name="quantizeTo"/>
+    /// (Q8_0 or Q4_0) float matrices whose rows are whole 32-value blocks are quantized at load.
+    /// </summary>
+    /// <exception cref="ModelFormatException">A tensor is missing or has the wrong shape.</exception>
+    /// <param name="checkpoint">Loader output.</param>
+    /// <param name="device">Where float weights go; packed weights need the CPU and are decoded for any other device.</param>
+    /// <param name="quantizeTo">Quantize float matrices at load (Q8_0 or Q4_0), or null.</param>
+    /// <param name="quantizeActivations">Packed matrices multiply 8-bit block-quantized activations (llama.cpp's way, fast); false multiplies float activations exactly.</param>
+    /// <exception cref="ArgumentException"><paramref name="quantizeTo"/> is not Q8_0 or Q4_0.</exception>
+    public static TransformerModel Create(CheckpointData checkpoint, torch.Device device, GgufTensorType? quantizeTo, bool quantizeActivations = true)
     {
+        if (quantizeTo is { } target && !Kernels.QuantizedMatrix.Supports(target))
+            throw new ArgumentException($"Weights can be quantized at load to Q8_0 or Q4_0, not {target}.", nameof(quantizeTo));
         ArgumentNullException.ThrowIfNull(checkpoint);
         var config = checkpoint.Config;
         config.Validate(checkpoint.Source);
@@ -62,11 +85,20 @@ public sealed class TransformerModel : IDisposable
         {
             if (!tensors.TryGetValue(name, out var host))
                 throw new ModelFormatException(checkpoint.Source, $"tensor '{name}' is missing.");
-            if (!host.Shape.SequenceEqual(shape) || host.Data.LongLength != host.ElementCount)
+            if (!host.Shape.SequenceEqual(shape) || (host.Packed is null && host.Data.LongLength != host.ElementCount))
                 throw new ModelFormatException(checkpoint.Source, $"tensor '{name}' has shape [{string.Join(", ", host.Shape)}], expected [{string.Join(", ", shape)}].");
             return torch.tensor(host.Data, shape, torch.float32).to(device);
         }
-        torch.Tensor? Optional(string name, params long[] shape) => tensors.ContainsKey(name) ? Take(name, shape) : null;
+        // A projection matrix: kept in (or quantized to) ggml blocks on the CPU, a float tensor otherwise.
+        LinearWeight Linear(string name, long rows, long columns)
+        {
+            bool cpu = device.type == DeviceType.CPU;
+            if (cpu && tensors.TryGetValue(name, out var host) && host.Packed is { } packed && host.Shape.SequenceEqual([rows, columns]))
+                return new PackedLinearWeight(packed, quantizeActivations);
+            if (cpu && quantizeTo is { } type && columns % GgmlQuantization.BlockSize == 0 && tensors.TryGetValue(name, out host) && host.Shape.SequenceEqual([rows, columns]))
+                return new PackedLinearWeight(Kernels.QuantizedMatrix.Quantize(type, rows, columns, host.Data), quantizeActivations);
+            return new DenseLinearWeight(Take(name, rows, columns));
+        }
         torch.Tensor? Bias(bool present, string weightName, long size) => present ? Take(WeightNames.BiasOf(weightName), size) : null;
 
         INormalization Norm(string weightName, string biasName, int? size = null) => config.Norm switch
@@ -92,13 +124,13 @@ public sealed class TransformerModel : IDisposable
             IFeedForward mlp = config.FeedForward switch
             {
                 FeedForwardKind.SwiGlu or FeedForwardKind.GeGlu => new SwiGluFeedForward(
-                    Take(WeightNames.Gate(i), inner, d), Bias(config.MlpBias, WeightNames.Gate(i), inner),
-                    Take(WeightNames.Up(i), inner, d), Bias(config.MlpBias, WeightNames.Up(i), inner),
-                    Take(WeightNames.Down(i), d, inner), Bias(config.MlpBias, WeightNames.Down(i), d),
+                    Linear(WeightNames.Gate(i), inner, d), Bias(config.MlpBias, WeightNames.Gate(i), inner),
+                    Linear(WeightNames.Up(i), inner, d), Bias(config.MlpBias, WeightNames.Up(i), inner),
+                    Linear(WeightNames.Down(i), d, inner), Bias(config.MlpBias, WeightNames.Down(i), d),
                     geluGate: config.FeedForward == FeedForwardKind.GeGlu),
                 FeedForwardKind.GeluTanh => new GeluFeedForward(
-                    Take(WeightNames.Up(i), inner, d), Bias(config.MlpBias, WeightNames.Up(i), inner),
-                    Take(WeightNames.Down(i), d, inner), Bias(config.MlpBias, WeightNames.Down(i), d)),
+                    Linear(WeightNames.Up(i), inner, d), Bias(config.MlpBias, WeightNames.Up(i), inner),
+                    Linear(WeightNames.Down(i), d, inner), Bias(config.MlpBias, WeightNames.Down(i), d)),
                 _ => throw new ModelFormatException(checkpoint.Source, $"unsupported feed-forward kind {config.FeedForward}."),
             };
             var extras = new BlockExtras
@@ -111,18 +143,18 @@ public sealed class TransformerModel : IDisposable
             };
             blocks[i] = new TransformerBlock(config,
                 Norm(WeightNames.AttnNormWeight(i), WeightNames.AttnNormBias(i)),
-                Take(WeightNames.Query(i), qd, d), Bias(config.AttentionBias, WeightNames.Query(i), qd),
-                Take(WeightNames.Key(i), kvd, d), Bias(config.AttentionBias, WeightNames.Key(i), kvd),
-                Take(WeightNames.Value(i), kvd, d), Bias(config.AttentionBias, WeightNames.Value(i), kvd),
-                Take(WeightNames.Output(i), d, qd), Bias(config.AttentionBias, WeightNames.Output(i), d),
+                Linear(WeightNames.Query(i), qd, d), Bias(config.AttentionBias, WeightNames.Query(i), qd),
+                Linear(WeightNames.Key(i), kvd, d), Bias(config.AttentionBias, WeightNames.Key(i), kvd),
+                Linear(WeightNames.Value(i), kvd, d), Bias(config.AttentionBias, WeightNames.Value(i), kvd),
+                Linear(WeightNames.Output(i), d, qd), Bias(config.AttentionBias, WeightNames.Output(i), d),
                 Norm(WeightNames.MlpNormWeight(i), WeightNames.MlpNormBias(i)),
                 mlp, config.IsLocalLayer(i) ? localRotation : rotation, extras);
         }
 
-        var embedding = Take(WeightNames.Embedding, config.VocabSize, d);
+        var embedding = Linear(WeightNames.Embedding, config.VocabSize, d);
         var positions = config.Positions == PositionEncodingKind.Learned ? Take(WeightNames.PositionEmbedding, config.MaxPositions, d) : null;
         var finalNorm = Norm(WeightNames.FinalNormWeight, WeightNames.FinalNormBias);
-        var head = config.TiedEmbeddings ? null : Optional(WeightNames.LmHead, config.VocabSize, d);
+        var head = config.TiedEmbeddings || !tensors.ContainsKey(WeightNames.LmHead) ? null : Linear(WeightNames.LmHead, config.VocabSize, d);
         return new TransformerModel(config, device, embedding, positions, blocks, finalNorm, head ?? embedding, head is null,
             ReferenceEquals(localRotation, rotation) ? [rotation] : [rotation, localRotation]);
     }
@@ -131,7 +163,9 @@ public sealed class TransformerModel : IDisposable
     public torch.Tensor Embed(torch.Tensor ids, torch.Tensor positions)
     {
         using var scope = torch.NewDisposeScope();
-        var h = _embedding.index_select(0, ids.reshape(-1)).view(ids.shape[0], ids.shape[1], -1); // (B, T, d)
+        var h = _embedding is PackedLinearWeight packed
+            ? packed.GatherRows(ids).to(Device) // (B, T, d)
+            : ((DenseLinearWeight)_embedding).Weight.index_select(0, ids.reshape(-1)).view(ids.shape[0], ids.shape[1], -1); // (B, T, d)
         if (Config.EmbeddingScale != 1f) h = h * Config.EmbeddingScale;
         if (_positionEmbedding is not null) h = h + _positionEmbedding.index_select(0, positions).unsqueeze(0);
         return h.MoveToOuterDisposeScope();
@@ -141,7 +175,7 @@ public sealed class TransformerModel : IDisposable
     public torch.Tensor Logits(torch.Tensor hidden)
     {
         using var scope = torch.NewDisposeScope();
-        var logits = torch.nn.functional.linear(FinalNorm.Apply(hidden), _head);
+        var logits = _head.Apply(FinalNorm.Apply(hidden));
         float cap = Config.FinalLogitSoftCap;
         if (cap > 0) logits = (logits / cap).tanh() * cap;
         return logits.MoveToOuterDisposeScope();
@@ -156,5 +190,6 @@ public sealed class TransformerModel : IDisposable
         _embedding.Dispose();
         _positionEmbedding?.Dispose();
         if (!_headIsEmbedding) _head.Dispose();
+        if (_headDense.IsValueCreated && _head is not DenseLinearWeight) _headDense.Value.Dispose();
     }
 }

@@ -1,0 +1,65 @@
+using System.Runtime.Intrinsics.X86;
+
+namespace QuickSilver.Engine.Kernels;
+
+/// <summary>
+/// The instruction-set paths of the quantized kernels. Every path computes the same integer block dots, so results agree
+/// to float rounding; tests force each one on the build machine through <see cref="KernelSettings.Isa"/>.
+/// </summary>
+public enum KernelIsa
+{
+    /// <summary>Portable scalar C#: the reference the SIMD paths are tested against.</summary>
+    Scalar,
+    /// <summary>256-bit AVX2 (maddubs/madd), two blocks in flight.</summary>
+    Avx2,
+    /// <summary>
+    /// 512-bit AVX-512 BW (maddubs/madd), two blocks per instruction. .NET 10 exposes vpdpbusd only as VEX AVX-VNNI and
+    /// AVX10, not as AVX512_VNNI, so a Cascade/Ice Lake class CPU cannot use it from managed code.
+    /// </summary>
+    Avx512,
+}
+
+/// <summary>Process-wide kernel settings: the SIMD path and the number of threads the matrix kernels split rows over.</summary>
+public static class KernelSettings
+{
+    private static KernelIsa _isa = Best;
+    private static int _threads = Math.Max(1, Environment.ProcessorCount);
+
+    /// <summary>The widest path this CPU supports.</summary>
+    public static KernelIsa Best =>
+        Avx512BW.IsSupported ? KernelIsa.Avx512
+        : Avx2.IsSupported ? KernelIsa.Avx2
+        : KernelIsa.Scalar;
+
+    /// <summary>The path the kernels use (default <see cref="Best"/>).</summary>
+    /// <exception cref="PlatformNotSupportedException">The CPU lacks the instructions of the path.</exception>
+    public static KernelIsa Isa
+    {
+        get => _isa;
+        set
+        {
+            if (!IsSupported(value)) throw new PlatformNotSupportedException($"Kernel path {value} needs instructions this CPU lacks (best: {Best}).");
+            _isa = value;
+        }
+    }
+
+    /// <summary>Threads a matrix product is split over (default: the processor count).</summary>
+    public static int Threads
+    {
+        get => _threads;
+        set
+        {
+            ArgumentOutOfRangeException.ThrowIfLessThan(value, 1);
+            _threads = value;
+        }
+    }
+
+    /// <summary>Whether this CPU can run <paramref name="isa"/>.</summary>
+    public static bool IsSupported(KernelIsa isa) => isa switch
+    {
+        KernelIsa.Scalar => true,
+        KernelIsa.Avx2 => Avx2.IsSupported,
+        KernelIsa.Avx512 => Avx512BW.IsSupported,
+        _ => false,
+    };
+}

@@ -1,0 +1,124 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+
+namespace QuickSilver.Engine.Kernels;
+
+/// <summary>
+/// Activation rows quantized per 32-value block to 8 bits, the way llama.cpp multiplies Q8_0 and Q4_0 weights
+/// (its Q8_0 "vec_dot_type"): <c>a ≈ q·s</c> with <c>s = max|a|/127</c> and <c>q = round-to-even(a/s)</c>. The scale stays
+/// float32 (ggml rounds it to half; ours is at least as exact). Also holds the derived forms the SIMD paths want.
+/// </summary>
+public sealed class Q8Activations
+{
+    /// <summary>Values per block.</summary>
+    public const int BlockSize = 32;
+
+    /// <summary>Creates empty buffers; <see cref="Quantize"/> sizes them.</summary>
+    public Q8Activations() { }
+
+    /// <summary>Rows held.</summary>
+    public int Rows { get; private set; }
+
+    /// <summary>Values per row (a multiple of 32).</summary>
+    public int Columns { get; private set; }
+
+    /// <summary>Blocks per row.</summary>
+    public int BlocksPerRow => Columns / BlockSize;
+
+    /// <summary>Codes, row-major (Rows·Columns), pinned.</summary>
+    internal sbyte[] Codes { get; private set; } = [];
+
+    /// <summary>−q: the AVX-512 Q8_0 path selects q or −q by the weight's sign (AVX-512 has no vpsignb).</summary>
+    internal sbyte[] Negated { get; private set; } = [];
+
+    /// <summary>Block scales, row-major (Rows·BlocksPerRow), pinned.</summary>
+    internal float[] Scales { get; private set; } = [];
+
+    /// <summary>
+    /// Eight int32 lanes per block, <c>[−8·Σq, 0, …, 0]</c>: the start value of a block's integer dot against
+    /// Q4_0 nibbles, so that <c>Σ nib·q − 8·Σq = Σ (nib − 8)·q</c> comes out of the unsigned×signed instruction directly.
+    /// </summary>
+    internal int[] Q4Offsets { get; private set; } = [];
+
+    /// <summary>Quantizes <paramref name="rows"/> rows of <paramref name="columns"/> values.</summary>
+    /// <exception cref="ArgumentException"><paramref name="columns"/> is not a positive multiple of 32, or the source is too short.</exception>
+    public void Quantize(ReadOnlySpan<float> source, int rows, int columns)
+    {
+        if (columns <= 0 || columns % BlockSize != 0)
+            throw new ArgumentException($"Column count {columns} is not a positive multiple of {BlockSize}.", nameof(columns));
+        ArgumentOutOfRangeException.ThrowIfNegative(rows);
+        long count = (long)rows * columns;
+        if (source.Length < count) throw new ArgumentException($"Need {count} values, got {source.Length}.", nameof(source));
+        Ensure(rows, columns);
+        int blocks = (int)(count / BlockSize);
+        for (int b = 0; b < blocks; b++) QuantizeBlock(source.Slice(b * BlockSize, BlockSize), b);
+    }
+
+    private void Ensure(int rows, int columns)
+    {
+        (Rows, Columns) = (rows, columns);
+        long count = (long)rows * columns;
+        if (Codes.Length < count)
+        {
+            Codes = GC.AllocateUninitializedArray<sbyte>((int)count, pinned: true);
+            Negated = GC.AllocateUninitializedArray<sbyte>((int)count, pinned: true);
+            Scales = GC.AllocateUninitializedArray<float>((int)(count / BlockSize), pinned: true);
+            Q4Offsets = GC.AllocateArray<int>((int)(count / BlockSize * 8), pinned: true);
+        }
+    }
+
+    private void QuantizeBlock(ReadOnlySpan<float> x, int block)
+    {
+        Span<sbyte> codes = Codes.AsSpan(block * BlockSize, BlockSize);
+        int sum;
+        if (Vector256.IsHardwareAccelerated)
+        {
+            var v0 = Vector256.Create(x); var v1 = Vector256.Create(x[8..]); var v2 = Vector256.Create(x[16..]); var v3 = Vector256.Create(x[24..]);
+            var m = Vector256.Max(Vector256.Max(Vector256.Abs(v0), Vector256.Abs(v1)), Vector256.Max(Vector256.Abs(v2), Vector256.Abs(v3)));
+            float amax = 0;
+            for (int i = 0; i < 8; i++) amax = Math.Max(amax, m[i]);
+            float d = amax / 127f;
+            var inv = Vector256.Create(d != 0 ? 1f / d : 0f);
+            var i0 = Vector256.ConvertToInt32(Vector256.Round(v0 * inv)); var i1 = Vector256.ConvertToInt32(Vector256.Round(v1 * inv));
+            var i2 = Vector256.ConvertToInt32(Vector256.Round(v2 * inv)); var i3 = Vector256.ConvertToInt32(Vector256.Round(v3 * inv));
+            sum = Vector256.Sum(i0 + i1 + i2 + i3);
+            var packed = Vector256.Narrow(Vector256.Narrow(i0, i1), Vector256.Narrow(i2, i3)); // element order kept
+            packed.StoreUnsafe(ref codes[0]);
+            (-packed).StoreUnsafe(ref Negated[block * BlockSize]);
+            Scales[block] = d;
+        }
+        else
+        {
+            sum = QuantizeBlockScalar(x, codes, out Scales[block]);
+            for (int i = 0; i < BlockSize; i++) Negated[(block * BlockSize) + i] = (sbyte)-codes[i];
+        }
+        Q4Offsets[block * 8] = -8 * sum;
+    }
+
+    /// <summary>The scalar definition of one block (the reference for the vector path): returns Σq.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    internal static int QuantizeBlockScalar(ReadOnlySpan<float> x, Span<sbyte> codes, out float scale)
+    {
+        float amax = 0;
+        for (int i = 0; i < BlockSize; i++) amax = Math.Max(amax, Math.Abs(x[i]));
+        scale = amax / 127f;
+        float inverse = scale != 0 ? 1f / scale : 0f;
+        int sum = 0;
+        for (int i = 0; i < BlockSize; i++)
+        {
+            int q = (int)MathF.Round(x[i] * inverse, MidpointRounding.ToEven);
+            codes[i] = (sbyte)q;
+            sum += q;
+        }
+        return sum;
+    }
+
+    /// <summary>Decodes row <paramref name="row"/> back to floats (q·s): the activations the kernels actually multiply.</summary>
+    public float[] Dequantize(int row)
+    {
+        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual((uint)row, (uint)Rows, nameof(row));
+        var result = new float[Columns];
+        for (int i = 0; i < Columns; i++) result[i] = Codes[(row * Columns) + i] * Scales[((row * Columns) + i) / BlockSize];
+        return result;
+    }
+}

@@ -1,0 +1,138 @@
+using QuickSilver.Engine.Loading;
+
+namespace QuickSilver.Engine.Kernels;
+
+/// <summary>
+/// <c>Y = A · Wᵀ</c> for a <see cref="QuantizedMatrix"/> W (R×C) and quantized activations A (N×C), giving Y (N×R) in
+/// float32. Rows of W are split into contiguous ranges, one per thread, so each thread streams its own part of the
+/// weights once; with several activation rows (prefill, batched decode) a small tile of weight rows is reused from
+/// cache against every activation row before moving on.
+/// </summary>
+public static unsafe class QuantizedMatMul
+{
+    private const int RowTile = 16;
+
+    /// <summary>Multiplies on the current <see cref="KernelSettings"/> path and threads.</summary>
+    public static void Multiply(QuantizedMatrix weights, Q8Activations activations, Span<float> output) =>
+        Multiply(weights, activations, output, KernelSettings.Isa, KernelSettings.Threads);
+
+    /// <summary>Multiplies on a given path with a given number of threads.</summary>
+    /// <exception cref="ArgumentException">Widths differ or the output is too short.</exception>
+    /// <exception cref="PlatformNotSupportedException">The CPU cannot run <paramref name="isa"/>.</exception>
+    public static void Multiply(QuantizedMatrix weights, Q8Activations activations, Span<float> output, KernelIsa isa, int threads)
+    {
+        ArgumentNullException.ThrowIfNull(weights);
+        ArgumentNullException.ThrowIfNull(activations);
+        if (weights.Columns != activations.Columns)
+            throw new ArgumentException($"Weights have {weights.Columns} columns but activations {activations.Columns}.", nameof(activations));
+        long needed = (long)activations.Rows * weights.Rows;
+        if (output.Length < needed) throw new ArgumentException($"Output needs {needed} values, got {output.Length}.", nameof(output));
+        if (!KernelSettings.IsSupported(isa)) throw new PlatformNotSupportedException($"Kernel path {isa} is not supported on this CPU.");
+        fixed (float* y = output)
+        {
+            var job = new Job(weights, activations, y, isa);
+            int parts = Math.Clamp(Math.Min(threads, (int)(((long)weights.Rows * weights.Columns * Math.Max(1, activations.Rows)) / 65536)), 1, weights.Rows);
+            if (parts == 1)
+            {
+                job.Run(0, weights.Rows);
+                return;
+            }
+            int rows = weights.Rows;
+            Parallel.For(0, parts, new ParallelOptions { MaxDegreeOfParallelism = parts }, p =>
+            {
+                int start = (int)((long)rows * p / parts), end = (int)((long)rows * (p + 1) / parts);
+                job.Run(start, end);
+            });
+        }
+    }
+
+    /// <summary>
+    /// The exact variant: float32 activations X (N×C) against blocks decoded on the fly (see <see cref="FloatBlockDot"/>);
+    /// <paramref name="simd"/> false runs the scalar reference.
+    /// </summary>
+    public static void MultiplyExact(QuantizedMatrix weights, ReadOnlySpan<float> activations, int count, Span<float> output, bool simd, int threads)
+    {
+        ArgumentNullException.ThrowIfNull(weights);
+        if (activations.Length < (long)count * weights.Columns) throw new ArgumentException($"Activations need {(long)count * weights.Columns} values.", nameof(activations));
+        if (output.Length < (long)count * weights.Rows) throw new ArgumentException($"Output needs {(long)count * weights.Rows} values.", nameof(output));
+        fixed (float* x = activations)
+        fixed (float* y = output)
+        {
+            var job = new ExactJob(weights, x, count, y, simd);
+            int parts = Math.Clamp(Math.Min(threads, (int)(((long)weights.Rows * weights.Columns * Math.Max(1, count)) / 65536)), 1, weights.Rows);
+            if (parts == 1)
+            {
+                job.Run(0, weights.Rows);
+                return;
+            }
+            int rows = weights.Rows;
+            Parallel.For(0, parts, new ParallelOptions { MaxDegreeOfParallelism = parts }, p =>
+                job.Run((int)((long)rows * p / parts), (int)((long)rows * (p + 1) / parts)));
+        }
+    }
+
+    private readonly struct ExactJob(QuantizedMatrix weights, float* x, int n, float* output, bool simd)
+    {
+        public void Run(int rowStart, int rowEnd)
+        {
+            int nb = weights.BlocksPerRow, rowBytes = weights.RowCodeBytes, columns = weights.Columns, outRows = weights.Rows;
+            bool q8 = weights.Type == GgufTensorType.Q8_0;
+            fixed (byte* w0 = weights.Codes)
+            fixed (ushort* ws0 = weights.Scales)
+            {
+                byte* w = w0 + ((long)weights.FirstRow * rowBytes);
+                ushort* ws = ws0 + ((long)weights.FirstRow * nb);
+                for (int tile = rowStart; tile < rowEnd; tile += RowTile)
+                {
+                    int tileEnd = Math.Min(rowEnd, tile + RowTile);
+                    for (int t = 0; t < n; t++)
+                    {
+                        float* xt = x + ((long)t * columns);
+                        float* y = output + ((long)t * outRows);
+                        for (int r = tile; r < tileEnd; r++)
+                        {
+                            y[r] = q8
+                                ? FloatBlockDot.Q8_0(simd, w + ((long)r * rowBytes), ws + ((long)r * nb), xt, nb)
+                                : FloatBlockDot.Q4_0(simd, w + ((long)r * rowBytes), ws + ((long)r * nb), xt, nb);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    private readonly struct Job(QuantizedMatrix weights, Q8Activations activations, float* output, KernelIsa isa)
+    {
+        public void Run(int rowStart, int rowEnd)
+        {
+            int nb = weights.BlocksPerRow, rowBytes = weights.RowCodeBytes, n = activations.Rows, columns = weights.Columns, outRows = weights.Rows;
+            bool q8 = weights.Type == GgufTensorType.Q8_0;
+            fixed (byte* w0 = weights.Codes)
+            fixed (ushort* ws0 = weights.Scales)
+            fixed (sbyte* a = activations.Codes)
+            fixed (sbyte* negated = activations.Negated)
+            fixed (float* sa = activations.Scales)
+            fixed (int* offsets = activations.Q4Offsets)
+            {
+                byte* w = w0 + ((long)weights.FirstRow * rowBytes);
+                ushort* ws = ws0 + ((long)weights.FirstRow * nb);
+                for (int tile = rowStart; tile < rowEnd; tile += RowTile)
+                {
+                    int tileEnd = Math.Min(rowEnd, tile + RowTile);
+                    for (int t = 0; t < n; t++)
+                    {
+                        long aOffset = (long)t * columns;
+                        int sOffset = t * nb;
+                        float* y = output + ((long)t * outRows);
+                        for (int r = tile; r < tileEnd; r++)
+                        {
+                            y[r] = q8
+                                ? BlockDot.Q8_0(isa, w + ((long)r * rowBytes), ws + ((long)r * nb), a + aOffset, negated + aOffset, sa + sOffset, nb)
+                                : BlockDot.Q4_0(isa, w + ((long)r * rowBytes), ws + ((long)r * nb), a + aOffset, offsets + (sOffset * 8), sa + sOffset, nb);
+                        }
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,49 @@
+using TorchSharp;
+
+namespace QuickSilver.Engine.Models;
+
+/// <summary>A float weight multiplied by libtorch (<c>torch.nn.functional.linear</c>).</summary>
+public sealed class DenseLinearWeight : LinearWeight
+{
+    private readonly bool _owns;
+
+    /// <summary>Wraps <paramref name="weight"/> (out, in), taking ownership.</summary>
+    public DenseLinearWeight(torch.Tensor weight) : this(weight, owns: true) { }
+
+    private DenseLinearWeight(torch.Tensor weight, bool owns)
+    {
+        ArgumentNullException.ThrowIfNull(weight);
+        if (weight.dim() != 2) throw new ArgumentException($"A linear weight is 2-D; got {weight.dim()}-D.", nameof(weight));
+        (Weight, _owns) = (weight, owns);
+    }
+
+    /// <summary>The tensor (out, in).</summary>
+    public torch.Tensor Weight { get; }
+
+    /// <inheritdoc />
+    public override long OutFeatures => Weight.shape[0];
+
+    /// <inheritdoc />
+    public override long InFeatures => Weight.shape[1];
+
+    /// <inheritdoc />
+    public override string Format => Weight.dtype.ToString().ToUpperInvariant() switch { "FLOAT32" => "F32", "FLOAT16" => "F16", "BFLOAT16" => "BF16", var other => other };
+
+    /// <inheritdoc />
+    public override long StorageBytes => Weight.NumberOfElements * Weight.ElementSize;
+
+    /// <inheritdoc />
+    public override torch.Tensor Apply(torch.Tensor x, torch.Tensor? bias = null) => torch.nn.functional.linear(x, Weight, bias);
+
+    /// <inheritdoc />
+    public override torch.Tensor ToDense() => Weight.to(torch.float32).clone();
+
+    /// <inheritdoc />
+    public override LinearWeight Rows(long start, long count) => new DenseLinearWeight(Weight.narrow(0, start, count), owns: true);
+
+    /// <inheritdoc />
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing && _owns) Weight.Dispose();
+    }
+}

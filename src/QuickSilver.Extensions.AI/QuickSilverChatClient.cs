@@ -79,6 +79,7 @@ public sealed class QuickSilverChatClient : IChatClient
     private readonly QuickSilverMetrics _metrics;
     private readonly ChatClientMetadata _metadata;
     private readonly PromptBuilder _promptBuilder;
+    private readonly PromptBuilder? _toolPromptBuilder;
     private readonly SessionCache _sessions;
     private readonly int[] _turnEndIds;
     private readonly Dictionary<int, string> _visibleSpecials;
@@ -115,8 +116,13 @@ public sealed class QuickSilverChatClient : IChatClient
         _metadata = new ChatClientMetadata(ProviderName, null, backend.ModelId);
         Template = ResolveTemplate(options, backend, _logger);
         _promptBuilder = new PromptBuilder(backend.Tokenizer, Template);
+        // tokenizer_config.json's named templates: with tools, transformers renders "tool_use" when the model ships one.
+        if (Template is JinjaChatTemplate jinja && backend.Tokenizer.ChatTemplate is { } own && jinja.Source == own && backend.Tokenizer.NamedChatTemplates.TryGetValue("tool_use", out string? toolUse))
+        {
+            _toolPromptBuilder = new PromptBuilder(backend.Tokenizer, LoadModelTemplate(toolUse, backend));
+        }
         _turnEndIds = TurnEndTokens.For(backend.Tokenizer);
-        _visibleSpecials = VisibleSpecials(backend.Tokenizer, _promptBuilder.Protocol);
+        _visibleSpecials = VisibleSpecials(backend.Tokenizer, (_toolPromptBuilder ?? _promptBuilder).Protocol);
         _sessions = new SessionCache(backend, options.MaxCachedConversations);
         _worker = new Thread(WorkerLoop) { IsBackground = true, Name = "QuickSilver decode: " + backend.ModelId };
         _worker.Start();
@@ -231,21 +237,24 @@ public sealed class QuickSilverChatClient : IChatClient
         cancellationToken.ThrowIfCancellationRequested();
 
         Settings settings = _settings;
-        RequestPlan plan = RequestPlanner.Plan(options, settings.Options, settings.Policy, _backend.ModelId, _backend.Tokenizer, Template.StopSequences, _promptBuilder.NativeTools);
+        PromptBuilder builder = _toolPromptBuilder is not null && RequestPlanner.Tools(options).Count > 0 ? _toolPromptBuilder : _promptBuilder;
+        RequestPlan plan = RequestPlanner.Plan(options, settings.Options, settings.Policy, _backend.ModelId, _backend.Tokenizer, builder.Template.StopSequences, builder.NativeTools);
         plan.Request.StopTokenIds = _turnEndIds;
-        string prompt = _promptBuilder.Render(_promptBuilder.ToRequest(messages, plan.Preamble, plan.Tools));
-        List<int> promptIds = _promptBuilder.Encode(prompt);
+        string prompt = builder.Render(builder.ToRequest(messages, plan.Preamble, plan.Tools));
+        List<int> promptIds = builder.Encode(prompt);
         if (promptIds.Count >= _backend.ContextLength)
         {
             throw new ContextLengthExceededException(promptIds.Count, _backend.ContextLength);
         }
 
-        ITokenConstraint? constraint = ConstraintFactory.Create(plan, promptIds.Count, _backend.Tokenizer, _backend.ContextLength, _promptBuilder.Protocol, _logger);
+        // Templates such as DeepSeek-R1's open the reasoning block themselves; the reply then starts inside it.
+        bool startsInReasoning = prompt.TrimEnd().EndsWith("<think>", StringComparison.Ordinal);
+        ITokenConstraint? constraint = ConstraintFactory.Create(plan, promptIds.Count, _backend.Tokenizer, _backend.ContextLength, builder.Protocol, _logger, startsInReasoning);
         var item = new WorkItem(plan, promptIds, CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _shutdown.Token))
         {
             Constraint = constraint,
-            // Templates such as DeepSeek-R1's open the reasoning block themselves; the reply then starts inside it.
-            StartsInReasoning = prompt.TrimEnd().EndsWith("<think>", StringComparison.Ordinal),
+            StartsInReasoning = startsInReasoning,
+            Protocol = plan.Tools.Count > 0 ? builder.Protocol : null,
         };
         if (!_queue.Writer.TryWrite(item))
         {
@@ -290,7 +299,7 @@ public sealed class QuickSilverChatClient : IChatClient
             // Structured replies end when the constraint says the value is complete; a stop sequence must not cut them short.
             bool structured = plan.ToolRequired || plan.JsonOutput;
             var streamer = new StopSequenceStreamer(_backend.Tokenizer, structured ? [] : plan.StopSequences, _visibleSpecials);
-            ToolCallProtocol? protocol = plan.Tools.Count > 0 ? _promptBuilder.Protocol : null;
+            ToolCallProtocol? protocol = item.Protocol;
             var router = new ReplyRouter(protocol, genericCalls: plan.Tools.Count > 0 && protocol is null, callsOnly: plan.ToolRequired, item.StartsInReasoning);
 
             void Emit(string text)
@@ -441,6 +450,11 @@ public sealed class QuickSilverChatClient : IChatClient
         {
             return ChatTemplate.Plain;
         }
+        return LoadModelTemplate(source, backend);
+    }
+
+    private static ChatTemplate LoadModelTemplate(string source, IQuickSilverBackend backend)
+    {
         try
         {
             return ChatTemplate.FromJinja(source, StopsFor(backend));

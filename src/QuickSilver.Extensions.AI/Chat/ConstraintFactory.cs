@@ -12,7 +12,7 @@ namespace QuickSilver.Extensions.AI.Chat;
 /// </summary>
 internal static class ConstraintFactory
 {
-    public static ITokenConstraint? Create(RequestPlan plan, int promptTokens, ITokenizer tokenizer, int contextLength, ToolCallProtocol? protocol, ILogger logger)
+    public static ITokenConstraint? Create(RequestPlan plan, int promptTokens, ITokenizer tokenizer, int contextLength, ToolCallProtocol? protocol, ILogger logger, bool startsInReasoning = false)
     {
         int room = contextLength - promptTokens;
         int budget = Math.Min(plan.Request.MaxNewTokens, room);
@@ -35,7 +35,7 @@ internal static class ConstraintFactory
                     plan.Request.MaxNewTokens = budget;
                 }
             }
-            return new NativeToolCallConstraint(tokenizer, protocol, Envelope, plan.ToolRequired);
+            return new NativeToolCallConstraint(tokenizer, protocol, Envelope, plan.ToolRequired, startsInReasoning);
         }
 
         if (!plan.ToolRequired && !plan.JsonOutput)

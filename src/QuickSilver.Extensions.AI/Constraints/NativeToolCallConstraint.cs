@@ -27,6 +27,7 @@ internal sealed class NativeToolCallConstraint : ITokenConstraint
     private int _forcedBytes;
     private bool _sawText;
     private int _calls;
+    private bool _thinking;
 
     private enum Mode { Free, Marker, Lead, Call, Done }
 
@@ -34,22 +35,33 @@ internal sealed class NativeToolCallConstraint : ITokenConstraint
     /// <param name="protocol">The native syntax.</param>
     /// <param name="newEnvelope">Builds the constraint for one call object.</param>
     /// <param name="required">A call is required: the marker and one call are forced, then the output is complete.</param>
-    public NativeToolCallConstraint(ITokenizer tokenizer, ToolCallProtocol protocol, Func<JsonSchemaConstraint> newEnvelope, bool required)
+    /// <param name="startsInReasoning">The prompt opened a <c>&lt;think&gt;</c> block: a marker written before <c>&lt;/think&gt;</c> is thought, not a call.</param>
+    public NativeToolCallConstraint(ITokenizer tokenizer, ToolCallProtocol protocol, Func<JsonSchemaConstraint> newEnvelope, bool required, bool startsInReasoning = false)
     {
+        _thinking = startsInReasoning && !required;
         _trie = TokenTrie.For(tokenizer);
         _protocol = protocol;
         _newEnvelope = newEnvelope;
         _required = required;
         _marker = Encoding.UTF8.GetBytes(protocol.CallMarker);
-        _markerIds = [];
+        (_markerIds, _closingTokens) = Vocabulary.GetValue(tokenizer, _ => new()).GetOrAdd(protocol.CallMarker, marker => Scan(tokenizer, _trie, marker));
+        _mode = required ? Mode.Marker : Mode.Free;
+    }
+
+    // Per tokenizer and marker, computed once: the scans walk the whole vocabulary.
+    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<ITokenizer, System.Collections.Concurrent.ConcurrentDictionary<string, (HashSet<int>, int[])>> Vocabulary = new();
+
+    private static (HashSet<int> Markers, int[] Closing) Scan(ITokenizer tokenizer, TokenTrie trie, string marker)
+    {
+        var markers = new HashSet<int>();
         for (int id = 0; id < tokenizer.VocabSize; id++)
         {
-            if (tokenizer.TokenPiece(id) == protocol.CallMarker) _markerIds.Add(id);
+            if (tokenizer.TokenPiece(id) == marker) markers.Add(id);
         }
-        _mode = required ? Mode.Marker : Mode.Free;
         // Tokens holding a '}' may close the call and carry on with text ("}}\n" in Qwen's vocabulary): the model's natural
         // way to end a call must not be masked just because its tail lies outside the envelope.
-        _closingTokens = Enumerable.Range(0, _trie.VocabSize).Where(id => Array.IndexOf(_trie.TokenBytes[id], (byte)'}') >= 0).ToArray();
+        int[] closing = Enumerable.Range(0, trie.VocabSize).Where(id => Array.IndexOf(trie.TokenBytes[id], (byte)'}') >= 0).ToArray();
+        return (markers, closing);
     }
 
     /// <summary>How many call objects were completed under the constraint.</summary>
@@ -146,8 +158,12 @@ internal sealed class NativeToolCallConstraint : ITokenConstraint
                 }
                 if (text.Length > 0 || _markerIds.Contains(tokenId)) _sawText = true;
                 _recent.Append(_markerIds.Contains(tokenId) ? _protocol.CallMarker : Encoding.UTF8.GetString(bytes));
-                if (_recent.Length > 4 * _marker.Length) _recent.Remove(0, _recent.Length - (2 * _marker.Length));
-                if (_recent.ToString().EndsWith(_protocol.CallMarker, StringComparison.Ordinal))
+                if (_recent.Length > 64) _recent.Remove(0, _recent.Length - 32);
+                string recent = _recent.ToString();
+                // A marker inside <think>…</think> is the model reasoning about a call, not making one.
+                if (recent.EndsWith("<think>", StringComparison.Ordinal)) _thinking = true;
+                if (recent.EndsWith("</think>", StringComparison.Ordinal)) _thinking = false;
+                if (!_thinking && recent.EndsWith(_protocol.CallMarker, StringComparison.Ordinal))
                 {
                     _recent.Clear();
                     _envelope = null;

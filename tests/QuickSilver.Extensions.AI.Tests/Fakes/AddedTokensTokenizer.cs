@@ -25,6 +25,12 @@ internal sealed class AddedTokensTokenizer : ITokenizer
         EosTokenId = IdOf(eos);
     }
 
+    /// <summary>The default chat template shipped with the tokenizer (tokenizer_config.json), if any.</summary>
+    public string? ChatTemplate { get; init; }
+
+    /// <summary>Named chat templates (tokenizer_config.json's list form).</summary>
+    public IReadOnlyDictionary<string, string> NamedChatTemplates { get; init; } = new Dictionary<string, string>();
+
     public int VocabSize => _inner.VocabSize + _added.Length;
 
     public int BosTokenId { get; }

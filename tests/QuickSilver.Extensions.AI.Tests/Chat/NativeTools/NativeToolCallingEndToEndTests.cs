@@ -120,6 +120,41 @@ public class NativeToolCallingEndToEndTests
     }
 
     [Fact]
+    public async Task NamedToolUseTemplate_IsRenderedWhenToolsAreOffered()
+    {
+        const string plain = "{% for m in messages %}<|im_start|>{{ m.role }}\n{{ m.content }}<|im_end|>\n{% endfor %}{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}";
+        string toolUse = Template("qwen3.jinja");
+        var tokenizer = new AddedTokensTokenizer(Gpt2.Value,
+            [("<|im_start|>", true), ("<|im_end|>", true), ("<tool_call>", false), ("</tool_call>", false), ("<think>", false), ("</think>", false)], bos: null, eos: "<|im_end|>")
+        {
+            ChatTemplate = plain,
+            NamedChatTemplates = new Dictionary<string, string> { ["default"] = plain, ["tool_use"] = toolUse },
+        };
+        var backend = new LogitsSourceBackend(tokenizer, _ => tokenizer.EncodeWithSpecialTokens("Hi.", addBos: false));
+        using var client = new QuickSilverChatClient(backend, ownsBackend: true, new QuickSilverOptions { Template = "auto" }, null, null);
+
+        await client.GetResponseAsync([new(ChatRole.User, "Hello")]);
+        await client.GetResponseAsync([new(ChatRole.User, "Hello")], new ChatOptions { Tools = [Weather] });
+
+        Assert.Equal("<|im_start|>user\nHello<|im_end|>\n<|im_start|>assistant\n", AddedTokensTokenizer.Spell(tokenizer, backend.Calls[0].Prompt));
+        Assert.Contains("<tools>\n{\"type\": \"function\", \"function\": {\"name\": \"get_weather\"", AddedTokensTokenizer.Spell(tokenizer, backend.Calls[1].Prompt));
+    }
+
+    [Fact]
+    public async Task Qwen_AMarkerInsideThinking_IsNotACall()
+    {
+        ITokenizer tokenizer = Qwen3.Value;
+        (IChatClient client, _) = Create(tokenizer, Template("qwen3.jinja"), _ => "<think>\nI could write <tool_call> but no tool is needed.\n</think>\n\nParis is in France.");
+
+        ChatResponse response = await client.GetResponseAsync([new(ChatRole.User, "Where is Paris?")], new ChatOptions { Tools = [Weather] });
+
+        Assert.Equal("Paris is in France.", response.Text);
+        Assert.Empty(response.Messages.SelectMany(m => m.Contents).OfType<FunctionCallContent>());
+        Assert.Contains("<tool_call>", Assert.Single(response.Messages.SelectMany(m => m.Contents).OfType<TextReasoningContent>()).Text);
+        Assert.Equal(ChatFinishReason.Stop, response.FinishReason);
+    }
+
+    [Fact]
     public async Task Llama3_RealTokenizer_BareJsonCallResultAnswer()
     {
         // The fixture's Llama 3 tokenizer has no <|python_tag|>/<|eom_id|> (reserved ids there): the model writes the bare

@@ -374,7 +374,7 @@ public sealed class QuickSilverChatClient : IChatClient
         for (int id = 0; id < tokenizer.VocabSize; id++)
         {
             string piece = tokenizer.TokenPiece(id);
-            if (piece is "<think>" or "</think>" || piece == protocol.CallMarker)
+            if (piece is "<think>" or "</think>" || protocol.SyntaxTokens.Contains(piece))
             {
                 if (tokenizer.TokenBytes(id).Length == 0) map[id] = piece;
             }

@@ -16,6 +16,8 @@ internal sealed class MistralToolCallProtocol(bool argsFormat = false) : ToolCal
 
     public override bool ConstrainsEnvelope => !argsFormat;
 
+    public override IReadOnlyList<string> SyntaxTokens => [CallMarker, Args, CallId];
+
     public override string CallMarker => "[TOOL_CALLS]";
 
     public override string ArgumentsKey => "arguments";

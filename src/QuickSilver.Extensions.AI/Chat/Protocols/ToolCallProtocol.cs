@@ -22,11 +22,20 @@ internal abstract class ToolCallProtocol
     /// <summary>Mistral v11+ (<c>[TOOL_CALLS]name[ARGS]{…}</c>): parsed, but not constrained (the name precedes the JSON).</summary>
     public static ToolCallProtocol MistralArgs { get; } = new MistralToolCallProtocol(argsFormat: true);
 
+    /// <summary>DeepSeek V3 / R1 / V3.1: <c>&lt;｜tool▁calls▁begin｜&gt;</c> blocks (parsed, not constrained).</summary>
+    public static ToolCallProtocol DeepSeek { get; } = new DeepSeekToolCallProtocol();
+
     /// <summary>A short name for logs and tests ("hermes", "llama3", "mistral").</summary>
     public abstract string Name { get; }
 
     /// <summary>The text (usually one special token) that opens the calls in the model's output.</summary>
     public abstract string CallMarker { get; }
+
+    /// <summary>
+    /// Token texts of the syntax that must reach the parser even when the vocabulary marks them as control tokens (which
+    /// decode to nothing): the marker, and any inner separators.
+    /// </summary>
+    public virtual IReadOnlyList<string> SyntaxTokens => [CallMarker];
 
     /// <summary>The key of the arguments object in one call ("arguments", or Llama's "parameters").</summary>
     public abstract string ArgumentsKey { get; }
@@ -57,6 +66,7 @@ internal abstract class ToolCallProtocol
     {
         if (string.IsNullOrEmpty(templateSource)) return null;
         if (templateSource.Contains("<tool_call>", StringComparison.Ordinal)) return Hermes;
+        if (templateSource.Contains("<｜tool▁calls▁begin｜>", StringComparison.Ordinal)) return DeepSeek;
         if (templateSource.Contains("[TOOL_CALLS]", StringComparison.Ordinal))
         {
             return templateSource.Contains("[ARGS]", StringComparison.Ordinal) ? MistralArgs : Mistral;

@@ -92,4 +92,19 @@ public class ToolCallProtocolTests
         Assert.NotEqual(map("call_1"), map("call_2"));
         Assert.Null(ToolCallProtocol.Hermes.TemplateCallId);
     }
+
+    [Fact]
+    public void DeepSeek_ParsesTheV3FencedFormAndTheV31Form()
+    {
+        const string v3 = "<｜tool▁calls▁begin｜><｜tool▁call▁begin｜>function<｜tool▁sep｜>get_weather\n```json\n{\"city\": \"Paris\"}\n```<｜tool▁call▁end｜>"
+            + "<｜tool▁call▁begin｜>function<｜tool▁sep｜>get_time\n```json\n{}\n```<｜tool▁call▁end｜><｜tool▁calls▁end｜>";
+        Assert.True(ToolCallProtocol.DeepSeek.TryParseCalls(v3, out var calls));
+        Assert.Equal(["get_weather", "get_time"], calls.Select(c => c.Name));
+        Assert.Equal("Paris", Arg(calls[0], "city"));
+        const string v31 = "<｜tool▁calls▁begin｜><｜tool▁call▁begin｜>get_weather<｜tool▁sep｜>{\"city\": \"Rome\"}<｜tool▁call▁end｜><｜tool▁calls▁end｜>";
+        Assert.True(ToolCallProtocol.DeepSeek.TryParseCalls(v31, out calls));
+        Assert.Equal("Rome", Arg(Assert.Single(calls), "city"));
+        Assert.False(ToolCallProtocol.DeepSeek.TryParseCalls("<｜tool▁calls▁begin｜><｜tool▁call▁begin｜>function<｜tool▁sep｜>x\n```json\n{oops\n```", out _));
+        Assert.Same(ToolCallProtocol.DeepSeek, ToolCallProtocol.Detect("{{'<｜tool▁calls▁begin｜>'}}"));
+    }
 }

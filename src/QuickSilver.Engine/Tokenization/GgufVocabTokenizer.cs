@@ -8,10 +8,12 @@ namespace QuickSilver.Engine.Tokenization;
 /// U+2581 (▁); encoding and decoding follow <see cref="ScoredBpeTokenizer"/> with that character read as a space.
 /// </summary>
 /// <remarks>
+/// Re-implements <see cref="ITokenizer"/> so that the flags, stop ids and templates below are what callers of the
+/// interface see (the base class leaves them to the interface defaults).
 /// Control and unknown tokens are never produced from text. Byte fallback uses the <see cref="GgufTokenType.Byte"/>
 /// tokens <c>&lt;0xXX&gt;</c>; a byte with no such token falls back to the unknown token.
 /// </remarks>
-public sealed class GgufVocabTokenizer : ScoredBpeTokenizer
+public sealed class GgufVocabTokenizer : ScoredBpeTokenizer, ITokenizer
 {
     /// <summary>The space marker SentencePiece stores in pieces.</summary>
     public const char SpaceMarker = '\u2581';

@@ -15,7 +15,8 @@ internal interface IHfPreTokenizer
 internal static class HfPreTokenizers
 {
     /// <summary>The supported <c>type</c> values.</summary>
-    public static readonly string[] Supported = ["Split", "ByteLevel", "Metaspace", "Digits", "Sequence"];
+    public static readonly string[] Supported =
+        ["Split", "ByteLevel", "Metaspace", "Digits", "Punctuation", "Whitespace", "WhitespaceSplit", "CharDelimiterSplit", "BertPreTokenizer", "Sequence"];
 
     /// <summary>GPT-2's pattern, which the ByteLevel pre-tokenizer applies when <c>use_regex</c> is true.</summary>
     public const string Gpt2Pattern = @"'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+";
@@ -36,11 +37,28 @@ internal static class HfPreTokenizers
             "ByteLevel" => new ByteLevelPreTokenizer(HfJson.Bool(node, "add_prefix_space", true), HfJson.Bool(node, "use_regex", true), source),
             "Metaspace" => ParseMetaspace(node, source),
             "Digits" => new DigitsPreTokenizer(HfJson.Bool(node, "individual_digits", false)),
+            "Punctuation" => new HfCharPreTokenizers.CharSplitPreTokenizer(HfCharPreTokenizers.IsPunctuation,
+                HfJson.OptionalString(node, "behavior") is { } behavior ? HfSplit.ParseBehavior(behavior, source) : SplitBehavior.Isolated),
+            "WhitespaceSplit" => new HfCharPreTokenizers.CharSplitPreTokenizer(HfCharPreTokenizers.IsWhitespace, SplitBehavior.Removed),
+            "CharDelimiterSplit" => ParseCharDelimiter(node, source),
+            "BertPreTokenizer" => new HfCharPreTokenizers.BertPreTokenizer(),
+            // \w+|[^\w\s]+ with the matches kept and the rest (whitespace) removed.
+            "Whitespace" => new SplitPreTokenizer(HfPattern.Regex(@"\w+|[^\w\s]+", $"{source}: pre_tokenizer Whitespace"), SplitBehavior.Removed, invert: true),
             "Sequence" => new SequencePreTokenizer(HfJson.Array(node, "pretokenizers", "pre_tokenizer Sequence", source)
                 .Select(n => Parse(n, source)).OfType<IHfPreTokenizer>().ToArray()),
             _ => throw new TokenizerException(
                 $"{source}: pre_tokenizer type '{type}' is not supported (supported: {string.Join(", ", Supported)}); the tokenizer cannot be reproduced exactly."),
         };
+    }
+
+    private static IHfPreTokenizer ParseCharDelimiter(JsonElement node, string source)
+    {
+        string delimiter = HfJson.String(node, "delimiter", "pre_tokenizer CharDelimiterSplit", source);
+        if (!Rune.TryGetRuneAt(delimiter, 0, out Rune rune) || rune.Utf16SequenceLength != delimiter.Length)
+        {
+            throw new TokenizerException($"{source}: pre_tokenizer CharDelimiterSplit delimiter must be one character, not '{delimiter}'.");
+        }
+        return new HfCharPreTokenizers.CharSplitPreTokenizer(r => r == rune, SplitBehavior.Removed);
     }
 
     private static MetaspacePreTokenizer ParseMetaspace(JsonElement node, string source)

@@ -19,6 +19,14 @@ internal sealed class HfTokenizerConfig
     /// <summary>The pad token text, or null.</summary>
     public string? PadToken { get; private init; }
 
+    /// <summary>
+    /// Tokens transformers adds on top of tokenizer.json when it loads the folder: the entries of
+    /// <c>added_tokens_decoder</c> (id → token with its flags) and the special tokens the config names (<c>bos_token</c>,
+    /// <c>eos_token</c>, <c>unk_token</c>, <c>pad_token</c>, <c>additional_special_tokens</c>), the latter with id -1 (resolved
+    /// against the vocabulary by the caller).
+    /// </summary>
+    public IReadOnlyList<AddedToken> ExtraTokens { get; private init; } = [];
+
     /// <summary><c>add_bos_token</c>, or null when not given.</summary>
     public bool? AddBosToken { get; private init; }
 
@@ -44,6 +52,7 @@ internal sealed class HfTokenizerConfig
         var templates = new Dictionary<string, string>(StringComparer.Ordinal);
         string? bos = null, eos = null, pad = null;
         bool? addBos = null, addEos = null;
+        var extra = new List<AddedToken>();
         if (File.Exists(configPath))
         {
             using var document = ParseFile(configPath);
@@ -54,6 +63,7 @@ internal sealed class HfTokenizerConfig
             addBos = OptionalBool(root, "add_bos_token", configPath);
             addEos = OptionalBool(root, "add_eos_token", configPath);
             ReadTemplates(root, configPath, templates);
+            ReadExtraTokens(root, configPath, extra);
         }
         if (File.Exists(jinjaPath))
         {
@@ -73,6 +83,7 @@ internal sealed class HfTokenizerConfig
             BosToken = bos,
             EosToken = eos,
             PadToken = pad,
+            ExtraTokens = extra,
             AddBosToken = addBos,
             AddEosToken = addEos,
             ChatTemplates = templates,
@@ -109,6 +120,44 @@ internal sealed class HfTokenizerConfig
             JsonValueKind.Object when value.TryGetProperty("content", out var content) && content.ValueKind == JsonValueKind.String => content.GetString(),
             _ => throw new TokenizerException($"{path}: '{field}' must be a string or an object with 'content', not {HfJson.Clip(value.GetRawText())}."),
         };
+    }
+
+    private static void ReadExtraTokens(JsonElement root, string path, List<AddedToken> extra)
+    {
+        if (root.TryGetProperty("added_tokens_decoder", out var decoder) && decoder.ValueKind == JsonValueKind.Object)
+        {
+            foreach (var entry in decoder.EnumerateObject())
+            {
+                var token = entry.Value;
+                if (!int.TryParse(entry.Name, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int id)
+                    || HfJson.OptionalString(token, "content") is not { Length: > 0 } content)
+                {
+                    throw new TokenizerException($"{path}: added_tokens_decoder entry '{entry.Name}' needs an integer key and a non-empty 'content'.");
+                }
+                bool special = HfJson.Bool(token, "special", false);
+                extra.Add(new AddedToken(id, content, special, HfJson.Bool(token, "lstrip", false), HfJson.Bool(token, "rstrip", false),
+                    HfJson.Bool(token, "normalized", !special), HfJson.Bool(token, "single_word", false)));
+            }
+        }
+        foreach (string field in new[] { "bos_token", "eos_token", "unk_token", "pad_token", "sep_token", "cls_token", "mask_token" })
+        {
+            if (TokenText(root, field, path) is { Length: > 0 } text)
+            {
+                extra.Add(new AddedToken(-1, text, Special: true));
+            }
+        }
+        if (root.TryGetProperty("additional_special_tokens", out var additional) && additional.ValueKind == JsonValueKind.Array)
+        {
+            foreach (var item in additional.EnumerateArray())
+            {
+                string? text = item.ValueKind == JsonValueKind.String ? item.GetString() : HfJson.OptionalString(item, "content");
+                if (string.IsNullOrEmpty(text))
+                {
+                    throw new TokenizerException($"{path}: additional_special_tokens holds {HfJson.Clip(item.GetRawText())}, not a token.");
+                }
+                extra.Add(new AddedToken(-1, text, Special: true));
+            }
+        }
     }
 
     private static bool? OptionalBool(JsonElement root, string field, string path)

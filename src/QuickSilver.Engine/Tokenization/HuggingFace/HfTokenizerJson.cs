@@ -37,6 +37,7 @@ internal static class HfTokenizerJson
             var model = new HfBpeModel(vocab, merges, HfJson.OptionalString(modelNode, "unk_token"), HfJson.Bool(modelNode, "byte_fallback", false),
                 HfJson.Bool(modelNode, "fuse_unk", false), HfJson.Bool(modelNode, "ignore_merges", false), path);
             var added = ReadAddedTokens(root, path);
+            MergeConfigTokens(added, config.ExtraTokens, vocab, path);
 
             int size = Math.Max(vocab.Count == 0 ? 0 : vocab.Values.Max() + 1, added.Count == 0 ? 0 : added.Max(t => t.Id) + 1);
             var pieces = new string?[size];
@@ -151,6 +152,38 @@ internal static class HfTokenizerJson
             index++;
         }
         return (vocab, merges);
+    }
+
+    /// <summary>
+    /// Adds what transformers adds when it loads the folder: <c>added_tokens_decoder</c> entries whose id tokenizer.json
+    /// does not list, and config-named special tokens that are in the vocabulary but not yet added tokens.
+    /// </summary>
+    private static void MergeConfigTokens(List<AddedToken> added, IReadOnlyList<AddedToken> extra, Dictionary<string, int> vocab, string path)
+    {
+        var ids = added.Select(t => t.Id).ToHashSet();
+        var contents = added.Select(t => t.Content).ToHashSet(StringComparer.Ordinal);
+        foreach (var token in extra)
+        {
+            if (contents.Contains(token.Content))
+            {
+                continue;
+            }
+            int id = token.Id;
+            if (id < 0 && !vocab.TryGetValue(token.Content, out id))
+            {
+                continue; // transformers would append a new id; a model has no embedding for it, so it cannot occur in prompts
+            }
+            if (!ids.Add(id))
+            {
+                continue;
+            }
+            if (vocab.TryGetValue(token.Content, out int vocabId) && vocabId != id)
+            {
+                throw new TokenizerException($"{path}: tokenizer_config.json gives '{token.Content}' id {id}, but tokenizer.json's vocabulary has it at {vocabId}.");
+            }
+            contents.Add(token.Content);
+            added.Add(token with { Id = id });
+        }
     }
 
     private static List<AddedToken> ReadAddedTokens(JsonElement root, string path)

@@ -13,7 +13,8 @@ public sealed class GgufBpeVocabularyTests
     [Fact]
     public void Llama3_vocabulary_with_pre_llama_bpe_matches_the_reference_ids()
     {
-        string gguf = TokenizerOnlyGguf.Write(Json("llama3_1"), "llama-bpe", bos: 128000, eos: 128009,
+        using var scratch = new ScratchFolder();
+        string gguf = TokenizerOnlyGguf.Write(scratch, Json("llama3_1"), "llama-bpe", bos: 128000, eos: 128009,
             w => w.AddMetadata("tokenizer.ggml.eot_token_id", 128009u).AddMetadata("tokenizer.ggml.eom_token_id", 128008u)
                   .AddMetadata("tokenizer.chat_template", "{{ bos_token }}"));
         var tokenizer = TokenizerFactory.Load(gguf);
@@ -36,7 +37,8 @@ public sealed class GgufBpeVocabularyTests
     public void Qwen3_vocabulary_with_pre_qwen2_matches_the_reference_ids_on_NFC_text()
     {
         // llama.cpp has no normalizers: the reference's NFC step is applied to the input here.
-        string gguf = TokenizerOnlyGguf.Write(Json("qwen3"), "qwen2", bos: 151643, eos: 151645,
+        using var scratch = new ScratchFolder();
+        string gguf = TokenizerOnlyGguf.Write(scratch, Json("qwen3"), "qwen2", bos: 151643, eos: 151645,
             w => w.AddMetadata("tokenizer.ggml.add_bos_token", false));
         var tokenizer = TokenizerResolver.FromGguf(GgufFile.Read(gguf));
         var (plain, _, _) = RealTokenizerFixtures.Expected("qwen3");
@@ -63,7 +65,8 @@ public sealed class GgufBpeVocabularyTests
     [InlineData("gemma4", "not a byte-level vocabulary")]
     public void Unknown_or_unsupported_pre_is_an_error_naming_it(string pre, string why)
     {
-        string gguf = TokenizerOnlyGguf.Write(Json("qwen3"), pre, bos: 151643, eos: 151645);
+        using var scratch = new ScratchFolder();
+        string gguf = TokenizerOnlyGguf.Write(scratch, TokenizerOnlyGguf.Tiny, pre, bos: 0, eos: 0);
         var ex = Assert.Throws<TokenizerException>(() => TokenizerFactory.Load(gguf));
         Assert.Contains($"tokenizer.ggml.pre = '{pre}'", ex.Message);
         Assert.Contains(why, ex.Message);
@@ -73,12 +76,13 @@ public sealed class GgufBpeVocabularyTests
     [Fact]
     public void Unsupported_model_type_and_missing_merges_are_errors_naming_them()
     {
-        string bert = TokenizerOnlyGguf.Write(Json("qwen3"), "qwen2", 151643, 151645, model: "bert");
+        using var scratch = new ScratchFolder();
+        string bert = TokenizerOnlyGguf.Write(scratch, TokenizerOnlyGguf.Tiny, "qwen2", 0, 0, model: "bert");
         Assert.Contains("tokenizer.ggml.model 'bert'", Assert.Throws<TokenizerException>(() => TokenizerFactory.Load(bert)).Message);
 
         var writer = new GgufWriter().AddMetadata("general.architecture", "llama").AddMetadata("tokenizer.ggml.model", "gpt2")
             .AddMetadata("tokenizer.ggml.pre", "qwen2").AddMetadata("tokenizer.ggml.tokens", new[] { "a", "b" });
-        string path = Path.Combine(Directory.CreateTempSubdirectory("qs-tokgguf-").FullName, "nomerges.gguf");
+        string path = scratch.File("nomerges.gguf");
         writer.Write(path);
         Assert.Contains("tokenizer.ggml.merges is missing", Assert.Throws<TokenizerException>(() => TokenizerFactory.Load(path)).Message);
     }

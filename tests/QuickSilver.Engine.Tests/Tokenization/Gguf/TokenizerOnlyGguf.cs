@@ -41,10 +41,30 @@ internal static class TokenizerOnlyGguf
         }
     }
 
-    /// <summary>Writes the file and returns its path (in a fresh temporary folder).</summary>
-    public static string Write(string tokenizerJson, string pre, int bos, int eos, Action<GgufWriter>? extra = null, string model = "gpt2")
+    /// <summary>GPT-2's vocabulary (vocab.json + merges.txt of ../shared/models/tokenizers/gpt2): 50,257 tokens, a third of Qwen3's.</summary>
+    public static (string[] Tokens, int[] Types, string[] Merges) Gpt2Vocabulary()
     {
-        var (tokens, types, merges) = Vocabulary(tokenizerJson);
+        lock (Cache)
+        {
+            string folder = QuickSilver.Testing.SharedAssets.Gpt2TokenizerDir;
+            if (Cache.TryGetValue(folder, out var cached)) return cached;
+            var vocab = JsonSerializer.Deserialize<Dictionary<string, int>>(File.ReadAllText(Path.Combine(folder, "vocab.json")))!;
+            var tokens = new string[vocab.Count];
+            foreach (var (piece, id) in vocab) tokens[id] = piece;
+            int[] types = [.. tokens.Select(t => t == "<|endoftext|>" ? (int)GgufTokenType.Control : (int)GgufTokenType.Normal)];
+            string[] merges = [.. File.ReadLines(Path.Combine(folder, "merges.txt")).Where(l => l.Length > 0 && !l.StartsWith("#version", StringComparison.Ordinal))];
+            return Cache[folder] = (tokens, types, merges);
+        }
+    }
+
+    /// <summary>Writes the file from a fixture tokenizer.json into <paramref name="folder"/> and returns its path.</summary>
+    public static string Write(ScratchFolder folder, string tokenizerJson, string pre, int bos, int eos, Action<GgufWriter>? extra = null, string model = "gpt2") =>
+        Write(folder, Vocabulary(tokenizerJson), pre, bos, eos, extra, model);
+
+    /// <summary>Writes a tokenizer-only file from a vocabulary into <paramref name="folder"/> and returns its path.</summary>
+    public static string Write(ScratchFolder folder, (string[] Tokens, int[] Types, string[] Merges) vocabulary, string pre, int bos, int eos, Action<GgufWriter>? extra = null, string model = "gpt2")
+    {
+        var (tokens, types, merges) = vocabulary;
         var writer = new GgufWriter()
             .AddMetadata("general.architecture", "llama")
             .AddMetadata("llama.context_length", 2048u)
@@ -63,9 +83,11 @@ internal static class TokenizerOnlyGguf
             .AddMetadata("tokenizer.ggml.bos_token_id", (uint)bos)
             .AddMetadata("tokenizer.ggml.eos_token_id", (uint)eos);
         extra?.Invoke(writer);
-        string folder = Directory.CreateTempSubdirectory("qs-tokgguf-").FullName;
-        string path = Path.Combine(folder, $"{pre}.gguf");
+        string path = folder.File($"{pre}-{model}.gguf");
         writer.Write(path);
         return path;
     }
+
+    /// <summary>A three-token byte-level vocabulary ("a", "b", "ab"): enough for errors that do not depend on the vocabulary.</summary>
+    public static (string[] Tokens, int[] Types, string[] Merges) Tiny { get; } = (["a", "b", "ab"], [1, 1, 1], ["a b"]);
 }

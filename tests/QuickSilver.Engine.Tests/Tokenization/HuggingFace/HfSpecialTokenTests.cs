@@ -71,4 +71,30 @@ public sealed class HfSpecialTokenTests
         Assert.IsType<HuggingFaceTokenizer>(TokenizerFactory.Load(fixture.Folder));
         Assert.IsType<HuggingFaceTokenizer>(TokenizerFactory.Load(fixture.TokenizerPath));
     }
+
+    [Fact]
+    public void Tokens_the_config_adds_on_top_of_tokenizer_json_are_added_as_transformers_adds_them()
+    {
+        using var fixture = new SyntheticTokenizerJson();
+        var tokenizer = HuggingFaceTokenizer.Load(fixture.Write(tokenizerConfig: """
+            {"added_tokens_decoder": {"1": {"content": "<s>", "special": true}, "310": {"content": "<extra>", "special": true, "normalized": false}},
+             "additional_special_tokens": ["world"]}
+            """));
+        Assert.Equal(311, tokenizer.VocabSize);
+        Assert.Equal([310], tokenizer.EncodeWithSpecialTokens("<extra>", addBos: false));
+        Assert.True(tokenizer.IsControl(310));
+        int world = fixture.Id("world");
+        Assert.Contains(world, tokenizer.EncodeWithSpecialTokens("hello world", addBos: false));
+        Assert.True(tokenizer.IsControl(world));
+    }
+
+    [Fact]
+    public void A_config_token_whose_id_disagrees_with_the_vocabulary_is_an_error()
+    {
+        using var fixture = new SyntheticTokenizerJson();
+        fixture.Write(tokenizerConfig: """{"added_tokens_decoder": {"305": {"content": "world", "special": true}}}""");
+        var error = Assert.Throws<TokenizerException>(() => HuggingFaceTokenizer.Load(fixture.Folder));
+        Assert.Contains("'world' id 305", error.Message);
+        Assert.Contains("tokenizer_config.json", error.Message);
+    }
 }

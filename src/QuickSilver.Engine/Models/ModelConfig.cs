@@ -46,6 +46,8 @@ public sealed record ModelConfig
     public int BosTokenId { get; init; } = -1;
     /// <summary>End-of-sequence token, or -1.</summary>
     public int EosTokenId { get; init; } = -1;
+    /// <summary>Leading width of each head that RoPE rotates (partial rotary, Phi-4-mini); 0 means all of <see cref="HeadDim"/>.</summary>
+    public int RotaryDim { get; init; }
     /// <summary>RoPE frequency scaling (linear, llama3, longrope), or null for plain RoPE.</summary>
     public RopeScaling? RopeScaling { get; init; }
     /// <summary>RoPE base of the sliding-window layers when it differs from <see cref="RopeTheta"/> (Gemma 3: 10000); those layers run unscaled.</summary>
@@ -70,6 +72,9 @@ public sealed record ModelConfig
     /// <summary>The attention window of layer <paramref name="layer"/>, or null for full causal attention.</summary>
     public int? WindowOf(int layer) =>
         SlidingWindow > 0 && (SlidingWindowLayers is null || SlidingWindowLayers[layer]) ? SlidingWindow : null;
+
+    /// <summary>The rotated width per head: <see cref="RotaryDim"/>, or all of <see cref="HeadDim"/>.</summary>
+    public int RotatedWidth => RotaryDim > 0 ? RotaryDim : HeadDim;
 
     /// <summary>Whether layer <paramref name="layer"/> is a local (sliding-window) layer.</summary>
     public bool IsLocalLayer(int layer) => WindowOf(layer) is not null;
@@ -106,7 +111,9 @@ public sealed record ModelConfig
             throw new ModelFormatException(source, $"config fields {nameof(AttentionSoftCap)}/{nameof(FinalLogitSoftCap)}/{nameof(EmbeddingScale)} ({AttentionSoftCap}/{FinalLogitSoftCap}/{EmbeddingScale}) are out of range.");
         if (RopeLocalTheta is float local && !(local > 0 && float.IsFinite(local)))
             throw new ModelFormatException(source, $"config field {nameof(RopeLocalTheta)} ({local}) must be a positive finite number.");
-        RopeScaling?.Validate(HeadDim, source);
+        if (RotaryDim < 0 || RotaryDim > HeadDim || RotaryDim % 2 != 0)
+            throw new ModelFormatException(source, $"config field {nameof(RotaryDim)} ({RotaryDim}) must be even and at most {nameof(HeadDim)} ({HeadDim}).");
+        RopeScaling?.Validate(RotaryDim > 0 ? RotaryDim : HeadDim, source);
         if ((long)HiddenSize * VocabSize > int.MaxValue * 4L)
             throw new ModelFormatException(source, $"config fields {nameof(HiddenSize)}×{nameof(VocabSize)} are implausibly large.");
 

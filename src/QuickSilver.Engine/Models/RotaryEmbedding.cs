@@ -2,12 +2,16 @@ using TorchSharp;
 
 namespace QuickSilver.Engine.Models;
 
-/// <summary>Rotary position embedding in rotate-half order (HF Llama): pairs (i, i + hs/2) of each head rotate together.</summary>
+/// <summary>
+/// Rotary position embedding in rotate-half order (HF Llama): pairs (i, i + r/2) of the leading r = rotated width of each
+/// head rotate together; the rest of the head passes through (partial rotary, as Phi-4-mini and GPT-NeoX use it).
+/// </summary>
 public sealed class RotaryEmbedding : IPositionRotation
 {
     private readonly torch.Tensor _cos; // (P, hs)
     private readonly torch.Tensor _sin; // (P, hs)
     private readonly long _half;
+    private readonly long _rotated;
 
     /// <summary>Precomputes cos/sin tables for <paramref name="maxPositions"/> positions.</summary>
     /// <param name="headDim">Width of one head (all of it rotates).</param>
@@ -15,17 +19,20 @@ public sealed class RotaryEmbedding : IPositionRotation
     /// <param name="theta">RoPE base.</param>
     /// <param name="device">Where the tables live.</param>
     /// <param name="scaling">Frequency scaling, or null for plain RoPE.</param>
-    public RotaryEmbedding(int headDim, int maxPositions, double theta, torch.Device device, RopeScaling? scaling = null)
+    /// <param name="rotaryDim">Leading width of each head that rotates; 0 for all of <paramref name="headDim"/>.</param>
+    public RotaryEmbedding(int headDim, int maxPositions, double theta, torch.Device device, RopeScaling? scaling = null, int rotaryDim = 0)
     {
-        _half = headDim / 2;
+        int r = rotaryDim > 0 ? rotaryDim : headDim;
+        _rotated = r;
+        _half = r / 2;
         using var scope = torch.NewDisposeScope();
         // Frequencies in float64, then cast: float32 pow drifts by ~1e-6 at long positions.
-        var inv = torch.pow(theta, -torch.arange(0, headDim, 2, dtype: torch.float64) / headDim); // (hs/2)
+        var inv = torch.pow(theta, -torch.arange(0, r, 2, dtype: torch.float64) / r); // (r/2)
         if (scaling?.FactorsFor(maxPositions) is { } factors)
             inv = inv / torch.tensor(factors.Select(f => (double)f).ToArray(), torch.float64);
         var pos = torch.arange(maxPositions, dtype: torch.float64) * (scaling?.PositionScale ?? 1.0); // (P)
-        var angles = torch.outer(pos, inv); // (P, hs/2)
-        var both = torch.cat([angles, angles], 1); // (P, hs)
+        var angles = torch.outer(pos, inv); // (P, r/2)
+        var both = torch.cat([angles, angles], 1); // (P, r)
         double magnitude = scaling?.AttentionFactor ?? 1.0;
         _cos = (both.cos() * magnitude).to(torch.float32).to(device).DetachFromDisposeScope();
         _sin = (both.sin() * magnitude).to(torch.float32).to(device).DetachFromDisposeScope();
@@ -35,12 +42,16 @@ public sealed class RotaryEmbedding : IPositionRotation
     public torch.Tensor Apply(torch.Tensor x, torch.Tensor positions)
     {
         using var scope = torch.NewDisposeScope();
-        var cos = _cos.index_select(0, positions).unsqueeze(1); // (T, 1, hs)
-        var sin = _sin.index_select(0, positions).unsqueeze(1); // (T, 1, hs)
-        var first = x.narrow(-1, 0, _half);
-        var second = x.narrow(-1, _half, _half);
-        var rotated = torch.cat([-second, first], -1); // rotate_half(x)
-        return (x * cos + rotated * sin).MoveToOuterDisposeScope();
+        var cos = _cos.index_select(0, positions).unsqueeze(1); // (T, 1, r)
+        var sin = _sin.index_select(0, positions).unsqueeze(1); // (T, 1, r)
+        long width = x.shape[^1];
+        var part = width == _rotated ? x : x.narrow(-1, 0, _rotated); // (B, T, n, r)
+        var first = part.narrow(-1, 0, _half);
+        var second = part.narrow(-1, _half, _half);
+        var rotated = torch.cat([-second, first], -1); // rotate_half(part)
+        var result = part * cos + rotated * sin;
+        if (width != _rotated) result = torch.cat([result, x.narrow(-1, _rotated, width - _rotated)], -1); // (B, T, n, hs)
+        return result.MoveToOuterDisposeScope();
     }
 
     /// <inheritdoc />

@@ -112,10 +112,10 @@ public sealed class TransformerModel : IDisposable
 
         // Global layers use the (possibly scaled) base; Gemma 3's local layers their own unscaled base.
         IPositionRotation rotation = config.Positions == PositionEncodingKind.Rotary
-            ? new RotaryEmbedding(config.HeadDim, config.MaxPositions, config.RopeTheta, device, config.RopeScaling)
+            ? new RotaryEmbedding(config.HeadDim, config.MaxPositions, config.RopeTheta, device, config.RopeScaling, config.RotaryDim)
             : new NoRotation();
         IPositionRotation localRotation = config.Positions == PositionEncodingKind.Rotary && config.RopeLocalTheta is float localTheta
-            ? new RotaryEmbedding(config.HeadDim, config.MaxPositions, localTheta, device)
+            ? new RotaryEmbedding(config.HeadDim, config.MaxPositions, localTheta, device, rotaryDim: config.RotaryDim)
             : rotation;
 
         var blocks = new TransformerBlock[config.NumLayers];

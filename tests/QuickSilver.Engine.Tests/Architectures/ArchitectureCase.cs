@@ -21,7 +21,11 @@ internal sealed class ArchitectureCase
     public IReadOnlyDictionary<string, object> GgufMetadata { get; init; } = new Dictionary<string, object>();
     /// <summary>Extra config.json fields.</summary>
     public IReadOnlyDictionary<string, object?> HfConfig { get; init; } = new Dictionary<string, object?>();
-    /// <summary>llama.cpp applies the sliding window for this GGUF architecture (it does for gemma2/3, not for llama).</summary>
+    /// <summary>transformers stores norm weights as w − 1 and computes x̂·(1 + w) (Gemma).</summary>
+    public float HfNormOffset { get; init; }
+    /// <summary>Phi-3's fused qkv_proj / gate_up_proj (GGUF: attn_qkv, ffn_up holding gate | up).</summary>
+    public bool Fused { get; init; }
+    /// <summary>llama.cpp applies the sliding window for this GGUF architecture (it does for gemma2/3, not for llama or phi3).</summary>
     public bool LlamaCppAppliesWindow { get; init; } = true;
 
     /// <summary>Random weights in the canonical layout (o_proj biases zero: no family here stores one).</summary>

@@ -15,22 +15,35 @@ public sealed class ArchitectureConformanceTests(ITestOutputHelper output)
 
     public static TheoryData<string> Names() => TinyArchitectures.Names();
 
+    public static TheoryData<string, GgufTensorType> NamesAndTypes()
+    {
+        var data = new TheoryData<string, GgufTensorType>();
+        foreach (ArchitectureCase c in TinyArchitectures.All)
+        {
+            data.Add(c.Name, GgufTensorType.F32);
+            data.Add(c.Name, GgufTensorType.F16);
+        }
+        return data;
+    }
+
     [Theory]
-    [MemberData(nameof(Names))]
-    public void Gguf_logits_match_llama_cpp_at_every_position(string name)
+    [MemberData(nameof(NamesAndTypes))]
+    public void Gguf_logits_match_llama_cpp_at_every_position(string name, GgufTensorType matrixType)
     {
         ArchitectureCase c = TinyArchitectures.ByName(name);
         using var temp = new TempDirectory();
-        string path = ArchitectureWriters.WriteGguf(c, c.Weights(), temp.File(name + ".gguf"));
+        string path = ArchitectureWriters.WriteGguf(c, c.Weights(), temp.File(name + ".gguf"), matrixType);
         // llama.cpp runs the llama architecture without a window; compare where the window cannot matter.
         int[] tokens = c.LlamaCppAppliesWindow || c.Config.SlidingWindow == 0 ? Prompt : Prompt[..c.Config.SlidingWindow];
 
-        float[] ours = Logits(GgufLoader.Load(path), tokens);
+        // The user's path: LanguageModel.Load resolves the loader and the GGUF vocabulary.
+        using LanguageModel model = LanguageModel.Load(path);
+        using ForwardOutput forward = model.Runner.Run(new ForwardInput { TokenIds = tokens, AllLogits = true });
+        float[] ours = TestModels.ToArray(forward.Logits);
         float[][] theirs = LlamaCppModel.LogitsAtEveryPosition(path, tokens);
         (float maxDelta, double argmaxAgreement) = Compare(ours, theirs, c.Config.VocabSize);
-        output.WriteLine($"{name}: {tokens.Length} positions, max |Δlogit| vs llama.cpp = {maxDelta:G3}, argmax agreement {argmaxAgreement:P0}");
-        Assert.True(maxDelta <= 0.02f, $"{name}: max |Δlogit| {maxDelta}");
-        Assert.Equal(1.0, argmaxAgreement);
+        output.WriteLine($"{name} {matrixType}: {tokens.Length} positions, max |Δlogit| vs llama.cpp = {maxDelta:G3}, argmax agreement {argmaxAgreement:P0}");
+        AssertWithinGoal(matrixType, maxDelta, argmaxAgreement);
     }
 
     [Theory]
@@ -51,6 +64,18 @@ public sealed class ArchitectureConformanceTests(ITestOutputHelper output)
         }
         float delta = TestModels.MaxAbsDiff(Logits(gguf, Prompt), Logits(hf, Prompt));
         Assert.True(delta < 1e-4f, $"{name}: GGUF vs HF max |Δlogit| {delta}");
+    }
+
+    /// <summary>
+    /// F32: the goal, max |Δlogit| ≤ 0.02 and every argmax equal. F16: llama.cpp rounds the activations to fp16 inside
+    /// its F16 matmuls (ggml's vec_dot_type for F16) while we multiply in float32, so its logits move by up to ~0.03 on these
+    /// tiny random models (logits of ±10) and a near-tie may flip; the bound is 0.05 and 95% of the argmaxes.
+    /// </summary>
+    internal static void AssertWithinGoal(GgufTensorType matrixType, float maxDelta, double argmaxAgreement)
+    {
+        bool f32 = matrixType == GgufTensorType.F32;
+        Assert.True(maxDelta <= (f32 ? 0.02f : 0.05f), $"{matrixType}: max |Δlogit| {maxDelta}");
+        Assert.True(argmaxAgreement >= (f32 ? 1.0 : 0.95), $"{matrixType}: argmax agreement {argmaxAgreement:P1}");
     }
 
     internal static float[] Logits(CheckpointData checkpoint, int[] tokens)

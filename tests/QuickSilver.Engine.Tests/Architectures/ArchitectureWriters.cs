@@ -21,20 +21,21 @@ internal static class ArchitectureWriters
         bool interleaved = InterleavedGguf.Contains(a);
         var writer = new OverridableWriter(c.GgufMetadata.ToDictionary(p => a + "." + p.Key, p => p.Value))
             .AddMetadata("general.architecture", a)
-            .AddMetadata("general.name", c.Name)
+            .AddMetadata("general.name", "tiny")
             .AddMetadata(a + ".context_length", (uint)m.MaxPositions)
             .AddMetadata(a + ".embedding_length", (uint)m.HiddenSize)
             .AddMetadata(a + ".feed_forward_length", (uint)m.IntermediateSize)
             .AddMetadata(a + ".block_count", (uint)m.NumLayers)
             .AddMetadata(a + ".attention.head_count", (uint)m.NumHeads)
             .AddMetadata(a + ".attention.head_count_kv", (uint)m.NumKvHeads)
-            .AddMetadata(a + ".rope.dimension_count", (uint)m.HeadDim)
+            .AddMetadata(a + ".rope.dimension_count", (uint)m.RotatedWidth)
             .AddMetadata(a + ".rope.freq_base", m.RopeTheta)
             .AddMetadata(a + ".attention.layer_norm_rms_epsilon", m.NormEps)
             .AddMetadata("tokenizer.ggml.model", "llama")
-            .AddMetadata("tokenizer.ggml.tokens", Enumerable.Range(0, m.VocabSize).Select(i => $"t{i}").ToArray())
+            // The last token is SentencePiece's newline byte: llama.cpp looks it up when loading some architectures (phi3).
+            .AddMetadata("tokenizer.ggml.tokens", Enumerable.Range(0, m.VocabSize).Select(i => TokenText(i, m.VocabSize)).ToArray())
             .AddMetadata("tokenizer.ggml.scores", Enumerable.Range(0, m.VocabSize).Select(i => -(float)i).ToArray())
-            .AddMetadata("tokenizer.ggml.token_type", Enumerable.Range(0, m.VocabSize).Select(_ => 1).ToArray())
+            .AddMetadata("tokenizer.ggml.token_type", Enumerable.Range(0, m.VocabSize).Select(i => i == m.VocabSize - 1 ? 6 : 1).ToArray())
             .AddMetadata("tokenizer.ggml.bos_token_id", 1u)
             .AddMetadata("tokenizer.ggml.eos_token_id", 2u);
         if (m.HeadDim * m.NumHeads != m.HiddenSize)
@@ -44,8 +45,14 @@ internal static class ArchitectureWriters
         }
         if (m.SlidingWindow > 0) writer.AddMetadata(a + ".attention.sliding_window", (uint)m.SlidingWindow);
         writer.AddOverrides();
-        if (c.HfConfig.TryGetValue("rope_scaling", out object? scaling) && scaling is Dictionary<string, object> s && (string)s["rope_type"] == "llama3")
-            writer.AddTensor("rope_freqs.weight", [m.HeadDim / 2], m.RopeScaling!.FrequencyFactors!);
+        if (c.HfConfig.TryGetValue("rope_scaling", out object? scaling) && scaling is Dictionary<string, object> s && s.TryGetValue("rope_type", out object? type) && (string)type == "llama3")
+            writer.AddTensor("rope_freqs.weight", [m.RotatedWidth / 2], m.RopeScaling!.FrequencyFactors!);
+        if (m.RopeScaling?.LongFrequencyFactors is { } longFactors)
+        {
+            // convert_hf_to_gguf.py's Phi3MiniModel: both factor lists as tensors, plus attn_factor and the original context.
+            writer.AddTensor("rope_factors_long.weight", [m.RotatedWidth / 2], longFactors);
+            writer.AddTensor("rope_factors_short.weight", [m.RotatedWidth / 2], m.RopeScaling.FrequencyFactors!);
+        }
 
         float[] T(string name) => w.Tensors[name].Data;
         float[] Rows(float[] rows, int heads, int columns) => interleaved ? RopePermutation.RotateHalfToInterleaved(rows, heads, m.HeadDim, columns) : rows;
@@ -58,9 +65,16 @@ internal static class ArchitectureWriters
         {
             string p = $"blk.{l}.";
             writer.AddTensor(p + "attn_norm.weight", [d], T(WeightNames.AttnNormWeight(l)));
-            writer.AddTensor(p + "attn_q.weight", [qd, d], Rows(T(WeightNames.Query(l)), m.NumHeads, d), matrixType);
-            writer.AddTensor(p + "attn_k.weight", [kvd, d], Rows(T(WeightNames.Key(l)), m.NumKvHeads, d), matrixType);
-            writer.AddTensor(p + "attn_v.weight", [kvd, d], T(WeightNames.Value(l)), matrixType);
+            if (c.Fused)
+            {
+                writer.AddTensor(p + "attn_qkv.weight", [qd + (2 * kvd), d], [.. T(WeightNames.Query(l)), .. T(WeightNames.Key(l)), .. T(WeightNames.Value(l))], matrixType);
+            }
+            else
+            {
+                writer.AddTensor(p + "attn_q.weight", [qd, d], Rows(T(WeightNames.Query(l)), m.NumHeads, d), matrixType);
+                writer.AddTensor(p + "attn_k.weight", [kvd, d], Rows(T(WeightNames.Key(l)), m.NumKvHeads, d), matrixType);
+                writer.AddTensor(p + "attn_v.weight", [kvd, d], T(WeightNames.Value(l)), matrixType);
+            }
             writer.AddTensor(p + "attn_output.weight", [d, qd], T(WeightNames.Output(l)), matrixType);
             if (m.AttentionBias)
             {
@@ -79,13 +93,29 @@ internal static class ArchitectureWriters
                 writer.AddTensor(p + "post_ffw_norm.weight", [d], T(WeightNames.PostMlpNorm(l)));
             }
             writer.AddTensor(p + "ffn_norm.weight", [d], T(WeightNames.MlpNormWeight(l)));
-            writer.AddTensor(p + "ffn_gate.weight", [inner, d], T(WeightNames.Gate(l)), matrixType);
-            writer.AddTensor(p + "ffn_up.weight", [inner, d], T(WeightNames.Up(l)), matrixType);
+            if (c.Fused)
+            {
+                writer.AddTensor(p + "ffn_up.weight", [2 * inner, d], [.. T(WeightNames.Gate(l)), .. T(WeightNames.Up(l))], matrixType);
+            }
+            else
+            {
+                writer.AddTensor(p + "ffn_gate.weight", [inner, d], T(WeightNames.Gate(l)), matrixType);
+                writer.AddTensor(p + "ffn_up.weight", [inner, d], T(WeightNames.Up(l)), matrixType);
+            }
             writer.AddTensor(p + "ffn_down.weight", [d, inner], T(WeightNames.Down(l)), matrixType);
         }
         writer.Inner.Write(path);
         return path;
     }
+
+    /// <summary>Vocabulary pieces: t0, t1, …, with Phi-3's end-of-turn token and SentencePiece's newline byte at the end.</summary>
+    private static string TokenText(int i, int vocab) => (vocab - i) switch
+    {
+        1 => "<0x0A>",
+        2 => "<|end|>",
+        3 => "<|endoftext|>",
+        _ => $"t{i}",
+    };
 
     /// <summary>A GGUF writer where a case's own metadata replaces the common value of the same key.</summary>
     private sealed class OverridableWriter(Dictionary<string, object> overrides)
@@ -123,7 +153,7 @@ internal static class ArchitectureWriters
             ["max_position_embeddings"] = m.MaxPositions,
             ["rms_norm_eps"] = m.NormEps,
             ["rope_theta"] = m.RopeTheta,
-            ["hidden_act"] = "silu",
+            ["hidden_act"] = m.FeedForward == FeedForwardKind.GeGlu ? "gelu_pytorch_tanh" : "silu",
             ["tie_word_embeddings"] = m.TiedEmbeddings,
             ["bos_token_id"] = 1,
             ["eos_token_id"] = 2,
@@ -133,14 +163,25 @@ internal static class ArchitectureWriters
 
         var entries = new List<SafetensorsTestWriter.Entry>();
         void Add(string name, string canonical) => entries.Add(SafetensorsTestWriter.F32(name, w.Tensors[canonical].Shape, w.Tensors[canonical].Data));
+        void Norm(string name, string canonical) =>
+            entries.Add(SafetensorsTestWriter.F32(name, w.Tensors[canonical].Shape, w.Tensors[canonical].Data.Select(v => v - c.HfNormOffset).ToArray()));
+        void Fuse(string name, params string[] canonical) =>
+            entries.Add(SafetensorsTestWriter.F32(name, [canonical.Sum(n => w.Tensors[n].Shape[0]), m.HiddenSize], [.. canonical.SelectMany(n => w.Tensors[n].Data)]));
         Add("model.embed_tokens.weight", WeightNames.Embedding);
         for (int l = 0; l < m.NumLayers; l++)
         {
             string p = $"model.layers.{l}.";
-            Add(p + "input_layernorm.weight", WeightNames.AttnNormWeight(l));
-            Add(p + "self_attn.q_proj.weight", WeightNames.Query(l));
-            Add(p + "self_attn.k_proj.weight", WeightNames.Key(l));
-            Add(p + "self_attn.v_proj.weight", WeightNames.Value(l));
+            Norm(p + "input_layernorm.weight", WeightNames.AttnNormWeight(l));
+            if (c.Fused)
+            {
+                Fuse(p + "self_attn.qkv_proj.weight", WeightNames.Query(l), WeightNames.Key(l), WeightNames.Value(l));
+            }
+            else
+            {
+                Add(p + "self_attn.q_proj.weight", WeightNames.Query(l));
+                Add(p + "self_attn.k_proj.weight", WeightNames.Key(l));
+                Add(p + "self_attn.v_proj.weight", WeightNames.Value(l));
+            }
             Add(p + "self_attn.o_proj.weight", WeightNames.Output(l));
             if (m.AttentionBias)
             {
@@ -150,15 +191,31 @@ internal static class ArchitectureWriters
             }
             if (m.QueryKeyNorm)
             {
-                Add(p + "self_attn.q_norm.weight", WeightNames.QueryNorm(l));
-                Add(p + "self_attn.k_norm.weight", WeightNames.KeyNorm(l));
+                Norm(p + "self_attn.q_norm.weight", WeightNames.QueryNorm(l));
+                Norm(p + "self_attn.k_norm.weight", WeightNames.KeyNorm(l));
             }
-            Add(p + "post_attention_layernorm.weight", WeightNames.MlpNormWeight(l));
-            Add(p + "mlp.gate_proj.weight", WeightNames.Gate(l));
-            Add(p + "mlp.up_proj.weight", WeightNames.Up(l));
+            if (m.PostNorms)
+            {
+                Norm(p + "post_attention_layernorm.weight", WeightNames.PostAttnNorm(l));
+                Norm(p + "pre_feedforward_layernorm.weight", WeightNames.MlpNormWeight(l));
+                Norm(p + "post_feedforward_layernorm.weight", WeightNames.PostMlpNorm(l));
+            }
+            else
+            {
+                Norm(p + "post_attention_layernorm.weight", WeightNames.MlpNormWeight(l));
+            }
+            if (c.Fused)
+            {
+                Fuse(p + "mlp.gate_up_proj.weight", WeightNames.Gate(l), WeightNames.Up(l));
+            }
+            else
+            {
+                Add(p + "mlp.gate_proj.weight", WeightNames.Gate(l));
+                Add(p + "mlp.up_proj.weight", WeightNames.Up(l));
+            }
             Add(p + "mlp.down_proj.weight", WeightNames.Down(l));
         }
-        Add("model.norm.weight", WeightNames.FinalNormWeight);
+        Norm("model.norm.weight", WeightNames.FinalNormWeight);
         if (!m.TiedEmbeddings) Add("lm_head.weight", WeightNames.LmHead);
         SafetensorsTestWriter.Write(Path.Combine(folder, "model.safetensors"), entries);
         return folder;

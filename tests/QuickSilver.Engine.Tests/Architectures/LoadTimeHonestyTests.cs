@@ -12,7 +12,15 @@ public sealed class LoadTimeHonestyTests
         { "llama", "rope_scaling", """{"rope_type": "yarn", "factor": 4.0, "original_max_position_embeddings": 16}""" },
         { "llama", "rope_scaling", """{"rope_type": "dynamic", "factor": 2.0}""" },
         { "llama", "rope_scaling", """{"factor": 2.0}""" },
-        { "llama", "partial_rotary_factor", "0.5" },
+        { "llama", "partial_rotary_factor", "0.7" },
+        { "phi3", "partial_rotary_factor", "1.5" },
+        { "llama", "rope_scaling", """{"rope_type": "llama3", "factor": 8.0}""" },
+        { "phi3", "rope_scaling", """{"rope_type": "longrope", "short_factor": [1.0]}""" },
+        { "gemma2", "hidden_activation", "\"gelu\"" },
+        { "mistral", "attn_logit_softcapping", "30.0" },
+        { "qwen2", "final_logit_softcapping", "30.0" },
+        { "gemma3_text", "rope_parameters", """{"sliding_attention": {"rope_type": "linear", "factor": 2.0, "rope_theta": 10000.0}, "full_attention": {"rope_theta": 1000000.0}}""" },
+        { "gemma2", "query_pre_attn_scalar", "-1" },
         { "llama", "hidden_act", "\"gelu\"" },
         { "mistral", "num_local_experts", "8" },
         { "qwen2", "num_experts", "4" },
@@ -43,6 +51,8 @@ public sealed class LoadTimeHonestyTests
         { "qwen2", "expert_count", 8u },
         { "qwen3", "attention.value_length", 8u },
         { "llama", "rope.dimension_count", 8u },
+        { "phi3", "rope.dimension_count", 7u },
+        { "gemma2", "rope.scaling.type", "yarn" },
     };
 
     [Theory]

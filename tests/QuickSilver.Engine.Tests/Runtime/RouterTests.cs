@@ -1,4 +1,5 @@
 using QuickSilver.Engine.Models;
+using QuickSilver.Engine.Tests.Architectures;
 using QuickSilver.Engine.Runtime;
 using QuickSilver.Policies;
 using TorchSharp;
@@ -7,6 +8,17 @@ namespace QuickSilver.Engine.Tests.Runtime;
 
 public sealed class RouterTests
 {
+    /// <summary>Every supported family: each mechanism must keep working on each.</summary>
+    public static TheoryData<string> Families() => TinyFamilies.Names();
+
+    public static TheoryData<string, int> FamiliesAndDepths()
+    {
+        var data = new TheoryData<string, int>();
+        foreach (string family in TinyFamilies.Names())
+            foreach (int k in new[] { 1, 2, 3 }) data.Add(family, k);
+        return data;
+    }
+
     private static QuickSilverPolicy NeverFires(int layers) => new()
     {
         Name = "never",
@@ -24,10 +36,11 @@ public sealed class RouterTests
         Fusion = new FusionPolicy { Enabled = true, DistanceThreshold = 1e9f, StartLayer = 1 },
     };
 
-    [Fact]
-    public void Every_mechanism_on_with_thresholds_that_never_fire_equals_dense()
+    [Theory]
+    [MemberData(nameof(RouterTests.Families), MemberType = typeof(RouterTests))]
+    public void Every_mechanism_on_with_thresholds_that_never_fire_equals_dense(string family)
     {
-        var config = TestModels.TinyLlama();
+        var config = TinyFamilies.Config(family);
         using var model = TestModels.Create(config);
         var runner = new ForwardRunner(model);
         var tokens = TestModels.RandomTokens(30, config.VocabSize, 11);
@@ -46,12 +59,10 @@ public sealed class RouterTests
     }
 
     [Theory]
-    [InlineData(1)]
-    [InlineData(2)]
-    [InlineData(3)]
-    public void Forcing_every_token_to_halt_at_k_equals_the_model_cut_at_k(int k)
+    [MemberData(nameof(FamiliesAndDepths))]
+    public void Forcing_every_token_to_halt_at_k_equals_the_model_cut_at_k(string family, int k)
     {
-        var config = TestModels.TinyLlama();
+        var config = TinyFamilies.Config(family);
         using var model = TestModels.Create(config);
         var runner = new ForwardRunner(model);
         var tokens = TestModels.RandomTokens(20, config.VocabSize, 12);
@@ -79,10 +90,11 @@ public sealed class RouterTests
         Assert.True(stats.ActualFlops < stats.DenseFlops);
     }
 
-    [Fact]
-    public void Protected_tokens_never_halt_or_fuse()
+    [Theory]
+    [MemberData(nameof(RouterTests.Families), MemberType = typeof(RouterTests))]
+    public void Protected_tokens_never_halt_or_fuse(string family)
     {
-        var config = TestModels.TinyLlama();
+        var config = TinyFamilies.Config(family);
         using var model = TestModels.Create(config);
         var runner = new ForwardRunner(model);
         var tokens = TestModels.RandomTokens(24, config.VocabSize, 13);
@@ -167,10 +179,11 @@ public sealed class RouterTests
         Assert.Equal(Fused(null), Fused(1f)); // a cosine never exceeds 1: the criterion adds nothing
     }
 
-    [Fact]
-    public void Kv_skipping_honours_delay_and_the_attention_relevance_criterion()
+    [Theory]
+    [MemberData(nameof(RouterTests.Families), MemberType = typeof(RouterTests))]
+    public void Kv_skipping_honours_delay_and_the_attention_relevance_criterion(string family)
     {
-        var config = TestModels.TinyLlama(layers: 4);
+        var config = TinyFamilies.Config(family, layers: 4);
         using var model = TestModels.Create(config);
         var runner = new ForwardRunner(model);
         var tokens = TestModels.RandomTokens(12, config.VocabSize, 31);
@@ -199,12 +212,13 @@ public sealed class RouterTests
         Assert.Equal([12, 10, 10, 10], WrittenCounts(new KvSkipPolicy { Enabled = true, Mode = KvSkipMode.Skip, AttentionThreshold = 1f }));
     }
 
-    [Fact]
-    public void Propagated_kv_of_halted_tokens_equals_recomputing_them_from_the_frozen_state()
+    [Theory]
+    [MemberData(nameof(RouterTests.Families), MemberType = typeof(RouterTests))]
+    public void Propagated_kv_of_halted_tokens_equals_recomputing_them_from_the_frozen_state(string family)
     {
         // Halting at k with propagation must give the later (non-halted) tokens exactly what a model sees when the
         // halted tokens' K/V at layers ≥ k are computed from their layer-k states.
-        var config = TestModels.TinyLlama(layers: 3);
+        var config = TinyFamilies.Config(family, layers: 3);
         using var model = TestModels.Create(config);
         var runner = new ForwardRunner(model);
         var tokens = TestModels.RandomTokens(10, config.VocabSize, 41);
@@ -293,10 +307,11 @@ public sealed class SemanticDriftTests
 
 public sealed class StandAloneRoutedPassTests
 {
-    [Fact]
-    public void A_routed_pass_without_a_cache_equals_one_with_a_cache()
+    [Theory]
+    [MemberData(nameof(RouterTests.Families), MemberType = typeof(RouterTests))]
+    public void A_routed_pass_without_a_cache_equals_one_with_a_cache(string family)
     {
-        var config = TestModels.TinyLlama();
+        var config = TinyFamilies.Config(family);
         using var model = TestModels.Create(config);
         var runner = new ForwardRunner(model);
         var tokens = TestModels.RandomTokens(18, config.VocabSize, 81);
@@ -321,10 +336,11 @@ public sealed class StandAloneRoutedPassTests
 
 public sealed class RetentionAndFusionWeightingTests
 {
-    [Fact]
-    public void Forced_retention_keeps_a_halted_token_writing_kv()
+    [Theory]
+    [MemberData(nameof(RouterTests.Families), MemberType = typeof(RouterTests))]
+    public void Forced_retention_keeps_a_halted_token_writing_kv(string family)
     {
-        var config = TestModels.TinyLlama(layers: 4);
+        var config = TinyFamilies.Config(family, layers: 4);
         using var model = TestModels.Create(config);
         var runner = new ForwardRunner(model);
         var tokens = TestModels.RandomTokens(10, config.VocabSize, 91);

@@ -8,8 +8,10 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using QuickSilver.Engine;
 using QuickSilver.Engine.Generation;
+using QuickSilver.Engine.Tokenization;
 using QuickSilver.Extensions.AI.Backend;
 using QuickSilver.Extensions.AI.Chat;
+using QuickSilver.Extensions.AI.Chat.Protocols;
 using QuickSilver.Extensions.AI.Constraints;
 using QuickSilver.Extensions.AI.Policy;
 using QuickSilver.Extensions.AI.Templates;
@@ -77,7 +79,10 @@ public sealed class QuickSilverChatClient : IChatClient
     private readonly QuickSilverMetrics _metrics;
     private readonly ChatClientMetadata _metadata;
     private readonly PromptBuilder _promptBuilder;
+    private readonly PromptBuilder? _toolPromptBuilder;
     private readonly SessionCache _sessions;
+    private readonly int[] _turnEndIds;
+    private readonly Dictionary<int, string> _visibleSpecials;
     private readonly Channel<WorkItem> _queue = Channel.CreateUnbounded<WorkItem>(new UnboundedChannelOptions { SingleReader = true });
     private readonly CancellationTokenSource _shutdown = new();
     private readonly Thread _worker;
@@ -111,6 +116,13 @@ public sealed class QuickSilverChatClient : IChatClient
         _metadata = new ChatClientMetadata(ProviderName, null, backend.ModelId);
         Template = ResolveTemplate(options, backend, _logger);
         _promptBuilder = new PromptBuilder(backend.Tokenizer, Template);
+        // tokenizer_config.json's named templates: with tools, transformers renders "tool_use" when the model ships one.
+        if (Template is JinjaChatTemplate jinja && backend.Tokenizer.ChatTemplate is { } own && jinja.Source == own && backend.Tokenizer.NamedChatTemplates.TryGetValue("tool_use", out string? toolUse))
+        {
+            _toolPromptBuilder = new PromptBuilder(backend.Tokenizer, LoadModelTemplate(toolUse, backend));
+        }
+        _turnEndIds = TurnEndTokens.For(backend.Tokenizer);
+        _visibleSpecials = VisibleSpecials(backend.Tokenizer, (_toolPromptBuilder ?? _promptBuilder).Protocol);
         _sessions = new SessionCache(backend, options.MaxCachedConversations);
         _worker = new Thread(WorkerLoop) { IsBackground = true, Name = "QuickSilver decode: " + backend.ModelId };
         _worker.Start();
@@ -225,17 +237,25 @@ public sealed class QuickSilverChatClient : IChatClient
         cancellationToken.ThrowIfCancellationRequested();
 
         Settings settings = _settings;
-        RequestPlan plan = RequestPlanner.Plan(options, settings.Options, settings.Policy, _backend.ModelId, _backend.Tokenizer, Template.StopSequences);
-        List<ChatTemplateMessage> templateMessages = _promptBuilder.ToTemplateMessages(messages, plan.Preamble);
-        string prompt = _promptBuilder.Render(templateMessages);
-        List<int> promptIds = _promptBuilder.Encode(prompt);
+        PromptBuilder builder = _toolPromptBuilder is not null && RequestPlanner.Tools(options).Count > 0 ? _toolPromptBuilder : _promptBuilder;
+        RequestPlan plan = RequestPlanner.Plan(options, settings.Options, settings.Policy, _backend.ModelId, _backend.Tokenizer, builder.Template.StopSequences, builder.NativeTools);
+        plan.Request.StopTokenIds = _turnEndIds;
+        string prompt = builder.Render(builder.ToRequest(messages, plan.Preamble, plan.Tools));
+        List<int> promptIds = builder.Encode(prompt);
         if (promptIds.Count >= _backend.ContextLength)
         {
             throw new ContextLengthExceededException(promptIds.Count, _backend.ContextLength);
         }
 
-        ITokenConstraint? constraint = CreateConstraint(plan, promptIds.Count);
-        var item = new WorkItem(plan, promptIds, CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _shutdown.Token)) { Constraint = constraint };
+        // Templates such as DeepSeek-R1's open the reasoning block themselves; the reply then starts inside it.
+        bool startsInReasoning = prompt.TrimEnd().EndsWith("<think>", StringComparison.Ordinal);
+        ITokenConstraint? constraint = ConstraintFactory.Create(plan, promptIds.Count, _backend.Tokenizer, _backend.ContextLength, builder.Protocol, _logger, startsInReasoning);
+        var item = new WorkItem(plan, promptIds, CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _shutdown.Token))
+        {
+            Constraint = constraint,
+            StartsInReasoning = startsInReasoning,
+            Protocol = plan.Tools.Count > 0 ? builder.Protocol : null,
+        };
         if (!_queue.Writer.TryWrite(item))
         {
             item.Cancellation.Dispose();
@@ -243,54 +263,6 @@ public sealed class QuickSilverChatClient : IChatClient
         }
         _logger.LogDebug("Queued request {ResponseId}: {PromptTokens} prompt tokens, policy {Policy}.", item.ResponseId, promptIds.Count, plan.Request.Policy?.Name);
         return item;
-    }
-
-    /// <summary>The constraint of a tool-required or JSON request (built before queueing, so a bad schema fails the call at once).</summary>
-    private ITokenConstraint? CreateConstraint(RequestPlan plan, int promptTokens)
-    {
-        if (!plan.ToolRequired && !plan.JsonOutput)
-        {
-            // Tools on Auto: free text, or (if the reply opens with '{') a constrained, well-formed call.
-            if (plan.Tools.Count == 0) return null;
-            var all = plan.Tools.Select(t => (t.Name, t.JsonSchema)).ToList();
-            try
-            {
-                return new AutoToolCallConstraint(_backend.Tokenizer, JsonSchemaConstraint.ForToolCall(_backend.Tokenizer, all, plan.MaxConstrainedStringLength,
-                    Math.Min(plan.Request.MaxNewTokens, _backend.ContextLength - promptTokens)));
-            }
-            catch (ArgumentException ex)
-            {
-                throw new ArgumentException($"ChatOptions.Tools (a tool's parameter schema): {ex.Message}", "ChatOptions.Tools", ex);
-            }
-        }
-        int maxString = plan.MaxConstrainedStringLength;
-        var tools = plan.Tools.Where(t => plan.RequiredToolName is null || t.Name == plan.RequiredToolName).Select(t => (t.Name, t.JsonSchema)).ToList();
-        JsonSchemaConstraint Build(int budget) => plan.ToolRequired
-            ? JsonSchemaConstraint.ForToolCall(_backend.Tokenizer, tools, maxString, budget)
-            : JsonSchemaConstraint.ForSchema(_backend.Tokenizer, plan.JsonSchema, maxString, budget);
-
-        // The budget: the token limit, or the room left in the context if that is smaller.
-        int room = _backend.ContextLength - promptTokens;
-        int budget = Math.Min(plan.Request.MaxNewTokens, room);
-        JsonSchemaConstraint constraint;
-        try
-        {
-            constraint = Build(budget);
-        }
-        catch (ArgumentException ex)
-        {
-            string source = plan.ToolRequired ? "ChatOptions.Tools (a tool's parameter schema)" : "ChatOptions.ResponseFormat";
-            throw new ArgumentException($"{source}: {ex.Message}", plan.ToolRequired ? "ChatOptions.Tools" : "ChatOptions.ResponseFormat", ex);
-        }
-        if (constraint.MinimumBytesToComplete > budget && budget < room)
-        {
-            // A structured reply cut short is useless: raise the limit to what the shortest valid reply can need.
-            int raised = Math.Min(constraint.MinimumBytesToComplete, room);
-            _logger.LogDebug("MaxOutputTokens {Budget} is below the shortest valid structured reply; raised to {Raised}.", budget, raised);
-            plan.Request.MaxNewTokens = raised;
-            constraint = Build(raised);
-        }
-        return constraint;
     }
 
     private void WorkerLoop()
@@ -326,36 +298,18 @@ public sealed class QuickSilverChatClient : IChatClient
             RequestPlan plan = item.Plan;
             // Structured replies end when the constraint says the value is complete; a stop sequence must not cut them short.
             bool structured = plan.ToolRequired || plan.JsonOutput;
-            var streamer = new StopSequenceStreamer(_backend.Tokenizer, structured ? [] : plan.StopSequences);
-            var held = new StringBuilder();
-            bool holdAll = plan.ToolRequired;
-            bool decided = plan.ToolRequired || plan.Tools.Count == 0;
-            ITokenConstraint? json = item.Constraint;
+            var streamer = new StopSequenceStreamer(_backend.Tokenizer, structured ? [] : plan.StopSequences, _visibleSpecials);
+            ToolCallProtocol? protocol = item.Protocol;
+            var router = new ReplyRouter(protocol, genericCalls: plan.Tools.Count > 0 && protocol is null, callsOnly: plan.ToolRequired, item.StartsInReasoning);
 
             void Emit(string text)
             {
                 if (text.Length == 0) return;
-                if (!decided)
-                {
-                    // With tools on Auto, a reply that opens with JSON may be a tool call: hold it until the end.
-                    held.Append(text);
-                    string start = held.ToString().TrimStart();
-                    if (start.Length == 0) return;
-                    decided = true;
-                    holdAll = start[0] is '{' or '[';
-                    if (holdAll) return;
-                    text = held.ToString();
-                    held.Clear();
-                }
-                if (holdAll)
-                {
-                    held.Append(text);
-                    return;
-                }
-                output.TryWrite(NewUpdate(item, [new TextContent(text)]));
+                List<AIContent> contents = router.Push(text);
+                if (contents.Count > 0) output.TryWrite(NewUpdate(item, contents));
             }
 
-            var observer = new ObservingConstraint(json, id => Emit(streamer.Push(id)), () => streamer.Stopped);
+            var observer = new ObservingConstraint(item.Constraint, id => Emit(streamer.Push(id)), () => streamer.Stopped);
             GenerationRequest request = plan.Request;
             request.Constraint = observer;
 
@@ -364,18 +318,11 @@ public sealed class QuickSilverChatClient : IChatClient
             Emit(streamer.Flush());
 
             ChatFinishReason finish = result.FinishReason == GenerationFinishReason.Length && !streamer.Stopped ? ChatFinishReason.Length : ChatFinishReason.Stop;
-            string heldText = held.ToString();
-            if (heldText.Length > 0)
+            List<AIContent> last = router.Finish(section => ParseCalls(section, plan, protocol));
+            if (last.Count > 0)
             {
-                if (plan.Tools.Count > 0 && ToolCalling.TryParseCalls(heldText, plan.Tools, plan.AllowMultipleToolCalls, out List<FunctionCallContent> calls))
-                {
-                    output.TryWrite(NewUpdate(item, [.. calls]));
-                    finish = ChatFinishReason.ToolCalls;
-                }
-                else
-                {
-                    output.TryWrite(NewUpdate(item, [new TextContent(heldText)]));
-                }
+                if (last.Any(c => c is FunctionCallContent)) finish = ChatFinishReason.ToolCalls;
+                output.TryWrite(NewUpdate(item, last));
             }
 
             UsageDetails usage = ToUsage(result);
@@ -405,6 +352,34 @@ public sealed class QuickSilverChatClient : IChatClient
         {
             item.Cancellation.Dispose();
         }
+    }
+
+    private static List<FunctionCallContent>? ParseCalls(string section, RequestPlan plan, ToolCallProtocol? protocol)
+    {
+        if (plan.Tools.Count == 0) return null;
+        List<FunctionCallContent> calls;
+        bool parsed = protocol is not null
+            ? protocol.TryParseCalls(section, out calls)
+            : ToolCalling.TryParseCalls(section, plan.Tools, plan.AllowMultipleToolCalls, out calls);
+        if (!parsed) return null;
+        if (!plan.AllowMultipleToolCalls && calls.Count > 1) calls.RemoveRange(1, calls.Count - 1);
+        return calls;
+    }
+
+    // Control tokens that decode to nothing but open a tool call (<|python_tag|>, [TOOL_CALLS]): the reply parser must see them.
+    private static Dictionary<int, string> VisibleSpecials(ITokenizer tokenizer, ToolCallProtocol? protocol)
+    {
+        var map = new Dictionary<int, string>();
+        if (protocol is null) return map;
+        for (int id = 0; id < tokenizer.VocabSize; id++)
+        {
+            string piece = tokenizer.TokenPiece(id);
+            if (piece is "<think>" or "</think>" || protocol.SyntaxTokens.Contains(piece))
+            {
+                if (tokenizer.TokenBytes(id).Length == 0) map[id] = piece;
+            }
+        }
+        return map;
     }
 
     private ChatResponseUpdate NewUpdate(WorkItem item, IList<AIContent> contents) => new(ChatRole.Assistant, contents)
@@ -469,19 +444,26 @@ public sealed class QuickSilverChatClient : IChatClient
         {
             return ChatTemplate.GetBuiltIn(options.Template!.Trim());
         }
-        string? source = backend.Metadata.TryGetValue("tokenizer.chat_template", out string? fromModel) ? fromModel : ReadHfChatTemplate(options.ModelPath);
+        string? source = backend.Metadata.TryGetValue("tokenizer.chat_template", out string? fromModel) ? fromModel
+            : backend.Tokenizer.ChatTemplate ?? ReadHfChatTemplate(options.ModelPath);
         if (string.IsNullOrWhiteSpace(source))
         {
             return ChatTemplate.Plain;
         }
+        return LoadModelTemplate(source, backend);
+    }
+
+    private static ChatTemplate LoadModelTemplate(string source, IQuickSilverBackend backend)
+    {
         try
         {
             return ChatTemplate.FromJinja(source, StopsFor(backend));
         }
         catch (ChatTemplateException ex)
         {
-            logger.LogWarning(ex, "The model's own chat template cannot be used; falling back to the plain format. Set QuickSilver:Template to pick a built-in.");
-            return ChatTemplate.Plain;
+            // Never fall back silently: a model prompted in the wrong format answers badly and nobody notices why.
+            throw new QuickSilverException(
+                $"The model's own chat template cannot be used ({ex.Message}). Set QuickSilver:Template to a built-in ({string.Join(", ", ChatTemplate.BuiltInNames)}) or QuickSilver:TemplateText to a template that works.", ex);
         }
     }
 

@@ -11,7 +11,14 @@ namespace QuickSilver.Extensions.AI.Chat;
 /// <summary>Maps and validates <see cref="ChatOptions"/> (and QuickSilver's AdditionalProperties) into a <see cref="RequestPlan"/>.</summary>
 internal static class RequestPlanner
 {
-    public static RequestPlan Plan(ChatOptions? chat, QuickSilverOptions defaults, QuickSilverPolicy basePolicy, string modelId, ITokenizer tokenizer, IReadOnlyList<string> templateStops)
+    /// <param name="chat">The request's options.</param>
+    /// <param name="defaults">The client's options.</param>
+    /// <param name="basePolicy">The client's current policy.</param>
+    /// <param name="modelId">The loaded model's id.</param>
+    /// <param name="tokenizer">The model's tokenizer.</param>
+    /// <param name="templateStops">Stop texts of the chat template.</param>
+    /// <param name="nativeTools">The template lays out tools itself, so the preamble does not describe them.</param>
+    public static RequestPlan Plan(ChatOptions? chat, QuickSilverOptions defaults, QuickSilverPolicy basePolicy, string modelId, ITokenizer tokenizer, IReadOnlyList<string> templateStops, bool nativeTools = false)
     {
         if (chat?.ModelId is { } requested && !string.Equals(requested, modelId, StringComparison.OrdinalIgnoreCase))
         {
@@ -106,13 +113,6 @@ internal static class RequestPlanner
             protectedIds.UnionWith(ToolCalling.JsonStructureTokenIds(tokenizer));
         }
 
-        var preamble = new List<string>();
-        if (!string.IsNullOrWhiteSpace(chat?.Instructions)) preamble.Add(chat.Instructions.Trim());
-        if (tools.Count > 0) preamble.Add(ToolCalling.Describe(tools));
-        if (json && !required)
-        {
-            preamble.Add(schema is { } s ? "Reply with only JSON that follows this schema: " + JsonSerializer.Serialize(s) : "Reply with only a JSON value.");
-        }
 
         return new RequestPlan
         {
@@ -137,10 +137,39 @@ internal static class RequestPlanner
             AllowMultipleToolCalls = chat?.AllowMultipleToolCalls ?? true,
             JsonOutput = json,
             JsonSchema = schema,
-            Preamble = preamble.Count > 0 ? string.Join("\n\n", preamble) : null,
+            Preamble = Preamble(chat, tools, nativeTools),
             ConversationId = chat?.ConversationId,
             MaxConstrainedStringLength = defaults.MaxConstrainedStringLength,
         };
+    }
+
+    /// <summary>
+    /// System text a request adds after the conversation's own: the instructions, the tool list (generic protocol only; a
+    /// template with tool support renders <c>tools</c> itself) and, for JSON output, the format.
+    /// </summary>
+    public static string? Preamble(ChatOptions? chat, IReadOnlyList<AIFunctionDeclaration> tools, bool nativeTools)
+    {
+        var preamble = new List<string>();
+        if (!string.IsNullOrWhiteSpace(chat?.Instructions)) preamble.Add(chat.Instructions.Trim());
+        if (tools.Count > 0 && !nativeTools) preamble.Add(ToolCalling.Describe(tools));
+        bool required = chat?.ToolMode is RequiredChatToolMode && tools.Count > 0;
+        if (chat?.ResponseFormat is ChatResponseFormatJson format && !required)
+        {
+            preamble.Add(format.Schema is { } s ? "Reply with only JSON that follows this schema: " + JsonSerializer.Serialize(s) : "Reply with only a JSON value.");
+        }
+        return preamble.Count > 0 ? string.Join("\n\n", preamble) : null;
+    }
+
+    /// <summary>The function tools of a request, validated (ToolMode None: none).</summary>
+    public static List<AIFunctionDeclaration> Tools(ChatOptions? chat)
+    {
+        var tools = new List<AIFunctionDeclaration>();
+        foreach (AITool tool in chat?.Tools ?? [])
+        {
+            tools.Add(tool as AIFunctionDeclaration ?? throw new ArgumentException($"ChatOptions.Tools: '{tool.Name}' is a {tool.GetType().Name}; QuickSilver runs function tools (AIFunctionDeclaration) only.", nameof(chat)));
+        }
+        if (chat?.ToolMode is NoneChatToolMode) tools.Clear();
+        return tools;
     }
 
     /// <returns>The repetition penalty when the request sets one.</returns>

@@ -17,10 +17,17 @@ internal sealed class StopSequenceStreamer
     private readonly StringBuilder _emitted = new();
     private readonly char[] _chars = new char[64];
 
-    public StopSequenceStreamer(ITokenizer tokenizer, IEnumerable<string> stopSequences)
+    private readonly IReadOnlyDictionary<int, string> _visibleSpecials;
+
+    /// <param name="tokenizer">The model's tokenizer.</param>
+    /// <param name="stopSequences">Texts that end the reply.</param>
+    /// <param name="visibleSpecials">Control tokens that decode to nothing but whose text the reply must show, such as a
+    /// tool-call marker (<c>&lt;|python_tag|&gt;</c>, <c>[TOOL_CALLS]</c>) that the reply parser looks for.</param>
+    public StopSequenceStreamer(ITokenizer tokenizer, IEnumerable<string> stopSequences, IReadOnlyDictionary<int, string>? visibleSpecials = null)
     {
         ArgumentNullException.ThrowIfNull(tokenizer);
         _tokenizer = tokenizer;
+        _visibleSpecials = visibleSpecials ?? new Dictionary<int, string>();
         _stops = stopSequences.Where(s => !string.IsNullOrEmpty(s)).Distinct(StringComparer.Ordinal).ToArray();
     }
 
@@ -38,7 +45,12 @@ internal sealed class StopSequenceStreamer
     {
         if (Stopped) return "";
         byte[] bytes = _tokenizer.TokenBytes(tokenId);
-        if (bytes.Length == 0) return "";
+        if (bytes.Length == 0)
+        {
+            if (!_visibleSpecials.TryGetValue(tokenId, out string? special)) return "";
+            _pending.Append(special);
+            return Drain(final: false);
+        }
         int count = _decoder.GetCharCount(bytes, flush: false);
         char[] buffer = count <= _chars.Length ? _chars : new char[count];
         int written = _decoder.GetChars(bytes, 0, bytes.Length, buffer, 0, flush: false);

@@ -72,19 +72,22 @@ internal static class ToolCalling
         return Encoding.UTF8.GetString(stream.ToArray());
     }
 
-    public static string FormatResult(string name, FunctionResultContent result)
-    {
-        string value = result.Exception is { } ex ? "Error: " + ex.Message
-            : result.Result switch
-            {
-                null => "null",
-                string s => s,
-                JsonElement { ValueKind: JsonValueKind.String } e => e.GetString()!,
-                JsonElement e => e.GetRawText(),
-                object o => JsonSerializer.Serialize(o, AIJsonUtilities.DefaultOptions.GetTypeInfo(o.GetType())),
-            };
-        return $"Result of {name}: {value}";
-    }
+    public static string FormatResult(string name, FunctionResultContent result) => $"Result of {name}: {FormatResultValue(result)}";
+
+    /// <summary>A tool result as the model reads it: text as is, anything else as JSON, a failure as "Error: …".</summary>
+    public static string FormatResultValue(FunctionResultContent result) => result.Exception is { } ex ? "Error: " + ex.Message
+        : result.Result switch
+        {
+            null => "null",
+            string s => s,
+            JsonElement { ValueKind: JsonValueKind.String } e => e.GetString()!,
+            JsonElement e => e.GetRawText(),
+            object o => JsonSerializer.Serialize(o, AIJsonUtilities.DefaultOptions.GetTypeInfo(o.GetType())),
+        };
+
+    /// <summary>A call's arguments as one JSON object.</summary>
+    public static string SerializeArguments(IDictionary<string, object?>? arguments)
+        => JsonSerializer.Serialize(arguments ?? new Dictionary<string, object?>(), AIJsonUtilities.DefaultOptions.GetTypeInfo(typeof(IDictionary<string, object?>)));
 
     /// <summary>
     /// Parses tool calls from the reply: one JSON object, a JSON array of them, or several objects one after another.

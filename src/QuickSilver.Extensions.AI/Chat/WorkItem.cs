@@ -14,6 +14,12 @@ internal sealed class WorkItem(RequestPlan plan, List<int> promptIds, Cancellati
     /// <summary>The JSON / tool-call constraint, when the request is structured or has tools.</summary>
     public ITokenConstraint? Constraint { get; init; }
 
+    /// <summary>The rendered prompt ends inside an open <c>&lt;think&gt;</c> block.</summary>
+    public bool StartsInReasoning { get; init; }
+
+    /// <summary>The native tool-call syntax of the template the request was rendered with, when it offers tools.</summary>
+    public Protocols.ToolCallProtocol? Protocol { get; init; }
+
     /// <summary>Linked to the caller's token and the client's shutdown; the worker disposes it when done.</summary>
     public CancellationTokenSource Cancellation { get; } = cancellation;
 

@@ -20,10 +20,12 @@ internal static class JsonGrammar
     public static JsonState Start(JsonSchemaNode schema) => new(new ValueFrame(schema), new JsonState(DoneFrame.Instance, null));
 
     /// <summary>The state before a tool call <c>{"name":"…","arguments":{…}}</c> for one of <paramref name="tools"/>.</summary>
-    public static JsonState StartToolCall(IReadOnlyList<(string Name, JsonSchemaNode Arguments)> tools)
+    public static JsonState StartToolCall(IReadOnlyList<(string Name, JsonSchemaNode Arguments)> tools, string argumentsKey = "arguments", bool spaced = false)
     {
         var frame = new ToolCallFrame(tools, -1);
-        byte[][] prefixes = tools.Select(t => Encoding.UTF8.GetBytes("{\"name\":" + JsonStringLiteral(t.Name) + ",\"arguments\":")).ToArray();
+        // Native protocols were trained on Python's json.dumps layout ('{"name": "x", "arguments": '); the generic one is compact.
+        string colon = spaced ? ": " : ":", comma = spaced ? ", " : ",";
+        byte[][] prefixes = tools.Select(t => Encoding.UTF8.GetBytes("{\"name\"" + colon + JsonStringLiteral(t.Name) + comma + JsonStringLiteral(argumentsKey) + colon)).ToArray();
         int[] tails = tools.Select(t => t.Arguments.MinimumValueBytes + 1).ToArray();
         return new JsonState(new LiteralFrame(prefixes, 0, tails), new JsonState(frame, new JsonState(DoneFrame.Instance, null)));
     }

@@ -56,13 +56,28 @@ public sealed class JsonSchemaConstraint : ITokenConstraint
     /// <param name="maxTokens">The token budget; when given, the call is kept finishable within it.</param>
     /// <exception cref="ArgumentException">No tools, or a schema is unsupported.</exception>
     public static JsonSchemaConstraint ForToolCall(ITokenizer tokenizer, IReadOnlyList<(string Name, JsonElement Schema)> tools, int maxStringLength = JsonSchemaNode.DefaultMaxStringLength, int? maxTokens = null)
+        => ForToolCall(tokenizer, tools, maxStringLength, maxTokens, "arguments", spaced: false);
+
+    /// <summary>
+    /// Constrains output to one call <c>{"name": …, "&lt;argumentsKey&gt;": …}</c>; <paramref name="spaced"/> writes the envelope
+    /// with Python's ", " and ": " separators, as native tool-call formats are trained (the arguments stay compact).
+    /// </summary>
+    /// <param name="tokenizer">The model's tokenizer.</param>
+    /// <param name="tools">Tool names and their parameter schemas.</param>
+    /// <param name="maxStringLength">Longest string argument unless its schema sets maxLength.</param>
+    /// <param name="maxTokens">The token budget; when given, the call is kept finishable within it.</param>
+    /// <param name="argumentsKey">"arguments", or "parameters" for Llama 3.</param>
+    /// <param name="spaced">Whether the envelope uses ", " and ": " separators.</param>
+    /// <exception cref="ArgumentException">No tools, or a schema is unsupported.</exception>
+    public static JsonSchemaConstraint ForToolCall(ITokenizer tokenizer, IReadOnlyList<(string Name, JsonElement Schema)> tools, int maxStringLength, int? maxTokens, string argumentsKey, bool spaced)
     {
+        ArgumentException.ThrowIfNullOrEmpty(argumentsKey);
         ArgumentNullException.ThrowIfNull(tokenizer);
         ArgumentNullException.ThrowIfNull(tools);
         ArgumentOutOfRangeException.ThrowIfLessThan(maxStringLength, 1);
         if (tools.Count == 0) throw new ArgumentException("A tool-call constraint needs at least one tool.", nameof(tools));
         var compiled = tools.Select(t => (t.Name, JsonSchemaNode.Compile(t.Schema, maxStringLength))).ToList();
-        return new JsonSchemaConstraint(tokenizer, StartToolCall(compiled), maxTokens);
+        return new JsonSchemaConstraint(tokenizer, StartToolCall(compiled, argumentsKey, spaced), maxTokens);
     }
 
     /// <inheritdoc />
@@ -128,6 +143,9 @@ public sealed class JsonSchemaConstraint : ITokenConstraint
 
     /// <summary>Whether <paramref name="bytes"/> can follow the output so far (without accepting them).</summary>
     public bool Allows(ReadOnlySpan<byte> bytes) => JsonGrammar.Step(_state, bytes) is not null;
+
+    /// <summary>Whether <paramref name="bytes"/> continue the output and leave the value complete.</summary>
+    public bool IsCompletedBy(ReadOnlySpan<byte> bytes) => JsonGrammar.Step(_state, bytes) is { IsDone: true };
 
     /// <summary>Accepts raw bytes (tests and callers that work below the token level).</summary>
     public void AcceptBytes(ReadOnlySpan<byte> bytes)

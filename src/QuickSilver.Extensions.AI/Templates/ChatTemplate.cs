@@ -42,6 +42,23 @@ public abstract class ChatTemplate
     /// <exception cref="ChatTemplateException">The conversation does not fit the format, or the template failed.</exception>
     public abstract string Render(IReadOnlyList<ChatTemplateMessage> messages, bool addGenerationPrompt, string bosToken, string eosToken);
 
+    /// <summary>
+    /// Whether the format lays out tool specs, tool calls and tool results itself (a Jinja template that reads
+    /// <c>tools</c>). When false, the client describes tools in the system text and shows calls and results as text.
+    /// </summary>
+    public virtual bool SupportsTools => false;
+
+    /// <summary>
+    /// Renders a full request (tools, tool calls and results, extra variables). Formats without tool support render
+    /// the messages' text and ignore <see cref="ChatTemplateRequest.Tools"/>.
+    /// </summary>
+    /// <exception cref="ChatTemplateException">The conversation does not fit the format, or the template failed.</exception>
+    public virtual string Render(ChatTemplateRequest request)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        return Render(request.Messages, request.AddGenerationPrompt, request.BosToken, request.EosToken);
+    }
+
     /// <summary>Returns the built-in template called <paramref name="name"/> (case-insensitive).</summary>
     /// <exception cref="ArgumentException">Unknown name.</exception>
     public static ChatTemplate GetBuiltIn(string name)
@@ -60,7 +77,7 @@ public abstract class ChatTemplate
 
     /// <summary>Parses a Jinja chat template (GGUF <c>tokenizer.chat_template</c> or HF <c>tokenizer_config.json</c> <c>chat_template</c>).</summary>
     /// <exception cref="ChatTemplateException">The template uses syntax outside the supported subset, or is malformed.</exception>
-    public static ChatTemplate FromJinja(string source, IReadOnlyList<string>? stopSequences = null)
+    public static JinjaChatTemplate FromJinja(string source, IReadOnlyList<string>? stopSequences = null)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(source);
         return new JinjaChatTemplate(source, stopSequences ?? []);

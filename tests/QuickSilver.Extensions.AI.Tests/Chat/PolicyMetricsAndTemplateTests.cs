@@ -119,12 +119,15 @@ public class PolicyMetricsAndTemplateTests
     }
 
     [Fact]
-    public void AutoTemplate_Unparseable_FallsBackToPlain()
+    public void AutoTemplate_Unsupported_FailsAtLoadNamingTheConstruct()
     {
+        // Issue 9 changed this: a model's template that cannot be rendered is reported when the client is created,
+        // instead of silently prompting the model in the plain format.
         var backend = new FakeBackend();
-        backend.MetadataValues["tokenizer.chat_template"] = "{% macro x() %}{% endmacro %}";
-        using var client = TestClients.Create(backend, o => o.Template = "auto");
-        Assert.Same(ChatTemplate.Plain, client.Template);
+        backend.MetadataValues["tokenizer.chat_template"] = "{{ messages | frobnicate }}";
+        var ex = Assert.Throws<QuickSilverException>(() => TestClients.Create(backend, o => o.Template = "auto"));
+        Assert.Contains("frobnicate", ex.Message);
+        Assert.Contains("QuickSilver:Template", ex.Message);
     }
 
     [Fact]

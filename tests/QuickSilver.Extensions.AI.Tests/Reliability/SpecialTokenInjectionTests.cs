@@ -19,7 +19,7 @@ public sealed class SpecialTokenInjectionTests
         var tokenizer = Gpt2.Value;
         int eos = tokenizer.EosTokenId;
         var builder = new PromptBuilder(tokenizer, ChatTemplate.ChatML);
-        var messages = builder.ToTemplateMessages([new ChatMessage(ChatRole.User, text)], preamble: null);
+        var messages = builder.ToRequest([new ChatMessage(ChatRole.User, text)], preamble: null, tools: []);
         var ids = builder.Encode(builder.Render(messages));
         Assert.DoesNotContain(eos, ids);                                    // no forged control token
         Assert.Contains(text, tokenizer.Decode(ids));                         // the user's characters arrive unchanged
@@ -33,7 +33,7 @@ public sealed class SpecialTokenInjectionTests
         var tokenizer = Gpt2.Value;
         var template = ChatTemplate.FromJinja("{% for m in messages %}{{ m['content'] }}<|endoftext|>{% endfor %}");
         var builder = new PromptBuilder(tokenizer, template);
-        var messages = builder.ToTemplateMessages([new ChatMessage(ChatRole.User, "one <|endoftext|> two")], preamble: null);
+        var messages = builder.ToRequest([new ChatMessage(ChatRole.User, "one <|endoftext|> two")], preamble: null, tools: []);
         var ids = builder.Encode(builder.Render(messages));
         Assert.Equal(1, ids.Count(id => id == tokenizer.EosTokenId)); // the template's marker only
         Assert.Equal(tokenizer.EosTokenId, ids[^1]);

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using System.Text.RegularExpressions;
 
 namespace QuickSilver.Extensions.AI.Templates.Jinja;
 
@@ -7,8 +8,11 @@ namespace QuickSilver.Extensions.AI.Templates.Jinja;
 /// Splits a template into text, output and statement segments, applying Jinja's whitespace control
 /// ("-" markers) and the trim_blocks / lstrip_blocks settings that Hugging Face uses for chat templates.
 /// </summary>
-internal static class JinjaLexer
+internal static partial class JinjaLexer
 {
+    [GeneratedRegex(@"\{%(-?)\s*endraw\s*(-?)%\}")]
+    private static partial Regex EndRaw();
+
     internal enum SegmentKind { Text, Output, Statement }
 
     internal readonly record struct Segment(SegmentKind Kind, string Content, int Offset);
@@ -95,13 +99,29 @@ internal static class JinjaLexer
                 throw new ChatTemplateException($"Chat template: unclosed '{{{kind}' at offset {open}.");
             }
             bool stripAfter = end > bodyStart && source[end - 1] == '-';
-            string body = source[bodyStart..(stripAfter ? end - 1 : end)];
+            bool keepAfter = end > bodyStart && source[end - 1] == '+' && kind != '{';
+            string body = source[bodyStart..(stripAfter || keepAfter ? end - 1 : end)];
             i = end + 2;
             trimNextLeading = stripAfter;
-            trimNextNewline = !stripAfter && kind is '%' or '#' && kind != '{';
+            trimNextNewline = !stripAfter && !keepAfter && kind is '%' or '#';
 
             if (kind == '#')
             {
+                continue;
+            }
+            if (kind == '%' && body.Trim() == "raw")
+            {
+                // {% raw %}…{% endraw %}: the text between is kept verbatim, tags and all.
+                Match endRaw = EndRaw().Match(source, i);
+                if (!endRaw.Success) throw new ChatTemplateException($"Chat template: '{{% raw %}}' at offset {open} is missing '{{% endraw %}}'.");
+                string raw = source[i..endRaw.Index];
+                if (stripAfter) raw = raw.TrimStart();
+                else if (raw.StartsWith('\n')) raw = raw[1..];
+                if (endRaw.Groups[1].Length > 0) raw = raw.TrimEnd();
+                text.Append(raw);
+                i = endRaw.Index + endRaw.Length;
+                trimNextLeading = endRaw.Groups[2].Length > 0;
+                trimNextNewline = !trimNextLeading;
                 continue;
             }
             FlushText();
@@ -109,6 +129,46 @@ internal static class JinjaLexer
         }
         FlushText();
         return segments;
+    }
+
+    /// <summary>Python's string-literal escapes after a backslash at <paramref name="i"/>; returns the index after the escape.</summary>
+    private static int Unescape(string expression, int i, StringBuilder value, int baseOffset)
+    {
+        char e = expression[i++];
+        int hexDigits = e switch { 'x' => 2, 'u' => 4, 'U' => 8, _ => 0 };
+        if (hexDigits > 0)
+        {
+            if (i + hexDigits > expression.Length || !int.TryParse(expression.AsSpan(i, hexDigits), NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out int code)
+                || code > 0x10FFFF || (code is >= 0xD800 and <= 0xDFFF && hexDigits == 8))
+            {
+                throw new ChatTemplateException($"Chat template: invalid \\{e} escape in a string literal at offset {baseOffset + i - 2}.");
+            }
+            value.Append(code <= 0xFFFF ? ((char)code).ToString() : char.ConvertFromUtf32(code));
+            return i + hexDigits;
+        }
+        if (e is >= '0' and <= '7')
+        {
+            int code = e - '0', n = 1;
+            while (n < 3 && i < expression.Length && expression[i] is >= '0' and <= '7') { code = (code * 8) + (expression[i++] - '0'); n++; }
+            value.Append((char)code);
+            return i;
+        }
+        value.Append(e switch
+        {
+            'n' => "\n",
+            't' => "\t",
+            'r' => "\r",
+            'a' => "\a",
+            'b' => "\b",
+            'f' => "\f",
+            'v' => "\v",
+            '\\' => "\\",
+            '\'' => "'",
+            '"' => "\"",
+            '\n' => "",
+            _ => "\\" + e, // Python keeps unknown escapes as written
+        });
+        return i;
     }
 
     private static int FindClose(string source, int start, string close, bool isComment)
@@ -165,6 +225,19 @@ internal static class JinjaLexer
                     i++;
                     while (i < expression.Length && char.IsDigit(expression[i])) i++;
                 }
+                // Python exponent notation: 1e5, 2.5E-3.
+                int e = i;
+                if (e < expression.Length && expression[e] is 'e' or 'E')
+                {
+                    e++;
+                    if (e < expression.Length && expression[e] is '+' or '-') e++;
+                    if (e < expression.Length && char.IsDigit(expression[e]))
+                    {
+                        while (e < expression.Length && char.IsDigit(expression[e])) e++;
+                        i = e;
+                        isFloat = true;
+                    }
+                }
                 tokens.Add(new Token(isFloat ? TokenKind.Float : TokenKind.Integer, expression[start..i], baseOffset + start));
             }
             else if (c is '\'' or '"')
@@ -181,19 +254,7 @@ internal static class JinjaLexer
                     if (d == c) break;
                     if (d == '\\' && i < expression.Length)
                     {
-                        char e = expression[i++];
-                        value.Append(e switch
-                        {
-                            'n' => "\n",
-                            't' => "\t",
-                            'r' => "\r",
-                            '\\' => "\\",
-                            '\'' => "'",
-                            '"' => "\"",
-                            'u' when i + 4 <= expression.Length => ((char)int.Parse(expression.AsSpan(i, 4), NumberStyles.HexNumber, CultureInfo.InvariantCulture)).ToString(),
-                            _ => "\\" + e,
-                        });
-                        if (e == 'u' && i + 4 <= expression.Length) i += 4;
+                        i = Unescape(expression, i, value, baseOffset);
                     }
                     else
                     {

@@ -1,0 +1,76 @@
+using Microsoft.Extensions.Logging;
+using QuickSilver.Engine.Generation;
+using QuickSilver.Engine.Tokenization;
+using QuickSilver.Extensions.AI.Chat.Protocols;
+using QuickSilver.Extensions.AI.Constraints;
+
+namespace QuickSilver.Extensions.AI.Chat;
+
+/// <summary>
+/// Builds a request's constraint before it is queued (so a bad schema fails the call at once): the native tool-call
+/// constraint for templates with a known call syntax, the generic JSON envelope otherwise, or the response schema.
+/// </summary>
+internal static class ConstraintFactory
+{
+    public static ITokenConstraint? Create(RequestPlan plan, int promptTokens, ITokenizer tokenizer, int contextLength, ToolCallProtocol? protocol, ILogger logger, bool startsInReasoning = false)
+    {
+        int room = contextLength - promptTokens;
+        int budget = Math.Min(plan.Request.MaxNewTokens, room);
+        int maxString = plan.MaxConstrainedStringLength;
+        var tools = plan.Tools.Where(t => !plan.ToolRequired || plan.RequiredToolName is null || t.Name == plan.RequiredToolName).Select(t => (t.Name, t.JsonSchema)).ToList();
+
+        if (protocol is not null && plan.Tools.Count > 0 && !plan.JsonOutput)
+        {
+            if (!protocol.ConstrainsEnvelope) return null;
+            JsonSchemaConstraint Envelope() => JsonSchemaConstraint.ForToolCall(tokenizer, tools, maxString, budget, protocol.ArgumentsKey, spaced: true);
+            JsonSchemaConstraint first = Wrap(Envelope, "ChatOptions.Tools (a tool's parameter schema)", "ChatOptions.Tools");
+            if (plan.ToolRequired)
+            {
+                // Marker, separator and the shortest call must fit: raise the limit as for the generic envelope.
+                int needed = first.MinimumBytesToComplete + protocol.CallMarker.Length + 2;
+                if (needed > budget && budget < room)
+                {
+                    budget = Math.Min(needed, room);
+                    logger.LogDebug("MaxOutputTokens is below the shortest native tool call; raised to {Raised}.", budget);
+                    plan.Request.MaxNewTokens = budget;
+                }
+            }
+            return new NativeToolCallConstraint(tokenizer, protocol, Envelope, plan.ToolRequired, startsInReasoning);
+        }
+
+        if (!plan.ToolRequired && !plan.JsonOutput)
+        {
+            // Tools on Auto: free text, or (if the reply opens with '{') a constrained, well-formed call.
+            if (plan.Tools.Count == 0) return null;
+            var all = plan.Tools.Select(t => (t.Name, t.JsonSchema)).ToList();
+            return new AutoToolCallConstraint(tokenizer, Wrap(() => JsonSchemaConstraint.ForToolCall(tokenizer, all, maxString, budget), "ChatOptions.Tools (a tool's parameter schema)", "ChatOptions.Tools"));
+        }
+        string source = plan.ToolRequired ? "ChatOptions.Tools (a tool's parameter schema)" : "ChatOptions.ResponseFormat";
+        string parameter = plan.ToolRequired ? "ChatOptions.Tools" : "ChatOptions.ResponseFormat";
+        JsonSchemaConstraint Build(int b) => plan.ToolRequired
+            ? JsonSchemaConstraint.ForToolCall(tokenizer, tools, maxString, b)
+            : JsonSchemaConstraint.ForSchema(tokenizer, plan.JsonSchema, maxString, b);
+        JsonSchemaConstraint constraint = Wrap(() => Build(budget), source, parameter);
+        if (constraint.MinimumBytesToComplete > budget && budget < room)
+        {
+            // A structured reply cut short is useless: raise the limit to what the shortest valid reply can need.
+            int raised = Math.Min(constraint.MinimumBytesToComplete, room);
+            logger.LogDebug("MaxOutputTokens {Budget} is below the shortest valid structured reply; raised to {Raised}.", budget, raised);
+            plan.Request.MaxNewTokens = raised;
+            constraint = Build(raised);
+        }
+        return constraint;
+    }
+
+    private static JsonSchemaConstraint Wrap(Func<JsonSchemaConstraint> build, string source, string parameter)
+    {
+        try
+        {
+            return build();
+        }
+        catch (ArgumentException ex)
+        {
+            throw new ArgumentException($"{source}: {ex.Message}", parameter, ex);
+        }
+    }
+}

@@ -9,7 +9,7 @@ namespace QuickSilver.Engine.Runtime;
 /// each block runs only on the gathered active tokens; halted tokens keep their frozen state, absorbed tokens
 /// hand their state to a super-token, and only the tokens the policy says write K/V at deeper layers.
 /// </summary>
-public sealed class ForwardRunner
+public sealed partial class ForwardRunner
 {
     private readonly TransformerModel _model;
     private readonly LowRankLogitLens _proxyLens;
@@ -51,7 +51,7 @@ public sealed class ForwardRunner
             input.Stats.DenseKvBytes = (long)t * temporary.DenseBytesPerToken;
             return result;
         }
-        var output = routed ? RunRouted(input) : RunDense(input);
+        var output = routed ? RunRouted(input) : TryRunRow(input) ?? RunDense(input);
         if (input.Cache is { } cache)
         {
             cache.Length = end;

@@ -41,6 +41,7 @@ public static unsafe class FloatMatVec
 
     private readonly struct Job(float* weights, int columns, float* x, float* y)
     {
+        [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
         public void Run(int start, int end)
         {
             var activations = new ReadOnlySpan<float>(x, columns);

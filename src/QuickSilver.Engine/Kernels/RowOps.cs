@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 
@@ -7,10 +8,13 @@ namespace QuickSilver.Engine.Kernels;
 /// The element-wise operations of one decode row (a single token's hidden state) in managed SIMD: dot products, norms,
 /// gated activations and residual adds. At decode a row is 64–8,192 values, where a libtorch call costs more in dispatch
 /// than in arithmetic. Each operation has a scalar reference in <see cref="RowOpsReference"/> it is tested against.
+/// The kernels are compiled fully optimized at once: a decode loop calls them thousands of times per second from its
+/// first token, and tier-0 code of vector intrinsics is many times slower.
 /// </summary>
 public static class RowOps
 {
     /// <summary>Σ a[i]·b[i] over the common length, float32 with four vector accumulators.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static float Dot(ReadOnlySpan<float> a, ReadOnlySpan<float> b)
     {
         int n = Math.Min(a.Length, b.Length);
@@ -49,6 +53,7 @@ public static class RowOps
     }
 
     /// <summary>y += a·x over the length of <paramref name="y"/> (attention's weighted sum of values).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void AddScaled(Span<float> y, float a, ReadOnlySpan<float> x)
     {
         int n = y.Length;
@@ -66,6 +71,7 @@ public static class RowOps
     }
 
     /// <summary>y += x element-wise (a residual add).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Add(Span<float> y, ReadOnlySpan<float> x)
     {
         if (x.Length < y.Length) throw new ArgumentException("Source is shorter than the destination.", nameof(x));
@@ -79,6 +85,7 @@ public static class RowOps
     }
 
     /// <summary>y = a·x·w element-wise (a norm's final scaling).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void ScaleMultiply(ReadOnlySpan<float> x, float a, ReadOnlySpan<float> w, Span<float> y)
     {
         int n = x.Length, i = 0;
@@ -95,6 +102,7 @@ public static class RowOps
     }
 
     /// <summary>RMSNorm: y = x / √(mean(x²) + eps) · w.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void RmsNorm(ReadOnlySpan<float> x, ReadOnlySpan<float> weight, double eps, Span<float> y)
     {
         int n = x.Length;
@@ -105,6 +113,7 @@ public static class RowOps
     }
 
     /// <summary>LayerNorm with biased variance: y = (x − mean) / √(var + eps) · w + b.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void LayerNorm(ReadOnlySpan<float> x, ReadOnlySpan<float> weight, ReadOnlySpan<float> bias, double eps, Span<float> y)
     {
         int n = x.Length;
@@ -120,6 +129,7 @@ public static class RowOps
     }
 
     /// <summary>SwiGLU's gate: y = silu(gate) · up = gate / (1 + e^−gate) · up.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void SiluMul(ReadOnlySpan<float> gate, ReadOnlySpan<float> up, Span<float> y)
     {
         int n = gate.Length;
@@ -145,6 +155,7 @@ public static class RowOps
     }
 
     /// <summary>GeGLU's gate: y = gelu_tanh(gate) · up.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void GeluTanhMul(ReadOnlySpan<float> gate, ReadOnlySpan<float> up, Span<float> y)
     {
         int n = gate.Length;
@@ -153,18 +164,21 @@ public static class RowOps
     }
 
     /// <summary>y = gelu_tanh(x) in place (GPT-2's gelu_new).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void GeluTanh(Span<float> x)
     {
         for (int i = 0; i < x.Length; i++) x[i] = GeluTanh(x[i]);
     }
 
     /// <summary>0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static float GeluTanh(float x) => 0.5f * x * (1f + MathF.Tanh(0.7978845608f * (x + (0.044715f * x * x * x))));
 
     /// <summary>
     /// Rotate-half RoPE of one head in place: for i &lt; r/2, (x_i, x_{i+r/2}) ← (x_i·cos_i − x_{i+r/2}·sin_i,
     /// x_{i+r/2}·cos_{i+r/2} + x_i·sin_{i+r/2}), with the position's cos/sin rows of width r; values past r pass through.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void RotateHalf(Span<float> head, ReadOnlySpan<float> cos, ReadOnlySpan<float> sin, int rotated)
     {
         int half = rotated / 2;
@@ -178,12 +192,14 @@ public static class RowOps
     }
 
     /// <summary>c·tanh(s/c) for every score (a soft-cap), in place.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void SoftCap(Span<float> scores, float cap)
     {
         for (int i = 0; i < scores.Length; i++) scores[i] = MathF.Tanh(scores[i] / cap) * cap;
     }
 
     /// <summary>Softmax in place; −∞ entries get probability 0. Returns false when every entry is −∞ (all zero then).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static bool Softmax(Span<float> x)
     {
         float max = float.NegativeInfinity;
@@ -194,14 +210,28 @@ public static class RowOps
             return false;
         }
         float sum = 0;
-        for (int i = 0; i < x.Length; i++)
+        int n = x.Length, i = 0;
+        if (Vector256.IsHardwareAccelerated)
+        {
+            ref float px = ref MemoryMarshal.GetReference(x);
+            var vmax = Vector256.Create(max);
+            var vsum = Vector256<float>.Zero;
+            for (; i + 8 <= n; i += 8)
+            {
+                var e = Vector256.Exp(Vector256.LoadUnsafe(ref px, (nuint)i) - vmax);
+                e.StoreUnsafe(ref px, (nuint)i);
+                vsum += e;
+            }
+            sum = Vector256.Sum(vsum);
+        }
+        for (; i < n; i++)
         {
             float e = MathF.Exp(x[i] - max);
             x[i] = e;
             sum += e;
         }
         float inv = 1f / sum;
-        for (int i = 0; i < x.Length; i++) x[i] *= inv;
+        for (int j = 0; j < n; j++) x[j] *= inv;
         return true;
     }
 

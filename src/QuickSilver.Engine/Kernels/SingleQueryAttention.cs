@@ -55,6 +55,7 @@ public static unsafe class SingleQueryAttention
     private readonly struct Job(float* q, float* keys, float* values, long* positions, int count, int capacity, int groups, int headDim,
         long queryPosition, float scale, int? window, float softCap, float* output)
     {
+        [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
         public void Run(int headStart, int headEnd)
         {
             float[] rented = ArrayPool<float>.Shared.Rent(Math.Max(1, count));

@@ -426,12 +426,19 @@ public sealed partial class ForwardRunner
             // member (row `Later` of the running maximum): the super-token's position, so no later query takes part.
             var running = block.MaxAttention.squeeze(0); // (Ta, Nk)
             long nk = running.shape[1];
-            var column = new Dictionary<long, long>();
-            var keyPositions = block.KeyPositions!.data<long>().ToArray();
-            for (int k = 0; k < keyPositions.Length; k++) column[keyPositions[k]] = k;
-            var flat = running.reshape(-1);
-            var ae = flat.index_select(0, torch.tensor(pairs.Select(p => p.Later * nk + column[start + active[p.Earlier]]).ToArray(), torch.int64, device)).view(1, -1, 1);
-            var al = flat.index_select(0, torch.tensor(pairs.Select(p => p.Later * nk + column[start + active[p.Later]]).ToArray(), torch.int64, device)).view(1, -1, 1);
+            var flat = running.reshape(-1); // (Ta·Nk)
+            var keyPositions = block.KeyPositions!; // (Nk)
+            var laterRows = torch.tensor(pairs.Select(p => (long)p.Later).ToArray(), torch.int64, device); // (P)
+            // Each member's key column is found where it lives (every member ran this block, so its key is there):
+            // no copy of the key positions to the host per fusion layer.
+            torch.Tensor Received(IEnumerable<int> members)
+            {
+                var targets = torch.tensor(members.Select(m => (long)(start + active[m])).ToArray(), torch.int64, device); // (P)
+                var columns = keyPositions.unsqueeze(0).eq(targets.unsqueeze(1)).to(torch.int64).argmax(1); // (P)
+                return flat.index_select(0, (laterRows * nk) + columns).view(1, -1, 1); // (1, P, 1)
+            }
+            var ae = Received(pairs.Select(p => p.Earlier));
+            var al = Received(pairs.Select(p => p.Later));
             merged = (ae * e + al * l) / (ae + al).clamp_min(1e-12);
         }
         else

@@ -39,4 +39,7 @@ public sealed class GenerationRequest
     public IDraftProvider? DraftProvider { get; set; }
     /// <summary>Most draft tokens verified per step.</summary>
     public int MaxDraftTokens { get; set; } = 4;
+
+    /// <summary>A copy with the same settings (the constraint and draft provider objects are shared: they are per request).</summary>
+    public GenerationRequest Clone() => (GenerationRequest)MemberwiseClone();
 }

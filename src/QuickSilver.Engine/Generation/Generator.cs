@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using QuickSilver.Engine.Runtime;
 
@@ -28,7 +27,8 @@ public sealed class Generator
     private readonly List<int> _output = [];
     private readonly List<int> _context;
     private readonly float[] _buffer;
-    private readonly Stopwatch _clock = Stopwatch.StartNew();
+    private readonly TimeProvider _time;
+    private readonly long _started;
     private readonly int _reused;
     private IReadOnlyList<int> _drafts = [];
     private int? _pending;
@@ -44,7 +44,12 @@ public sealed class Generator
     /// </summary>
     /// <exception cref="ContextLengthExceededException">The prompt leaves no room for a generated token.</exception>
     /// <exception cref="ArgumentOutOfRangeException">A sampling setting or a prompt id is out of range.</exception>
-    public Generator(IStepModel model, Sequence sequence, IReadOnlyList<int> prompt, GenerationRequest request)
+    /// <param name="model">The step API.</param>
+    /// <param name="sequence">The sequence to extend; the generator owns it until it finishes.</param>
+    /// <param name="prompt">The prompt's token ids.</param>
+    /// <param name="request">Sampling, stopping and drafting settings.</param>
+    /// <param name="timeProvider">The clock for the result's timings (default: the system clock).</param>
+    public Generator(IStepModel model, Sequence sequence, IReadOnlyList<int> prompt, GenerationRequest request, TimeProvider? timeProvider = null)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(sequence);
@@ -58,6 +63,8 @@ public sealed class Generator
             if ((uint)id >= (uint)vocab) throw new ArgumentOutOfRangeException(nameof(prompt), id, $"Token id {id} is outside the vocabulary (0..{vocab - 1}).");
         if (prompt.Count >= sequence.ContextLength) throw new ContextLengthExceededException(prompt.Count, sequence.ContextLength);
 
+        _time = timeProvider ?? TimeProvider.System;
+        _started = _time.GetTimestamp();
         _model = model;
         _sequence = sequence;
         _prompt = [.. prompt];
@@ -112,7 +119,7 @@ public sealed class Generator
         if (_finish is not null) return null;
         if (!_prefilled) return new SequenceStep(_sequence, _prompt[_reused..], LastRowOnly: true);
         _drafts = ProposeDrafts();
-        return new SequenceStep(_sequence, [_pending!.Value, .. _drafts], LastRowOnly: _drafts.Count == 0);
+        return new SequenceStep(_sequence, [_pending!.Value, .. _drafts]);
     }
 
     /// <summary>Consumes the logits of the step <see cref="NextStep"/> returned; returns the tokens emitted by it.</summary>
@@ -156,7 +163,7 @@ public sealed class Generator
         {
             // Plain decoding never runs the last emitted token when it ends the output, nor a stop id.
             valid = Math.Min(valid, _prompt.Count + _output.Count - (_lastIncluded ? 1 : 0));
-            _totalSeconds = _clock.Elapsed.TotalSeconds;
+            _totalSeconds = Elapsed;
         }
         if (_sequence.Length > valid) _sequence.TruncateTo(valid);
         _drafts = [];
@@ -201,7 +208,7 @@ public sealed class Generator
         Stats = _sequence.Stats,
         Traces = _sequence.Traces is { } traces ? [.. traces] : [],
         TimeToFirstTokenSeconds = _firstTokenSeconds,
-        TotalSeconds = _finish is null ? _clock.Elapsed.TotalSeconds : _totalSeconds,
+        TotalSeconds = _finish is null ? Elapsed : _totalSeconds,
     };
 
     /// <summary>Captures the state between steps (after the prefill): output, sequence length, sampler, processors, criteria.</summary>
@@ -235,6 +242,8 @@ public sealed class Generator
         _drafts = [];
     }
 
+    private double Elapsed => _time.GetElapsedTime(_started).TotalSeconds;
+
     private int Choose(ReadOnlySpan<float> row)
     {
         row.CopyTo(_buffer);
@@ -257,7 +266,7 @@ public sealed class Generator
 
     private void Emit(int token, List<GeneratedToken> emitted)
     {
-        if (_output.Count == 0) _firstTokenSeconds = _clock.Elapsed.TotalSeconds;
+        if (_output.Count == 0) _firstTokenSeconds = Elapsed;
         emitted.Add(new GeneratedToken(token, _output.Count));
         _output.Add(token);
         _context.Add(token);

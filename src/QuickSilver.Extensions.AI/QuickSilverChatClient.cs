@@ -114,15 +114,15 @@ public sealed class QuickSilverChatClient : IChatClient
         _metrics = new QuickSilverMetrics(meterFactory);
         _settings = new Settings(options.Clone(), PolicyComposer.Compose(options));
         _metadata = new ChatClientMetadata(ProviderName, null, backend.ModelId);
-        Template = ResolveTemplate(options, backend, _logger);
+        Template = TemplateResolver.Resolve(options, backend, _logger);
         _promptBuilder = new PromptBuilder(backend.Tokenizer, Template);
         // tokenizer_config.json's named templates: with tools, transformers renders "tool_use" when the model ships one.
         if (Template is JinjaChatTemplate jinja && backend.Tokenizer.ChatTemplate is { } own && jinja.Source == own && backend.Tokenizer.NamedChatTemplates.TryGetValue("tool_use", out string? toolUse))
         {
-            _toolPromptBuilder = new PromptBuilder(backend.Tokenizer, LoadModelTemplate(toolUse, backend));
+            _toolPromptBuilder = new PromptBuilder(backend.Tokenizer, TemplateResolver.LoadModelTemplate(toolUse, backend));
         }
         _turnEndIds = TurnEndTokens.For(backend.Tokenizer);
-        _visibleSpecials = VisibleSpecials(backend.Tokenizer, (_toolPromptBuilder ?? _promptBuilder).Protocol);
+        _visibleSpecials = ToolCallRouting.VisibleSpecials(backend.Tokenizer, (_toolPromptBuilder ?? _promptBuilder).Protocol);
         _sessions = new SessionCache(backend, options.MaxCachedConversations);
         _worker = new Thread(WorkerLoop) { IsBackground = true, Name = "QuickSilver decode: " + backend.ModelId };
         _worker.Start();
@@ -239,7 +239,6 @@ public sealed class QuickSilverChatClient : IChatClient
         Settings settings = _settings;
         PromptBuilder builder = _toolPromptBuilder is not null && RequestPlanner.Tools(options).Count > 0 ? _toolPromptBuilder : _promptBuilder;
         RequestPlan plan = RequestPlanner.Plan(options, settings.Options, settings.Policy, _backend.ModelId, _backend.Tokenizer, builder.Template.StopSequences, builder.NativeTools);
-        plan.Request.StopTokenIds = _turnEndIds;
         string prompt = builder.Render(builder.ToRequest(messages, plan.Preamble, plan.Tools));
         List<int> promptIds = builder.Encode(prompt);
         if (promptIds.Count >= _backend.ContextLength)
@@ -249,10 +248,10 @@ public sealed class QuickSilverChatClient : IChatClient
 
         // Templates such as DeepSeek-R1's open the reasoning block themselves; the reply then starts inside it.
         bool startsInReasoning = prompt.TrimEnd().EndsWith("<think>", StringComparison.Ordinal);
-        ITokenConstraint? constraint = ConstraintFactory.Create(plan, promptIds.Count, _backend.Tokenizer, _backend.ContextLength, builder.Protocol, _logger, startsInReasoning);
-        var item = new WorkItem(plan, promptIds, CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _shutdown.Token))
+        ConstraintFactory.Choice choice = ConstraintFactory.Create(plan, promptIds.Count, _backend.Tokenizer, _backend.ContextLength, builder.Protocol, _logger, startsInReasoning);
+        GenerationRequest request = plan.CreateRequest(choice, _turnEndIds);
+        var item = new WorkItem(plan, request, promptIds, CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _shutdown.Token))
         {
-            Constraint = constraint,
             StartsInReasoning = startsInReasoning,
             Protocol = plan.Tools.Count > 0 ? builder.Protocol : null,
         };
@@ -261,7 +260,7 @@ public sealed class QuickSilverChatClient : IChatClient
             item.Cancellation.Dispose();
             throw new ObjectDisposedException(nameof(QuickSilverChatClient));
         }
-        _logger.LogDebug("Queued request {ResponseId}: {PromptTokens} prompt tokens, policy {Policy}.", item.ResponseId, promptIds.Count, plan.Request.Policy?.Name);
+        _logger.LogDebug("Queued request {ResponseId}: {PromptTokens} prompt tokens, policy {Policy}.", item.ResponseId, promptIds.Count, request.Policy?.Name);
         return item;
     }
 
@@ -296,29 +295,28 @@ public sealed class QuickSilverChatClient : IChatClient
         {
             token.ThrowIfCancellationRequested();
             RequestPlan plan = item.Plan;
-            // Structured replies end when the constraint says the value is complete; a stop sequence must not cut them short.
-            bool structured = plan.ToolRequired || plan.JsonOutput;
-            var streamer = new StopSequenceStreamer(_backend.Tokenizer, structured ? [] : plan.StopSequences, _visibleSpecials);
-            ToolCallProtocol? protocol = item.Protocol;
-            var router = new ReplyRouter(protocol, genericCalls: plan.Tools.Count > 0 && protocol is null, callsOnly: plan.ToolRequired, item.StartsInReasoning);
-
-            void Emit(string text)
+            GenerationRequest request = item.Request;
+            var reply = new ReplyAssembler(_backend.Tokenizer, plan, item.Protocol, _visibleSpecials, item.StartsInReasoning);
+            void Write(List<AIContent> contents)
             {
-                if (text.Length == 0) return;
-                List<AIContent> contents = router.Push(text);
                 if (contents.Count > 0) output.TryWrite(NewUpdate(item, contents));
             }
 
-            var observer = new ObservingConstraint(item.Constraint, id => Emit(streamer.Push(id)), () => streamer.Stopped);
-            GenerationRequest request = plan.Request;
-            request.Constraint = observer;
+            var sequenceOptions = new SequenceOptions { Policy = request.Policy, ProtectedTokenIds = request.ProtectedTokenIds, ContextLength = _backend.ContextLength };
+            Sequence sequence = _sessions.Acquire(plan.ConversationId, item.PromptIds, sequenceOptions);
+            _backend.OnRequestStarting(item.PromptIds, request);
+            var generator = new Generator(_backend.Steps, sequence, item.PromptIds, request, _backend.TimeProvider);
+            // The one loop: the generator decides every stop; the reply only ends early on a stop text that spans a control token's shown text.
+            foreach (GeneratedToken generated in generator.Generate(token))
+            {
+                Write(reply.Push(generated.Id));
+                if (reply.Stopped) break;
+            }
+            Write(reply.Flush());
+            GenerationResult result = generator.GetResult();
 
-            IQuickSilverSession session = _sessions.Acquire(plan.ConversationId, item.PromptIds);
-            GenerationResult result = session.Generate(item.PromptIds, request, observer.OnToken, token);
-            Emit(streamer.Flush());
-
-            ChatFinishReason finish = result.FinishReason == GenerationFinishReason.Length && !streamer.Stopped ? ChatFinishReason.Length : ChatFinishReason.Stop;
-            List<AIContent> last = router.Finish(section => ParseCalls(section, plan, protocol));
+            ChatFinishReason finish = result.FinishReason == GenerationFinishReason.Length && !reply.Stopped ? ChatFinishReason.Length : ChatFinishReason.Stop;
+            List<AIContent> last = reply.Finish();
             if (last.Count > 0)
             {
                 if (last.Any(c => c is FunctionCallContent)) finish = ChatFinishReason.ToolCalls;
@@ -352,34 +350,6 @@ public sealed class QuickSilverChatClient : IChatClient
         {
             item.Cancellation.Dispose();
         }
-    }
-
-    private static List<FunctionCallContent>? ParseCalls(string section, RequestPlan plan, ToolCallProtocol? protocol)
-    {
-        if (plan.Tools.Count == 0) return null;
-        List<FunctionCallContent> calls;
-        bool parsed = protocol is not null
-            ? protocol.TryParseCalls(section, out calls)
-            : ToolCalling.TryParseCalls(section, plan.Tools, plan.AllowMultipleToolCalls, out calls);
-        if (!parsed) return null;
-        if (!plan.AllowMultipleToolCalls && calls.Count > 1) calls.RemoveRange(1, calls.Count - 1);
-        return calls;
-    }
-
-    // Control tokens that decode to nothing but open a tool call (<|python_tag|>, [TOOL_CALLS]): the reply parser must see them.
-    private static Dictionary<int, string> VisibleSpecials(ITokenizer tokenizer, ToolCallProtocol? protocol)
-    {
-        var map = new Dictionary<int, string>();
-        if (protocol is null) return map;
-        for (int id = 0; id < tokenizer.VocabSize; id++)
-        {
-            string piece = tokenizer.TokenPiece(id);
-            if (piece is "<think>" or "</think>" || protocol.SyntaxTokens.Contains(piece))
-            {
-                if (tokenizer.TokenBytes(id).Length == 0) map[id] = piece;
-            }
-        }
-        return map;
     }
 
     private ChatResponseUpdate NewUpdate(WorkItem item, IList<AIContent> contents) => new(ChatRole.Assistant, contents)
@@ -432,58 +402,6 @@ public sealed class QuickSilverChatClient : IChatClient
             ContextLength = options.ContextLength,
         });
         return new LanguageModelBackend(model, ownsModel: true, options.ContextLength);
-    }
-
-    internal static ChatTemplate ResolveTemplate(QuickSilverOptions options, IQuickSilverBackend backend, ILogger logger)
-    {
-        if (!string.IsNullOrWhiteSpace(options.TemplateText))
-        {
-            return ChatTemplate.FromJinja(options.TemplateText, StopsFor(backend));
-        }
-        if (!string.Equals(options.Template?.Trim(), "auto", StringComparison.OrdinalIgnoreCase))
-        {
-            return ChatTemplate.GetBuiltIn(options.Template!.Trim());
-        }
-        string? source = backend.Metadata.TryGetValue("tokenizer.chat_template", out string? fromModel) ? fromModel
-            : backend.Tokenizer.ChatTemplate ?? ReadHfChatTemplate(options.ModelPath);
-        if (string.IsNullOrWhiteSpace(source))
-        {
-            return ChatTemplate.Plain;
-        }
-        return LoadModelTemplate(source, backend);
-    }
-
-    private static ChatTemplate LoadModelTemplate(string source, IQuickSilverBackend backend)
-    {
-        try
-        {
-            return ChatTemplate.FromJinja(source, StopsFor(backend));
-        }
-        catch (ChatTemplateException ex)
-        {
-            // Never fall back silently: a model prompted in the wrong format answers badly and nobody notices why.
-            throw new QuickSilverException(
-                $"The model's own chat template cannot be used ({ex.Message}). Set QuickSilver:Template to a built-in ({string.Join(", ", ChatTemplate.BuiltInNames)}) or QuickSilver:TemplateText to a template that works.", ex);
-        }
-    }
-
-    private static string[] StopsFor(IQuickSilverBackend backend)
-        => backend.Tokenizer.EosTokenId >= 0 && backend.Tokenizer.TokenPiece(backend.Tokenizer.EosTokenId) is { Length: > 0 } eos ? [eos] : [];
-
-    private static string? ReadHfChatTemplate(string? modelPath)
-    {
-        if (modelPath is null || !Directory.Exists(modelPath)) return null;
-        string config = Path.Combine(modelPath, "tokenizer_config.json");
-        if (!File.Exists(config)) return null;
-        try
-        {
-            using JsonDocument document = JsonDocument.Parse(File.ReadAllText(config));
-            return document.RootElement.TryGetProperty("chat_template", out JsonElement template) && template.ValueKind == JsonValueKind.String ? template.GetString() : null;
-        }
-        catch (JsonException ex)
-        {
-            throw new QuickSilverException($"ModelPath: '{config}' is not valid JSON: {ex.Message}", ex);
-        }
     }
 
     private sealed record Settings(QuickSilverOptions Options, QuickSilverPolicy Policy);

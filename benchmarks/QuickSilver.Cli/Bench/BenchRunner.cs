@@ -1,5 +1,6 @@
 using QuickSilver.Cli.Infrastructure;
 using QuickSilver.Engine;
+using QuickSilver.Engine.Generation;
 using QuickSilver.Engine.Runtime;
 using TorchSharp;
 
@@ -120,9 +121,9 @@ internal static class BenchRunner
     }
 
     /// <summary>
-    /// Greedy decode of <paramref name="count"/> tokens after a short prompt, one forward pass per token on the session's cache,
-    /// the host copy of the logits and an argmax per step (what InferenceSession.Generate does at temperature 0), but without stopping at EOS,
-    /// so every run decodes exactly <paramref name="count"/> tokens.
+    /// Greedy decode of <paramref name="count"/> tokens after a short prompt through the <see cref="Generator"/> (one step per
+    /// token, the host copy of the logits and an argmax), past EOS, so every run decodes exactly <paramref name="count"/> tokens.
+    /// Each sample is the time from one emitted token to the next.
     /// </summary>
     public static DecodeResult Decode(LanguageModel model, string name, int count, int seed, Action<double> progress, int promptTokens = 32, IReadOnlyList<int>? promptSource = null)
     {
@@ -132,20 +133,20 @@ internal static class BenchRunner
         var ids = promptSource is { Count: > 0 }
             ? Enumerable.Range(0, prompt).Select(i => promptSource[i % promptSource.Count]).ToList()
             : [.. Prefill.RandomTokens(prompt, model.Tokenizer.VocabSize, seed)];
-        using var cache = new KvCache(model.Config, prompt + count + 1, model.Transformer.Device, prompt + count + 1);
-        var stats = new RuntimeStats();
-        float[] Step(IReadOnlyList<int> tokens)
-        {
-            using var output = model.Runner.Run(new ForwardInput { TokenIds = tokens, StartPosition = cache.Length, Cache = cache, Stats = stats });
-            return output.Logits.reshape(-1).data<float>().ToArray();
-        }
-        var logits = Step(ids);
+        using var sequence = model.CreateSequence(new SequenceOptions { ContextLength = prompt + count + 1 });
+        // One more token than timed: the first comes from the prefill.
+        var generator = new Generator(model, sequence, ids, new GenerationRequest { MaxNewTokens = count + 1, Temperature = 0, IgnoreEndOfSequence = true });
         var perToken = new List<double>(count);
-        for (int i = 0; i < count; i++)
+        long last = 0;
+        foreach (var token in generator.Generate())
         {
-            int next = ArgMax(logits);
-            perToken.Add(Timing.SecondsNoGc(() => logits = Step([next])));
-            progress(i + 1);
+            long now = System.Diagnostics.Stopwatch.GetTimestamp();
+            if (token.Index > 0)
+            {
+                perToken.Add(System.Diagnostics.Stopwatch.GetElapsedTime(last, now).TotalSeconds);
+                progress(token.Index);
+            }
+            last = now;
         }
         return new DecodeResult(name, prompt, count, Summary.Of(perToken));
     }

@@ -25,10 +25,21 @@ public sealed class GenerationRequest
     public IReadOnlyCollection<int> StopTokenIds { get; set; } = [];
     /// <summary>Optional constraint that masks logits before sampling (JSON schema, tool calls).</summary>
     public ITokenConstraint? Constraint { get; set; }
-    /// <summary>The QuickSilver policy for this call; null means dense.</summary>
+    /// <summary>The QuickSilver policy for this call; null means dense (it selects the <see cref="Sequence"/> the call runs on).</summary>
     public QuickSilverPolicy? Policy { get; set; }
     /// <summary>Extra token ids that must never be halted, fused or quantized below 8 bits (e.g. tool names).</summary>
     public IReadOnlyCollection<int> ProtectedTokenIds { get; set; } = [];
     /// <summary>Collect a per-token trace (costs host syncs; off by default).</summary>
     public bool CollectTrace { get; set; }
+    /// <summary>Strings that end generation once the output text contains one; the token that completes it is emitted (callers trim the text).</summary>
+    public IReadOnlyList<string> StopSequences { get; set; } = [];
+    /// <summary>Keep going past the model's EOS (benchmarks that need a fixed token count); <see cref="StopTokenIds"/> still stop.</summary>
+    public bool IgnoreEndOfSequence { get; set; }
+    /// <summary>Proposes draft tokens that one decode step verifies (lossless: the output equals plain decoding); null decodes one token per step.</summary>
+    public IDraftProvider? DraftProvider { get; set; }
+    /// <summary>Most draft tokens verified per step.</summary>
+    public int MaxDraftTokens { get; set; } = 4;
+
+    /// <summary>A copy with the same settings (the constraint and draft provider objects are shared: they are per request).</summary>
+    public GenerationRequest Clone() => (GenerationRequest)MemberwiseClone();
 }

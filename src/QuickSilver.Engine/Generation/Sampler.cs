@@ -1,12 +1,13 @@
 namespace QuickSilver.Engine.Generation;
 
-/// <summary>Turns one position's logits into a token: penalties, constraint, temperature, top-k, top-p, then a draw.</summary>
+/// <summary>
+/// One position's choice as a single call: the request's penalties, its constraint, then <see cref="TokenSampler"/>.
+/// The <see cref="Generator"/> composes the same parts; this wrapper serves callers that hold logits themselves.
+/// </summary>
 public sealed class Sampler
 {
-    private readonly GenerationRequest _request;
-    private readonly Random _random;
-    private readonly Dictionary<int, int> _generatedCounts = [];
-    private readonly HashSet<int> _seen = [];
+    private readonly List<ILogitsProcessor> _processors;
+    private readonly TokenSampler _sampler;
 
     /// <summary>Creates a sampler; <paramref name="context"/> seeds the repetition penalty with the prompt.</summary>
     public Sampler(GenerationRequest request, IEnumerable<int> context)
@@ -14,9 +15,8 @@ public sealed class Sampler
         ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(context);
         Validate(request);
-        _request = request;
-        _random = request.Seed is long seed ? new Random(unchecked((int)(seed ^ (seed >> 32)))) : new Random();
-        foreach (int id in context) _seen.Add(id);
+        _processors = Processors(request, context);
+        _sampler = new TokenSampler(request.Temperature, request.TopK, request.TopP, request.Seed);
     }
 
     /// <summary>Checks every sampling setting; throws <see cref="ArgumentOutOfRangeException"/> naming the bad one.</summary>
@@ -34,73 +34,28 @@ public sealed class Sampler
         Check(float.IsFinite(request.RepetitionPenalty) && request.RepetitionPenalty > 0, nameof(request.RepetitionPenalty), request.RepetitionPenalty, "must be a finite number > 0");
         Check(float.IsFinite(request.FrequencyPenalty) && Math.Abs(request.FrequencyPenalty) <= 2, nameof(request.FrequencyPenalty), request.FrequencyPenalty, "must be in [−2, 2]");
         Check(float.IsFinite(request.PresencePenalty) && Math.Abs(request.PresencePenalty) <= 2, nameof(request.PresencePenalty), request.PresencePenalty, "must be in [−2, 2]");
+        Check(request.MaxDraftTokens >= 0, nameof(request.MaxDraftTokens), request.MaxDraftTokens, "must be ≥ 0");
+        foreach (string stop in request.StopSequences)
+            Check(!string.IsNullOrEmpty(stop), nameof(request.StopSequences), stop ?? "null", "must not contain empty strings");
     }
 
-    /// <summary>Picks the next token from <paramref name="logits"/> (modified in place).</summary>
+    /// <summary>The request's logits processors in application order: penalties, then the constraint.</summary>
+    public static List<ILogitsProcessor> Processors(GenerationRequest request, IEnumerable<int> context)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        var processors = new List<ILogitsProcessor>();
+        var penalties = new PenaltyProcessor(request.RepetitionPenalty, request.FrequencyPenalty, request.PresencePenalty, context);
+        if (penalties.IsActive) processors.Add(penalties);
+        if (request.Constraint is { } constraint) processors.Add(new ConstraintProcessor(constraint));
+        return processors;
+    }
+
+    /// <summary>Picks the next token from <paramref name="logits"/> (modified in place) and records it.</summary>
     public int Sample(Span<float> logits)
     {
-        if (_request.RepetitionPenalty != 1f)
-            foreach (int id in _seen)
-                if ((uint)id < (uint)logits.Length) logits[id] = logits[id] > 0 ? logits[id] / _request.RepetitionPenalty : logits[id] * _request.RepetitionPenalty;
-        if (_request.FrequencyPenalty != 0 || _request.PresencePenalty != 0)
-            foreach (var (id, count) in _generatedCounts)
-                logits[id] -= _request.FrequencyPenalty * count + _request.PresencePenalty;
-        _request.Constraint?.Apply(logits);
-
-        int best = ArgMax(logits);
-        if (float.IsNegativeInfinity(logits[best]))
-            throw new InvalidOperationException("Every token is disallowed at this step (the constraint admits no continuation).");
-        int token = _request.Temperature == 0 ? best : Draw(logits);
-        Accept(token);
+        foreach (var processor in _processors) processor.Process(logits);
+        int token = _sampler.Sample(logits);
+        foreach (var processor in _processors) processor.Accept(token);
         return token;
-    }
-
-    private void Accept(int token)
-    {
-        _seen.Add(token);
-        _generatedCounts[token] = _generatedCounts.GetValueOrDefault(token) + 1;
-        _request.Constraint?.Accept(token);
-    }
-
-    private static int ArgMax(ReadOnlySpan<float> values)
-    {
-        int best = 0;
-        for (int i = 1; i < values.Length; i++) if (values[i] > values[best]) best = i;
-        return best;
-    }
-
-    private int Draw(Span<float> logits)
-    {
-        int n = logits.Length;
-        var orderList = new List<int>(n);
-        for (int i = 0; i < n; i++) if (!float.IsNegativeInfinity(logits[i])) orderList.Add(i);
-        var order = orderList.ToArray();
-        var keys = new float[order.Length];
-        for (int j = 0; j < order.Length; j++) keys[j] = -logits[order[j]];
-        Array.Sort(keys, order); // descending logits; stable tie order is irrelevant for a seeded draw
-        int keep = _request.TopK > 0 ? Math.Min(_request.TopK, order.Length) : order.Length;
-        double max = logits[order[0]] / _request.Temperature;
-        var probs = new double[keep];
-        double total = 0;
-        for (int j = 0; j < keep; j++) { probs[j] = Math.Exp(logits[order[j]] / _request.Temperature - max); total += probs[j]; }
-        if (_request.TopP < 1f)
-        {
-            double cumulative = 0;
-            int cut = keep;
-            for (int j = 0; j < keep; j++)
-            {
-                cumulative += probs[j] / total;
-                if (cumulative >= _request.TopP) { cut = j + 1; break; }
-            }
-            keep = cut;
-            total = probs.Take(keep).Sum();
-        }
-        double r = _random.NextDouble() * total;
-        for (int j = 0; j < keep; j++)
-        {
-            r -= probs[j];
-            if (r <= 0) return order[j];
-        }
-        return order[keep - 1];
     }
 }

@@ -33,7 +33,7 @@ internal sealed class LanguageModelBackend : IQuickSilverBackend
 
     public object? Model => _model;
 
-    public IQuickSilverSession CreateSession() => new Session(_model.CreateSession(_contextLength));
+    public IStepModel Steps => _model;
 
     public void Dispose()
     {
@@ -41,17 +41,5 @@ internal sealed class LanguageModelBackend : IQuickSilverBackend
         {
             _model.Dispose();
         }
-    }
-
-    private sealed class Session(InferenceSession session) : IQuickSilverSession
-    {
-        public IReadOnlyList<int> CachedTokens => session.CachedTokens;
-
-        public GenerationResult Generate(IReadOnlyList<int> promptIds, GenerationRequest request, Action<int>? onToken, CancellationToken cancellationToken)
-            => session.Generate(promptIds, request, onToken, cancellationToken);
-
-        public void Reset() => session.Reset();
-
-        public void Dispose() => session.Dispose();
     }
 }

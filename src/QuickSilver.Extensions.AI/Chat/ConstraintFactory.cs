@@ -9,10 +9,14 @@ namespace QuickSilver.Extensions.AI.Chat;
 /// <summary>
 /// Builds a request's constraint before it is queued (so a bad schema fails the call at once): the native tool-call
 /// constraint for templates with a known call syntax, the generic JSON envelope otherwise, or the response schema.
+/// A structured reply cut short is useless, so the token budget it returns may exceed the plan's (context permitting).
 /// </summary>
 internal static class ConstraintFactory
 {
-    public static ITokenConstraint? Create(RequestPlan plan, int promptTokens, ITokenizer tokenizer, int contextLength, ToolCallProtocol? protocol, ILogger logger, bool startsInReasoning = false)
+    /// <summary>The constraint (null for free text) and the token budget the request runs with.</summary>
+    public readonly record struct Choice(ITokenConstraint? Constraint, int MaxNewTokens);
+
+    public static Choice Create(RequestPlan plan, int promptTokens, ITokenizer tokenizer, int contextLength, ToolCallProtocol? protocol, ILogger logger, bool startsInReasoning = false)
     {
         int room = contextLength - promptTokens;
         int budget = Math.Min(plan.Request.MaxNewTokens, room);
@@ -21,7 +25,7 @@ internal static class ConstraintFactory
 
         if (protocol is not null && plan.Tools.Count > 0 && !plan.JsonOutput)
         {
-            if (!protocol.ConstrainsEnvelope) return null;
+            if (!protocol.ConstrainsEnvelope) return new Choice(null, Math.Max(plan.Request.MaxNewTokens, budget));
             JsonSchemaConstraint Envelope() => JsonSchemaConstraint.ForToolCall(tokenizer, tools, maxString, budget, protocol.ArgumentsKey, spaced: true);
             JsonSchemaConstraint first = Wrap(Envelope, "ChatOptions.Tools (a tool's parameter schema)", "ChatOptions.Tools");
             if (plan.ToolRequired)
@@ -31,19 +35,18 @@ internal static class ConstraintFactory
                 if (needed > budget && budget < room)
                 {
                     budget = Math.Min(needed, room);
-                    logger.LogDebug("MaxOutputTokens is below the shortest native tool call; raised to {Raised}.", budget);
-                    plan.Request.MaxNewTokens = budget;
+                    logger.LogDebug("MaxOutputTokens is below the shortest native tool call; raised to {Raised}.", Math.Max(plan.Request.MaxNewTokens, budget));
                 }
             }
-            return new NativeToolCallConstraint(tokenizer, protocol, Envelope, plan.ToolRequired, startsInReasoning);
+            return new Choice(new NativeToolCallConstraint(tokenizer, protocol, Envelope, plan.ToolRequired, startsInReasoning), Math.Max(plan.Request.MaxNewTokens, budget));
         }
 
         if (!plan.ToolRequired && !plan.JsonOutput)
         {
             // Tools on Auto: free text, or (if the reply opens with '{') a constrained, well-formed call.
-            if (plan.Tools.Count == 0) return null;
+            if (plan.Tools.Count == 0) return new Choice(null, Math.Max(plan.Request.MaxNewTokens, budget));
             var all = plan.Tools.Select(t => (t.Name, t.JsonSchema)).ToList();
-            return new AutoToolCallConstraint(tokenizer, Wrap(() => JsonSchemaConstraint.ForToolCall(tokenizer, all, maxString, budget), "ChatOptions.Tools (a tool's parameter schema)", "ChatOptions.Tools"));
+            return new Choice(new AutoToolCallConstraint(tokenizer, Wrap(() => JsonSchemaConstraint.ForToolCall(tokenizer, all, maxString, budget), "ChatOptions.Tools (a tool's parameter schema)", "ChatOptions.Tools")), Math.Max(plan.Request.MaxNewTokens, budget));
         }
         string source = plan.ToolRequired ? "ChatOptions.Tools (a tool's parameter schema)" : "ChatOptions.ResponseFormat";
         string parameter = plan.ToolRequired ? "ChatOptions.Tools" : "ChatOptions.ResponseFormat";
@@ -56,10 +59,10 @@ internal static class ConstraintFactory
             // A structured reply cut short is useless: raise the limit to what the shortest valid reply can need.
             int raised = Math.Min(constraint.MinimumBytesToComplete, room);
             logger.LogDebug("MaxOutputTokens {Budget} is below the shortest valid structured reply; raised to {Raised}.", budget, raised);
-            plan.Request.MaxNewTokens = raised;
             constraint = Build(raised);
+            budget = raised;
         }
-        return constraint;
+        return new Choice(constraint, Math.Max(plan.Request.MaxNewTokens, budget));
     }
 
     private static JsonSchemaConstraint Wrap(Func<JsonSchemaConstraint> build, string source, string parameter)

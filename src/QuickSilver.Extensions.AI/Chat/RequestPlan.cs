@@ -7,9 +7,16 @@ namespace QuickSilver.Extensions.AI.Chat;
 /// <summary>Everything one request needs once its <see cref="ChatOptions"/> are mapped and validated.</summary>
 internal sealed class RequestPlan
 {
+    /// <summary>The planned sampling settings; never changed after planning (see <see cref="CreateRequest"/>).</summary>
     public required GenerationRequest Request { get; init; }
 
     public required IReadOnlyList<string> StopSequences { get; init; }
+
+    /// <summary>
+    /// The stop sequences that end the reply text: none for structured replies, which end when the constraint says the value
+    /// is complete (a stop sequence must not cut them short).
+    /// </summary>
+    public IReadOnlyList<string> TextStopSequences => ToolRequired || JsonOutput ? [] : StopSequences;
 
     /// <summary>Tools described to the model (empty when none or ToolMode is None).</summary>
     public IReadOnlyList<AIFunctionDeclaration> Tools { get; init; } = [];
@@ -35,4 +42,18 @@ internal sealed class RequestPlan
 
     /// <summary>Longest constrained JSON string unless the schema says otherwise (from the options snapshot of the request).</summary>
     public int MaxConstrainedStringLength { get; init; } = 128;
+
+    /// <summary>
+    /// The request the generator runs: the planned settings with the constraint and budget chosen for the encoded prompt, the
+    /// template's end-of-turn ids and the reply's stop texts. A new object; the plan is left as planned.
+    /// </summary>
+    public GenerationRequest CreateRequest(ConstraintFactory.Choice choice, IReadOnlyCollection<int> stopTokenIds)
+    {
+        GenerationRequest request = Request.Clone();
+        request.MaxNewTokens = choice.MaxNewTokens;
+        request.Constraint = choice.Constraint;
+        request.StopTokenIds = stopTokenIds;
+        request.StopSequences = TextStopSequences;
+        return request;
+    }
 }

@@ -1,12 +1,14 @@
+using QuickSilver.Engine.Generation;
 using QuickSilver.Extensions.AI.Backend;
 
 namespace QuickSilver.Extensions.AI.Chat;
 
 /// <summary>
-/// A bounded LRU of sessions (each one a KV cache) for multi-turn reuse. A request with a ConversationId gets that
-/// conversation's session; one without gets the anonymous session sharing the longest token prefix with its prompt, provided
+/// A bounded LRU of sequences (each one a KV cache) for multi-turn reuse. A request with a ConversationId gets that
+/// conversation's sequence; one without gets the anonymous sequence sharing the longest token prefix with its prompt, provided
 /// that prefix covers at least half of what the session holds (so a shared template header alone does not take over another
-/// exchange's cache); otherwise a fresh session. Beyond <see cref="Capacity"/> sessions, the least recently used one is disposed.
+/// exchange's cache); otherwise a fresh one. A sequence computed under other options (policy, protected ids) is replaced, since
+/// its cache is not valid for the request. Beyond <see cref="Capacity"/> sequences, the least recently used one is disposed.
 /// Used only from the decode worker thread, so it needs no locking.
 /// </summary>
 internal sealed class SessionCache(IQuickSilverBackend backend, int capacity) : IDisposable
@@ -25,9 +27,10 @@ internal sealed class SessionCache(IQuickSilverBackend backend, int capacity) : 
 
     public IEnumerable<string> Keys => _lru.Select(e => e.Key);
 
-    /// <summary>Returns the session to use for this prompt and marks it most recently used.</summary>
-    public IQuickSilverSession Acquire(string? conversationId, IReadOnlyList<int> promptIds)
+    /// <summary>Returns the sequence to use for this prompt under <paramref name="options"/> and marks it most recently used.</summary>
+    public Sequence Acquire(string? conversationId, IReadOnlyList<int> promptIds, SequenceOptions options)
     {
+        string key = options.CacheKey();
         LinkedListNode<Entry>? node = null;
         if (conversationId is not null)
         {
@@ -39,7 +42,8 @@ internal sealed class SessionCache(IQuickSilverBackend backend, int capacity) : 
             for (LinkedListNode<Entry>? n = _lru.First; n is not null; n = n.Next)
             {
                 if (!n.Value.Key.StartsWith(AnonymousPrefix, StringComparison.Ordinal)) continue;
-                IReadOnlyList<int> cached = n.Value.Session.CachedTokens;
+                if (n.Value.Sequence.CacheKey != key) continue;
+                IReadOnlyList<int> cached = n.Value.Sequence.Tokens;
                 int common = CommonPrefix(cached, promptIds);
                 if (common > best && 2 * common >= cached.Count)
                 {
@@ -55,25 +59,30 @@ internal sealed class SessionCache(IQuickSilverBackend backend, int capacity) : 
             {
                 Entry victim = _lru.Last!.Value;
                 _lru.RemoveLast();
-                victim.Session.Dispose();
+                victim.Sequence.Dispose();
                 Evictions++;
             }
-            string key = conversationId ?? AnonymousPrefix + Interlocked.Increment(ref _anonymousCounter);
-            node = _lru.AddFirst(new Entry(key, backend.CreateSession()));
+            string name = conversationId ?? AnonymousPrefix + Interlocked.Increment(ref _anonymousCounter);
+            node = _lru.AddFirst(new Entry(name, backend.Steps.CreateSequence(options)));
         }
         else
         {
             _lru.Remove(node);
             _lru.AddFirst(node);
+            if (node.Value.Sequence.CacheKey != key)
+            {
+                node.Value.Sequence.Dispose();
+                node.Value.Sequence = backend.Steps.CreateSequence(options);
+            }
         }
-        return node.Value.Session;
+        return node.Value.Sequence;
     }
 
     public bool Contains(string conversationId) => Find(e => e.Key == conversationId) is not null;
 
     public void Dispose()
     {
-        foreach (Entry entry in _lru) entry.Session.Dispose();
+        foreach (Entry entry in _lru) entry.Sequence.Dispose();
         _lru.Clear();
     }
 
@@ -93,5 +102,10 @@ internal sealed class SessionCache(IQuickSilverBackend backend, int capacity) : 
         return null;
     }
 
-    private sealed record Entry(string Key, IQuickSilverSession Session);
+    private sealed class Entry(string key, Sequence sequence)
+    {
+        public string Key { get; } = key;
+
+        public Sequence Sequence { get; set; } = sequence;
+    }
 }

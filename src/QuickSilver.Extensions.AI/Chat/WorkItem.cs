@@ -5,14 +5,14 @@ using QuickSilver.Engine.Generation;
 namespace QuickSilver.Extensions.AI.Chat;
 
 /// <summary>One queued request: its tokenized prompt, plan and the channel its updates are written to.</summary>
-internal sealed class WorkItem(RequestPlan plan, List<int> promptIds, CancellationTokenSource cancellation)
+internal sealed class WorkItem(RequestPlan plan, GenerationRequest request, List<int> promptIds, CancellationTokenSource cancellation)
 {
     public RequestPlan Plan { get; } = plan;
 
-    public List<int> PromptIds { get; } = promptIds;
+    /// <summary>The complete generation request (sampling, budget, stops, constraint), built once when the request is submitted.</summary>
+    public GenerationRequest Request { get; } = request;
 
-    /// <summary>The JSON / tool-call constraint, when the request is structured or has tools.</summary>
-    public ITokenConstraint? Constraint { get; init; }
+    public List<int> PromptIds { get; } = promptIds;
 
     /// <summary>The rendered prompt ends inside an open <c>&lt;think&gt;</c> block.</summary>
     public bool StartsInReasoning { get; init; }

@@ -56,7 +56,7 @@ public class ChatClientConformanceTests
         var options = new ChatOptions { AdditionalProperties = new() { ["quicksilver.policy"] = "safe" } };
         ChatResponse response = await client.GetResponseAsync(Ask("Hi"), options);
         Assert.Equal(10_000, response.Usage!.AdditionalCounts![QuickSilverChatClient.TimeToFirstTokenKey]);
-        Assert.Equal(20_000, response.Usage.AdditionalCounts[QuickSilverChatClient.TotalTimeKey]);
+        Assert.Equal(30_000, response.Usage.AdditionalCounts[QuickSilverChatClient.TotalTimeKey]);   // prefill, "Hello" and " world" steps of 10 ms
         Assert.Equal("safe", response.AdditionalProperties![QuickSilverChatClient.PolicyNameKey]);
 
         var updates = new List<ChatResponseUpdate>();
@@ -93,7 +93,7 @@ public class ChatClientConformanceTests
     public async Task StopSequence_AcrossTokenBoundaries_EndsReplyWithoutEmittingIt()
     {
         // "Once upon a time" is four tokens; the stop text "on a ti" starts inside " upon" and ends inside " time".
-        using var client = TestClients.Create(out _, _ => "Hello Once upon a time there");
+        using var client = TestClients.Create(out FakeBackend backend, _ => "Hello Once upon a time there");
         var updates = new List<ChatResponseUpdate>();
         await foreach (var u in client.GetStreamingResponseAsync(Ask("x"), new ChatOptions { StopSequences = ["on a ti"] })) updates.Add(u);
         ChatResponse response = updates.ToChatResponse();
@@ -101,6 +101,8 @@ public class ChatClientConformanceTests
         Assert.Equal("Hello Once up", response.Text);
         Assert.Equal(ChatFinishReason.Stop, response.FinishReason);
         Assert.DoesNotContain(updates, u => u.Text.Contains("on a", StringComparison.Ordinal));
+        // Generation stopped at the token that completed the stop text.
+        Assert.Equal(backend.FakeTokenizer.Encode("Hello Once upon a time", addBos: false).Count, response.Usage!.OutputTokenCount);
     }
 
     [Fact]

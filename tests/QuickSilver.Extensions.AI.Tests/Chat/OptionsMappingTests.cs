@@ -126,8 +126,7 @@ public class OptionsMappingTests
         JsonElement schema = JsonDocument.Parse("""{"type":"object","properties":{"city":{"type":"string","maxLength":6},"n":{"type":"integer"}},"required":["city","n"]}""").RootElement;
         // The fake "wants" to write prose; the constraint forces schema-valid JSON anyway.
         var (prompt, request, response) = await Run(new ChatOptions { ResponseFormat = ChatResponseFormat.ForJsonSchema(schema), MaxOutputTokens = 80 }, _ => "Once upon a time");
-        var observer = Assert.IsType<ObservingConstraint>(request.Constraint);
-        Assert.IsType<JsonSchemaConstraint>(observer.Inner);
+        Assert.IsType<JsonSchemaConstraint>(request.Constraint);
         using JsonDocument document = JsonDocument.Parse(response.Text);
         Assert.Empty(Constraints.SchemaValidator.Validate(document.RootElement, schema));
         Assert.Contains("Reply with only JSON that follows this schema", prompt);
@@ -145,7 +144,7 @@ public class OptionsMappingTests
     public async Task ResponseFormatText_LeavesOutputUnconstrained()
     {
         var (_, request, response) = await Run(new ChatOptions { ResponseFormat = ChatResponseFormat.Text }, _ => "Once upon");
-        Assert.Null(Assert.IsType<ObservingConstraint>(request.Constraint).Inner);
+        Assert.Null(request.Constraint);
         Assert.Equal("Once upon", response.Text);
     }
 

@@ -75,9 +75,9 @@ public sealed class ConcurrencyStressTests
 
         Assert.Equal(RacingRequests, completed + cancelled);
         Assert.True(cancelled > 0 && completed > 0, $"completed {completed}, cancelled {cancelled}");
-        // A disposed FakeSession throws when used, so finishing without ObjectDisposedException already shows no evicted session ran.
+        // A disposed sequence throws when used, so finishing without ObjectDisposedException already shows no evicted session ran.
         Assert.True(client.Sessions.Count <= 2);
-        List<FakeBackend.FakeSession> sessions;
+        List<ScriptedSequence> sessions;
         lock (backend.Sessions) sessions = [.. backend.Sessions];
         Assert.Equal(sessions.Count - client.Sessions.Count, sessions.Count(s => s.Disposed));
         Assert.Equal(client.Sessions.Evictions, sessions.Count(s => s.Disposed));

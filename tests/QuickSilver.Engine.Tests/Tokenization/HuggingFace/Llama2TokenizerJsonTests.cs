@@ -90,44 +90,6 @@ public sealed class Llama2TokenizerJsonTests
             }
         }
         var ordered = merges.OrderByDescending(m => m.Score).ThenBy(m => m.LeftId).ThenBy(m => m.RightId);
-        static JsonObject Token(int id, string content) => SyntheticTokenizerJson.Added(id, content, special: true);
-        return new JsonObject
-        {
-            ["version"] = "1.0",
-            ["added_tokens"] = new JsonArray(Token(0, "<unk>"), Token(1, "<s>"), Token(2, "</s>")),
-            ["normalizer"] = new JsonObject
-            {
-                ["type"] = "Sequence",
-                ["normalizers"] = new JsonArray(
-                    new JsonObject { ["type"] = "Prepend", ["prepend"] = "▁" },
-                    new JsonObject { ["type"] = "Replace", ["pattern"] = new JsonObject { ["String"] = " " }, ["content"] = "▁" }),
-            },
-            ["pre_tokenizer"] = null,
-            ["post_processor"] = new JsonObject
-            {
-                ["type"] = "TemplateProcessing",
-                ["single"] = new JsonArray(
-                    new JsonObject { ["SpecialToken"] = new JsonObject { ["id"] = "<s>", ["type_id"] = 0 } },
-                    new JsonObject { ["Sequence"] = new JsonObject { ["id"] = "A", ["type_id"] = 0 } }),
-            },
-            ["decoder"] = new JsonObject
-            {
-                ["type"] = "Sequence",
-                ["decoders"] = new JsonArray(
-                    new JsonObject { ["type"] = "Replace", ["pattern"] = new JsonObject { ["String"] = "▁" }, ["content"] = " " },
-                    new JsonObject { ["type"] = "ByteFallback" },
-                    new JsonObject { ["type"] = "Fuse" },
-                    new JsonObject { ["type"] = "Strip", ["content"] = " ", ["start"] = 1, ["stop"] = 0 }),
-            },
-            ["model"] = new JsonObject
-            {
-                ["type"] = "BPE",
-                ["unk_token"] = "<unk>",
-                ["fuse_unk"] = true,
-                ["byte_fallback"] = true,
-                ["vocab"] = vocab,
-                ["merges"] = new JsonArray([.. ordered.Select(m => (JsonNode)JsonValue.Create($"{m.Left} {m.Right}")!)]),
-            },
-        };
+        return SyntheticTokenizerJson.SentencePieceRoot(vocab, new JsonArray([.. ordered.Select(m => (JsonNode)JsonValue.Create($"{m.Left} {m.Right}")!)]));
     }
 }

@@ -19,54 +19,61 @@ internal sealed class SyntheticTokenizerJson : IDisposable
         {
             vocab[piece] = vocab.Count;
         }
-        Root = new JsonObject
-        {
-            ["version"] = "1.0",
-            ["truncation"] = null,
-            ["padding"] = null,
-            ["added_tokens"] = new JsonArray(
-                Added(Unk, "<unk>", special: true), Added(Bos, "<s>", special: true), Added(Eos, "</s>", special: true)),
-            ["normalizer"] = new JsonObject
-            {
-                ["type"] = "Sequence",
-                ["normalizers"] = new JsonArray(
-                    new JsonObject { ["type"] = "Prepend", ["prepend"] = "▁" },
-                    new JsonObject { ["type"] = "Replace", ["pattern"] = new JsonObject { ["String"] = " " }, ["content"] = "▁" }),
-            },
-            ["pre_tokenizer"] = null,
-            ["post_processor"] = new JsonObject
-            {
-                ["type"] = "TemplateProcessing",
-                ["single"] = new JsonArray(
-                    new JsonObject { ["SpecialToken"] = new JsonObject { ["id"] = "<s>", ["type_id"] = 0 } },
-                    new JsonObject { ["Sequence"] = new JsonObject { ["id"] = "A", ["type_id"] = 0 } }),
-                ["special_tokens"] = new JsonObject { ["<s>"] = new JsonObject { ["id"] = "<s>", ["ids"] = new JsonArray(Bos), ["tokens"] = new JsonArray("<s>") } },
-            },
-            ["decoder"] = new JsonObject
-            {
-                ["type"] = "Sequence",
-                ["decoders"] = new JsonArray(
-                    new JsonObject { ["type"] = "Replace", ["pattern"] = new JsonObject { ["String"] = "▁" }, ["content"] = " " },
-                    new JsonObject { ["type"] = "ByteFallback" },
-                    new JsonObject { ["type"] = "Fuse" },
-                    new JsonObject { ["type"] = "Strip", ["content"] = " ", ["start"] = 1, ["stop"] = 0 }),
-            },
-            ["model"] = new JsonObject
-            {
-                ["type"] = "BPE",
-                ["dropout"] = null,
-                ["unk_token"] = "<unk>",
-                ["continuing_subword_prefix"] = null,
-                ["end_of_word_suffix"] = null,
-                ["fuse_unk"] = true,
-                ["byte_fallback"] = true,
-                ["ignore_merges"] = false,
-                ["vocab"] = vocab,
-                // Both merge spellings are accepted.
-                ["merges"] = new JsonArray("▁ h", "l l", new JsonArray("▁h", "e"), "▁he ll", "▁hell o", "w o", "wo r", "wor l", "worl d", "▁ wor", "▁wor ld"),
-            },
-        };
+        // Both merge spellings are accepted.
+        Root = SentencePieceRoot(vocab, new JsonArray("▁ h", "l l", new JsonArray("▁h", "e"), "▁he ll", "▁hell o", "w o", "wo r", "wor l", "worl d", "▁ wor", "▁wor ld"));
     }
+
+    /// <summary>
+    /// A tokenizer.json in the shape transformers' LlamaConverter writes for SentencePiece BPE vocabularies (Llama 2, Mistral,
+    /// Gemma): &lt;unk&gt;/&lt;s&gt;/&lt;/s&gt; at ids 0–2, Prepend/Replace normalizers, BOS post-processor, byte fallback and the
+    /// Replace/ByteFallback/Fuse/Strip decoder.
+    /// </summary>
+    public static JsonObject SentencePieceRoot(JsonObject vocab, JsonArray merges) => new()
+    {
+        ["version"] = "1.0",
+        ["truncation"] = null,
+        ["padding"] = null,
+        ["added_tokens"] = new JsonArray(
+            Added(Unk, "<unk>", special: true), Added(Bos, "<s>", special: true), Added(Eos, "</s>", special: true)),
+        ["normalizer"] = new JsonObject
+        {
+            ["type"] = "Sequence",
+            ["normalizers"] = new JsonArray(
+                new JsonObject { ["type"] = "Prepend", ["prepend"] = "▁" },
+                new JsonObject { ["type"] = "Replace", ["pattern"] = new JsonObject { ["String"] = " " }, ["content"] = "▁" }),
+        },
+        ["pre_tokenizer"] = null,
+        ["post_processor"] = new JsonObject
+        {
+            ["type"] = "TemplateProcessing",
+            ["single"] = new JsonArray(
+                new JsonObject { ["SpecialToken"] = new JsonObject { ["id"] = "<s>", ["type_id"] = 0 } },
+                new JsonObject { ["Sequence"] = new JsonObject { ["id"] = "A", ["type_id"] = 0 } }),
+            ["special_tokens"] = new JsonObject { ["<s>"] = new JsonObject { ["id"] = "<s>", ["ids"] = new JsonArray(Bos), ["tokens"] = new JsonArray("<s>") } },
+        },
+        ["decoder"] = new JsonObject
+        {
+            ["type"] = "Sequence",
+            ["decoders"] = new JsonArray(
+                new JsonObject { ["type"] = "Replace", ["pattern"] = new JsonObject { ["String"] = "▁" }, ["content"] = " " },
+                new JsonObject { ["type"] = "ByteFallback" },
+                new JsonObject { ["type"] = "Fuse" },
+                new JsonObject { ["type"] = "Strip", ["content"] = " ", ["start"] = 1, ["stop"] = 0 }),
+        },
+        ["model"] = new JsonObject
+        {
+            ["type"] = "BPE",
+            ["dropout"] = null,
+            ["unk_token"] = "<unk>",
+            ["continuing_subword_prefix"] = null,
+            ["end_of_word_suffix"] = null,
+            ["fuse_unk"] = true,
+            ["byte_fallback"] = true,
+            ["ignore_merges"] = false,
+            ["vocab"] = vocab,
+            ["merges"] = merges,
+        },
+    };
 
     /// <summary>Model pieces after the byte tokens, in id order.</summary>
     public static readonly string[] Pieces =

@@ -1,0 +1,67 @@
+using QuickSilver.Engine.Runtime;
+
+namespace QuickSilver.Engine.Generation;
+
+/// <summary>The engine's sequence: its own K/V cache, routing plan and protected-token sets over a shared <see cref="LanguageModel"/>.</summary>
+internal sealed class ModelSequence : Sequence
+{
+    // Phrase protection of a continuation looks this many earlier tokens back (as teacher-forced evaluation does).
+    private const int PhraseContext = 32;
+
+    internal ModelSequence(LanguageModel model, int contextLength, SequenceOptions options)
+        : base(contextLength, options)
+    {
+        Model = model;
+        Plan = Options.Policy is null || Options.Policy.IsDense ? null : new RoutingPlan(Options.Policy, model.Config);
+        ProtectedIds = model.ResolveProtectedIds(Plan, Options.ProtectedTokenIds);
+        Cache = new KvCache(model.Config, contextLength, model.Transformer.Device);
+    }
+
+    public LanguageModel Model { get; }
+
+    public KvCache Cache { get; }
+
+    public RoutingPlan? Plan { get; }
+
+    public ProtectedTokenSets ProtectedIds { get; }
+
+    /// <summary>Checks that <paramref name="tokens"/> can be appended: ids in the vocabulary, room in the context.</summary>
+    public void Validate(IReadOnlyList<int> tokens)
+    {
+        ThrowIfDisposed();
+        ArgumentNullException.ThrowIfNull(tokens);
+        if (tokens.Count == 0) throw new ArgumentException("A step needs at least one token.", nameof(tokens));
+        int vocab = Model.Config.VocabSize;
+        foreach (int id in tokens)
+            if ((uint)id >= (uint)vocab) throw new ArgumentOutOfRangeException(nameof(tokens), id, $"Token id {id} is outside the vocabulary (0..{vocab - 1}).");
+        if (Length + tokens.Count > ContextLength) throw new ContextLengthExceededException(Length + tokens.Count, ContextLength);
+    }
+
+    /// <summary>Runs <paramref name="tokens"/> after the held ones and appends them; returns every row or the last.</summary>
+    public StepLogits Run(IReadOnlyList<int> tokens, bool lastRowOnly)
+    {
+        Validate(tokens);
+        int start = Length;
+        // A prompt is known in full, so a phrase protects all of its tokens; a continuation sees its own tokens and what
+        // came before, as teacher-forced evaluation does.
+        var flags = start == 0 ? ProtectedIds.FlagsFor(tokens)
+            : ProtectedIds.CausalFlagsFor([.. Tokens.Skip(Math.Max(0, start - PhraseContext)), .. tokens]).Slice(Math.Min(PhraseContext, start), tokens.Count);
+        var trace = Traces is null ? null : new TokenTrace(tokens.Count, Model.Config.NumLayers, start);
+        Traces?.Add(trace!);
+        using var output = Model.Runner.Run(new ForwardInput
+        {
+            TokenIds = tokens, StartPosition = start, Cache = Cache, Plan = Plan, Flags = flags, AllLogits = !lastRowOnly, Stats = Stats, Trace = trace,
+        });
+        Append(tokens);
+        // The one host copy per step: sampling and constraints run on the host.
+        using var flat = output.Logits.reshape(-1); // (rows·V)
+        return new StepLogits(flat.data<float>().ToArray(), lastRowOnly ? 1 : tokens.Count);
+    }
+
+    protected override void OnTruncate(int length) => Cache.TruncateFrom(length);
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing) Cache.Dispose();
+    }
+}

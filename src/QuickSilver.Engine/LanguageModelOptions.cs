@@ -13,8 +13,9 @@ public sealed class LanguageModelOptions
     public int? ContextLength { get; set; }
 
     /// <summary>
-    /// Keep a GGUF file's Q8_0/Q4_0 matrices in their blocks and multiply them with the quantized kernels, activations
-    /// quantized per block to 8 bits as llama.cpp does (default true; CPU only). False decodes every weight to float32.
+    /// Keep a GGUF file's quantized matrices (Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, IQ4_NL, Q2_K … Q6_K, IQ4_XS) in their blocks and
+    /// multiply them with the managed kernels, activations quantized per block to 8 bits as llama.cpp does (default true;
+    /// CPU only). False decodes every weight to float32.
     /// </summary>
     public bool KeepQuantized { get; set; } = true;
 

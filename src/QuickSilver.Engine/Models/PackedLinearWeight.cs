@@ -7,12 +7,14 @@ namespace QuickSilver.Engine.Models;
 
 /// <summary>
 /// A weight kept in ggml blocks (<see cref="QuantizedMatrix"/>, possibly several row-stacked parts such as q|k|v, each in
-/// its own format, never copied together) and multiplied by the managed kernels: activations are quantized per 32-value
-/// block to 8 bits once, as llama.cpp multiplies these formats, then every part writes its columns of the output. CPU only.
+/// its own format, never copied together) and multiplied by the managed kernels: activations are quantized to 8 bits once
+/// per form the parts need (32-value blocks for Q8_0/Q4_x/Q5_x/IQ4_NL, 256-value Q8_K blocks for the k-quants and IQ4_XS),
+/// as llama.cpp multiplies these formats, then every part writes its columns of the output. CPU only.
 /// </summary>
 public sealed class PackedLinearWeight : LinearWeight
 {
     [ThreadStatic] private static Q8Activations? t_activations;
+    [ThreadStatic] private static Q8KActivations? t_kActivations;
     private readonly QuantizedMatrix[] _parts;
 
     /// <summary>Wraps <paramref name="matrix"/>.</summary>
@@ -70,15 +72,37 @@ public sealed class PackedLinearWeight : LinearWeight
         var output = MemoryMarshal.Cast<byte, float>(y.bytes);
         if (QuantizeActivations)
         {
-            long start = OpProfile.Start();
-            var activations = t_activations ??= new Q8Activations();
-            activations.Quantize(input, (int)n, (int)InFeatures);
-            OpProfile.Stop("quantize activations", start);
+            // Each activation form (32-value blocks, 256-value Q8_K blocks) is made at most once for all parts.
+            Q8Activations? blocks32 = null;
+            Q8KActivations? blocks256 = null;
             int offset = 0;
             foreach (var part in _parts)
             {
-                start = OpProfile.Start();
-                QuantizedMatMul.Multiply(part, activations, output, KernelSettings.Isa, KernelSettings.Threads, outFeatures, offset);
+                long start;
+                if (KQuantDot.Handles(part.Type))
+                {
+                    if (blocks256 is null)
+                    {
+                        start = OpProfile.Start();
+                        blocks256 = t_kActivations ??= new Q8KActivations();
+                        blocks256.Quantize(input, (int)n, (int)InFeatures);
+                        OpProfile.Stop("quantize activations", start);
+                    }
+                    start = OpProfile.Start();
+                    QuantizedMatMul.Multiply(part, blocks256, output, KernelSettings.Isa, KernelSettings.Threads, outFeatures, offset);
+                }
+                else
+                {
+                    if (blocks32 is null)
+                    {
+                        start = OpProfile.Start();
+                        blocks32 = t_activations ??= new Q8Activations();
+                        blocks32.Quantize(input, (int)n, (int)InFeatures);
+                        OpProfile.Stop("quantize activations", start);
+                    }
+                    start = OpProfile.Start();
+                    QuantizedMatMul.Multiply(part, blocks32, output, KernelSettings.Isa, KernelSettings.Threads, outFeatures, offset);
+                }
                 OpProfile.Stop($"{part.Type} matmul (managed)", start);
                 offset += part.Rows;
             }

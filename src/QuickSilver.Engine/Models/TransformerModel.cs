@@ -73,7 +73,7 @@ public sealed class TransformerModel : IDisposable
     /// <exception cref="ArgumentException"><paramref name="quantizeTo"/> is not Q8_0 or Q4_0.</exception>
     public static TransformerModel Create(CheckpointData checkpoint, torch.Device device, GgufTensorType? quantizeTo, bool quantizeActivations = true)
     {
-        if (quantizeTo is { } target && !Kernels.QuantizedMatrix.Supports(target))
+        if (quantizeTo is { } target && !Kernels.QuantizedMatrix.CanQuantizeTo(target))
             throw new ArgumentException($"Weights can be quantized at load to Q8_0 or Q4_0, not {target}.", nameof(quantizeTo));
         ArgumentNullException.ThrowIfNull(checkpoint);
         var config = checkpoint.Config;

@@ -31,6 +31,13 @@ public sealed class LanguageModelOptions
     /// </summary>
     public bool QuantizeActivations { get; set; } = true;
 
+    /// <summary>
+    /// Keep a GGUF file's F16/BF16 matrices 16-bit in memory and multiply them with the managed kernels (float32
+    /// activations; default true, CPU only, with <see cref="KeepQuantized"/>). False widens them to float32 at load for
+    /// libtorch, at twice the memory.
+    /// </summary>
+    public bool KeepHalfPrecision { get; set; } = true;
+
     /// <summary>Creates a copy.</summary>
     public LanguageModelOptions Clone() => (LanguageModelOptions)MemberwiseClone();
 }

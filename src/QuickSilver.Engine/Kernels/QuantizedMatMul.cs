@@ -127,6 +127,11 @@ public static unsafe partial class QuantizedMatMul
         private void RunDecoded(int rowStart, int rowEnd)
         {
             int columns = weights.Columns;
+            if (weights.Type is GgufTensorType.F16 or GgufTensorType.BF16)
+            {
+                RunHalf(rowStart, rowEnd);
+                return;
+            }
             var row = new float[columns];
             var decode = Quantization.BlockFormats.Get(weights.Type).Decode;
             for (int r = rowStart; r < rowEnd; r++)
@@ -136,6 +141,32 @@ public static unsafe partial class QuantizedMatMul
                 {
                     for (int t = 0; t < n; t++) output[((long)t * outRows) + r] = FloatDot(simd, wr, x + ((long)t * columns), columns);
                 }
+            }
+        }
+
+        // 16-bit weights widen in registers; four rows share each activation load.
+        private void RunHalf(int rowStart, int rowEnd)
+        {
+            int columns = weights.Columns;
+            bool bfloat16 = weights.Type == GgufTensorType.BF16;
+            var isa = simd ? KernelSettings.Isa : KernelIsa.Scalar;
+            float* four = stackalloc float[4];
+            fixed (byte* w0 = weights.Codes)
+            {
+                ushort* w = (ushort*)w0 + ((long)weights.FirstRow * columns);
+                int r = rowStart;
+                for (; r + 4 <= rowEnd; r += 4)
+                {
+                    for (int t = 0; t < n; t++)
+                    {
+                        HalfPrecisionDot.Rows4(isa, bfloat16, w + ((long)r * columns), columns, x + ((long)t * columns), columns, four);
+                        float* y = output + ((long)t * outRows) + r;
+                        y[0] = four[0]; y[1] = four[1]; y[2] = four[2]; y[3] = four[3];
+                    }
+                }
+                for (; r < rowEnd; r++)
+                    for (int t = 0; t < n; t++)
+                        output[((long)t * outRows) + r] = HalfPrecisionDot.Row(isa, bfloat16, w + ((long)r * columns), x + ((long)t * columns), columns);
             }
         }
     }

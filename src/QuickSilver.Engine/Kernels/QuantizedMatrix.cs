@@ -56,7 +56,11 @@ public sealed class QuantizedMatrix
     [
         GgufTensorType.Q8_0, GgufTensorType.Q4_0, GgufTensorType.Q4_1, GgufTensorType.Q5_0, GgufTensorType.Q5_1, GgufTensorType.IQ4_NL,
         GgufTensorType.Q2_K, GgufTensorType.Q3_K, GgufTensorType.Q4_K, GgufTensorType.Q5_K, GgufTensorType.Q6_K, GgufTensorType.IQ4_XS,
+        GgufTensorType.F16, GgufTensorType.BF16,
     ];
+
+    /// <summary>Whether <paramref name="type"/> is a 16-bit float format (multiplied by float32 activations, never rounded to 8 bits).</summary>
+    public static bool IsHalfPrecision(GgufTensorType type) => type is GgufTensorType.F16 or GgufTensorType.BF16;
 
     /// <summary>Whether the kernels can hold <paramref name="type"/> packed.</summary>
     public static bool Supports(GgufTensorType type) => SupportedTypes.Contains(type);

@@ -9,7 +9,8 @@ namespace QuickSilver.Engine.Models;
 /// A weight kept in ggml blocks (<see cref="QuantizedMatrix"/>, possibly several row-stacked parts such as q|k|v, each in
 /// its own format, never copied together) and multiplied by the managed kernels: activations are quantized to 8 bits once
 /// per form the parts need (32-value blocks for Q8_0/Q4_x/Q5_x/IQ4_NL, 256-value Q8_K blocks for the k-quants and IQ4_XS),
-/// as llama.cpp multiplies these formats, then every part writes its columns of the output. CPU only.
+/// as llama.cpp multiplies these formats, then every part writes its columns of the output. F16/BF16 parts multiply float32
+/// activations. CPU only.
 /// </summary>
 public sealed class PackedLinearWeight : LinearWeight
 {
@@ -79,7 +80,12 @@ public sealed class PackedLinearWeight : LinearWeight
             foreach (var part in _parts)
             {
                 long start;
-                if (KQuantDot.Handles(part.Type))
+                if (QuantizedMatrix.IsHalfPrecision(part.Type))
+                {
+                    start = OpProfile.Start();
+                    QuantizedMatMul.MultiplyExact(part, input, (int)n, output, KernelSettings.Isa != KernelIsa.Scalar, KernelSettings.Threads, outFeatures, offset);
+                }
+                else if (KQuantDot.Handles(part.Type))
                 {
                     if (blocks256 is null)
                     {

@@ -53,10 +53,22 @@ public static unsafe partial class QuantizedMatMul
             fixed (short* sums = activations.Sums)
             {
                 byte* w = w0 + ((long)weights.FirstRow * rowBytes);
+                bool four = KQuantDot.HasDot4(type, isa);
+                float* results = stackalloc float[4];
                 for (int tile = rowStart; tile < rowEnd; tile += RowTile)
                 {
                     int tileEnd = Math.Min(rowEnd, tile + RowTile);
-                    for (int t = 0; t < n; t++)
+                    int t = 0;
+                    for (; four && t + 4 <= n; t += 4)
+                    {
+                        sbyte* at = a + ((long)t * columns);
+                        for (int r = tile; r < tileEnd; r++)
+                        {
+                            KQuantDot.Dot4(type, w + ((long)r * rowBytes), at, columns, sa + (t * nb), sums + (t * nb * 16), nb, results);
+                            for (int k = 0; k < 4; k++) output[((long)(t + k) * outRows) + r] = results[k];
+                        }
+                    }
+                    for (; t < n; t++)
                     {
                         float* y = output + ((long)t * outRows);
                         sbyte* at = a + ((long)t * columns);

@@ -85,4 +85,22 @@ public sealed class HalfPrecisionKernelTests
         using var quantized = TransformerModel.Create(GgufLoader.Load(path, keepQuantized: true), torch.CPU, GgufTensorType.Q8_0);
         Assert.All(quantized.Matrices, m => Assert.Equal("Q8_0", m.Format));
     }
+
+    [Fact]
+    public void A16BitHuggingFaceCheckpointStays16Bit()
+    {
+        using var temp = new TempDirectory();
+        string folder = TinyLlama.Create().WriteHfFolder(temp.File("hf"));
+        string file = Path.Combine(folder, "model.safetensors");
+        var entries = SafetensorsTestWriter.CopyEntries(file)
+            .Select(e => e.Shape.Length == 2 ? SafetensorsTestWriter.F16(e.Name, e.Shape, System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(e.Data).ToArray()) : e)
+            .ToList();
+        SafetensorsTestWriter.Write(file, entries);
+        CheckpointData kept = HuggingFaceLoader.Load(folder, keepHalfPrecision: true);
+        CheckpointData widened = HuggingFaceLoader.Load(folder);
+        Assert.Equal(GgufTensorType.F16, kept.Tensors[WeightNames.Query(0)].Packed!.Type);
+        Assert.Equal(GgufTensorType.F16, kept.Tensors[WeightNames.Embedding].Packed!.Type);
+        Assert.Null(widened.Tensors[WeightNames.Query(0)].Packed);
+        TestData.AssertSameTensors(widened.Tensors, kept.Tensors);
+    }
 }

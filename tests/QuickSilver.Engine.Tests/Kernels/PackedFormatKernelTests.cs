@@ -9,7 +9,7 @@ namespace QuickSilver.Engine.Tests.Kernels;
 /// The kernels of the formats kept in GGUF layout (Q4_1, Q5_0, Q5_1, IQ4_NL against 32-value activations; Q2_K … Q6_K and
 /// IQ4_XS against Q8_K activations), every SIMD path, against the scalar block decoders on random blocks: decoded weights
 /// times decoded 8-bit activations summed in float64. Shapes include odd block counts and row counts that do not divide
-/// among threads or row tiles.
+/// among threads or row tiles, and token counts that exercise the four-row prefill path and its tail.
 /// </summary>
 public sealed class PackedFormatKernelTests
 {
@@ -33,7 +33,7 @@ public sealed class PackedFormatKernelTests
     {
         var random = new Random(17 + (int)type);
         int values = BlockFormats.Get(type).BlockValues;
-        foreach (var (rows, blocks, tokens) in new[] { (1, 1, 1), (37, 3, 1), (5, 5, 3), (18, 2, 2) })
+        foreach (var (rows, blocks, tokens) in new[] { (1, 1, 1), (37, 3, 1), (5, 5, 3), (18, 2, 2), (19, 2, 9) })
         {
             int columns = blocks * values;
             var weights = RandomMatrix(random, type, rows, columns);

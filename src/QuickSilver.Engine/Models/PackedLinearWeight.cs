@@ -17,6 +17,7 @@ public sealed class PackedLinearWeight : LinearWeight
     [ThreadStatic] private static Q8Activations? t_activations;
     [ThreadStatic] private static Q8KActivations? t_kActivations;
     private readonly QuantizedMatrix[] _parts;
+    private readonly bool _needsBlocks32, _needsBlocks256; // the activation forms the parts multiply
 
     /// <summary>Wraps <paramref name="matrix"/>.</summary>
     /// <param name="matrix">The blocks.</param>
@@ -33,6 +34,8 @@ public sealed class PackedLinearWeight : LinearWeight
         if (parts.Count == 0 || parts.Any(p => p is null || p.Columns != parts[0].Columns))
             throw new ArgumentException("Need at least one part, all with the same number of columns.", nameof(parts));
         (_parts, QuantizeActivations) = (parts.ToArray(), quantizeActivations);
+        _needsBlocks256 = _parts.Any(p => KQuantDot.Handles(p.Type));
+        _needsBlocks32 = _parts.Any(p => !KQuantDot.Handles(p.Type) && !QuantizedMatrix.IsHalfPrecision(p.Type));
     }
 
     /// <summary>The blocks of a single-part weight (e.g. an embedding table).</summary>
@@ -138,9 +141,19 @@ public sealed class PackedLinearWeight : LinearWeight
         if (plan is null || plan.Threads != KernelSettings.Threads) _rowPlan = plan = PackedRowPlan.Create(_parts, KernelSettings.Threads);
         if (QuantizeActivations)
         {
-            var activations = t_activations ??= new Q8Activations();
-            activations.Quantize(x[..inFeatures], 1, inFeatures);
-            plan.Multiply(activations, y, outFeatures, KernelSettings.Isa);
+            Q8Activations? blocks32 = null;
+            Q8KActivations? blocks256 = null;
+            if (_needsBlocks256)
+            {
+                blocks256 = t_kActivations ??= new Q8KActivations();
+                blocks256.Quantize(x[..inFeatures], 1, inFeatures);
+            }
+            if (_needsBlocks32)
+            {
+                blocks32 = t_activations ??= new Q8Activations();
+                blocks32.Quantize(x[..inFeatures], 1, inFeatures);
+            }
+            plan.Multiply(x[..inFeatures], blocks32, blocks256, y, outFeatures, KernelSettings.Isa);
         }
         else plan.MultiplyExact(x, y, outFeatures, KernelSettings.Isa != KernelIsa.Scalar);
     }

@@ -26,10 +26,10 @@ public sealed partial class LanguageModel : IDisposable
         if (_options.Threads > 0) torch.set_num_threads(_options.Threads);
         if (tokenizer.VocabSize > checkpoint.Config.VocabSize)
             throw new ModelFormatException(checkpoint.Source, $"the tokenizer has {tokenizer.VocabSize} tokens but the model's vocabulary is {checkpoint.Config.VocabSize}.");
-        if (_options.QuantizeWeights is { } target && !Kernels.QuantizedMatrix.Supports(target))
+        if (_options.QuantizeWeights is { } target && !Kernels.QuantizedMatrix.CanQuantizeTo(target))
             throw new ArgumentException($"LanguageModelOptions.QuantizeWeights must be Q8_0 or Q4_0, not {target}.", nameof(options));
         if (_options.Threads > 0) Kernels.KernelSettings.Threads = _options.Threads;
-        Transformer = TransformerModel.Create(checkpoint, new torch.Device(_options.Device), _options.QuantizeWeights, _options.QuantizeActivations);
+        Transformer = TransformerModel.Create(checkpoint, new torch.Device(_options.Device), _options.QuantizeWeights, _options.QuantizeActivations, _options.KeepHalfPrecision);
         Runner = new ForwardRunner(Transformer);
         Tokenizer = tokenizer;
         ModelId = ModelIdentity.From(checkpoint);

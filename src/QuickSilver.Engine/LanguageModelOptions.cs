@@ -13,8 +13,9 @@ public sealed class LanguageModelOptions
     public int? ContextLength { get; set; }
 
     /// <summary>
-    /// Keep a GGUF file's Q8_0/Q4_0 matrices in their blocks and multiply them with the quantized kernels, activations
-    /// quantized per block to 8 bits as llama.cpp does (default true; CPU only). False decodes every weight to float32.
+    /// Keep a GGUF file's quantized matrices (Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, IQ4_NL, Q2_K … Q6_K, IQ4_XS) in their blocks and
+    /// multiply them with the managed kernels, activations quantized per block to 8 bits as llama.cpp does (default true;
+    /// CPU only). False decodes every weight to float32.
     /// </summary>
     public bool KeepQuantized { get; set; } = true;
 
@@ -29,6 +30,13 @@ public sealed class LanguageModelOptions
     /// False multiplies float32 activations against the decoded blocks: logits equal a float model on the decoded weights up to float rounding, at lower speed.
     /// </summary>
     public bool QuantizeActivations { get; set; } = true;
+
+    /// <summary>
+    /// Keep a GGUF file's F16/BF16 matrices 16-bit in memory and multiply them with the managed kernels (float32
+    /// activations; default true, CPU only, with <see cref="KeepQuantized"/>). False widens them to float32 at load for
+    /// libtorch, at twice the memory.
+    /// </summary>
+    public bool KeepHalfPrecision { get; set; } = true;
 
     /// <summary>Creates a copy.</summary>
     public LanguageModelOptions Clone() => (LanguageModelOptions)MemberwiseClone();

@@ -35,17 +35,27 @@ internal sealed class PackedRowPlan
         return new PackedRowPlan(result, threads);
     }
 
-    /// <summary>y (out) = W·a for one quantized activation row.</summary>
-    public unsafe void Multiply(Q8Activations activations, Span<float> y, int outFeatures, KernelIsa isa)
+    /// <summary>
+    /// y (out) = W·a for one activation row, each part with the form it multiplies: <paramref name="blocks32"/> (32-value
+    /// formats), <paramref name="blocks256"/> (k-quants, IQ4_XS) or the float row <paramref name="x"/> (F16/BF16); a form
+    /// no part needs may be null.
+    /// </summary>
+    public unsafe void Multiply(ReadOnlySpan<float> x, Q8Activations? blocks32, Q8KActivations? blocks256, Span<float> y, int outFeatures, KernelIsa isa)
     {
+        fixed (float* px = x)
         fixed (float* py = y)
         {
-            float* output = py;
-            int length = y.Length;
+            float* input = px, output = py;
+            int inLength = x.Length, length = y.Length;
             void Run(int s)
             {
                 var span = new Span<float>(output, length);
-                foreach (var (slice, offset) in _shares[s]) QuantizedMatMul.Multiply(slice, activations, span, isa, 1, outFeatures, offset);
+                foreach (var (slice, offset) in _shares[s])
+                {
+                    if (QuantizedMatrix.IsHalfPrecision(slice.Type)) QuantizedMatMul.MultiplyExact(slice, new ReadOnlySpan<float>(input, inLength), 1, span, isa != KernelIsa.Scalar, 1, outFeatures, offset);
+                    else if (KQuantDot.Handles(slice.Type)) QuantizedMatMul.Multiply(slice, blocks256!, span, isa, 1, outFeatures, offset);
+                    else QuantizedMatMul.Multiply(slice, blocks32!, span, isa, 1, outFeatures, offset);
+                }
             }
             if (_shares.Length == 1) Run(0);
             else Parallel.For(0, _shares.Length, new ParallelOptions { MaxDegreeOfParallelism = _shares.Length }, Run);

@@ -1,3 +1,4 @@
+using System.Runtime.Intrinsics;
 using QuickSilver.Engine.Loading;
 
 namespace QuickSilver.Engine.Kernels;
@@ -8,7 +9,7 @@ namespace QuickSilver.Engine.Kernels;
 /// weights once; with several activation rows (prefill, batched decode) a small tile of weight rows is reused from
 /// cache against every activation row before moving on.
 /// </summary>
-public static unsafe class QuantizedMatMul
+public static unsafe partial class QuantizedMatMul
 {
     private const int RowTile = 16;
 
@@ -37,6 +38,8 @@ public static unsafe class QuantizedMatMul
         long needed = ((long)Math.Max(0, activations.Rows - 1) * outputStride) + outputOffset + weights.Rows;
         if (output.Length < needed) throw new ArgumentException($"Output needs {needed} values, got {output.Length}.", nameof(output));
         if (!KernelSettings.IsSupported(isa)) throw new PlatformNotSupportedException($"Kernel path {isa} is not supported on this CPU.");
+        if (!QuantizedMatrix.IsSplit(weights.Type) && !LegacyBlockDot.Handles(weights.Type))
+            throw new ArgumentException($"{weights.Type} weights multiply 256-value Q8_K activations ({nameof(Q8KActivations)}), not 32-value ones.", nameof(activations));
         fixed (float* y = output)
         {
             var job = new Job(weights, activations, y + outputOffset, isa, outputStride);
@@ -91,6 +94,11 @@ public static unsafe class QuantizedMatMul
         public void Run(int rowStart, int rowEnd)
         {
             int nb = weights.BlocksPerRow, rowBytes = weights.RowCodeBytes, columns = weights.Columns;
+            if (!QuantizedMatrix.IsSplit(weights.Type))
+            {
+                RunDecoded(rowStart, rowEnd);
+                return;
+            }
             bool q8 = weights.Type == GgufTensorType.Q8_0;
             fixed (byte* w0 = weights.Codes)
             fixed (ushort* ws0 = weights.Scales)
@@ -114,6 +122,68 @@ public static unsafe class QuantizedMatMul
                 }
             }
         }
+
+        // Formats kept in GGUF layout: each row decoded once by the reference decoder, then dotted with every activation row.
+        private void RunDecoded(int rowStart, int rowEnd)
+        {
+            int columns = weights.Columns;
+            if (weights.Type is GgufTensorType.F16 or GgufTensorType.BF16)
+            {
+                RunHalf(rowStart, rowEnd);
+                return;
+            }
+            var row = new float[columns];
+            var decode = Quantization.BlockFormats.Get(weights.Type).Decode;
+            for (int r = rowStart; r < rowEnd; r++)
+            {
+                decode(weights.Codes.AsSpan((weights.FirstRow + r) * weights.RowCodeBytes, weights.RowCodeBytes), row);
+                fixed (float* wr = row)
+                {
+                    for (int t = 0; t < n; t++) output[((long)t * outRows) + r] = FloatDot(simd, wr, x + ((long)t * columns), columns);
+                }
+            }
+        }
+
+        // 16-bit weights widen in registers; four rows share each activation load.
+        private void RunHalf(int rowStart, int rowEnd)
+        {
+            int columns = weights.Columns;
+            bool bfloat16 = weights.Type == GgufTensorType.BF16;
+            var isa = simd ? KernelSettings.Isa : KernelIsa.Scalar;
+            float* four = stackalloc float[4];
+            fixed (byte* w0 = weights.Codes)
+            {
+                ushort* w = (ushort*)w0 + ((long)weights.FirstRow * columns);
+                int r = rowStart;
+                for (; r + 4 <= rowEnd; r += 4)
+                {
+                    for (int t = 0; t < n; t++)
+                    {
+                        HalfPrecisionDot.Rows4(isa, bfloat16, w + ((long)r * columns), columns, x + ((long)t * columns), columns, four);
+                        float* y = output + ((long)t * outRows) + r;
+                        y[0] = four[0]; y[1] = four[1]; y[2] = four[2]; y[3] = four[3];
+                    }
+                }
+                for (; r < rowEnd; r++)
+                    for (int t = 0; t < n; t++)
+                        output[((long)t * outRows) + r] = HalfPrecisionDot.Row(isa, bfloat16, w + ((long)r * columns), x + ((long)t * columns), columns);
+            }
+        }
+    }
+
+    /// <summary>Σ w·x over <paramref name="count"/> floats.</summary>
+    internal static float FloatDot(bool simd, float* w, float* x, int count)
+    {
+        int i = 0;
+        float sum = 0;
+        if (simd && Vector256.IsHardwareAccelerated)
+        {
+            var acc = Vector256<float>.Zero;
+            for (; i + 8 <= count; i += 8) acc += Vector256.Load(w + i) * Vector256.Load(x + i);
+            sum = Vector256.Sum(acc);
+        }
+        for (; i < count; i++) sum += w[i] * x[i];
+        return sum;
     }
 
     private readonly struct Job(QuantizedMatrix weights, Q8Activations activations, float* output, KernelIsa isa, int outRows)
@@ -121,7 +191,7 @@ public static unsafe class QuantizedMatMul
         public void Run(int rowStart, int rowEnd)
         {
             int nb = weights.BlocksPerRow, rowBytes = weights.RowCodeBytes, n = activations.Rows, columns = weights.Columns;
-            bool q8 = weights.Type == GgufTensorType.Q8_0;
+            bool q8 = weights.Type == GgufTensorType.Q8_0, q4 = weights.Type == GgufTensorType.Q4_0;
             fixed (byte* w0 = weights.Codes)
             fixed (ushort* ws0 = weights.Scales)
             fixed (sbyte* a = activations.Codes)
@@ -141,9 +211,9 @@ public static unsafe class QuantizedMatMul
                         float* y = output + ((long)t * outRows);
                         for (int r = tile; r < tileEnd; r++)
                         {
-                            y[r] = q8
-                                ? BlockDot.Q8_0(isa, w + ((long)r * rowBytes), ws + ((long)r * nb), a + aOffset, negated + aOffset, sa + sOffset, nb)
-                                : BlockDot.Q4_0(isa, w + ((long)r * rowBytes), ws + ((long)r * nb), a + aOffset, offsets + (sOffset * 8), sa + sOffset, nb);
+                            y[r] = q8 ? BlockDot.Q8_0(isa, w + ((long)r * rowBytes), ws + ((long)r * nb), a + aOffset, negated + aOffset, sa + sOffset, nb)
+                                : q4 ? BlockDot.Q4_0(isa, w + ((long)r * rowBytes), ws + ((long)r * nb), a + aOffset, offsets + (sOffset * 8), sa + sOffset, nb)
+                                : LegacyBlockDot.Dot(weights.Type, isa, w + ((long)r * rowBytes), a + aOffset, sa + sOffset, offsets + (sOffset * 8), nb);
                         }
                     }
                 }

@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using QuickSilver.Engine.Loading;
+using QuickSilver.Engine.Quantization;
 
 namespace QuickSilver.Engine.Kernels;
 
@@ -8,6 +9,10 @@ namespace QuickSilver.Engine.Kernels;
 /// size: each row's block codes contiguous in <see cref="Codes"/> and its half-precision block scales in <see cref="Scales"/>,
 /// so a SIMD load takes two blocks' codes at once. Q8_0: 32 int8 codes per block, <c>x = q·d</c>. Q4_0: 16 bytes per block,
 /// low nibbles elements 0..15 and high nibbles 16..31, <c>x = (q − 8)·d</c> (the GGUF order, unchanged).
+/// Every other format (Q4_1, Q5_0, Q5_1, IQ4_NL, the k-quants, IQ4_XS, F16, BF16) stays byte for byte in its GGUF block
+/// layout (the layouts are documented next to the decoders in <c>Quantization/</c>): <see cref="Codes"/> holds whole blocks,
+/// a row's blocks contiguous, and <see cref="Scales"/> is empty; their block scales sit inside the blocks, where the
+/// kernels read them.
 /// </summary>
 public sealed class QuantizedMatrix
 {
@@ -16,23 +21,26 @@ public sealed class QuantizedMatrix
         (Type, Rows, Columns, Codes, Scales, FirstRow) = (type, rows, columns, codes, scales, firstRow);
     }
 
-    /// <summary>The block format: <see cref="GgufTensorType.Q8_0"/> or <see cref="GgufTensorType.Q4_0"/>.</summary>
+    /// <summary>The block format (one of <see cref="SupportedTypes"/>).</summary>
     public GgufTensorType Type { get; }
 
     /// <summary>Output features.</summary>
     public int Rows { get; }
 
-    /// <summary>Input features (a multiple of 32).</summary>
+    /// <summary>Input features (a multiple of <see cref="BlockValues"/>).</summary>
     public int Columns { get; }
 
-    /// <summary>Blocks per row.</summary>
-    public int BlocksPerRow => Columns / GgmlQuantization.BlockSize;
+    /// <summary>Values per block: 32 for Q8_0, Q4_0, Q4_1, Q5_0, Q5_1 and IQ4_NL, 256 for the k-quants and IQ4_XS, 1 for F16/BF16.</summary>
+    public int BlockValues => BlockFormats.Get(Type).BlockValues;
 
-    /// <summary>Code bytes per row: 32 per Q8_0 block, 16 per Q4_0 block.</summary>
+    /// <summary>Blocks per row.</summary>
+    public int BlocksPerRow => Columns / BlockValues;
+
+    /// <summary>Code bytes per row: 32 per Q8_0 block, 16 per Q4_0 block, whole blocks for the formats kept in GGUF layout.</summary>
     public int RowCodeBytes => BlocksPerRow * CodeBytesPerBlock(Type);
 
     /// <summary>Bytes of this matrix's rows: the same as the GGUF tensor's.</summary>
-    public long ByteSize => ((long)Rows * RowCodeBytes) + ((long)Rows * BlocksPerRow * 2);
+    public long ByteSize => (long)Rows * BlocksPerRow * BlockBytes(Type);
 
     /// <summary>Where this matrix's row 0 is in <see cref="Codes"/>/<see cref="Scales"/> (non-zero for a <see cref="SliceRows"/> view).</summary>
     internal int FirstRow { get; }
@@ -43,38 +51,69 @@ public sealed class QuantizedMatrix
     /// <summary>Row-major half-precision scale bits, pinned.</summary>
     internal ushort[] Scales { get; }
 
-    /// <summary>Whether the kernels can hold <paramref name="type"/> quantized.</summary>
-    public static bool Supports(GgufTensorType type) => type is GgufTensorType.Q8_0 or GgufTensorType.Q4_0;
+    /// <summary>Every format the kernels multiply without decoding to float32.</summary>
+    public static IReadOnlyList<GgufTensorType> SupportedTypes { get; } =
+    [
+        GgufTensorType.Q8_0, GgufTensorType.Q4_0, GgufTensorType.Q4_1, GgufTensorType.Q5_0, GgufTensorType.Q5_1, GgufTensorType.IQ4_NL,
+        GgufTensorType.Q2_K, GgufTensorType.Q3_K, GgufTensorType.Q4_K, GgufTensorType.Q5_K, GgufTensorType.Q6_K, GgufTensorType.IQ4_XS,
+        GgufTensorType.F16, GgufTensorType.BF16,
+    ];
+
+    /// <summary>Whether <paramref name="type"/> is a 16-bit float format (multiplied by float32 activations, never rounded to 8 bits).</summary>
+    public static bool IsHalfPrecision(GgufTensorType type) => type is GgufTensorType.F16 or GgufTensorType.BF16;
+
+    /// <summary>Whether the kernels can hold <paramref name="type"/> packed.</summary>
+    public static bool Supports(GgufTensorType type) => SupportedTypes.Contains(type);
+
+    /// <summary>Whether <paramref name="type"/> can be the target of quantizing float weights at load (Q8_0 or Q4_0).</summary>
+    public static bool CanQuantizeTo(GgufTensorType type) => type is GgufTensorType.Q8_0 or GgufTensorType.Q4_0;
 
     /// <summary>Bytes per GGUF block of <paramref name="type"/>.</summary>
-    public static int BlockBytes(GgufTensorType type) => type switch
-    {
-        GgufTensorType.Q8_0 => GgmlQuantization.Q8_0BlockBytes,
-        GgufTensorType.Q4_0 => GgmlQuantization.Q4_0BlockBytes,
-        _ => throw new NotSupportedException($"Tensor type {type} cannot be held quantized (supported: Q8_0, Q4_0)."),
-    };
+    public static int BlockBytes(GgufTensorType type) => Supports(type)
+        ? BlockFormats.Get(type).BlockBytes
+        : throw new NotSupportedException($"Tensor type {type} cannot be held packed (supported: {string.Join(", ", SupportedTypes)}).");
 
-    private static int CodeBytesPerBlock(GgufTensorType type) => BlockBytes(type) - 2;
+    /// <summary>Whether <paramref name="type"/> is split into codes and scales (Q8_0, Q4_0) rather than kept as whole blocks.</summary>
+    internal static bool IsSplit(GgufTensorType type) => type is GgufTensorType.Q8_0 or GgufTensorType.Q4_0;
+
+    private static int CodeBytesPerBlock(GgufTensorType type) => IsSplit(type) ? BlockBytes(type) - 2 : BlockBytes(type);
+
+    private static int ScaleCount(GgufTensorType type, long blockCount) => IsSplit(type) ? (int)blockCount : 0;
+
+    private static void CheckShape(GgufTensorType type, long rows, long columns)
+    {
+        int values = BlockFormats.Get(type).BlockValues;
+        if (rows <= 0 || columns <= 0 || columns % values != 0 || rows * columns / values * BlockBytes(type) > Array.MaxLength)
+            throw new ArgumentException($"Shape [{rows}, {columns}] cannot be held as {type}: columns must be a positive multiple of {values} and the size below 2 GiB.");
+    }
+
+    // Moves one GGUF block into the split arrays (Q8_0/Q4_0) or copies it whole.
+    private static void Store(GgufTensorType type, ReadOnlySpan<byte> block, long index, byte[] codes, ushort[] scales)
+    {
+        if (IsSplit(type))
+        {
+            int codeBytes = block.Length - 2;
+            scales[index] = BinaryPrimitives.ReadUInt16LittleEndian(block);
+            block[2..].CopyTo(codes.AsSpan((int)(index * codeBytes), codeBytes));
+        }
+        else
+        {
+            block.CopyTo(codes.AsSpan((int)(index * block.Length), block.Length));
+        }
+    }
 
     /// <summary>Repacks <paramref name="rows"/>·<paramref name="columns"/> values of GGUF blocks (row-major, blocks along a row).</summary>
     /// <exception cref="ArgumentException">The shape does not fit the format or the byte count.</exception>
     public static QuantizedMatrix FromGgufBlocks(GgufTensorType type, long rows, long columns, ReadOnlySpan<byte> blocks)
     {
         int blockBytes = BlockBytes(type);
-        if (rows <= 0 || columns <= 0 || columns % GgmlQuantization.BlockSize != 0 || rows * columns > int.MaxValue)
-            throw new ArgumentException($"Shape [{rows}, {columns}] cannot be held as {type}: columns must be a positive multiple of 32 and the size below 2^31.");
-        long blockCount = rows * columns / GgmlQuantization.BlockSize;
+        CheckShape(type, rows, columns);
+        long blockCount = rows * columns / BlockFormats.Get(type).BlockValues;
         if (blocks.Length != blockCount * blockBytes)
             throw new ArgumentException($"{type} [{rows}, {columns}] needs {blockCount * blockBytes} bytes, got {blocks.Length}.", nameof(blocks));
-        int codeBytes = blockBytes - 2;
-        var codes = GC.AllocateUninitializedArray<byte>((int)(blockCount * codeBytes), pinned: true);
-        var scales = GC.AllocateUninitializedArray<ushort>((int)blockCount, pinned: true);
-        for (int b = 0; b < blockCount; b++)
-        {
-            ReadOnlySpan<byte> block = blocks.Slice(b * blockBytes, blockBytes);
-            scales[b] = BinaryPrimitives.ReadUInt16LittleEndian(block);
-            block[2..].CopyTo(codes.AsSpan(b * codeBytes, codeBytes));
-        }
+        var codes = GC.AllocateUninitializedArray<byte>((int)(blockCount * CodeBytesPerBlock(type)), pinned: true);
+        var scales = GC.AllocateUninitializedArray<ushort>(ScaleCount(type, blockCount), pinned: true);
+        for (int b = 0; b < blockCount; b++) Store(type, blocks.Slice(b * blockBytes, blockBytes), b, codes, scales);
         return new QuantizedMatrix(type, (int)rows, (int)columns, codes, scales);
     }
 
@@ -92,24 +131,18 @@ public sealed class QuantizedMatrix
     public static QuantizedMatrix FromGgufBlocks(GgufTensorType type, long rows, long columns, Action<long, Span<byte>> readBlocks)
     {
         ArgumentNullException.ThrowIfNull(readBlocks);
-        int blockBytes = BlockBytes(type), codeBytes = blockBytes - 2;
-        if (rows <= 0 || columns <= 0 || columns % GgmlQuantization.BlockSize != 0 || rows * columns > int.MaxValue)
-            throw new ArgumentException($"Shape [{rows}, {columns}] cannot be held as {type}: columns must be a positive multiple of 32 and the size below 2^31.");
-        int blockCount = (int)(rows * columns / GgmlQuantization.BlockSize);
-        var codes = GC.AllocateUninitializedArray<byte>(blockCount * codeBytes, pinned: true);
-        var scales = GC.AllocateUninitializedArray<ushort>(blockCount, pinned: true);
+        int blockBytes = BlockBytes(type);
+        CheckShape(type, rows, columns);
+        int blockCount = (int)(rows * columns / BlockFormats.Get(type).BlockValues);
+        var codes = GC.AllocateUninitializedArray<byte>(blockCount * CodeBytesPerBlock(type), pinned: true);
+        var scales = GC.AllocateUninitializedArray<ushort>(ScaleCount(type, blockCount), pinned: true);
         var buffer = new byte[Math.Min(blockCount, (1 << 20) / blockBytes) * blockBytes];
         for (int first = 0; first < blockCount;)
         {
             int count = Math.Min(blockCount - first, buffer.Length / blockBytes);
             Span<byte> chunk = buffer.AsSpan(0, count * blockBytes);
             readBlocks(first, chunk);
-            for (int b = 0; b < count; b++)
-            {
-                ReadOnlySpan<byte> block = chunk.Slice(b * blockBytes, blockBytes);
-                scales[first + b] = BinaryPrimitives.ReadUInt16LittleEndian(block);
-                block[2..].CopyTo(codes.AsSpan((first + b) * codeBytes, codeBytes));
-            }
+            for (int b = 0; b < count; b++) Store(type, chunk.Slice(b * blockBytes, blockBytes), first + b, codes, scales);
             first += count;
         }
         return new QuantizedMatrix(type, (int)rows, (int)columns, codes, scales);
@@ -118,6 +151,7 @@ public sealed class QuantizedMatrix
     /// <summary>Quantizes float rows with the ggml reference quantizers (<see cref="GgmlQuantization"/>).</summary>
     public static QuantizedMatrix Quantize(GgufTensorType type, long rows, long columns, ReadOnlySpan<float> values)
     {
+        if (!CanQuantizeTo(type)) throw new ArgumentException($"Float weights can be quantized to Q8_0 or Q4_0, not {type}.", nameof(type));
         int blockBytes = BlockBytes(type);
         if (columns % GgmlQuantization.BlockSize != 0)
             throw new ArgumentException($"Cannot quantize [{rows}, {columns}] to {type}: the row length is not a multiple of 32.", nameof(columns));
@@ -131,6 +165,7 @@ public sealed class QuantizedMatrix
     public byte[] ToGgufBlocks()
     {
         int blockBytes = BlockBytes(Type), codeBytes = blockBytes - 2, count = Rows * BlocksPerRow, first = FirstRow * BlocksPerRow;
+        if (!IsSplit(Type)) return Codes.AsSpan(first * blockBytes, count * blockBytes).ToArray();
         var result = new byte[(long)count * blockBytes];
         for (int b = 0; b < count; b++)
         {
@@ -144,9 +179,7 @@ public sealed class QuantizedMatrix
     public float[] Dequantize()
     {
         var result = new float[(long)Rows * Columns];
-        byte[] blocks = ToGgufBlocks();
-        if (Type == GgufTensorType.Q8_0) GgmlQuantization.DequantizeQ8_0(blocks, result);
-        else GgmlQuantization.DequantizeQ4_0(blocks, result);
+        BlockFormats.Get(Type).DecodeChecked(ToGgufBlocks(), result);
         return result;
     }
 
@@ -157,6 +190,11 @@ public sealed class QuantizedMatrix
         if (destination.Length < Columns) throw new ArgumentException($"Need {Columns} values.", nameof(destination));
         int nb = BlocksPerRow, rowBytes = RowCodeBytes;
         ReadOnlySpan<byte> codes = Codes.AsSpan((FirstRow + row) * rowBytes, rowBytes);
+        if (!IsSplit(Type))
+        {
+            BlockFormats.Get(Type).Decode(codes, destination[..Columns]);
+            return;
+        }
         ReadOnlySpan<ushort> scales = Scales.AsSpan((FirstRow + row) * nb, nb);
         for (int b = 0; b < nb; b++)
         {
@@ -182,7 +220,7 @@ public sealed class QuantizedMatrix
     public QuantizedMatrix PermuteRows(ReadOnlySpan<int> sourceRows)
     {
         if (sourceRows.Length != Rows) throw new ArgumentException($"Need {Rows} row indices, got {sourceRows.Length}.", nameof(sourceRows));
-        int rowBytes = RowCodeBytes, nb = BlocksPerRow;
+        int rowBytes = RowCodeBytes, nb = IsSplit(Type) ? BlocksPerRow : 0;
         var codes = GC.AllocateUninitializedArray<byte>(Rows * rowBytes, pinned: true);
         var scales = GC.AllocateUninitializedArray<ushort>(Rows * nb, pinned: true);
         for (int i = 0; i < Rows; i++)
@@ -204,13 +242,14 @@ public sealed class QuantizedMatrix
         if (parts.Any(p => p.Type != first.Type || p.Columns != first.Columns))
             throw new ArgumentException("Only matrices of one format and width can be stacked.", nameof(parts));
         var codes = GC.AllocateUninitializedArray<byte>(parts.Sum(p => p.Rows * p.RowCodeBytes), pinned: true);
-        var scales = GC.AllocateUninitializedArray<ushort>(parts.Sum(p => p.Rows * p.BlocksPerRow), pinned: true);
+        int scalesPerRow = IsSplit(first.Type) ? first.BlocksPerRow : 0;
+        var scales = GC.AllocateUninitializedArray<ushort>(parts.Sum(p => p.Rows * scalesPerRow), pinned: true);
         int codeAt = 0, scaleAt = 0;
         foreach (var p in parts)
         {
-            int codeCount = p.Rows * p.RowCodeBytes, scaleCount = p.Rows * p.BlocksPerRow;
+            int codeCount = p.Rows * p.RowCodeBytes, scaleCount = p.Rows * scalesPerRow;
             p.Codes.AsSpan(p.FirstRow * p.RowCodeBytes, codeCount).CopyTo(codes.AsSpan(codeAt)); codeAt += codeCount;
-            p.Scales.AsSpan(p.FirstRow * p.BlocksPerRow, scaleCount).CopyTo(scales.AsSpan(scaleAt)); scaleAt += scaleCount;
+            p.Scales.AsSpan(p.FirstRow * scalesPerRow, scaleCount).CopyTo(scales.AsSpan(scaleAt)); scaleAt += scaleCount;
         }
         return new QuantizedMatrix(first.Type, parts.Sum(p => p.Rows), first.Columns, codes, scales);
     }

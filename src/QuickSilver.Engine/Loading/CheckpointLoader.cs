@@ -14,13 +14,16 @@ public static class CheckpointLoader
     /// <exception cref="ModelFormatException">Nothing is there, or the format's loader rejects it.</exception>
     public static CheckpointData Load(string path) => Load(path, keepQuantized: false);
 
-    /// <summary>As <see cref="Load(string)"/>, optionally keeping GGUF Q8_0/Q4_0 matrices in their blocks (see <see cref="GgufLoader.Load(string, bool)"/>).</summary>
+    /// <summary>
+    /// As <see cref="Load(string)"/>, optionally keeping GGUF quantized and F16/BF16 matrices in their blocks (see
+    /// <see cref="GgufLoader.Load(string, bool)"/>) and Hugging Face F16/BF16 matrices 16-bit.
+    /// </summary>
     public static CheckpointData Load(string path, bool keepQuantized)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
         if (Directory.Exists(path))
         {
-            if (File.Exists(Path.Combine(path, HuggingFaceLoader.ConfigFileName))) return HuggingFaceLoader.Load(path);
+            if (File.Exists(Path.Combine(path, HuggingFaceLoader.ConfigFileName))) return HuggingFaceLoader.Load(path, keepQuantized);
             throw new ModelFormatException(path, $"folder has no {HuggingFaceLoader.ConfigFileName}, so it is not a Hugging Face checkpoint.");
         }
         if (!File.Exists(path))
@@ -32,7 +35,7 @@ public static class CheckpointLoader
             || fileName.EndsWith(".safetensors", StringComparison.OrdinalIgnoreCase)
             || fileName.EndsWith(".safetensors.index.json", StringComparison.OrdinalIgnoreCase);
         if (huggingFaceFile && folder is not null && File.Exists(Path.Combine(folder, HuggingFaceLoader.ConfigFileName)))
-            return HuggingFaceLoader.Load(folder);
+            return HuggingFaceLoader.Load(folder, keepQuantized);
         if (fileName.EndsWith(".safetensors", StringComparison.OrdinalIgnoreCase))
             throw new ModelFormatException(path, $"a .safetensors file needs a {HuggingFaceLoader.ConfigFileName} beside it to describe the model.");
         if (fileName.EndsWith(".gguf", StringComparison.OrdinalIgnoreCase) || StartsWithGgufMagic(path))

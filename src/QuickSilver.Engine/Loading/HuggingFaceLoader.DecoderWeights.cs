@@ -9,7 +9,7 @@ public static partial class HuggingFaceLoader
     /// Qwen3/Gemma 3 q_norm/k_norm, Gemma 2/3's four norms per layer, and Gemma's (1 + w) norm weights shifted by one.
     /// </summary>
     private static CheckpointData LoadDecoder(SafetensorsCheckpoint checkpoint, ModelConfig config, ConfigExtras extras, HuggingFaceDecoderFamily family,
-        string folder, Dictionary<string, string> metadata)
+        string folder, Dictionary<string, string> metadata, bool keepHalfPrecision)
     {
         string prefix = checkpoint.Contains("model.embed_tokens.weight") || !checkpoint.Contains("embed_tokens.weight") ? "model." : "";
         bool tied = extras.TieWordEmbeddings == true || !checkpoint.Contains("lm_head.weight");
@@ -27,7 +27,7 @@ public static partial class HuggingFaceLoader
         long qRows = (long)config.NumHeads * config.HeadDim, kvRows = (long)config.NumKvHeads * config.HeadDim;
         bool biasRequired = extras.AttentionBias == true;
 
-        builder.Add(WeightNames.Embedding, [config.VocabSize, d], Read(checkpoint, prefix + "embed_tokens.weight", [config.VocabSize, d]));
+        Matrix(prefix + "embed_tokens.weight", WeightNames.Embedding, config.VocabSize, d);
         for (int layer = 0; layer < config.NumLayers; layer++)
         {
             string p = $"{prefix}layers.{layer}.";
@@ -77,8 +77,23 @@ public static partial class HuggingFaceLoader
             Projection(p + "mlp.down_proj", WeightNames.Down(layer), d, inner, config.MlpBias, extras.MlpBias == true);
         }
         Norm(prefix + "norm.weight", WeightNames.FinalNormWeight, d);
-        if (!tied) builder.Add(WeightNames.LmHead, [config.VocabSize, d], Read(checkpoint, "lm_head.weight", [config.VocabSize, d]));
+        if (!tied) Matrix("lm_head.weight", WeightNames.LmHead, config.VocabSize, d);
         return builder.Build(tokenizer: null, metadata);
+
+        // A matrix as stored: 16-bit blocks when asked and stored so, float32 otherwise.
+        void Matrix(string source, string target, long rows, long columns)
+        {
+            if (keepHalfPrecision && checkpoint.Contains(source))
+            {
+                CheckpointBuilder.ExpectShape(checkpoint.FileOf(source), source, [rows, columns], checkpoint.GetInfo(source).Shape);
+                if (checkpoint.ReadHalfMatrix(source) is { } half)
+                {
+                    builder.Add(new HostTensor(target, [rows, columns], half));
+                    return;
+                }
+            }
+            builder.Add(target, [rows, columns], Read(checkpoint, source, [rows, columns]));
+        }
 
         void Norm(string source, string target, long size)
         {
@@ -92,7 +107,7 @@ public static partial class HuggingFaceLoader
 
         void Projection(string source, string target, long rows, long columns, bool withBias, bool required)
         {
-            builder.Add(target, [rows, columns], Read(checkpoint, source + ".weight", [rows, columns]));
+            Matrix(source + ".weight", target, rows, columns);
             if (!withBias) return;
             string biasName = source + ".bias";
             float[] bias = checkpoint.Contains(biasName) || required ? Read(checkpoint, biasName, [rows]) : new float[rows];

@@ -31,7 +31,12 @@ public static partial class HuggingFaceLoader
     /// <summary>Loads the folder.</summary>
     /// <param name="folder">A folder with config.json and safetensors weights.</param>
     /// <exception cref="ModelFormatException">Missing files, unsupported model type, or tensors that do not match the config.</exception>
-    public static CheckpointData Load(string folder)
+    public static CheckpointData Load(string folder) => Load(folder, keepHalfPrecision: false);
+
+    /// <summary>Loads the folder; with <paramref name="keepHalfPrecision"/>, the projection and embedding matrices of the
+    /// Llama-shaped families stored as F16/BF16 stay 16-bit (as <see cref="HostTensor.Packed"/>) instead of float32.</summary>
+    /// <exception cref="ModelFormatException">Missing files, unsupported model type, or tensors that do not match the config.</exception>
+    public static CheckpointData Load(string folder, bool keepHalfPrecision)
     {
         ArgumentException.ThrowIfNullOrEmpty(folder);
         if (!Directory.Exists(folder))
@@ -48,7 +53,7 @@ public static partial class HuggingFaceLoader
         using SafetensorsCheckpoint checkpoint = SafetensorsReader.OpenCheckpoint(folder);
         return modelType == "gpt2"
             ? LoadGpt2(checkpoint, config, folder, metadata)
-            : LoadDecoder(checkpoint, config, extras, DecoderFamilies[modelType], folder, metadata);
+            : LoadDecoder(checkpoint, config, extras, DecoderFamilies[modelType], folder, metadata, keepHalfPrecision);
     }
 
     /// <summary>Reads and validates config.json alone (no weights).</summary>

@@ -37,6 +37,9 @@ public sealed class SafetensorsCheckpoint : IDisposable
     /// <exception cref="ModelFormatException">The tensor is absent or has an unsupported dtype.</exception>
     public float[] ReadFloat32(string name) => Owner(name).ReadFloat32(name);
 
+    /// <summary>A 2-D F16/BF16 tensor kept 16-bit, or null for any other dtype or rank.</summary>
+    internal Kernels.QuantizedMatrix? ReadHalfMatrix(string name) => Owner(name).ReadHalfMatrix(name);
+
     /// <inheritdoc />
     public void Dispose()
     {

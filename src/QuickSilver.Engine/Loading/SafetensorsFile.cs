@@ -59,6 +59,25 @@ public sealed class SafetensorsFile : IDisposable
         return data;
     }
 
+    /// <summary>A 2-D F16/BF16 tensor kept 16-bit (its bytes as stored, read piece by piece), or null for any other dtype or rank.</summary>
+    internal Kernels.QuantizedMatrix? ReadHalfMatrix(string name)
+    {
+        if (!Tensors.TryGetValue(name, out SafetensorsTensorInfo? info))
+            throw new ModelFormatException(Path, $"missing tensor '{name}'.");
+        if (info.Shape.Length != 2 || info.DType is not ("F16" or "BF16")) return null;
+        GgufTensorType type = info.DType == "F16" ? GgufTensorType.F16 : GgufTensorType.BF16;
+        long start = DataOffset + info.Begin;
+        try
+        {
+            return Kernels.QuantizedMatrix.FromGgufBlocks(type, info.Shape[0], info.Shape[1],
+                (element, destination) => FileSlice.ReadExactly(_handle, start + (element * 2), destination, Path, $"tensor '{name}'"));
+        }
+        catch (ArgumentException e)
+        {
+            throw new ModelFormatException(Path, $"tensor '{name}': {e.Message}", e);
+        }
+    }
+
     /// <summary>Reads a tensor as a <see cref="HostTensor"/> with its stored shape.</summary>
     /// <param name="name">Stored tensor name.</param>
     /// <param name="hostName">Name to give the result (default: <paramref name="name"/>).</param>

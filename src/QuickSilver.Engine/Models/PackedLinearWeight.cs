@@ -7,13 +7,17 @@ namespace QuickSilver.Engine.Models;
 
 /// <summary>
 /// A weight kept in ggml blocks (<see cref="QuantizedMatrix"/>, possibly several row-stacked parts such as q|k|v, each in
-/// its own format, never copied together) and multiplied by the managed kernels: activations are quantized per 32-value
-/// block to 8 bits once, as llama.cpp multiplies these formats, then every part writes its columns of the output. CPU only.
+/// its own format, never copied together) and multiplied by the managed kernels: activations are quantized to 8 bits once
+/// per form the parts need (32-value blocks for Q8_0/Q4_x/Q5_x/IQ4_NL, 256-value Q8_K blocks for the k-quants and IQ4_XS),
+/// as llama.cpp multiplies these formats, then every part writes its columns of the output. F16/BF16 parts multiply float32
+/// activations. CPU only.
 /// </summary>
 public sealed class PackedLinearWeight : LinearWeight
 {
     [ThreadStatic] private static Q8Activations? t_activations;
+    [ThreadStatic] private static Q8KActivations? t_kActivations;
     private readonly QuantizedMatrix[] _parts;
+    private readonly bool _needsBlocks32, _needsBlocks256; // the activation forms the parts multiply
 
     /// <summary>Wraps <paramref name="matrix"/>.</summary>
     /// <param name="matrix">The blocks.</param>
@@ -30,6 +34,8 @@ public sealed class PackedLinearWeight : LinearWeight
         if (parts.Count == 0 || parts.Any(p => p is null || p.Columns != parts[0].Columns))
             throw new ArgumentException("Need at least one part, all with the same number of columns.", nameof(parts));
         (_parts, QuantizeActivations) = (parts.ToArray(), quantizeActivations);
+        _needsBlocks256 = _parts.Any(p => KQuantDot.Handles(p.Type));
+        _needsBlocks32 = _parts.Any(p => !KQuantDot.Handles(p.Type) && !QuantizedMatrix.IsHalfPrecision(p.Type));
     }
 
     /// <summary>The blocks of a single-part weight (e.g. an embedding table).</summary>
@@ -70,15 +76,42 @@ public sealed class PackedLinearWeight : LinearWeight
         var output = MemoryMarshal.Cast<byte, float>(y.bytes);
         if (QuantizeActivations)
         {
-            long start = OpProfile.Start();
-            var activations = t_activations ??= new Q8Activations();
-            activations.Quantize(input, (int)n, (int)InFeatures);
-            OpProfile.Stop("quantize activations", start);
+            // Each activation form (32-value blocks, 256-value Q8_K blocks) is made at most once for all parts.
+            Q8Activations? blocks32 = null;
+            Q8KActivations? blocks256 = null;
             int offset = 0;
             foreach (var part in _parts)
             {
-                start = OpProfile.Start();
-                QuantizedMatMul.Multiply(part, activations, output, KernelSettings.Isa, KernelSettings.Threads, outFeatures, offset);
+                long start;
+                if (QuantizedMatrix.IsHalfPrecision(part.Type))
+                {
+                    start = OpProfile.Start();
+                    QuantizedMatMul.MultiplyExact(part, input, (int)n, output, KernelSettings.Isa != KernelIsa.Scalar, KernelSettings.Threads, outFeatures, offset);
+                }
+                else if (KQuantDot.Handles(part.Type))
+                {
+                    if (blocks256 is null)
+                    {
+                        start = OpProfile.Start();
+                        blocks256 = t_kActivations ??= new Q8KActivations();
+                        blocks256.Quantize(input, (int)n, (int)InFeatures);
+                        OpProfile.Stop("quantize activations", start);
+                    }
+                    start = OpProfile.Start();
+                    QuantizedMatMul.Multiply(part, blocks256, output, KernelSettings.Isa, KernelSettings.Threads, outFeatures, offset);
+                }
+                else
+                {
+                    if (blocks32 is null)
+                    {
+                        start = OpProfile.Start();
+                        blocks32 = t_activations ??= new Q8Activations();
+                        blocks32.Quantize(input, (int)n, (int)InFeatures);
+                        OpProfile.Stop("quantize activations", start);
+                    }
+                    start = OpProfile.Start();
+                    QuantizedMatMul.Multiply(part, blocks32, output, KernelSettings.Isa, KernelSettings.Threads, outFeatures, offset);
+                }
                 OpProfile.Stop($"{part.Type} matmul (managed)", start);
                 offset += part.Rows;
             }
@@ -108,9 +141,19 @@ public sealed class PackedLinearWeight : LinearWeight
         if (plan is null || plan.Threads != KernelSettings.Threads) _rowPlan = plan = PackedRowPlan.Create(_parts, KernelSettings.Threads);
         if (QuantizeActivations)
         {
-            var activations = t_activations ??= new Q8Activations();
-            activations.Quantize(x[..inFeatures], 1, inFeatures);
-            plan.Multiply(activations, y, outFeatures, KernelSettings.Isa);
+            Q8Activations? blocks32 = null;
+            Q8KActivations? blocks256 = null;
+            if (_needsBlocks256)
+            {
+                blocks256 = t_kActivations ??= new Q8KActivations();
+                blocks256.Quantize(x[..inFeatures], 1, inFeatures);
+            }
+            if (_needsBlocks32)
+            {
+                blocks32 = t_activations ??= new Q8Activations();
+                blocks32.Quantize(x[..inFeatures], 1, inFeatures);
+            }
+            plan.Multiply(x[..inFeatures], blocks32, blocks256, y, outFeatures, KernelSettings.Isa);
         }
         else plan.MultiplyExact(x, y, outFeatures, KernelSettings.Isa != KernelIsa.Scalar);
     }

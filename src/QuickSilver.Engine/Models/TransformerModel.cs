@@ -70,10 +70,11 @@ public sealed partial class TransformerModel : IDisposable
     /// <param name="device">Where float weights go; packed weights need the CPU and are decoded for any other device.</param>
     /// <param name="quantizeTo">Quantize float matrices at load (Q8_0 or Q4_0), or null.</param>
     /// <param name="quantizeActivations">Packed matrices multiply 8-bit block-quantized activations (llama.cpp's way, fast); false multiplies float activations exactly.</param>
+    /// <param name="keepHalfPrecision">F16/BF16 matrices the loader kept packed stay 16-bit (unless <paramref name="quantizeTo"/> is set); false widens them to float32.</param>
     /// <exception cref="ArgumentException"><paramref name="quantizeTo"/> is not Q8_0 or Q4_0.</exception>
-    public static TransformerModel Create(CheckpointData checkpoint, torch.Device device, GgufTensorType? quantizeTo, bool quantizeActivations = true)
+    public static TransformerModel Create(CheckpointData checkpoint, torch.Device device, GgufTensorType? quantizeTo, bool quantizeActivations = true, bool keepHalfPrecision = true)
     {
-        if (quantizeTo is { } target && !Kernels.QuantizedMatrix.Supports(target))
+        if (quantizeTo is { } target && !Kernels.QuantizedMatrix.CanQuantizeTo(target))
             throw new ArgumentException($"Weights can be quantized at load to Q8_0 or Q4_0, not {target}.", nameof(quantizeTo));
         ArgumentNullException.ThrowIfNull(checkpoint);
         var config = checkpoint.Config;
@@ -93,7 +94,9 @@ public sealed partial class TransformerModel : IDisposable
         LinearWeight Linear(string name, long rows, long columns)
         {
             bool cpu = device.type == DeviceType.CPU;
-            if (cpu && tensors.TryGetValue(name, out var host) && host.Packed is { } packed && host.Shape.SequenceEqual([rows, columns]))
+            // 16-bit float matrices are widened or quantized at load when asked (their Data decodes the blocks).
+            if (cpu && tensors.TryGetValue(name, out var host) && host.Packed is { } packed && host.Shape.SequenceEqual([rows, columns])
+                && (!Kernels.QuantizedMatrix.IsHalfPrecision(packed.Type) || (keepHalfPrecision && quantizeTo is null)))
                 return new PackedLinearWeight(packed, quantizeActivations);
             if (cpu && quantizeTo is { } type && columns % GgmlQuantization.BlockSize == 0 && tensors.TryGetValue(name, out host) && host.Shape.SequenceEqual([rows, columns]))
                 return new PackedLinearWeight(Kernels.QuantizedMatrix.Quantize(type, rows, columns, host.Data), quantizeActivations);

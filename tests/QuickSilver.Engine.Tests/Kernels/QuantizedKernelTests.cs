@@ -121,7 +121,7 @@ public sealed class QuantizedKernelTests
         Assert.Throws<ArgumentException>(() => QuantizedMatMul.Multiply(weights, activations, new float[2], KernelIsa.Scalar, 1));
         Assert.Throws<ArgumentException>(() => activations.Quantize(new float[33], 1, 33));
         Assert.Throws<ArgumentException>(() => QuantizedMatrix.FromGgufBlocks(GgufTensorType.Q8_0, 2, 64, new byte[10]));
-        Assert.Throws<NotSupportedException>(() => QuantizedMatrix.BlockBytes(GgufTensorType.Q4_K));
+        Assert.Throws<NotSupportedException>(() => QuantizedMatrix.BlockBytes(GgufTensorType.F32));
     }
 
     internal static float[] RandomValues(Random random, int count, float scale) =>

@@ -7,7 +7,7 @@ namespace QuickSilver.Engine.Runtime;
 /// each entry with its position, in buffers that grow by doubling up to the context length, so a decode
 /// step never concatenates. Entries need not be in position order; attention masks by position.
 /// </summary>
-public sealed class LayerKvCache : IDisposable
+public sealed partial class LayerKvCache : IDisposable
 {
     private readonly int _kvHeads, _headDim, _maxEntries;
     private readonly torch.Device _device;

@@ -9,6 +9,9 @@ internal static class TinyArchitectures
     /// <summary>A Llama-shaped tiny config: V 64, d 64, 3 layers, 4 heads over 2 KV heads of 16, MLP 96, 64 positions.</summary>
     public static ModelConfig Base(string architecture) => ArchitectureCases.Tiny.Base(architecture);
 
+    /// <summary>Plain Llama 2.</summary>
+    public static ArchitectureCase Llama2 => ArchitectureCases.Tiny.ByName("llama2");
+
     /// <summary>Llama 3.1's scaling, original context 16.</summary>
     public static ArchitectureCase Llama31 => ArchitectureCases.Tiny.ByName("llama3.1");
 

@@ -58,9 +58,7 @@ internal static class BenchCommand
             }
             var result = BenchRunner.Run(settings, context.Reporter);
             var markdown = BenchMarkdown.Render(result);
-            var (md, js) = folder.WriteReport("bench", markdown, result);
-            context.Output.WriteLine(markdown);
-            context.Output.WriteLine($"Results: {md}, {js}");
+            context.Publish(folder, "bench", markdown, result);
             return ExitCodes.Success;
         }));
         return command;

@@ -63,9 +63,7 @@ internal static class CompareCommand
             var folder = OutputFolder.Prepare(parse.GetValue(outOption)!);
             var result = CompareRunner.Run(settings, parse.GetValue(inProcess), context.Reporter);
             var markdown = CompareRunner.Render(result);
-            var (md, js) = folder.WriteReport("compare", markdown, result);
-            context.Output.WriteLine(markdown);
-            context.Output.WriteLine($"Results: {md}, {js}");
+            context.Publish(folder, "compare", markdown, result);
             return result.Ours.Ok ? ExitCodes.Success : ExitCodes.Failure;
         }));
         return command;

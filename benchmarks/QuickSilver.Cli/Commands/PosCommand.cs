@@ -42,9 +42,7 @@ internal static class PosCommand
             using var lm = context.Reporter.Task($"Loading {modelSpec}", 1, _ => ModelLoader.Load(modelSpec, n));
             var report = context.Reporter.Task("Tracing halting decisions", 1, _ => Run(lm, modelSpec, textPath, content, resolved, w, max));
             var markdown = Render(report);
-            var (md, js) = folder.WriteReport("pos", markdown, report);
-            context.Output.WriteLine(markdown);
-            context.Output.WriteLine($"Results: {md}, {js}");
+            context.Publish(folder, "pos", markdown, report);
             return ExitCodes.Success;
         }));
         return command;

@@ -46,9 +46,7 @@ internal static class PplCommand
             using var lm = context.Reporter.Task($"Loading {modelSpec}", 1, _ => ModelLoader.Load(modelSpec, n));
             var report = Evaluate(lm, modelSpec, textPath, content, w, s, resolved, max, context.Reporter);
             var markdown = Render([report]);
-            var (md, js) = folder.WriteReport("ppl", markdown, report);
-            context.Output.WriteLine(markdown);
-            context.Output.WriteLine($"Results: {md}, {js}");
+            context.Publish(folder, "ppl", markdown, report);
             return ExitCodes.Success;
         }));
         return command;

@@ -56,9 +56,7 @@ internal static class RegimesCommand
                 rows.AddRange(context.Reporter.Task("Long contexts", 1, _ => LongContexts(big, n)));
             }
             string markdown = Render(rows, modelSpec, threadCount);
-            var (md, js) = folder.WriteReport("regimes", markdown, rows);
-            context.Output.WriteLine(markdown);
-            context.Output.WriteLine($"Results: {md}, {js}");
+            context.Publish(folder, "regimes", markdown, rows);
             return ExitCodes.Success;
         }));
         return command;

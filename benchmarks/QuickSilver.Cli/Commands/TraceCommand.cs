@@ -46,9 +46,7 @@ internal static class TraceCommand
             using var lm = context.Reporter.Task($"Loading {modelSpec}", 1, _ => ModelLoader.Load(modelSpec, n));
             var report = context.Reporter.Task("Tracing and drawing", 1, _ => Run(lm, modelSpec, textPath, content, resolved, max, folder, w, h));
             var markdown = Render(report);
-            var (md, js) = folder.WriteReport("trace", markdown, report);
-            context.Output.WriteLine(markdown);
-            context.Output.WriteLine($"Results: {md}, {js}, {string.Join(", ", report.Figures)}");
+            context.Publish(folder, "trace", markdown, report, report.Figures);
             return ExitCodes.Success;
         }));
         return command;

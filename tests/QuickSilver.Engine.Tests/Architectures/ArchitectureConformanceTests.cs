@@ -4,6 +4,7 @@ using QuickSilver.Engine.Runtime;
 using QuickSilver.Engine.Tests.Loading;
 using QuickSilver.Testing.LlamaCpp;
 using Xunit.Abstractions;
+using QuickSilver.Testing.Conformance;
 
 namespace QuickSilver.Engine.Tests.Architectures;
 
@@ -33,17 +34,19 @@ public sealed class ArchitectureConformanceTests(ITestOutputHelper output)
         ArchitectureCase c = TinyArchitectures.ByName(name);
         using var temp = new TempDirectory();
         string path = ArchitectureWriters.WriteGguf(c, c.Weights(), temp.File(name + ".gguf"), matrixType);
-        // llama.cpp runs the llama architecture without a window; compare where the window cannot matter.
-        int[] tokens = c.LlamaCppAppliesWindow || c.Config.SlidingWindow == 0 ? Prompt : Prompt[..c.Config.SlidingWindow];
+        int[] tokens = Prompt;
 
         // The user's path: LanguageModel.Load resolves the loader and the GGUF vocabulary.
         using LanguageModel model = LanguageModel.Load(path);
         using ForwardOutput forward = model.Runner.Run(new ForwardInput { TokenIds = tokens, AllLogits = true });
         float[] ours = TestModels.ToArray(forward.Logits);
-        float[][] theirs = LlamaCppModel.LogitsAtEveryPosition(path, tokens);
+        // llama.cpp runs Mistral (converted as llama) without its window: there its cache is trimmed to the window instead.
+        float[][] theirs = c.Config.SlidingWindow > 0 && !c.LlamaCppAppliesWindow
+            ? LlamaCppModel.LogitsWithSlidingWindow(path, tokens, c.Config.SlidingWindow)
+            : LlamaCppModel.LogitsAtEveryPosition(path, tokens);
         (float maxDelta, double argmaxAgreement) = Compare(ours, theirs, c.Config.VocabSize);
         output.WriteLine($"{name} {matrixType}: {tokens.Length} positions, max |Δlogit| vs llama.cpp = {maxDelta:G3}, argmax agreement {argmaxAgreement:P0}");
-        AssertWithinGoal(matrixType, maxDelta, argmaxAgreement);
+        AssertWithinGoal(c, path, tokens, matrixType, ours, theirs);
     }
 
     [Theory]
@@ -67,15 +70,28 @@ public sealed class ArchitectureConformanceTests(ITestOutputHelper output)
     }
 
     /// <summary>
-    /// F32: the goal, max |Δlogit| ≤ 0.02 and every argmax equal. F16: llama.cpp rounds the activations to fp16 inside
-    /// its F16 matmuls (ggml's vec_dot_type for F16) while we multiply in float32, so its logits move by up to ~0.03 on these
-    /// tiny random models (logits of ±10) and a near-tie may flip; the bound is 0.05 and 95% of the argmaxes.
+    /// F32: the goal, max |Δlogit| ≤ 0.02 and every argmax equal. F16: llama.cpp rounds F16 matmul inputs to fp16
+    /// while we multiply the same weights in float32. On these tiny models (weights of std 0.25, logits of ±10) that
+    /// rounding moves llama.cpp's logits by up to ~0.03 (the 0.02 goal is shown on the role-scaled models of the
+    /// conformance matrix, TensorTypeConformanceTests). Here the test proves where the gap is: ours are within 1e-3 of a
+    /// float64 forward on the same file, and any argmax flip is a near-tie llama.cpp's own distance from that forward can swap.
     /// </summary>
-    internal static void AssertWithinGoal(GgufTensorType matrixType, float maxDelta, double argmaxAgreement)
+    internal static void AssertWithinGoal(ArchitectureCase c, string path, int[] tokens, GgufTensorType matrixType, float[] ours, float[][] theirs)
     {
-        bool f32 = matrixType == GgufTensorType.F32;
-        Assert.True(maxDelta <= (f32 ? 0.02f : 0.05f), $"{matrixType}: max |Δlogit| {maxDelta}");
-        Assert.True(argmaxAgreement >= (f32 ? 1.0 : 0.95), $"{matrixType}: argmax agreement {argmaxAgreement:P1}");
+        int vocab = c.Config.VocabSize;
+        (float maxDelta, double argmaxAgreement) = Compare(ours, theirs, vocab);
+        if (matrixType == GgufTensorType.F32)
+        {
+            Assert.True(maxDelta <= 0.02f, $"{matrixType}: max |Δlogit| {maxDelta}");
+            Assert.Equal(1.0, argmaxAgreement);
+            return;
+        }
+        double[][] exact = Float64Transformer.Logits(c, path, tokens);
+        double[][] oursRows = ConformanceMetrics.Rows(ours, vocab), theirRows = ConformanceMetrics.Widen(theirs);
+        double oursError = ConformanceMetrics.MaxAbsDelta(oursRows, exact), theirError = ConformanceMetrics.MaxAbsDelta(theirRows, exact);
+        Assert.True(oursError <= 1e-3, $"{matrixType}: ours vs float64 {oursError}");
+        Assert.True(maxDelta <= theirError + oursError + 1e-6, $"{matrixType}: max |Δlogit| {maxDelta} exceeds llama.cpp's own distance from float64 {theirError}");
+        Assert.Equal(0, ConformanceMetrics.UnexplainedArgmaxFlips(oursRows, theirRows, exact, theirError));
     }
 
     internal static float[] Logits(CheckpointData checkpoint, int[] tokens)

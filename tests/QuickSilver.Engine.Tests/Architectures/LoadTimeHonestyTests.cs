@@ -1,5 +1,6 @@
 using QuickSilver.Engine.Loading;
 using QuickSilver.Engine.Tests.Loading;
+using QuickSilver.Testing.Conformance;
 
 namespace QuickSilver.Engine.Tests.Architectures;
 
@@ -60,11 +61,7 @@ public sealed class LoadTimeHonestyTests
     public void Gguf_metadata_key_is_rejected_by_name(string architecture, string key, object value)
     {
         ArchitectureCase c = TinyArchitectures.All.First(a => a.GgufArchitecture == architecture);
-        var variant = new ArchitectureCase
-        {
-            Name = c.Name, GgufArchitecture = c.GgufArchitecture, HfModelType = c.HfModelType, Config = c.Config,
-            GgufMetadata = new Dictionary<string, object>(c.GgufMetadata) { [key] = value },
-        };
+        ArchitectureCase variant = c.WithGgufMetadata(new Dictionary<string, object>(c.GgufMetadata) { [key] = value });
         using var temp = new TempDirectory();
         string path = ArchitectureWriters.WriteGguf(variant, c.Weights(), temp.File("m.gguf"));
         var error = Assert.Throws<ModelFormatException>(() => GgufLoader.Load(path));

@@ -2,6 +2,7 @@ using QuickSilver.Engine.Models;
 using QuickSilver.Engine.Runtime;
 using QuickSilver.Policies;
 using TorchSharp;
+using QuickSilver.Testing.Conformance;
 
 namespace QuickSilver.Engine.Tests.Architectures;
 

@@ -1,13 +1,11 @@
 namespace QuickSilver.Testing.Conformance;
 
-/// <summary>The architectures the conformance matrix covers. Add a line here to add a row.</summary>
+/// <summary>The architectures the conformance matrix covers: every case of <see cref="ArchitectureCases.Conformance"/>.</summary>
 internal static class ConformanceArchitectures
 {
     /// <summary>Every registered architecture, in matrix order.</summary>
     public static IReadOnlyList<IConformanceArchitecture> All { get; } =
-    [
-        new LlamaConformanceModel(),
-    ];
+        [.. ArchitectureCases.Conformance.All.Select(c => new CaseConformanceModel(c))];
 
     /// <summary>The architecture named <paramref name="name"/> (case-insensitive).</summary>
     /// <exception cref="ArgumentException">No such architecture; the message lists the known ones.</exception>

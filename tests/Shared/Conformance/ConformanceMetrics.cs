@@ -22,6 +22,27 @@ internal static class ConformanceMetrics
         return (double)same / a.Count;
     }
 
+    /// <summary>
+    /// Positions where <paramref name="ours"/> and <paramref name="theirs"/> pick different top tokens although the exact
+    /// logits (<paramref name="exact"/>) separate those two tokens by more than 2 × <paramref name="theirError"/>, theirs'
+    /// max distance from exact: flips that their rounding cannot explain. A flip of a closer near-tie is their rounding's doing
+    /// when ours equals the exact argmax there.
+    /// </summary>
+    public static int UnexplainedArgmaxFlips(IReadOnlyList<IReadOnlyList<double>> ours, IReadOnlyList<IReadOnlyList<double>> theirs, IReadOnlyList<IReadOnlyList<double>> exact, double theirError)
+    {
+        Check(ours, theirs);
+        Check(ours, exact);
+        int unexplained = 0;
+        for (int t = 0; t < ours.Count; t++)
+        {
+            int a = ArgMax(ours[t]), b = ArgMax(theirs[t]);
+            if (a == b) continue;
+            bool oursIsExact = a == ArgMax(exact[t]);
+            if (!oursIsExact || Math.Abs(exact[t][a] - exact[t][b]) > 2 * theirError) unexplained++;
+        }
+        return unexplained;
+    }
+
     /// <summary>exp of the mean negative log-likelihood of tokens[t + 1] under logits[t] for t in [<paramref name="from"/>, <paramref name="to"/>) (log-softmax in float64).</summary>
     public static double Perplexity(IReadOnlyList<IReadOnlyList<double>> logits, IReadOnlyList<int> tokens, int from, int to)
     {

@@ -18,19 +18,20 @@ internal static class ConformanceRunner
     /// <param name="source">The architecture's F32 file (<see cref="IConformanceArchitecture.WriteGguf"/>).</param>
     /// <param name="folder">Where the quantized file goes.</param>
     /// <param name="sequence">Evaluation tokens (text part, then sampled part).</param>
-    public static ConformanceResult Run(IConformanceArchitecture architecture, ConformanceVariant variant, string source, string folder, ConformanceTokens sequence)
+    /// <param name="withRoundedReference">Also run the float64 forward rounding activations like llama.cpp (an explanatory column; doubles the reference's cost).</param>
+    public static ConformanceResult Run(IConformanceArchitecture architecture, ConformanceVariant variant, string source, string folder, ConformanceTokens sequence, bool withRoundedReference = true)
     {
         int[] tokens = sequence.Ids;
         int split = sequence.TextEnd;
         string path = Path.Combine(folder, $"{architecture.Name}-{variant.Name.Replace(' ', '-')}.gguf");
         variant.Quantize(source, path);
         string types = DescribeTypes(path);
-        double[][] theirs = ConformanceMetrics.Widen(LlamaCppModel.LogitsAtEveryPosition(path, tokens));
+        double[][] theirs = architecture.LlamaCppLogits(path, tokens);
         double[][] reference = architecture.ReferenceLogits(path, tokens);
         double theirPerplexity = ConformanceMetrics.Perplexity(theirs, tokens, split - 1, tokens.Length - 1);
         double theirTextPerplexity = ConformanceMetrics.Perplexity(theirs, tokens, 0, split - 1);
         double theirDeltaReference = ConformanceMetrics.MaxAbsDelta(theirs, reference);
-        double[][]? rounded = architecture.ReferenceLogitsRoundedLikeLlamaCpp(path, tokens);
+        double[][]? rounded = withRoundedReference ? architecture.ReferenceLogitsRoundedLikeLlamaCpp(path, tokens) : null;
         double theirDeltaRounded = rounded is null ? double.NaN : ConformanceMetrics.MaxAbsDelta(theirs, rounded);
         double[][] ours, exact;
         try
@@ -54,6 +55,7 @@ internal static class ConformanceRunner
         {
             LlamaCppMaxDeltaVsRounded = theirDeltaRounded,
             DefaultMaxDeltaVsFloat64 = ConformanceMetrics.MaxAbsDelta(ours, reference),
+            UnexplainedArgmaxFlips = ConformanceMetrics.UnexplainedArgmaxFlips(ours, theirs, reference, theirDeltaReference),
         };
     }
 

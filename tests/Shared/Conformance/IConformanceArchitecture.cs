@@ -2,7 +2,7 @@ namespace QuickSilver.Testing.Conformance;
 
 /// <summary>
 /// One architecture of the conformance matrix: a random-weight GGUF written with the metadata llama.cpp's converter
-/// writes, and an independent float64 forward that reads any quantization of that file.
+/// writes, an independent float64 forward that reads any quantization of that file, and llama.cpp's logits on it.
 /// </summary>
 /// <remarks>
 /// Register an implementation in <see cref="ConformanceArchitectures.All"/>; the CLI's <c>conformance</c> command and
@@ -11,7 +11,7 @@ namespace QuickSilver.Testing.Conformance;
 /// </remarks>
 internal interface IConformanceArchitecture
 {
-    /// <summary>Row label in the matrix, e.g. "llama".</summary>
+    /// <summary>Row label in the matrix, e.g. "llama2".</summary>
     string Name { get; }
 
     /// <summary>Writes the F32 GGUF (random weights, fixed seed) that every quantization starts from.</summary>
@@ -29,4 +29,8 @@ internal interface IConformanceArchitecture
     /// llama.cpp's distance from the exact logits is its activation rounding.
     /// </summary>
     double[][]? ReferenceLogitsRoundedLikeLlamaCpp(string gguf, IReadOnlyList<int> tokens) => null;
+
+    /// <summary>llama.cpp's logits at every position on <paramref name="gguf"/>, run so that it computes this architecture.</summary>
+    double[][] LlamaCppLogits(string gguf, IReadOnlyList<int> tokens) =>
+        ConformanceMetrics.Widen(QuickSilver.Testing.LlamaCpp.LlamaCppModel.LogitsAtEveryPosition(gguf, tokens));
 }

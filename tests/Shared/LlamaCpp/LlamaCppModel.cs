@@ -21,7 +21,52 @@ internal static class LlamaCppModel
     /// <param name="tokens">Token ids, fed as they are (no tokenizer involved), positions 0..n-1.</param>
     /// <param name="options">Threads and numerics; defaults as described on the class.</param>
     /// <exception cref="InvalidOperationException">llama.cpp refused the file or the batch; the message carries its log.</exception>
-    public static float[][] LogitsAtEveryPosition(string gguf, IReadOnlyList<int> tokens, LlamaCppOptions? options = null)
+    public static float[][] LogitsAtEveryPosition(string gguf, IReadOnlyList<int> tokens, LlamaCppOptions? options = null) =>
+        Run(gguf, tokens, options, ctx =>
+        {
+            var batch = new LLamaBatch();
+            for (int i = 0; i < tokens.Count; i++) batch.Add((LLamaToken)tokens[i], i, LLamaSeqId.Zero, true);
+            Decode(ctx, batch);
+            var result = new float[tokens.Count][];
+            for (int i = 0; i < tokens.Count; i++) result[i] = ctx.NativeHandle.GetLogitsIth(i).ToArray();
+            return result;
+        });
+
+    /// <summary>
+    /// Logits at every position with sliding-window attention over <paramref name="window"/> tokens (the current one
+    /// included) in every layer, for files whose llama.cpp graph has no window (Mistral, converted as <c>llama</c>): one
+    /// token per decode, and before each step every cache entry older than the window is removed from the sequence
+    /// (<c>llama_memory_seq_rm</c>). That is Mistral's own rolling-buffer cache, hence exactly its attention.
+    /// </summary>
+    /// <param name="gguf">The model file.</param>
+    /// <param name="tokens">Token ids, positions 0..n-1.</param>
+    /// <param name="window">Keys visible to each query, itself included.</param>
+    /// <param name="options">Threads and numerics.</param>
+    public static float[][] LogitsWithSlidingWindow(string gguf, IReadOnlyList<int> tokens, int window, LlamaCppOptions? options = null)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(window, 1);
+        return Run(gguf, tokens, options, ctx =>
+        {
+            var result = new float[tokens.Count][];
+            for (int i = 0; i < tokens.Count; i++)
+            {
+                if (i >= window) ctx.NativeHandle.MemorySequenceRemove(LLamaSeqId.Zero, 0, i - window + 1);
+                var batch = new LLamaBatch();
+                batch.Add((LLamaToken)tokens[i], i, LLamaSeqId.Zero, true);
+                Decode(ctx, batch);
+                result[i] = ctx.NativeHandle.GetLogitsIth(0).ToArray();
+            }
+            return result;
+        });
+    }
+
+    private static void Decode(LLamaContext ctx, LLamaBatch batch)
+    {
+        DecodeResult status = ctx.Decode(batch);
+        if (status != DecodeResult.Ok) throw new InvalidOperationException($"llama_decode returned {status}.");
+    }
+
+    private static float[][] Run(string gguf, IReadOnlyList<int> tokens, LlamaCppOptions? options, Func<LLamaContext, float[][]> body)
     {
         ArgumentNullException.ThrowIfNull(tokens);
         if (tokens.Count == 0) throw new ArgumentException("At least one token is needed.", nameof(tokens));
@@ -50,13 +95,7 @@ internal static class LlamaCppModel
             {
                 using LLamaWeights weights = LLamaWeights.LoadFromFile(parameters);
                 using LLamaContext ctx = weights.CreateContext(parameters);
-                var batch = new LLamaBatch();
-                for (int i = 0; i < tokens.Count; i++) batch.Add((LLamaToken)tokens[i], i, LLamaSeqId.Zero, true);
-                DecodeResult status = ctx.Decode(batch);
-                if (status != DecodeResult.Ok) throw new InvalidOperationException($"llama_decode returned {status}.");
-                var result = new float[tokens.Count][];
-                for (int i = 0; i < tokens.Count; i++) result[i] = ctx.NativeHandle.GetLogitsIth(i).ToArray();
-                return result;
+                return body(ctx);
             }
             catch (Exception e) when (e is not InvalidOperationException || e.Message.StartsWith("llama_decode", StringComparison.Ordinal))
             {

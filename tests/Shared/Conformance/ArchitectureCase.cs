@@ -1,7 +1,7 @@
 using QuickSilver.Engine.Loading;
 using QuickSilver.Engine.Models;
 
-namespace QuickSilver.Engine.Tests.Architectures;
+namespace QuickSilver.Testing.Conformance;
 
 /// <summary>
 /// One architecture variant under test: the canonical config both loaders must produce, and what the GGUF (as llama.cpp's
@@ -28,17 +28,30 @@ internal sealed class ArchitectureCase
     /// <summary>llama.cpp applies the sliding window for this GGUF architecture (it does for gemma2/3, not for llama or phi3).</summary>
     public bool LlamaCppAppliesWindow { get; init; } = true;
 
-    /// <summary>Random weights in the canonical layout (o_proj biases zero: no family here stores one).</summary>
+    /// <summary>A copy with other GGUF metadata (for rejection tests).</summary>
+    public ArchitectureCase WithGgufMetadata(IReadOnlyDictionary<string, object> metadata) => new()
+    {
+        Name = Name, GgufArchitecture = GgufArchitecture, HfModelType = HfModelType, Config = Config, GgufMetadata = metadata,
+        HfConfig = HfConfig, HfNormOffset = HfNormOffset, Fused = Fused, LlamaCppAppliesWindow = LlamaCppAppliesWindow,
+    };
+
+    /// <summary>Random weights in the canonical layout (o_proj biases zero where the family stores none).</summary>
     public CheckpointData Weights(int seed = 5)
     {
         CheckpointData random = RandomCheckpoint.Create(Config, seed, std: 0.25f);
-        var tensors = random.Tensors.ToDictionary(p => p.Key, p => p.Value);
+        return Config.Norm == NormKind.LayerNorm ? random : new CheckpointData(Config, WithoutOutputBias(random.Tensors), null, "random");
+    }
+
+    /// <summary>No family here but GPT-2 stores an o_proj bias: those are zeroed.</summary>
+    internal Dictionary<string, HostTensor> WithoutOutputBias(IReadOnlyDictionary<string, HostTensor> weights)
+    {
+        var tensors = weights.ToDictionary(p => p.Key, p => p.Value);
         for (int l = 0; l < Config.NumLayers; l++)
         {
             string bias = WeightNames.BiasOf(WeightNames.Output(l));
             if (tensors.TryGetValue(bias, out HostTensor? b)) tensors[bias] = b with { Data = new float[b.Data.Length] };
         }
-        return new CheckpointData(Config, tensors, null, "random");
+        return tensors;
     }
 
     public override string ToString() => Name;

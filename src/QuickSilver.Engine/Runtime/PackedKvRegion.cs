@@ -4,8 +4,8 @@ namespace QuickSilver.Engine.Runtime;
 
 /// <summary>
 /// K/V entries stored at a fixed bit width: codes packed 8/bits to a byte along the head dimension, with a
-/// float16 scale and minimum per (entry, head, group). Memory really shrinks; attention reads a dequantized
-/// copy made per step (there is no low-bit attention kernel, so this costs time rather than saving it).
+/// float16 scale and minimum per (entry, head, group). The storage of record; <see cref="LayerKvCache"/> dequantizes each
+/// entry once, when written (<see cref="DequantizeLast"/>), into the float buffers attention reads.
 /// </summary>
 internal sealed class PackedKvRegion : IDisposable
 {
@@ -64,6 +64,17 @@ internal sealed class PackedKvRegion : IDisposable
         var k = Unpack(_keyCodes.narrow(2, 0, Count), _keyScale.narrow(2, 0, Count), _keyMin.narrow(2, 0, Count));
         var v = Unpack(_valueCodes.narrow(2, 0, Count), _valueScale.narrow(2, 0, Count), _valueMin.narrow(2, 0, Count));
         return (k.MoveToOuterDisposeScope(), v.MoveToOuterDisposeScope(), _positions.narrow(0, 0, Count).clone().MoveToOuterDisposeScope());
+    }
+
+    /// <summary>The last <paramref name="n"/> entries dequantized (1, nkv, n, hs): exactly what <see cref="Dequantize"/> gives for them. The caller owns them.</summary>
+    public (torch.Tensor Keys, torch.Tensor Values) DequantizeLast(int n)
+    {
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(n, Count);
+        using var scope = torch.NewDisposeScope();
+        int from = Count - n;
+        var k = Unpack(_keyCodes.narrow(2, from, n), _keyScale.narrow(2, from, n), _keyMin.narrow(2, from, n));
+        var v = Unpack(_valueCodes.narrow(2, from, n), _valueScale.narrow(2, from, n), _valueMin.narrow(2, from, n));
+        return (k.MoveToOuterDisposeScope(), v.MoveToOuterDisposeScope());
     }
 
     public void TruncateFrom(int position)

@@ -25,6 +25,7 @@ internal static class CliApp
         root.Subcommands.Add(SpeedCommand.Create(context));
         root.Subcommands.Add(PlanesCommand.Create(context));
         root.Subcommands.Add(SpeedCommand.CreateWorker(context));
+        root.Subcommands.Add(BatchProbeCommand.Create(context));
         return root;
     }
 

@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using TorchSharp;
 
 namespace QuickSilver.Engine.Runtime;
@@ -77,20 +78,39 @@ public sealed class LayerKvCache : IDisposable
             IsContiguousPrefix = IsContiguousPrefix && firstPosition == _count - n && _packed.Count == 0;
             return View();
         }
+        if (_device.type != DeviceType.CPU) throw new NotSupportedException("Packed K/V runs on the CPU only; disable Quantization.QuantizeKv for another device.");
+        // Managed on the buffers' storage: a decode step appends one entry, and the tensor route (select, pack, unpack, copy)
+        // cost more than the attention it feeds. Each packed entry is dequantized here, once.
         using (var scope = torch.NewDisposeScope())
         {
+            var k = keys.contiguous(); // (1, nkv, n, hs)
+            var v = values.contiguous();
+            ReadOnlySpan<float> keyValues = MemoryMarshal.Cast<byte, float>(k.bytes), valueValues = MemoryMarshal.Cast<byte, float>(v.bytes);
+            long[] entryPositions = positions.to(torch.int64).cpu().data<long>().ToArray();
             foreach (var group in Enumerable.Range(0, n).GroupBy(i => bits[i] >= 32 ? 32 : bits[i]))
             {
-                var idx = torch.tensor(group.Select(i => (long)i).ToArray(), torch.int64, _device);
-                var k = keys.index_select(2, idx);
-                var v = values.index_select(2, idx);
-                var p = positions.index_select(0, idx);
-                if (group.Key >= 32) { AppendFloat(k, v, p); continue; }
-                if (!_packed.TryGetValue(group.Key, out var region))
-                    _packed[group.Key] = region = new PackedKvRegion(group.Key, _kvHeads, _headDim, _groupSize, _maxEntries, _device);
-                region.Append(k, v, p);
-                var (dk, dv) = region.DequantizeLast(group.Count()); // only the new entries, once
-                AppendFloat(dk, dv, p);
+                int[] rows = [.. group];
+                int m = rows.Length;
+                float[] gk = Gather(keyValues, n, rows), gv = Gather(valueValues, n, rows);
+                long[] gp = [.. rows.Select(i => entryPositions[i])];
+                EnsureCapacity(_count + m);
+                Span<float> keyBuffer = MemoryMarshal.Cast<byte, float>(_keys.bytes), valueBuffer = MemoryMarshal.Cast<byte, float>(_values.bytes);
+                if (group.Key >= 32)
+                {
+                    for (int h = 0; h < _kvHeads; h++)
+                    {
+                        gk.AsSpan(h * m * _headDim, m * _headDim).CopyTo(keyBuffer.Slice(((h * _capacity) + _count) * _headDim));
+                        gv.AsSpan(h * m * _headDim, m * _headDim).CopyTo(valueBuffer.Slice(((h * _capacity) + _count) * _headDim));
+                    }
+                }
+                else
+                {
+                    if (!_packed.TryGetValue(group.Key, out var region))
+                        _packed[group.Key] = region = new PackedKvRegion(group.Key, _kvHeads, _headDim, _groupSize, _maxEntries, _device);
+                    region.AppendInto(gk, gv, gp, m, keyBuffer, valueBuffer, _capacity, _count);
+                }
+                gp.CopyTo(MemoryMarshal.Cast<byte, long>(_positions.bytes).Slice(_count, m));
+                _count += m;
             }
         }
         IsContiguousPrefix = false;
@@ -105,6 +125,16 @@ public sealed class LayerKvCache : IDisposable
         _values.narrow(2, _count, n).copy_(values);
         _positions.narrow(0, _count, n).copy_(positions);
         _count += n;
+    }
+
+    /// <summary>Rows <paramref name="rows"/> of (nkv, n, hs) values, as (nkv, rows, hs).</summary>
+    private float[] Gather(ReadOnlySpan<float> source, int n, int[] rows)
+    {
+        var result = new float[_kvHeads * rows.Length * _headDim];
+        for (int h = 0; h < _kvHeads; h++)
+            for (int r = 0; r < rows.Length; r++)
+                source.Slice(((h * n) + rows[r]) * _headDim, _headDim).CopyTo(result.AsSpan(((h * rows.Length) + r) * _headDim));
+        return result;
     }
 
     /// <summary>All entries as views of the buffers: full-precision ones as written, packed ones as their stored values.</summary>

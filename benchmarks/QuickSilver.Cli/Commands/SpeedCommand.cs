@@ -11,38 +11,55 @@ namespace QuickSilver.Cli.Commands;
 /// </summary>
 internal static class SpeedCommand
 {
-    /// <summary>Default cache folder for the generated files (gitignored).</summary>
-    public const string DefaultCache = "benchmarks/.cache/speed";
+    /// <summary>
+    /// Default folder of the generated files: $QUICKSILVER_SPEED_CACHE, else ~/.cache/quicksilver/speed (outside every
+    /// clone and worktree, so the 2 GB of files are made once per machine, not once per checkout).
+    /// </summary>
+    public static string DefaultCache =>
+        Environment.GetEnvironmentVariable("QUICKSILVER_SPEED_CACHE") is { Length: > 0 } env ? env
+        : Path.Combine(Environment.GetEnvironmentVariable("XDG_CACHE_HOME") is { Length: > 0 } xdg ? xdg
+            : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache"), "quicksilver", "speed");
 
     public static Command Create(CommandContext context)
     {
         var cache = new Option<string>("--cache") { Description = "Folder of the generated GGUF files (created when absent).", DefaultValueFactory = _ => DefaultCache };
-        var formats = new Option<string>("--formats") { Description = "Comma-separated files to run: F32, Q8_0, Q4_0, Q4_K_M.", DefaultValueFactory = _ => string.Join(",", SpeedModels.AllFormats) };
+        var formats = new Option<string>("--formats") { Description = "Comma-separated files to run: F32, Q8_0, Q4_0, Q4_K_M ('none': stories260K only).", DefaultValueFactory = _ => string.Join(",", SpeedModels.AllFormats) };
         var threads = new Option<int>("--threads") { Description = "Threads per engine.", DefaultValueFactory = _ => 2 };
         var prompt = new Option<int>("--prompt-tokens") { Description = "Prefill prompt length.", DefaultValueFactory = _ => 512 };
         var decode = new Option<int>("--decode-tokens") { Description = "Greedy tokens decoded.", DefaultValueFactory = _ => 128 };
         var rounds = new Option<int>("--rounds") { Description = "Interleaved rounds (a fresh process per engine per round).", DefaultValueFactory = _ => 1 };
         var runs = new Option<int>("--runs") { Description = "Prefill runs per process (median, after a warm-up).", DefaultValueFactory = _ => 2 };
+        var stories = new Option<string?>("--stories") { Description = "stories260K GGUF for the per-token overhead row (default: the shared one; 'none' skips it).", DefaultValueFactory = _ => SharedPaths.Stories260KGguf };
+        var prepareOnly = new Option<bool>("--prepare-only") { Description = "Only create the missing GGUF files in --cache, then stop." };
         var outOption = CommonOptions.Out("speed");
         var command = new Command("speed", "QuickSilver versus llama.cpp on the random 374M Llama in F32/Q8_0/Q4_0/Q4_K_M: prefill and decode tokens/s, peak RSS, ratios, fraction of the bandwidth limit.");
-        foreach (var option in new Option[] { cache, formats, threads, prompt, decode, rounds, runs, outOption }) command.Options.Add(option);
+        foreach (var option in new Option[] { cache, formats, threads, prompt, decode, rounds, runs, stories, prepareOnly, outOption }) command.Options.Add(option);
         command.SetAction(parse => context.Execute(() =>
         {
-            var list = parse.GetValue(formats)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+            string formatList = parse.GetValue(formats)!;
+            var list = formatList == "none" ? [] : formatList.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
             foreach (var f in list)
                 if (!SpeedModels.AllFormats.Contains(f)) throw new CliException($"--formats: unknown format '{f}' (known: {string.Join(", ", SpeedModels.AllFormats)}).");
             foreach (var (v, n) in new[] { (parse.GetValue(threads), "--threads"), (parse.GetValue(prompt), "--prompt-tokens"), (parse.GetValue(decode), "--decode-tokens"), (parse.GetValue(rounds), "--rounds"), (parse.GetValue(runs), "--runs") })
                 CommonOptions.Positive(v, n);
             if (parse.GetValue(prompt) > SpeedModels.Context || parse.GetValue(decode) + 33 > SpeedModels.Context)
                 throw new CliException($"--prompt-tokens and --decode-tokens must fit the model's {SpeedModels.Context} positions.");
+            if (parse.GetValue(prepareOnly))
+            {
+                foreach (var f in list) context.Output.WriteLine(SpeedModels.Ensure(parse.GetValue(cache)!, f, context.Reporter.Line));
+                return ExitCodes.Success;
+            }
             var folder = OutputFolder.Prepare(parse.GetValue(outOption)!);
             string line = "quicksilver " + string.Join(' ', parse.Tokens.Select(t => t.Value));
-            var result = SpeedRunner.Run(parse.GetValue(cache)!, list, parse.GetValue(threads), parse.GetValue(prompt), parse.GetValue(decode), parse.GetValue(rounds), parse.GetValue(runs), context.Reporter, line.Trim());
+            string? storiesPath = parse.GetValue(stories);
+            if (storiesPath == "none") storiesPath = null;
+            else if (storiesPath is not null && !File.Exists(storiesPath)) throw new CliException($"--stories: file not found: {storiesPath}");
+            var result = SpeedRunner.Run(parse.GetValue(cache)!, list, storiesPath, parse.GetValue(threads), parse.GetValue(prompt), parse.GetValue(decode), parse.GetValue(rounds), parse.GetValue(runs), context.Reporter, line.Trim());
             var markdown = SpeedRunner.Render(result);
             var (md, js) = folder.WriteReport("speed", markdown, result);
             context.Output.WriteLine(markdown);
             context.Output.WriteLine($"Results: {md}, {js}");
-            return result.Rows.All(r => r.Ours.All(s => s.Ok)) ? ExitCodes.Success : ExitCodes.Failure;
+            return result.Rows.Append(result.Stories).All(r => r is null || r.Ours.All(s => s.Ok)) ? ExitCodes.Success : ExitCodes.Failure;
         }));
         return command;
     }

@@ -15,6 +15,8 @@ internal sealed class SpeedRow
     public long FileBytes { get; init; }
     /// <summary>Weight bytes one decode step reads: every tensor but the embedding table (one row of it is read).</summary>
     public long DecodeBytesPerToken { get; init; }
+    /// <summary>The streaming read bandwidth of the run (for the decode limit).</summary>
+    public double BandwidthBytesPerSecond { get; init; }
     public List<SpeedSide> Ours { get; } = [];
     public List<SpeedSide> LlamaCpp { get; } = [];
     public double? OursPrefill => Median(Ours.Select(s => s.PrefillTokensPerSecond));
@@ -23,6 +25,19 @@ internal sealed class SpeedRow
     public double? LlamaDecode => Median(LlamaCpp.Select(s => s.DecodeTokensPerSecond));
     public double? OursRss => Median(Ours.Select(s => (double?)s.PeakRssBytes));
     public double? LlamaRss => Median(LlamaCpp.Select(s => (double?)s.PeakRssBytes));
+
+    /// <summary>Ours on the tensor path (the decode before the host row path), tokens/s.</summary>
+    public double? OursTensorPathDecode => Median(Ours.Select(s => s.Ok && s.TensorPathDecodeSecondsPerToken > 0 ? 1 / s.TensorPathDecodeSecondsPerToken : null));
+    public double? DecodeLimit => DecodeBytesPerToken > 0 && BandwidthBytesPerSecond > 0 ? BandwidthBytesPerSecond / DecodeBytesPerToken : null;
+    public double? PrefillRatio => Ratio(OursPrefill, LlamaPrefill);
+    public double? DecodeRatio => Ratio(OursDecode, LlamaDecode);
+    public double? RssRatio => Ratio(OursRss, LlamaRss);
+    public double? OursBandwidthFraction => Ratio(OursDecode, DecodeLimit);
+    public double? LlamaBandwidthFraction => Ratio(LlamaDecode, DecodeLimit);
+    /// <summary>Our decode on the row path ÷ on the tensor path, same process (the per-token overhead removed).</summary>
+    public double? RowPathSpeedup => Ratio(OursDecode, OursTensorPathDecode);
+
+    internal static double? Ratio(double? a, double? b) => a is double x && b is double y && y > 0 && double.IsFinite(x) ? x / y : null;
 
     private static double? Median(IEnumerable<double?> values)
     {
@@ -43,12 +58,40 @@ internal sealed class SpeedResult
     public int Rounds { get; init; }
     public double BandwidthBytesPerSecond { get; init; }
     public List<SpeedRow> Rows { get; } = [];
+    /// <summary>stories260K on both engines (per-token overhead alone), or null when skipped.</summary>
+    public SpeedRow? Stories { get; set; }
+
+    /// <summary>The headline ratios by key (ours ÷ llama.cpp unless named otherwise), for RESULTS.md and scripts.</summary>
+    public Dictionary<string, double?> Ratios
+    {
+        get
+        {
+            var ratios = new Dictionary<string, double?>();
+            foreach (var row in Rows)
+            {
+                string key = row.Format.ToLowerInvariant();
+                ratios[$"{key}_prefill_ratio"] = row.PrefillRatio;
+                ratios[$"{key}_decode_ratio"] = row.DecodeRatio;
+                ratios[$"{key}_rss_ratio"] = row.RssRatio;
+                ratios[$"{key}_bandwidth_fraction_ours"] = row.OursBandwidthFraction;
+                ratios[$"{key}_bandwidth_fraction_llamacpp"] = row.LlamaBandwidthFraction;
+                ratios[$"{key}_row_path_speedup"] = row.RowPathSpeedup;
+            }
+            if (Stories is { } s)
+            {
+                ratios["stories260k_decode_ratio"] = s.DecodeRatio;
+                ratios["stories260k_prefill_ratio"] = s.PrefillRatio;
+                ratios["stories260k_row_path_speedup"] = s.RowPathSpeedup;
+            }
+            return ratios;
+        }
+    }
 }
 
 /// <summary>Creates the files, measures bandwidth, runs every engine on every file in its own process (interleaved rounds), renders the table.</summary>
 internal static class SpeedRunner
 {
-    public static SpeedResult Run(string cache, IReadOnlyList<string> formats, int threads, int prompt, int decode, int rounds, int runs, Reporter reporter, string command)
+    public static SpeedResult Run(string cache, IReadOnlyList<string> formats, string? stories, int threads, int prompt, int decode, int rounds, int runs, Reporter reporter, string command)
     {
         var files = formats.Select(f => (Format: f, Path: SpeedModels.Ensure(cache, f, reporter.Line))).ToList();
         reporter.Line("measuring streaming read bandwidth");
@@ -57,28 +100,41 @@ internal static class SpeedRunner
             Date = DateTime.UtcNow.ToString("yyyy-MM-dd HH:mm 'UTC'", CultureInfo.InvariantCulture), Machine = MachineInfo.Describe(), Command = command,
             Threads = threads, PromptTokens = prompt, DecodeTokens = decode, Rounds = rounds, BandwidthBytesPerSecond = MemoryBandwidth.BytesPerSecond(threads),
         };
-        foreach (var (format, path) in files)
+        if (stories is not null)
         {
-            var gguf = GgufFile.Read(path);
-            var row = new SpeedRow
+            // Tiny weights: the decode is per-token overhead alone. Cheap, so more rounds; its context is 512.
+            result.Stories = Measure("stories260K", stories, result.BandwidthBytesPerSecond, threads, Math.Min(prompt, StoriesContext), decode, Math.Max(rounds, 3), runs, reporter);
+        }
+        foreach (var (format, path) in files)
+            result.Rows.Add(Measure(format, path, result.BandwidthBytesPerSecond, threads, prompt, decode, rounds, runs, reporter));
+        return result;
+    }
+
+    /// <summary>Positions of stories260K.</summary>
+    public const int StoriesContext = 512;
+
+    private static SpeedRow Measure(string format, string path, double bandwidth, int threads, int prompt, int decode, int rounds, int runs, Reporter reporter)
+    {
+        var gguf = GgufFile.Read(path);
+        var row = new SpeedRow
+        {
+            Format = format, File = path, FileBytes = new FileInfo(path).Length, BandwidthBytesPerSecond = bandwidth,
+            DecodeBytesPerToken = gguf.Tensors.Where(t => t.Name != "token_embd.weight").Sum(t => t.ByteSize ?? 0),
+        };
+        for (int r = 0; r < rounds; r++)
+        {
+            // Alternate which engine goes first so drift of the machine hits both alike.
+            foreach (string engine in r % 2 == 0 ? new[] { SpeedWorker.Ours, SpeedWorker.LlamaCpp } : [SpeedWorker.LlamaCpp, SpeedWorker.Ours])
             {
-                Format = format, File = path, FileBytes = new FileInfo(path).Length,
-                DecodeBytesPerToken = gguf.Tensors.Where(t => t.Name != "token_embd.weight").Sum(t => t.ByteSize ?? 0),
-            };
-            result.Rows.Add(row);
-            for (int r = 0; r < rounds; r++)
-            {
-                // Alternate which engine goes first so drift of the machine hits both alike.
-                foreach (string engine in r % 2 == 0 ? new[] { SpeedWorker.Ours, SpeedWorker.LlamaCpp } : [SpeedWorker.LlamaCpp, SpeedWorker.Ours])
-                {
-                    reporter.Line($"{format} round {r + 1}/{rounds}: {engine}");
-                    var side = RunWorker(engine, path, threads, prompt, decode, runs);
-                    (engine == SpeedWorker.Ours ? row.Ours : row.LlamaCpp).Add(side);
-                    if (!side.Ok) reporter.Line($"  {engine} failed: {side.Error}");
-                }
+                long start = Stopwatch.GetTimestamp();
+                var side = RunWorker(engine, path, threads, prompt, decode, runs);
+                (engine == SpeedWorker.Ours ? row.Ours : row.LlamaCpp).Add(side);
+                reporter.Line($"{format} round {r + 1}/{rounds}: {engine} " + (side.Ok
+                    ? $"prefill {side.PrefillTokensPerSecond:F1} tok/s, decode {side.DecodeTokensPerSecond:F1} tok/s ({Stopwatch.GetElapsedTime(start).TotalSeconds:F0} s)"
+                    : $"failed: {side.Error}"));
             }
         }
-        return result;
+        return row;
     }
 
     private static SpeedSide RunWorker(string engine, string model, int threads, int prompt, int decode, int runs)
@@ -122,7 +178,7 @@ internal static class SpeedRunner
     {
         static string F(double? v, int d = 1) => v is double x && double.IsFinite(x) ? x.ToString($"F{d}", CultureInfo.InvariantCulture) : "n/a";
         static string Gb(double? b) => b is double x ? (x / 1e9).ToString("F2", CultureInfo.InvariantCulture) : "n/a";
-        static double? Ratio(double? a, double? b) => a is double x && b is double y && y > 0 ? x / y : null;
+        static string Pct(double? v) => v is double x && double.IsFinite(x) ? (100 * x).ToString("F0", CultureInfo.InvariantCulture) + "%" : "n/a";
         var sb = new StringBuilder("# Speed: QuickSilver versus llama.cpp on the random 374M Llama\n\n");
         sb.AppendLine($"Command: `{r.Command}`. Date: {r.Date}. Machine: {r.Machine}.").AppendLine();
         sb.AppendLine($"{r.Threads} threads per engine, each engine in its own process with its own defaults, {r.Rounds} interleaved round(s) per file (medians). " +
@@ -132,25 +188,44 @@ internal static class SpeedRunner
         sb.AppendLine("|---|---:|---|---|---:|---|---|");
         foreach (var row in r.Rows)
         {
-            double limit = r.BandwidthBytesPerSecond / row.DecodeBytesPerToken;
-            sb.AppendLine($"| {row.Format} | {Gb(row.FileBytes)} | {F(row.OursPrefill)} / {F(row.LlamaPrefill)} ({F(Ratio(row.OursPrefill, row.LlamaPrefill), 2)}×) " +
-                $"| {F(row.OursDecode)} / {F(row.LlamaDecode)} ({F(Ratio(row.OursDecode, row.LlamaDecode), 2)}×) | {F(limit)} " +
-                $"| {F(100 * row.OursDecode / limit, 0)}% / {F(100 * row.LlamaDecode / limit, 0)}% | {Gb(row.OursRss)} / {Gb(row.LlamaRss)} ({F(Ratio(row.OursRss, row.LlamaRss), 2)}×) |");
+            sb.AppendLine($"| {row.Format} | {Gb(row.FileBytes)} | {F(row.OursPrefill)} / {F(row.LlamaPrefill)} ({F(row.PrefillRatio, 2)}×) " +
+                $"| {F(row.OursDecode)} / {F(row.LlamaDecode)} ({F(row.DecodeRatio, 2)}×) | {F(row.DecodeLimit)} " +
+                $"| {Pct(row.OursBandwidthFraction)} / {Pct(row.LlamaBandwidthFraction)} | {Gb(row.OursRss)} / {Gb(row.LlamaRss)} ({F(row.RssRatio, 2)}×) |");
         }
-        sb.AppendLine().AppendLine("Our decode time per token by operation (first round):").AppendLine();
-        foreach (var row in r.Rows)
+        if (r.Stories is { } s)
         {
-            var profile = row.Ours.FirstOrDefault(s => s.Ok)?.DecodeProfile;
-            if (profile is null) continue;
-            sb.AppendLine($"- {row.Format} ({row.Ours.First(s => s.Ok).WeightFormats}): " +
-                string.Join("; ", profile.OrderByDescending(p => p.Value).Select(p => $"{p.Key} {(p.Value * 1000).ToString("F2", CultureInfo.InvariantCulture)} ms")));
+            sb.AppendLine().AppendLine($"stories260K (per-token overhead alone; {Math.Max(r.Rounds, 3)} interleaved rounds, prompt {Math.Min(r.PromptTokens, StoriesContext)}): " +
+                $"decode {F(s.OursDecode, 0)} / {F(s.LlamaDecode, 0)} tok/s ours / llama.cpp (**{F(s.DecodeRatio, 2)}×**), " +
+                $"prefill {F(s.OursPrefill, 0)} / {F(s.LlamaPrefill, 0)} tok/s ({F(s.PrefillRatio, 2)}×), peak RSS {Gb(s.OursRss)} / {Gb(s.LlamaRss)} GB.");
         }
-        var failures = r.Rows.SelectMany(row => row.Ours.Concat(row.LlamaCpp).Where(s => !s.Ok).Select(s => $"{row.Format} {s.Engine}: {s.Error}")).ToList();
+        var all = (r.Stories is null ? r.Rows : r.Rows.Prepend(r.Stories)).ToList();
+        sb.AppendLine().AppendLine("Per-token overhead: our decode on the host row path (managed kernels, one tensor per step) against the tensor path " +
+            "(one libtorch call per operation, the engine before issue 11 part 3), same process:").AppendLine();
+        foreach (var row in all)
+            sb.AppendLine($"- {row.Format}: {F(row.OursDecode)} / {F(row.OursTensorPathDecode)} tok/s (row path {F(row.RowPathSpeedup, 2)}× faster)");
+        sb.AppendLine().AppendLine("Our decode time per token by operation (mean over a profiled pass, first successful round; row path, then tensor path):").AppendLine();
+        foreach (var row in all)
+        {
+            var first = row.Ours.FirstOrDefault(x => x.Ok);
+            if (first?.DecodeProfile is null) continue;
+            sb.AppendLine($"- {row.Format} ({first.WeightFormats}), row path: {Profile(first.DecodeProfile)}");
+            if (first.TensorPathDecodeProfile is { } tensor) sb.AppendLine($"- {row.Format}, tensor path: {Profile(tensor)}");
+        }
+        sb.AppendLine().AppendLine("Ratios (JSON key `ratios`):").AppendLine();
+        foreach (var (key, value) in r.Ratios) sb.AppendLine($"- {key}: {F(value, 3)}");
+        var failures = all.SelectMany(row => row.Ours.Concat(row.LlamaCpp).Where(x => !x.Ok).Select(x => $"{row.Format} {x.Engine}: {x.Error}")).ToList();
         if (failures.Count > 0)
         {
             sb.AppendLine().AppendLine("Failures:").AppendLine();
             foreach (var f in failures) sb.AppendLine($"- {f}");
         }
         return sb.ToString();
+    }
+
+    private static string Profile(Dictionary<string, double> profile)
+    {
+        double total = profile.Values.Sum();
+        return $"total {(total * 1000).ToString("F3", CultureInfo.InvariantCulture)} ms: " + string.Join("; ", profile.OrderByDescending(p => p.Value)
+            .Select(p => $"{p.Key} {(p.Value * 1000).ToString("F3", CultureInfo.InvariantCulture)} ms ({(100 * p.Value / total).ToString("F0", CultureInfo.InvariantCulture)}%)"));
     }
 }

@@ -15,6 +15,10 @@ internal sealed class SpeedSide
     public long? PeakRssBytes { get; set; }
     public double LoadSeconds { get; set; }
     public string? WeightFormats { get; set; }
-    /// <summary>Decode: seconds per token by operation (ours only).</summary>
+    /// <summary>Decode: mean seconds per token by operation, from a separate profiled pass (ours only).</summary>
     public Dictionary<string, double>? DecodeProfile { get; set; }
+    /// <summary>Decode on the tensor path (host row path off), mean seconds per token (ours only).</summary>
+    public double? TensorPathDecodeSecondsPerToken { get; set; }
+    /// <summary>The tensor path's profile, as <see cref="DecodeProfile"/>.</summary>
+    public Dictionary<string, double>? TensorPathDecodeProfile { get; set; }
 }

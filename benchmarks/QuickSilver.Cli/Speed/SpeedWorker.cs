@@ -14,11 +14,13 @@ namespace QuickSilver.Cli.Speed;
 /// <summary>
 /// One engine on one file, in its own process: load, prefill of a random prompt (median of runs after a warm-up, fresh
 /// cache, last-position logits), then greedy decode after a 32-token prompt (median seconds per token), then peak RSS.
+/// Ours also decodes a few tokens with the per-operation profile on, and a few on the tensor path (no host row path).
 /// </summary>
 internal static class SpeedWorker
 {
     public const string Ours = "quicksilver", LlamaCpp = "llama.cpp";
     private const int DecodePrompt = 32;
+    private const int ProfileTokens = 32;
 
     public static SpeedSide Run(string engine, string model, int threads, int promptTokens, int decodeTokens, int runs)
     {
@@ -50,29 +52,49 @@ internal static class SpeedWorker
             side.PrefillSeconds = Summary.Of(Timing.Interleaved(runs, [() => prefill.Run()])[0]).Median;
         }
         using var noGrad = torch.no_grad();
-        using var cache = new KvCache(model.Config, DecodePrompt + decodeTokens + 1, model.Transformer.Device, DecodePrompt + decodeTokens + 1);
-        float[] Step(IReadOnlyList<int> tokens)
+        // Room for the timed decode, then a profiled pass and a pass on the tensor path (the engine before issue 11 part 3).
+        int extra = Math.Min(ProfileTokens, decodeTokens);
+        int capacity = DecodePrompt + decodeTokens + (2 * extra) + 1;
+        using var cache = new KvCache(model.Config, capacity, model.Transformer.Device, capacity);
+        float[] logits = [];
+        void Step(IReadOnlyList<int> tokens)
         {
             using var output = model.Runner.Run(new ForwardInput { TokenIds = tokens, StartPosition = cache.Length, Cache = cache });
-            return output.Logits.reshape(-1).data<float>().ToArray();
+            logits = output.Logits.reshape(-1).data<float>().ToArray();
         }
-        var logits = Step(ids[..DecodePrompt]);
-        var perToken = new List<double>(decodeTokens);
-        OpProfile.Reset();
-        OpProfile.Enabled = true;
-        for (int i = 0; i < decodeTokens; i++)
+        List<double> Decode(int count)
         {
-            int next = BenchRunner.ArgMax(logits);
-            perToken.Add(Timing.SecondsNoGc(() => logits = Step([next])));
+            var perToken = new List<double>(count);
+            for (int i = 0; i < count; i++)
+            {
+                int next = BenchRunner.ArgMax(logits);
+                perToken.Add(Timing.SecondsNoGc(() => Step([next])));
+            }
+            return perToken;
         }
-        OpProfile.Enabled = false;
+        Dictionary<string, double> Profiled(int count)
+        {
+            OpProfile.Reset();
+            OpProfile.Enabled = true;
+            var perToken = Decode(count);
+            OpProfile.Enabled = false;
+            var profile = OpProfile.Snapshot().ToDictionary(p => p.Key, p => p.Value.Seconds / count);
+            profile[OutsideForward] = Math.Max(0, perToken.Average() - profile.Values.Sum());
+            return profile;
+        }
+        Step(ids[..DecodePrompt]);
         side.DecodeTokens = decodeTokens;
-        side.DecodeSecondsPerToken = Summary.Of(perToken).Median;
-        double mean = perToken.Average();
-        var profile = OpProfile.Snapshot().ToDictionary(p => p.Key, p => p.Value.Seconds / decodeTokens);
-        profile["everything else: norms, rotary, attention, sampling copy, dispatch"] = Math.Max(0, mean - profile.Values.Sum());
-        side.DecodeProfile = profile;
+        side.DecodeSecondsPerToken = Summary.Of(Decode(decodeTokens)).Median;
+        side.DecodeProfile = Profiled(extra);
+        bool rowPath = model.Runner.DecodeRowPath;
+        model.Runner.DecodeRowPath = false;
+        side.TensorPathDecodeProfile = Profiled(extra);
+        side.TensorPathDecodeSecondsPerToken = side.TensorPathDecodeProfile.Values.Sum();
+        model.Runner.DecodeRowPath = rowPath;
     }
+
+    /// <summary>Profile key of the time a decode step spends outside the engine's timed operations.</summary>
+    public const string OutsideForward = "everything else (dispatch, tensor bookkeeping, logits copy, argmax)";
 
     private static void RunLlamaCpp(SpeedSide side, string path, int threads, int promptTokens, int decodeTokens, int runs)
     {
@@ -88,7 +110,7 @@ internal static class SpeedWorker
         side.LoadSeconds = Stopwatch.GetElapsedTime(start).TotalSeconds;
         var handle = context.NativeHandle;
         var batch = new LLamaBatch();
-        var ids = Prefill.RandomTokens(promptTokens, SpeedModels.Vocab - 3, seed: 5).Select(i => (LLamaToken)(i + 3)).ToArray();
+        var ids = Prefill.RandomTokens(promptTokens, weights.Vocab.Count - 3, seed: 5).Select(i => (LLamaToken)(i + 3)).ToArray();
         void Decode()
         {
             var status = context.Decode(batch);

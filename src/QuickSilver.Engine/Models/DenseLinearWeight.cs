@@ -42,6 +42,22 @@ public sealed class DenseLinearWeight : LinearWeight
     }
 
     /// <inheritdoc />
+    internal override unsafe void ApplyRow(ReadOnlySpan<float> x, Span<float> y)
+    {
+        if (_rowState == 0) _rowState = Runtime.HostMemory.IsHostFloat32(Weight) ? 1 : 2;
+        if (_rowState == 2)
+        {
+            base.ApplyRow(x, y); // 16-bit or device weights: libtorch
+            return;
+        }
+        if (_rowWeights is null) _rowWeights = Runtime.HostMemory.Floats(Weight);
+        Kernels.FloatMatVec.Multiply(_rowWeights, (int)OutFeatures, (int)InFeatures, x, y, Kernels.KernelSettings.Threads);
+    }
+
+    private int _rowState; // 0 unknown, 1 host float32 (managed product), 2 other
+    private unsafe float* _rowWeights;
+
+    /// <inheritdoc />
     public override torch.Tensor ToDense() => Weight.to(torch.float32).clone();
 
     /// <inheritdoc />

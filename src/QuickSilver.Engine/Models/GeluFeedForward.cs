@@ -3,7 +3,7 @@ using TorchSharp;
 namespace QuickSilver.Engine.Models;
 
 /// <summary>down(gelu_tanh(up(x))): GPT-2's MLP with gelu_new.</summary>
-public sealed class GeluFeedForward : IFeedForward
+public sealed class GeluFeedForward : IFeedForward, IRowFeedForward
 {
     private readonly LinearWeight _up, _down;
     private readonly torch.Tensor? _upBias, _downBias;
@@ -31,6 +31,20 @@ public sealed class GeluFeedForward : IFeedForward
         var hidden = _up.Apply(x, _upBias);
         hidden = torch.nn.functional.gelu(hidden, TorchSharp.Modules.GELU.Approximate.tanh, false);
         return _down.Apply(hidden, _downBias).MoveToOuterDisposeScope();
+    }
+
+    /// <inheritdoc />
+    bool IRowFeedForward.SupportsRows => (_upBias is null || Runtime.HostMemory.IsHostFloat32(_upBias)) && (_downBias is null || Runtime.HostMemory.IsHostFloat32(_downBias));
+
+    /// <inheritdoc />
+    void IRowFeedForward.ApplyRow(ReadOnlySpan<float> x, Span<float> y)
+    {
+        var hidden = RowBuffers.Get(RowBuffers.MlpHidden, (int)_up.OutFeatures);
+        _up.ApplyRow(x, hidden);
+        if (_upBias is not null) Kernels.RowOps.Add(hidden, Runtime.HostMemory.Span(_upBias));
+        Kernels.RowOps.GeluTanh(hidden);
+        _down.ApplyRow(hidden, y);
+        if (_downBias is not null) Kernels.RowOps.Add(y, Runtime.HostMemory.Span(_downBias));
     }
 
     /// <inheritdoc />

@@ -3,7 +3,7 @@ using TorchSharp;
 namespace QuickSilver.Engine.Models;
 
 /// <summary>LayerNorm with weight and bias (biased variance), as GPT-2 uses.</summary>
-public sealed class LayerNormalization : INormalization
+public sealed unsafe class LayerNormalization : INormalization, IRowNormalization
 {
     private readonly torch.Tensor _weight;
     private readonly torch.Tensor _bias;
@@ -21,6 +21,23 @@ public sealed class LayerNormalization : INormalization
 
     /// <inheritdoc />
     public torch.Tensor Apply(torch.Tensor x) => torch.nn.functional.layer_norm(x, _shape, _weight, _bias, _eps);
+
+    /// <inheritdoc />
+    bool IRowNormalization.SupportsRows => Runtime.HostMemory.IsHostFloat32(_weight) && Runtime.HostMemory.IsHostFloat32(_bias);
+
+    /// <inheritdoc />
+    void IRowNormalization.ApplyRow(ReadOnlySpan<float> x, Span<float> y)
+    {
+        if (_rowWeight is null)
+        {
+            _rowBias = Runtime.HostMemory.Floats(_bias);
+            _rowWeight = Runtime.HostMemory.Floats(_weight);
+        }
+        int n = (int)_shape[0];
+        Kernels.RowOps.LayerNorm(x[..n], new ReadOnlySpan<float>(_rowWeight, n), new ReadOnlySpan<float>(_rowBias, n), _eps, y);
+    }
+
+    private float* _rowWeight, _rowBias;
 
     /// <inheritdoc />
     public void Dispose()

@@ -23,6 +23,18 @@ public abstract class LinearWeight : IDisposable
     /// <summary>x (…, in) → x·Wᵀ + bias (…, out), float32.</summary>
     public abstract torch.Tensor Apply(torch.Tensor x, torch.Tensor? bias = null);
 
+    /// <summary>
+    /// One activation row: <paramref name="y"/> (out) = W·<paramref name="x"/> (in), no bias, on the CPU. The decode step's
+    /// product without tensors; formats with a managed kernel override it, others go through <see cref="Apply"/>.
+    /// </summary>
+    internal virtual void ApplyRow(ReadOnlySpan<float> x, Span<float> y)
+    {
+        using var scope = torch.NewDisposeScope();
+        var input = torch.tensor(x[..(int)InFeatures].ToArray(), [1, InFeatures], torch.float32);
+        var output = Apply(input).to(torch.float32).contiguous();
+        System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(output.bytes)[..(int)OutFeatures].CopyTo(y);
+    }
+
     /// <summary>The weight as a float32 tensor (out, in): exact for float weights, the decoded blocks otherwise. The caller owns it.</summary>
     public abstract torch.Tensor ToDense();
 

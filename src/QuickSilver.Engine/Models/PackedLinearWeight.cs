@@ -99,6 +99,24 @@ public sealed class PackedLinearWeight : LinearWeight
         return y.view(shape).MoveToOuterDisposeScope(); // (…, out)
     }
 
+    /// <inheritdoc />
+    internal override void ApplyRow(ReadOnlySpan<float> x, Span<float> y)
+    {
+        int outFeatures = (int)OutFeatures, inFeatures = (int)InFeatures;
+        if (x.Length < inFeatures || y.Length < outFeatures) throw new ArgumentException("Row or output is too short.");
+        var plan = _rowPlan;
+        if (plan is null || plan.Threads != KernelSettings.Threads) _rowPlan = plan = PackedRowPlan.Create(_parts, KernelSettings.Threads);
+        if (QuantizeActivations)
+        {
+            var activations = t_activations ??= new Q8Activations();
+            activations.Quantize(x[..inFeatures], 1, inFeatures);
+            plan.Multiply(activations, y, outFeatures, KernelSettings.Isa);
+        }
+        else plan.MultiplyExact(x, y, outFeatures, KernelSettings.Isa != KernelIsa.Scalar);
+    }
+
+    private PackedRowPlan? _rowPlan;
+
     /// <summary>Rows <paramref name="ids"/> (any shape) decoded to float32: an embedding lookup, (…) → (…, in).</summary>
     public torch.Tensor GatherRows(torch.Tensor ids)
     {
@@ -112,6 +130,14 @@ public sealed class PackedLinearWeight : LinearWeight
             part.DequantizeRow(row, values.AsSpan((int)(i * InFeatures), (int)InFeatures));
         }
         return torch.tensor(values, [.. ids.shape, InFeatures], torch.float32);
+    }
+
+    /// <summary>Row <paramref name="row"/> decoded to float32 into <paramref name="destination"/> (in): one embedding lookup.</summary>
+    internal void DecodeRow(int row, Span<float> destination)
+    {
+        if ((uint)row >= (ulong)OutFeatures) throw new ArgumentOutOfRangeException(nameof(row), $"Row {row} is outside [0, {OutFeatures}).");
+        var (part, local) = Locate(row);
+        part.DequantizeRow(local, destination[..(int)InFeatures]);
     }
 
     /// <inheritdoc />

@@ -3,7 +3,7 @@ using TorchSharp;
 namespace QuickSilver.Engine.Models;
 
 /// <summary>RMSNorm: x / sqrt(mean(x²) + eps) · w, as Llama uses.</summary>
-public sealed class RmsNormalization : INormalization
+public sealed unsafe class RmsNormalization : INormalization, IRowNormalization
 {
     private readonly torch.Tensor _weight;
     private readonly double _eps;
@@ -22,6 +22,19 @@ public sealed class RmsNormalization : INormalization
         var meanSquare = x.pow(2).mean([-1], keepdim: true);
         return (x * torch.rsqrt(meanSquare + _eps) * _weight).MoveToOuterDisposeScope();
     }
+
+    /// <inheritdoc />
+    bool IRowNormalization.SupportsRows => Runtime.HostMemory.IsHostFloat32(_weight);
+
+    /// <inheritdoc />
+    void IRowNormalization.ApplyRow(ReadOnlySpan<float> x, Span<float> y)
+    {
+        if (_rowWeight is null) _rowWeight = Runtime.HostMemory.Floats(_weight);
+        int n = (int)_weight.shape[0];
+        Kernels.RowOps.RmsNorm(x[..n], new ReadOnlySpan<float>(_rowWeight, n), _eps, y);
+    }
+
+    private float* _rowWeight;
 
     /// <inheritdoc />
     public void Dispose() => _weight.Dispose();

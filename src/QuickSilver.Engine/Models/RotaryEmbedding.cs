@@ -6,7 +6,7 @@ namespace QuickSilver.Engine.Models;
 /// Rotary position embedding in rotate-half order (HF Llama): pairs (i, i + r/2) of the leading r = rotated width of each
 /// head rotate together; the rest of the head passes through (partial rotary, as Phi-4-mini and GPT-NeoX use it).
 /// </summary>
-public sealed class RotaryEmbedding : IPositionRotation
+public sealed unsafe class RotaryEmbedding : IPositionRotation, IRowRotation
 {
     private readonly torch.Tensor _cos; // (P, hs)
     private readonly torch.Tensor _sin; // (P, hs)
@@ -53,6 +53,26 @@ public sealed class RotaryEmbedding : IPositionRotation
         if (width != _rotated) result = torch.cat([result, x.narrow(-1, _rotated, width - _rotated)], -1); // (B, T, n, hs)
         return result.MoveToOuterDisposeScope();
     }
+
+    /// <inheritdoc />
+    bool IRowRotation.SupportsRows => Runtime.HostMemory.IsHostFloat32(_cos) && Runtime.HostMemory.IsHostFloat32(_sin);
+
+    /// <inheritdoc />
+    void IRowRotation.RotateRow(Span<float> heads, int count, int width, long position)
+    {
+        if ((ulong)position >= (ulong)_cos.shape[0]) throw new ArgumentOutOfRangeException(nameof(position), $"Position {position} is outside the {_cos.shape[0]} the tables cover.");
+        if (_rowCos is null)
+        {
+            _rowSin = Runtime.HostMemory.Floats(_sin);
+            _rowCos = Runtime.HostMemory.Floats(_cos);
+        }
+        int r = (int)_rotated;
+        var cos = new ReadOnlySpan<float>(_rowCos + (position * r), r);
+        var sin = new ReadOnlySpan<float>(_rowSin + (position * r), r);
+        for (int h = 0; h < count; h++) Kernels.RowOps.RotateHalf(heads.Slice(h * width, width), cos, sin, r);
+    }
+
+    private float* _rowCos, _rowSin;
 
     /// <inheritdoc />
     public void Dispose()

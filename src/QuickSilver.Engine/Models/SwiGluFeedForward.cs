@@ -3,7 +3,7 @@ using TorchSharp;
 namespace QuickSilver.Engine.Models;
 
 /// <summary>down(act(gate(x)) · up(x)): Llama's SwiGLU (act = SiLU) or Gemma's GeGLU (act = tanh-GELU). Gate and up run as one matmul.</summary>
-public sealed class SwiGluFeedForward : IFeedForward
+public sealed class SwiGluFeedForward : IFeedForward, IRowFeedForward
 {
     private readonly LinearWeight _gateUp; // (2I, d)
     private readonly torch.Tensor? _gateUpBias;
@@ -45,6 +45,23 @@ public sealed class SwiGluFeedForward : IFeedForward
         var activated = _gelu ? torch.nn.functional.gelu(gate, TorchSharp.Modules.GELU.Approximate.tanh, false) : torch.nn.functional.silu(gate, false);
         var hidden = activated * up;
         return _down.Apply(hidden, _downBias).MoveToOuterDisposeScope();
+    }
+
+    /// <inheritdoc />
+    bool IRowFeedForward.SupportsRows => (_gateUpBias is null || Runtime.HostMemory.IsHostFloat32(_gateUpBias)) && (_downBias is null || Runtime.HostMemory.IsHostFloat32(_downBias));
+
+    /// <inheritdoc />
+    void IRowFeedForward.ApplyRow(ReadOnlySpan<float> x, Span<float> y)
+    {
+        int inner = (int)_inner;
+        var both = RowBuffers.Get(RowBuffers.MlpBoth, 2 * inner);
+        _gateUp.ApplyRow(x, both); // gate | up
+        if (_gateUpBias is not null) Kernels.RowOps.Add(both, Runtime.HostMemory.Span(_gateUpBias));
+        var hidden = RowBuffers.Get(RowBuffers.MlpHidden, inner);
+        if (_gelu) Kernels.RowOps.GeluTanhMul(both[..inner], both[inner..], hidden);
+        else Kernels.RowOps.SiluMul(both[..inner], both[inner..], hidden);
+        _down.ApplyRow(hidden, y);
+        if (_downBias is not null) Kernels.RowOps.Add(y, Runtime.HostMemory.Span(_downBias));
     }
 
     /// <inheritdoc />

@@ -7,7 +7,7 @@ namespace QuickSilver.Engine.Models;
 /// identity except in Gemma 2/3's sandwich, and q/k may be RMS-normalized per head before RoPE (Qwen3, Gemma 3).
 /// Weights are fixed; per-sequence state (the K/V cache) comes in through <see cref="BlockInput"/>.
 /// </summary>
-public sealed class TransformerBlock : IDisposable
+public sealed partial class TransformerBlock : IDisposable
 {
     private readonly INormalization _attnNorm;
     private readonly INormalization _mlpNorm;

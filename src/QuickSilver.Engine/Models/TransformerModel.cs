@@ -7,7 +7,7 @@ namespace QuickSilver.Engine.Models;
 /// A decoder-only transformer's fixed weights: embedding, blocks, final norm and head. Which norm, MLP and
 /// position scheme each part uses comes from <see cref="ModelConfig"/>; the code below never asks which family it is.
 /// </summary>
-public sealed class TransformerModel : IDisposable
+public sealed partial class TransformerModel : IDisposable
 {
     private readonly LinearWeight _embedding;          // (V, d)
     private readonly torch.Tensor? _positionEmbedding; // (P, d)

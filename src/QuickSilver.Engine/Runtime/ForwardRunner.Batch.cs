@@ -16,7 +16,8 @@ public sealed partial class ForwardRunner
     /// K/V writes and attention stay per sequence. A sequence under a routed (non-dense) policy runs on its own inside the
     /// step, through <see cref="Run"/>: its active rows change per layer with its own decisions, so it keeps exactly its
     /// single-sequence semantics. Each output equals what <see cref="Run"/> gives for that input alone (to float rounding
-    /// of the dense products; bit for bit with packed weights, whose kernels compute every row on its own).
+    /// of the dense products; bit for bit with packed weights, whose kernels compute every row on its own, against the tensor
+    /// path — a lone one-token step takes the host row path, equal to float rounding).
     /// </summary>
     /// <returns>One output per input, in input order; the caller disposes them.</returns>
     /// <exception cref="ArgumentException">No inputs, an empty input, or two inputs share a cache.</exception>

@@ -41,7 +41,7 @@ public sealed partial class ForwardRunner
             input.Stats.DenseKvBytes = (long)t * temporary.DenseBytesPerToken;
             return result;
         }
-        var output = routed ? RunRouted(input) : RunDense(input);
+        var output = routed ? RunRouted(input) : TryRunRow(input) ?? RunDense(input);
         RecordCache(input);
         return output;
     }

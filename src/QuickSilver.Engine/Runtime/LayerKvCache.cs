@@ -13,7 +13,7 @@ namespace QuickSilver.Engine.Runtime;
 /// and, dequantized once when written, appended to the float buffers attention reads (<see cref="MirrorBytes"/>): a
 /// decode step attends over views, exactly the stored values, without dequantizing the whole cache each step.
 /// </remarks>
-public sealed class LayerKvCache : IDisposable
+public sealed partial class LayerKvCache : IDisposable
 {
     private readonly int _kvHeads, _headDim, _maxEntries;
     private readonly torch.Device _device;

@@ -39,7 +39,8 @@ public sealed class BatchedForwardTests
         var config = TinyArchitectures.Base("llama");
         using var model = TransformerModel.Create(RandomCheckpoint.Create(config, 5, 0.3f), torch.CPU, GgufTensorType.Q8_0);
         Assert.All(model.Matrices, m => Assert.IsType<PackedLinearWeight>(m));
-        var (alone, batched) = Compare(model, Mixed);
+        // Alone, a one-token step would take the host row path, whose norms and attention agree to float rounding only.
+        var (alone, batched) = Compare(model, Mixed, out _, out _, decodeRowPath: false);
         for (int i = 0; i < Mixed.Length; i++)
             for (int step = 0; step < alone[i].Count; step++)
                 Assert.Equal(alone[i][step], batched[i][step]);
@@ -108,10 +109,10 @@ public sealed class BatchedForwardTests
     /// with all lanes batched (both steps), from identical prefilled caches.
     /// </summary>
     private static (List<float[]>[] Alone, List<float[]>[] Batched) Compare(TransformerModel model, Lane[] lanes,
-        out RuntimeStats[] aloneStats, out RuntimeStats[] batchedStats)
+        out RuntimeStats[] aloneStats, out RuntimeStats[] batchedStats, bool decodeRowPath = true)
     {
         var config = model.Config;
-        var runner = new ForwardRunner(model);
+        var runner = new ForwardRunner(model) { DecodeRowPath = decodeRowPath };
         var tokens = lanes.Select((lane, i) => TestModels.RandomTokens(lane.Prefix + lane.New + 1, config.VocabSize, seed: 100 + i)).ToArray();
         var plans = lanes.Select(lane => lane.Policy is null ? null : new RoutingPlan(lane.Policy, config)).ToArray();
         var alone = lanes.Select(_ => new List<float[]>()).ToArray();

@@ -1,0 +1,94 @@
+using System.Buffers;
+
+namespace QuickSilver.Engine.Kernels;
+
+/// <summary>
+/// Attention of one query row over a layer's cached keys and values, in managed code: the decode step's attention without
+/// libtorch (whose fused kernel forks OpenMP threads for a few hundred multiply-adds). Keys and values are laid out
+/// (nkv, capacity, hs) as the K/V cache holds them; query heads of a group share their key/value head. Tested against
+/// <see cref="RowOpsReference.Attend"/>.
+/// </summary>
+public static unsafe class SingleQueryAttention
+{
+    /// <summary>Multiply-adds below which the heads run on the calling thread alone.</summary>
+    public const long ParallelThreshold = 1 << 16;
+
+    /// <summary>
+    /// Writes softmax(q·kᵀ·scale)·v per head into <paramref name="output"/> (nh·hs): keys later than
+    /// <paramref name="queryPosition"/> or outside the window are masked, scores soft-capped when <paramref name="softCap"/> &gt; 0.
+    /// </summary>
+    /// <param name="query">The query row, nh·hs.</param>
+    /// <param name="keys">Cached keys (nkv, capacity, hs).</param>
+    /// <param name="values">Cached values (nkv, capacity, hs).</param>
+    /// <param name="keyPositions">Position of each of the <paramref name="count"/> entries; null when they are 0..count−1, all visible.</param>
+    /// <param name="count">Entries written.</param>
+    /// <param name="capacity">Entries the buffers have room for (the stride between key heads).</param>
+    /// <param name="heads">Query heads nh.</param>
+    /// <param name="kvHeads">Key/value heads nkv (divides nh).</param>
+    /// <param name="headDim">Head width hs.</param>
+    /// <param name="queryPosition">The query's position.</param>
+    /// <param name="scale">Score scale (1/√hs unless the model says otherwise).</param>
+    /// <param name="window">Sliding window, or null.</param>
+    /// <param name="softCap">Soft-cap, or 0.</param>
+    /// <param name="output">nh·hs values.</param>
+    /// <param name="threads">Threads to split heads over.</param>
+    public static void Attend(ReadOnlySpan<float> query, float* keys, float* values, long* keyPositions, int count, int capacity,
+        int heads, int kvHeads, int headDim, long queryPosition, double scale, int? window, float softCap, Span<float> output, int threads)
+    {
+        if (kvHeads <= 0 || heads % kvHeads != 0) throw new ArgumentException($"{heads} query heads do not group over {kvHeads} key/value heads.", nameof(kvHeads));
+        if (query.Length < heads * headDim || output.Length < heads * headDim) throw new ArgumentException("Query and output need nh·hs values.");
+        if (count > capacity) throw new ArgumentOutOfRangeException(nameof(count), $"{count} entries exceed the capacity {capacity}.");
+        fixed (float* q = query)
+        fixed (float* o = output)
+        {
+            var job = new Job(q, keys, values, keyPositions, count, capacity, heads / kvHeads, headDim, queryPosition, (float)scale, window, softCap, o);
+            int parts = (int)Math.Clamp(Math.Min(threads, (long)count * heads * headDim * 2 / ParallelThreshold), 1, heads);
+            if (parts == 1)
+            {
+                job.Run(0, heads);
+                return;
+            }
+            Parallel.For(0, parts, new ParallelOptions { MaxDegreeOfParallelism = parts }, p => job.Run(heads * p / parts, heads * (p + 1) / parts));
+        }
+    }
+
+    private readonly struct Job(float* q, float* keys, float* values, long* positions, int count, int capacity, int groups, int headDim,
+        long queryPosition, float scale, int? window, float softCap, float* output)
+    {
+        public void Run(int headStart, int headEnd)
+        {
+            float[] rented = ArrayPool<float>.Shared.Rent(Math.Max(1, count));
+            try
+            {
+                var scores = rented.AsSpan(0, count);
+                for (int h = headStart; h < headEnd; h++)
+                {
+                    int g = h / groups;
+                    var qh = new ReadOnlySpan<float>(q + ((long)h * headDim), headDim);
+                    float* kh = keys + ((long)g * capacity * headDim);
+                    float* vh = values + ((long)g * capacity * headDim);
+                    for (int j = 0; j < count; j++)
+                    {
+                        if (positions is not null)
+                        {
+                            long distance = queryPosition - positions[j];
+                            if (distance < 0 || (window is int w && distance >= w)) { scores[j] = float.NegativeInfinity; continue; }
+                        }
+                        else if (window is int w && queryPosition - j >= w) { scores[j] = float.NegativeInfinity; continue; }
+                        float s = RowOps.Dot(qh, new ReadOnlySpan<float>(kh + ((long)j * headDim), headDim)) * scale;
+                        scores[j] = softCap > 0 ? MathF.Tanh(s / softCap) * softCap : s;
+                    }
+                    var oh = new Span<float>(output + ((long)h * headDim), headDim);
+                    oh.Clear();
+                    if (!RowOps.Softmax(scores)) continue;
+                    for (int j = 0; j < count; j++)
+                        if (scores[j] != 0) RowOps.AddScaled(oh, scores[j], new ReadOnlySpan<float>(vh + ((long)j * headDim), headDim));
+                }
+            }
+            finally
+            {
+                ArrayPool<float>.Shared.Return(rented);
+            }
+        }
+    }
+}

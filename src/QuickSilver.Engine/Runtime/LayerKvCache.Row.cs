@@ -1,0 +1,52 @@
+namespace QuickSilver.Engine.Runtime;
+
+/// <summary>The decode row path's access to a layer cache: one token appended and attended in host memory, no tensors.</summary>
+public sealed unsafe partial class LayerKvCache
+{
+    private TorchSharp.torch.Tensor? _rowBuffers; // the key buffer the pointers below belong to (replaced when the cache grows)
+    private float* _rowKeys, _rowValues;
+    private long* _rowPositions;
+
+    /// <summary>Whether the buffers are float32 in host memory and nothing is packed: the row path can append and attend.</summary>
+    internal bool SupportsRows
+    {
+        get
+        {
+            foreach (var region in _packed.Values) if (region.Count > 0) return false;
+            return _device.type == TorchSharp.DeviceType.CPU;
+        }
+    }
+
+    /// <summary>
+    /// Appends one token's keys and values (nkv·hs each, head after head) at <paramref name="position"/> in full precision
+    /// and returns the buffers for attention: keys and values (nkv, capacity, hs), positions, entries and capacity.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The context is full, or the cache holds packed entries.</exception>
+    internal (IntPtr Keys, IntPtr Values, IntPtr Positions, int Count, int Capacity) AppendRow(ReadOnlySpan<float> keys, ReadOnlySpan<float> values, long position)
+    {
+        if (!SupportsRows) throw new InvalidOperationException("The row path needs a host cache without packed entries.");
+        if (Count + 1 > _maxEntries)
+            throw new InvalidOperationException($"KV cache overflow: {Count} + 1 entries exceed the {_maxEntries} the context allows.");
+        int width = _kvHeads * _headDim;
+        if (keys.Length < width || values.Length < width) throw new ArgumentException($"A row of keys or values needs {width} values.");
+        EnsureCapacity(_count + 1);
+        if (!ReferenceEquals(_rowBuffers, _keys))
+        {
+            _rowKeys = HostMemory.Floats(_keys);
+            _rowValues = HostMemory.Floats(_values);
+            _rowPositions = HostMemory.Longs(_positions);
+            _rowBuffers = _keys;
+        }
+        int at = _count;
+        for (int h = 0; h < _kvHeads; h++)
+        {
+            long offset = (((long)h * _capacity) + at) * _headDim;
+            keys.Slice(h * _headDim, _headDim).CopyTo(new Span<float>(_rowKeys + offset, _headDim));
+            values.Slice(h * _headDim, _headDim).CopyTo(new Span<float>(_rowValues + offset, _headDim));
+        }
+        _rowPositions[at] = position;
+        IsContiguousPrefix = IsContiguousPrefix && position == at;
+        _count = at + 1;
+        return ((IntPtr)_rowKeys, (IntPtr)_rowValues, (IntPtr)_rowPositions, _count, _capacity);
+    }
+}

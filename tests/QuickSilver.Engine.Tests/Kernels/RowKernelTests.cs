@@ -1,0 +1,140 @@
+using QuickSilver.Engine.Kernels;
+
+namespace QuickSilver.Engine.Tests.Kernels;
+
+/// <summary>The decode row kernels against their scalar float64 references, on random rows with ragged lengths.</summary>
+public sealed class RowKernelTests
+{
+    private static float[] Random(int n, int seed, float scale = 1f)
+    {
+        var r = new Random(seed);
+        return Enumerable.Range(0, n).Select(_ => (float)((r.NextDouble() * 2) - 1) * scale).ToArray();
+    }
+
+    private static void Close(ReadOnlySpan<float> expected, ReadOnlySpan<float> actual, float tolerance)
+    {
+        Assert.Equal(expected.Length, actual.Length);
+        for (int i = 0; i < expected.Length; i++)
+            Assert.True(Math.Abs(expected[i] - actual[i]) <= tolerance * Math.Max(1, Math.Abs(expected[i])), $"[{i}] expected {expected[i]}, got {actual[i]}");
+    }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(7)]
+    [InlineData(8)]
+    [InlineData(33)]
+    [InlineData(64)]
+    [InlineData(1000)]
+    public void Dot_matches_reference(int n)
+    {
+        float[] a = Random(n, 1), b = Random(n, 2);
+        Assert.Equal(RowOpsReference.Dot(a, b), RowOps.Dot(a, b), 4);
+    }
+
+    [Theory]
+    [InlineData(8)]
+    [InlineData(45)]
+    [InlineData(1024)]
+    public void Norms_match_reference(int n)
+    {
+        float[] x = Random(n, 3, 4), w = Random(n, 4), b = Random(n, 5);
+        var y = new float[n];
+        RowOps.RmsNorm(x, w, 1e-5, y);
+        Close(RowOpsReference.RmsNorm(x, w, 1e-5), y, 1e-5f);
+        RowOps.LayerNorm(x, w, b, 1e-5, y);
+        Close(RowOpsReference.LayerNorm(x, w, b, 1e-5), y, 1e-5f);
+        // In place, as q/k norms and post-norms use it.
+        var inPlace = x.ToArray();
+        RowOps.RmsNorm(inPlace, w, 1e-5, inPlace);
+        Close(RowOpsReference.RmsNorm(x, w, 1e-5), inPlace, 1e-5f);
+    }
+
+    [Fact]
+    public void Gated_activations_match_reference()
+    {
+        float[] gate = Random(77, 6, 6), up = Random(77, 7, 2);
+        var y = new float[77];
+        RowOps.SiluMul(gate, up, y);
+        Close(RowOpsReference.SiluMul(gate, up), y, 1e-5f);
+        RowOps.GeluTanhMul(gate, up, y);
+        Close(gate.Select((g, i) => (float)(RowOpsReference.GeluTanh(g) * up[i])).ToArray(), y, 1e-5f);
+    }
+
+    [Theory]
+    [InlineData(16, 16)]
+    [InlineData(16, 12)] // partial rotary: the tail passes through
+    public void RotateHalf_matches_reference(int width, int rotated)
+    {
+        float[] head = Random(width, 8), cos = Random(rotated, 9), sin = Random(rotated, 10);
+        var y = head.ToArray();
+        RowOps.RotateHalf(y, cos, sin, rotated);
+        Close(RowOpsReference.RotateHalf(head, cos, sin, rotated), y, 1e-6f);
+    }
+
+    [Theory]
+    [InlineData(1, 1, 1)]
+    [InlineData(5, 37, 1)]
+    [InlineData(192, 64, 1)]
+    [InlineData(300, 512, 2)] // above the fork threshold: two row shares
+    public void FloatMatVec_matches_reference(int rows, int columns, int threads)
+    {
+        float[] w = Random(rows * columns, 11), x = Random(columns, 12);
+        var y = new float[rows];
+        FloatMatVec.Multiply(w, rows, columns, x, y, threads);
+        Close(RowOpsReference.MatVec(w, rows, columns, x), y, 1e-5f);
+    }
+
+    [Theory]
+    [InlineData(4, 2, 8, 10, null, 0f, false, 1)]
+    [InlineData(4, 4, 16, 33, null, 0f, true, 1)]
+    [InlineData(8, 2, 8, 40, 6, 0f, false, 1)]     // sliding window
+    [InlineData(4, 2, 16, 20, null, 5f, true, 1)]  // soft-cap
+    [InlineData(16, 4, 64, 300, null, 0f, false, 2)] // heads split over threads
+    public void Attention_matches_reference(int heads, int kvHeads, int headDim, int count, int? window, float softCap, bool gaps, int threads)
+    {
+        int capacity = count + 3;
+        float[] q = Random(heads * headDim, 13, 2), k = Random(kvHeads * capacity * headDim, 14, 2), v = Random(kvHeads * capacity * headDim, 15);
+        // With gaps the entries are out of order and some are later than the query: those must be masked.
+        long[] positions = Enumerable.Range(0, count).Select(j => gaps ? (long)((j * 7) % (count + 4)) : j).ToArray();
+        long query = gaps ? count - 1 : count - 1;
+        var expected = RowOpsReference.Attend(q, k, v, positions, count, capacity, heads, kvHeads, headDim, query, 1 / Math.Sqrt(headDim), window, softCap);
+        var actual = new float[heads * headDim];
+        unsafe
+        {
+            fixed (float* pk = k)
+            fixed (float* pv = v)
+            fixed (long* pp = positions)
+                SingleQueryAttention.Attend(q, pk, pv, gaps ? pp : null, count, capacity, heads, kvHeads, headDim, query,
+                    1 / Math.Sqrt(headDim), window, softCap, actual, threads);
+        }
+        Close(expected, actual, 1e-5f);
+    }
+
+    [Fact]
+    public void Attention_with_every_key_masked_gives_zeros()
+    {
+        float[] q = Random(8, 16), k = Random(8, 17), v = Random(8, 18);
+        long[] positions = [5];
+        var actual = Enumerable.Repeat(float.NaN, 8).ToArray();
+        unsafe
+        {
+            fixed (float* pk = k)
+            fixed (float* pv = v)
+            fixed (long* pp = positions)
+                SingleQueryAttention.Attend(q, pk, pv, pp, 1, 1, 1, 1, 8, 4, 0.3, null, 0, actual, 1);
+        }
+        Assert.All(actual, x => Assert.Equal(0f, x));
+    }
+
+    [Fact]
+    public void Bad_shapes_are_rejected()
+    {
+        Assert.Throws<ArgumentException>(() => FloatMatVec.Multiply(new float[5], 2, 3, new float[3], new float[2], 1));
+        Assert.Throws<ArgumentException>(() => FloatMatVec.Multiply(new float[6], 2, 3, new float[2], new float[2], 1));
+        Assert.Throws<ArgumentException>(() => RowOps.RmsNorm(new float[4], new float[3], 1e-5, new float[4]));
+        unsafe
+        {
+            Assert.Throws<ArgumentException>(() => SingleQueryAttention.Attend(new float[6], null, null, null, 0, 0, 3, 2, 2, 0, 1, null, 0, new float[6], 1));
+        }
+    }
+}

@@ -29,7 +29,8 @@ public sealed partial class LanguageModel : IDisposable
         if (_options.QuantizeWeights is { } target && !Kernels.QuantizedMatrix.CanQuantizeTo(target))
             throw new ArgumentException($"LanguageModelOptions.QuantizeWeights must be Q8_0 or Q4_0, not {target}.", nameof(options));
         if (_options.Threads > 0) Kernels.KernelSettings.Threads = _options.Threads;
-        Transformer = TransformerModel.Create(checkpoint, new torch.Device(_options.Device), _options.QuantizeWeights, _options.QuantizeActivations, _options.KeepHalfPrecision);
+        Transformer = TransformerModel.Create(checkpoint, new torch.Device(_options.Device), _options.QuantizeWeights, _options.QuantizeActivations,
+            keepHalfPrecision: _options.KeepHalfPrecision, bitPlanes: _options.BitPlanes);
         Runner = new ForwardRunner(Transformer);
         Tokenizer = tokenizer;
         ModelId = ModelIdentity.From(checkpoint);

@@ -38,6 +38,13 @@ public sealed class LanguageModelOptions
     /// </summary>
     public bool KeepHalfPrecision { get; set; } = true;
 
+    /// <summary>
+    /// Hold the blocks' Q8_0 matrices (from the file, or quantized at load with <see cref="QuantizeWeights"/> = Q8_0) as nested
+    /// bit planes, so that a policy with <c>Quantization.QuantizeWeights</c> really reads 4 or 2 bits per weight for the tokens
+    /// it assigns them (default false; CPU only; needs <see cref="QuantizeActivations"/>). At 8 bits the values are exactly Q8_0's.
+    /// </summary>
+    public bool BitPlanes { get; set; }
+
     /// <summary>Creates a copy.</summary>
     public LanguageModelOptions Clone() => (LanguageModelOptions)MemberwiseClone();
 }

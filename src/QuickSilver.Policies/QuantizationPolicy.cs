@@ -23,6 +23,12 @@ public sealed class QuantizationPolicy
     public int GroupSize { get; set; } = 32;
     /// <summary>Quantize hidden-state activations from the decision layer onward.</summary>
     public bool QuantizeActivations { get; set; } = true;
+    /// <summary>
+    /// Read the weights of the layers after the decision layer at each token's bit width: with a model loaded with
+    /// nested bit planes (8-bit weights split into 2+2+4-bit planes), a 4-bit token reads half the weight bytes and a
+    /// 2-bit token a quarter. Matrices not held as bit planes are read in full. Off by default.
+    /// </summary>
+    public bool QuantizeWeights { get; set; }
     /// <summary>Store the K/V these tokens write packed at their bit width.</summary>
     public bool QuantizeKv { get; set; } = true;
     /// <summary>Force 8 bits for number tokens.</summary>

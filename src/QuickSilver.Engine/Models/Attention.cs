@@ -57,16 +57,16 @@ public static class Attention
     /// <summary>
     /// Attention that also returns a causal relevance signal (B, T, Nk): at query row t and key k, the maximum attention
     /// probability any head gave key k from any query row up to and including t (queries are in position order). A decision
-    /// about the token at row t reads row t only, so it never sees a later query. The output comes from <see cref="Forward"/>,
-    /// so asking for the signal never changes the numbers a pass computes.
+    /// about the token at row t reads row t only, so it never sees a later query. Attention is computed once, explicitly (the
+    /// probabilities are needed anyway); its output equals <see cref="Forward"/>'s up to float rounding.
     /// </summary>
+    /// <param name="causalSquare">Unused: the explicit path always applies the position mask. Kept for call-site symmetry with <see cref="Forward"/>.</param>
+    /// <param name="seesAllKeys">Unused, as <paramref name="causalSquare"/>.</param>
     public static (torch.Tensor Output, torch.Tensor MaxReceived) ForwardWithMaxAttention(torch.Tensor q, torch.Tensor k, torch.Tensor v,
         torch.Tensor queryPositions, torch.Tensor keyPositions, AttentionOptions? options = null, bool causalSquare = false, bool seesAllKeys = false)
     {
         options ??= AttentionOptions.Default;
-        var output = Forward(q, k, v, queryPositions, keyPositions, causalSquare, seesAllKeys, options);
-        var (eager, probs) = Eager(q, k, v, queryPositions, keyPositions, options);
-        using (eager)
+        var (output, probs) = Eager(q, k, v, queryPositions, keyPositions, options);
         using (probs)
         {
             // A running maximum over query rows, not a maximum over all of them: that would let later tokens decide (issue 13).

@@ -60,6 +60,8 @@ public abstract class LinearWeight : IDisposable
             // Packed parts stay where they are: the stacked weight runs each part into its own output columns.
             return new PackedLinearWeight(parts.SelectMany(p => ((PackedLinearWeight)p).Parts).ToArray(), ((PackedLinearWeight)parts[0]).QuantizeActivations);
         }
+        if (parts.All(p => p is BitPlaneLinearWeight))
+            return new BitPlaneLinearWeight(parts.SelectMany(p => ((BitPlaneLinearWeight)p).Parts).ToArray());
         return new StackedLinearWeight(parts, ownsParts: true);
     }
 

@@ -194,6 +194,7 @@ public sealed partial class TransformerBlock : IDisposable
     public (torch.Tensor Keys, torch.Tensor Values) ProjectKeyValues(torch.Tensor hidden, torch.Tensor positions)
     {
         using var scope = torch.NewDisposeScope();
+        using var fullWidth = Runtime.WeightPrecision.Use(null); // frozen rows of halted tokens, not the active rows a scope describes
         long b = hidden.shape[0], t = hidden.shape[1];
         var kv = _kv.Apply(_attnNorm.Apply(hidden), _kvBias); // (1, Tp, 2·kvd)
         var k = kv.narrow(-1, 0, _kvWidth).view(b, t, _kvHeads, _headDim); // (1, Tp, nkv, hs)

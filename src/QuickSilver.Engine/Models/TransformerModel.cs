@@ -72,7 +72,9 @@ public sealed partial class TransformerModel : IDisposable
     /// <param name="quantizeActivations">Packed matrices multiply 8-bit block-quantized activations (llama.cpp's way, fast); false multiplies float activations exactly.</param>
     /// <param name="keepHalfPrecision">F16/BF16 matrices the loader kept packed stay 16-bit (unless <paramref name="quantizeTo"/> is set); false widens them to float32.</param>
     /// <exception cref="ArgumentException"><paramref name="quantizeTo"/> is not Q8_0 or Q4_0.</exception>
-    public static TransformerModel Create(CheckpointData checkpoint, torch.Device device, GgufTensorType? quantizeTo, bool quantizeActivations = true, bool keepHalfPrecision = true)
+    /// <param name="bitPlanes">Hold the blocks' Q8_0 projection matrices as nested bit planes (<see cref="BitPlaneLinearWeight"/>), so a
+    /// quantization policy with <c>QuantizeWeights</c> reads fewer bytes for low-precision tokens; the embedding and head stay as they are.</param>
+    public static TransformerModel Create(CheckpointData checkpoint, torch.Device device, GgufTensorType? quantizeTo, bool quantizeActivations = true, bool keepHalfPrecision = true, bool bitPlanes = false)
     {
         if (quantizeTo is { } target && !Kernels.QuantizedMatrix.CanQuantizeTo(target))
             throw new ArgumentException($"Weights can be quantized at load to Q8_0 or Q4_0, not {target}.", nameof(quantizeTo));
@@ -102,6 +104,8 @@ public sealed partial class TransformerModel : IDisposable
                 return new PackedLinearWeight(Kernels.QuantizedMatrix.Quantize(type, rows, columns, host.Data), quantizeActivations);
             return new DenseLinearWeight(Take(name, rows, columns));
         }
+        LinearWeight BlockLinear(string name, long rows, long columns) =>
+            bitPlanes && quantizeActivations ? BitPlaneLinearWeight.FromQ8_0(Linear(name, rows, columns)) : Linear(name, rows, columns);
         torch.Tensor? Bias(bool present, string weightName, long size) => present ? Take(WeightNames.BiasOf(weightName), size) : null;
 
         INormalization Norm(string weightName, string biasName, int? size = null) => config.Norm switch
@@ -127,13 +131,13 @@ public sealed partial class TransformerModel : IDisposable
             IFeedForward mlp = config.FeedForward switch
             {
                 FeedForwardKind.SwiGlu or FeedForwardKind.GeGlu => new SwiGluFeedForward(
-                    Linear(WeightNames.Gate(i), inner, d), Bias(config.MlpBias, WeightNames.Gate(i), inner),
-                    Linear(WeightNames.Up(i), inner, d), Bias(config.MlpBias, WeightNames.Up(i), inner),
-                    Linear(WeightNames.Down(i), d, inner), Bias(config.MlpBias, WeightNames.Down(i), d),
+                    BlockLinear(WeightNames.Gate(i), inner, d), Bias(config.MlpBias, WeightNames.Gate(i), inner),
+                    BlockLinear(WeightNames.Up(i), inner, d), Bias(config.MlpBias, WeightNames.Up(i), inner),
+                    BlockLinear(WeightNames.Down(i), d, inner), Bias(config.MlpBias, WeightNames.Down(i), d),
                     geluGate: config.FeedForward == FeedForwardKind.GeGlu),
                 FeedForwardKind.GeluTanh => new GeluFeedForward(
-                    Linear(WeightNames.Up(i), inner, d), Bias(config.MlpBias, WeightNames.Up(i), inner),
-                    Linear(WeightNames.Down(i), d, inner), Bias(config.MlpBias, WeightNames.Down(i), d)),
+                    BlockLinear(WeightNames.Up(i), inner, d), Bias(config.MlpBias, WeightNames.Up(i), inner),
+                    BlockLinear(WeightNames.Down(i), d, inner), Bias(config.MlpBias, WeightNames.Down(i), d)),
                 _ => throw new ModelFormatException(checkpoint.Source, $"unsupported feed-forward kind {config.FeedForward}."),
             };
             var extras = new BlockExtras
@@ -146,10 +150,10 @@ public sealed partial class TransformerModel : IDisposable
             };
             blocks[i] = new TransformerBlock(config,
                 Norm(WeightNames.AttnNormWeight(i), WeightNames.AttnNormBias(i)),
-                Linear(WeightNames.Query(i), qd, d), Bias(config.AttentionBias, WeightNames.Query(i), qd),
-                Linear(WeightNames.Key(i), kvd, d), Bias(config.AttentionBias, WeightNames.Key(i), kvd),
-                Linear(WeightNames.Value(i), kvd, d), Bias(config.AttentionBias, WeightNames.Value(i), kvd),
-                Linear(WeightNames.Output(i), d, qd), Bias(config.AttentionBias, WeightNames.Output(i), d),
+                BlockLinear(WeightNames.Query(i), qd, d), Bias(config.AttentionBias, WeightNames.Query(i), qd),
+                BlockLinear(WeightNames.Key(i), kvd, d), Bias(config.AttentionBias, WeightNames.Key(i), kvd),
+                BlockLinear(WeightNames.Value(i), kvd, d), Bias(config.AttentionBias, WeightNames.Value(i), kvd),
+                BlockLinear(WeightNames.Output(i), d, qd), Bias(config.AttentionBias, WeightNames.Output(i), d),
                 Norm(WeightNames.MlpNormWeight(i), WeightNames.MlpNormBias(i)),
                 mlp, config.IsLocalLayer(i) ? localRotation : rotation, extras);
         }

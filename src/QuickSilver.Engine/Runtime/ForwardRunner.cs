@@ -210,11 +210,19 @@ public sealed partial class ForwardRunner
                 ? active.Concat(propagated).Select(i => bits[i]).ToArray()
                 : null;
             bool needQueryKey = policy.Fusion.Enabled && policy.Fusion.AttentionSimilarityThreshold is not null;
-            var result = block.Forward(new BlockInput
+            // Each active row reads the weight planes of its width (causal: bits[i] came from positions ≤ i).
+            int[]? rowBits = policy.Quantization.Enabled && policy.Quantization.QuantizeWeights && l >= plan.DecisionLayer
+                ? active.Select(i => bits[i]).ToArray()
+                : null;
+            BlockOutput result;
+            using (WeightPrecision.Use(rowBits))
             {
-                Hidden = xa, Positions = posA, FirstPosition = first, Cache = input.Cache?[l], KvBits = kvBits, NeedQueryKey = needQueryKey,
-                PropagatedHidden = propHidden, PropagatedPositions = propPositions, NeedMaxAttention = needMaxAttention,
-            });
+                result = block.Forward(new BlockInput
+                {
+                    Hidden = xa, Positions = posA, FirstPosition = first, Cache = input.Cache?[l], KvBits = kvBits, NeedQueryKey = needQueryKey,
+                    PropagatedHidden = propHidden, PropagatedPositions = propPositions, NeedMaxAttention = needMaxAttention,
+                });
+            }
             var newA = result.Hidden; // (1, Ta, d)
 
             // Work accounting: projections for the active tokens, attention pairs each active query really sees.

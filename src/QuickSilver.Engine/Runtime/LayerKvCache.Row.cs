@@ -29,7 +29,7 @@ public sealed unsafe partial class LayerKvCache
             throw new InvalidOperationException($"KV cache overflow: {Count} + 1 entries exceed the {_maxEntries} the context allows.");
         int width = _kvHeads * _headDim;
         if (keys.Length < width || values.Length < width) throw new ArgumentException($"A row of keys or values needs {width} values.");
-        EnsureCapacity(FloatCount + 1);
+        EnsureCapacity(_count + 1);
         if (!ReferenceEquals(_rowBuffers, _keys))
         {
             _rowKeys = HostMemory.Floats(_keys);
@@ -37,7 +37,7 @@ public sealed unsafe partial class LayerKvCache
             _rowPositions = HostMemory.Longs(_positions);
             _rowBuffers = _keys;
         }
-        int at = FloatCount;
+        int at = _count;
         for (int h = 0; h < _kvHeads; h++)
         {
             long offset = (((long)h * _capacity) + at) * _headDim;
@@ -46,7 +46,7 @@ public sealed unsafe partial class LayerKvCache
         }
         _rowPositions[at] = position;
         IsContiguousPrefix = IsContiguousPrefix && position == at;
-        FloatCount = at + 1;
-        return ((IntPtr)_rowKeys, (IntPtr)_rowValues, (IntPtr)_rowPositions, FloatCount, _capacity);
+        _count = at + 1;
+        return ((IntPtr)_rowKeys, (IntPtr)_rowValues, (IntPtr)_rowPositions, _count, _capacity);
     }
 }

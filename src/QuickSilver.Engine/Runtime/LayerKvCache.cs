@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using TorchSharp;
 
 namespace QuickSilver.Engine.Runtime;
@@ -7,14 +8,20 @@ namespace QuickSilver.Engine.Runtime;
 /// each entry with its position, in buffers that grow by doubling up to the context length, so a decode
 /// step never concatenates. Entries need not be in position order; attention masks by position.
 /// </summary>
+/// <remarks>
+/// Entries written at 8/4/2 bits are stored packed (<see cref="PackedKvRegion"/>, the storage of record, <see cref="UsedBytes"/>)
+/// and, dequantized once when written, appended to the float buffers attention reads (<see cref="MirrorBytes"/>): a
+/// decode step attends over views, exactly the stored values, without dequantizing the whole cache each step.
+/// </remarks>
 public sealed partial class LayerKvCache : IDisposable
 {
     private readonly int _kvHeads, _headDim, _maxEntries;
     private readonly torch.Device _device;
-    private torch.Tensor _keys;      // (1, nkv, cap, hs)
+    private torch.Tensor _keys;      // (1, nkv, cap, hs): every entry, packed ones as their stored (dequantized) values
     private torch.Tensor _values;    // (1, nkv, cap, hs)
     private torch.Tensor _positions; // (cap) int64
     private int _capacity;
+    private int _count;              // entries in the buffers: all of them
     private readonly Dictionary<int, PackedKvRegion> _packed = []; // bits → region, created on first use
     private readonly int _groupSize;
 
@@ -32,10 +39,12 @@ public sealed partial class LayerKvCache : IDisposable
     }
 
     /// <summary>Number of entries written (full precision and packed).</summary>
-    public int Count => FloatCount + _packed.Values.Sum(r => r.Count);
+    public int Count => _count;
 
     /// <summary>Entries stored in full precision.</summary>
-    public int FloatCount { get; private set; }
+    public int FloatCount => _count - PackedEntries;
+
+    private int PackedEntries => _packed.Count == 0 ? 0 : _packed.Values.Sum(r => r.Count);
 
     /// <summary>Entries stored packed at <paramref name="bits"/> bits.</summary>
     public int PackedCount(int bits) => _packed.TryGetValue(bits, out var region) ? region.Count : 0;
@@ -46,7 +55,10 @@ public sealed partial class LayerKvCache : IDisposable
     /// <summary>Bytes held by the written entries (keys, values and positions).</summary>
     public long UsedBytes => (long)FloatCount * (2L * _kvHeads * _headDim * sizeof(float) + sizeof(long)) + _packed.Values.Sum(r => r.UsedBytes);
 
-    /// <summary>Bytes allocated, including the unused tail of the buffers.</summary>
+    /// <summary>Bytes of the float copies of the packed entries that attention reads (the cost of not dequantizing per step).</summary>
+    public long MirrorBytes => (long)PackedEntries * (2L * _kvHeads * _headDim * sizeof(float) + sizeof(long));
+
+    /// <summary>Bytes allocated, including the unused tail of the buffers (which also hold the packed entries' float copies).</summary>
     public long AllocatedBytes => (long)_capacity * (2L * _kvHeads * _headDim * sizeof(float) + sizeof(long)) + _packed.Values.Sum(r => r.AllocatedBytes);
 
     /// <summary>
@@ -58,26 +70,47 @@ public sealed partial class LayerKvCache : IDisposable
     public (torch.Tensor Keys, torch.Tensor Values, torch.Tensor Positions) Update(torch.Tensor keys, torch.Tensor values, torch.Tensor positions, int? firstPosition, IReadOnlyList<int>? bits = null)
     {
         int n = (int)keys.shape[2];
-        if (Count + n > _maxEntries)
+        if (_count + n > _maxEntries)
             throw new InvalidOperationException($"KV cache overflow: {Count} + {n} entries exceed the {_maxEntries} the context allows.");
         if (bits is null || bits.All(b => b >= 32))
         {
             AppendFloat(keys, values, positions);
-            IsContiguousPrefix = IsContiguousPrefix && firstPosition == FloatCount - n && _packed.Count == 0;
+            IsContiguousPrefix = IsContiguousPrefix && firstPosition == _count - n && _packed.Count == 0;
             return View();
         }
+        if (_device.type != DeviceType.CPU) throw new NotSupportedException("Packed K/V runs on the CPU only; disable Quantization.QuantizeKv for another device.");
+        // Managed on the buffers' storage: a decode step appends one entry, and the tensor route (select, pack, unpack, copy)
+        // cost more than the attention it feeds. Each packed entry is dequantized here, once.
         using (var scope = torch.NewDisposeScope())
         {
+            var k = keys.contiguous(); // (1, nkv, n, hs)
+            var v = values.contiguous();
+            ReadOnlySpan<float> keyValues = MemoryMarshal.Cast<byte, float>(k.bytes), valueValues = MemoryMarshal.Cast<byte, float>(v.bytes);
+            long[] entryPositions = positions.to(torch.int64).cpu().data<long>().ToArray();
             foreach (var group in Enumerable.Range(0, n).GroupBy(i => bits[i] >= 32 ? 32 : bits[i]))
             {
-                var idx = torch.tensor(group.Select(i => (long)i).ToArray(), torch.int64, _device);
-                var k = keys.index_select(2, idx);
-                var v = values.index_select(2, idx);
-                var p = positions.index_select(0, idx);
-                if (group.Key >= 32) { AppendFloat(k, v, p); continue; }
-                if (!_packed.TryGetValue(group.Key, out var region))
-                    _packed[group.Key] = region = new PackedKvRegion(group.Key, _kvHeads, _headDim, _groupSize, _maxEntries, _device);
-                region.Append(k, v, p);
+                int[] rows = [.. group];
+                int m = rows.Length;
+                float[] gk = Gather(keyValues, n, rows), gv = Gather(valueValues, n, rows);
+                long[] gp = [.. rows.Select(i => entryPositions[i])];
+                EnsureCapacity(_count + m);
+                Span<float> keyBuffer = MemoryMarshal.Cast<byte, float>(_keys.bytes), valueBuffer = MemoryMarshal.Cast<byte, float>(_values.bytes);
+                if (group.Key >= 32)
+                {
+                    for (int h = 0; h < _kvHeads; h++)
+                    {
+                        gk.AsSpan(h * m * _headDim, m * _headDim).CopyTo(keyBuffer.Slice(((h * _capacity) + _count) * _headDim));
+                        gv.AsSpan(h * m * _headDim, m * _headDim).CopyTo(valueBuffer.Slice(((h * _capacity) + _count) * _headDim));
+                    }
+                }
+                else
+                {
+                    if (!_packed.TryGetValue(group.Key, out var region))
+                        _packed[group.Key] = region = new PackedKvRegion(group.Key, _kvHeads, _headDim, _groupSize, _maxEntries, _device);
+                    region.AppendInto(gk, gv, gp, m, keyBuffer, valueBuffer, _capacity, _count);
+                }
+                gp.CopyTo(MemoryMarshal.Cast<byte, long>(_positions.bytes).Slice(_count, m));
+                _count += m;
             }
         }
         IsContiguousPrefix = false;
@@ -87,56 +120,54 @@ public sealed partial class LayerKvCache : IDisposable
     private void AppendFloat(torch.Tensor keys, torch.Tensor values, torch.Tensor positions)
     {
         int n = (int)keys.shape[2];
-        EnsureCapacity(FloatCount + n);
-        _keys.narrow(2, FloatCount, n).copy_(keys);
-        _values.narrow(2, FloatCount, n).copy_(values);
-        _positions.narrow(0, FloatCount, n).copy_(positions);
-        FloatCount += n;
+        EnsureCapacity(_count + n);
+        _keys.narrow(2, _count, n).copy_(keys);
+        _values.narrow(2, _count, n).copy_(values);
+        _positions.narrow(0, _count, n).copy_(positions);
+        _count += n;
     }
 
-    /// <summary>All entries: full-precision ones as views, packed ones dequantized into fresh tensors.</summary>
-    public (torch.Tensor Keys, torch.Tensor Values, torch.Tensor Positions) View()
+    /// <summary>Rows <paramref name="rows"/> of (nkv, n, hs) values, as (nkv, rows, hs).</summary>
+    private float[] Gather(ReadOnlySpan<float> source, int n, int[] rows)
     {
-        var floatView = (_keys.narrow(2, 0, FloatCount), _values.narrow(2, 0, FloatCount), _positions.narrow(0, 0, FloatCount));
-        if (_packed.Values.All(r => r.Count == 0)) return floatView;
-        var ks = new List<torch.Tensor> { floatView.Item1 };
-        var vs = new List<torch.Tensor> { floatView.Item2 };
-        var ps = new List<torch.Tensor> { floatView.Item3 };
-        foreach (var region in _packed.Values.Where(r => r.Count > 0))
-        {
-            var (k, v, p) = region.Dequantize();
-            ks.Add(k); vs.Add(v); ps.Add(p);
-        }
-        return (torch.cat(ks, 2), torch.cat(vs, 2), torch.cat(ps, 0));
+        var result = new float[_kvHeads * rows.Length * _headDim];
+        for (int h = 0; h < _kvHeads; h++)
+            for (int r = 0; r < rows.Length; r++)
+                source.Slice(((h * n) + rows[r]) * _headDim, _headDim).CopyTo(result.AsSpan(((h * rows.Length) + r) * _headDim));
+        return result;
     }
+
+    /// <summary>All entries as views of the buffers: full-precision ones as written, packed ones as their stored values.</summary>
+    public (torch.Tensor Keys, torch.Tensor Values, torch.Tensor Positions) View() =>
+        (_keys.narrow(2, 0, _count), _values.narrow(2, 0, _count), _positions.narrow(0, 0, _count));
 
     /// <summary>Drops every entry at or beyond <paramref name="position"/> (for prefix reuse).</summary>
     public void TruncateFrom(int position)
     {
         foreach (var region in _packed.Values) region.TruncateFrom(position);
-        if (FloatCount == 0) return;
+        if (_count == 0) return;
         if (IsContiguousPrefix)
         {
-            FloatCount = Math.Min(FloatCount, position);
+            _count = Math.Min(_count, position);
             return;
         }
         using var scope = torch.NewDisposeScope();
-        var keep = (_positions.narrow(0, 0, FloatCount) < position).nonzero().squeeze(1); // host sync: rare (prefix reuse only)
+        var keep = (_positions.narrow(0, 0, _count) < position).nonzero().squeeze(1); // host sync: rare (prefix reuse only)
         int kept = (int)keep.shape[0];
-        if (kept == FloatCount) return;
-        var k = _keys.narrow(2, 0, FloatCount).index_select(2, keep);
-        var v = _values.narrow(2, 0, FloatCount).index_select(2, keep);
-        var p = _positions.narrow(0, 0, FloatCount).index_select(0, keep);
+        if (kept == _count) return;
+        var k = _keys.narrow(2, 0, _count).index_select(2, keep);
+        var v = _values.narrow(2, 0, _count).index_select(2, keep);
+        var p = _positions.narrow(0, 0, _count).index_select(0, keep);
         _keys.narrow(2, 0, kept).copy_(k);
         _values.narrow(2, 0, kept).copy_(v);
         _positions.narrow(0, 0, kept).copy_(p);
-        FloatCount = kept;
+        _count = kept;
     }
 
     /// <summary>Forgets every entry.</summary>
     public void Clear()
     {
-        FloatCount = 0;
+        _count = 0;
         foreach (var region in _packed.Values) region.Clear();
         IsContiguousPrefix = true;
     }
@@ -150,9 +181,9 @@ public sealed partial class LayerKvCache : IDisposable
         var keys = torch.empty(1, _kvHeads, capacity, _headDim, device: _device).DetachFromDisposeScope();
         var values = torch.empty(1, _kvHeads, capacity, _headDim, device: _device).DetachFromDisposeScope();
         var positions = torch.empty(capacity, torch.int64, device: _device).DetachFromDisposeScope();
-        keys.narrow(2, 0, FloatCount).copy_(_keys.narrow(2, 0, FloatCount));
-        values.narrow(2, 0, FloatCount).copy_(_values.narrow(2, 0, FloatCount));
-        positions.narrow(0, 0, FloatCount).copy_(_positions.narrow(0, 0, FloatCount));
+        keys.narrow(2, 0, _count).copy_(_keys.narrow(2, 0, _count));
+        values.narrow(2, 0, _count).copy_(_values.narrow(2, 0, _count));
+        positions.narrow(0, 0, _count).copy_(_positions.narrow(0, 0, _count));
         _keys.Dispose(); _values.Dispose(); _positions.Dispose();
         (_keys, _values, _positions, _capacity) = (keys, values, positions, capacity);
     }

@@ -1,11 +1,12 @@
+using System.Runtime.InteropServices;
 using TorchSharp;
 
 namespace QuickSilver.Engine.Runtime;
 
 /// <summary>
 /// K/V entries stored at a fixed bit width: codes packed 8/bits to a byte along the head dimension, with a
-/// float16 scale and minimum per (entry, head, group). Memory really shrinks; attention reads a dequantized
-/// copy made per step (there is no low-bit attention kernel, so this costs time rather than saving it).
+/// float16 scale and minimum per (entry, head, group). The storage of record; <see cref="LayerKvCache"/> dequantizes each
+/// entry once, when written (<see cref="DequantizeLast"/>), into the float buffers attention reads.
 /// </summary>
 internal sealed class PackedKvRegion : IDisposable
 {
@@ -19,6 +20,7 @@ internal sealed class PackedKvRegion : IDisposable
 
     public PackedKvRegion(int bits, int kvHeads, int headDim, int groupSize, int maxEntries, torch.Device device)
     {
+        if (device.type != DeviceType.CPU) throw new NotSupportedException("Packed K/V runs on the CPU only; disable Quantization.QuantizeKv for another device.");
         if (headDim * bits % 8 != 0) throw new ArgumentException($"Head size {headDim} cannot be packed at {bits} bits.", nameof(bits));
         (_bits, _kvHeads, _headDim, _maxEntries, _device) = (bits, kvHeads, headDim, maxEntries, device);
         _group = GroupQuantizer.EffectiveGroupSize(headDim, groupSize);
@@ -64,6 +66,68 @@ internal sealed class PackedKvRegion : IDisposable
         var k = Unpack(_keyCodes.narrow(2, 0, Count), _keyScale.narrow(2, 0, Count), _keyMin.narrow(2, 0, Count));
         var v = Unpack(_valueCodes.narrow(2, 0, Count), _valueScale.narrow(2, 0, Count), _valueMin.narrow(2, 0, Count));
         return (k.MoveToOuterDisposeScope(), v.MoveToOuterDisposeScope(), _positions.narrow(0, 0, Count).clone().MoveToOuterDisposeScope());
+    }
+
+    /// <summary>
+    /// Quantizes and appends <paramref name="n"/> entries given as contiguous (nkv, n, hs) floats, exactly as <see cref="Append"/>
+    /// does, and writes the values they are stored as into <paramref name="keysOut"/>/<paramref name="valuesOut"/> (rows
+    /// (nkv, <paramref name="outStride"/>, hs), from row <paramref name="outAt"/>): the attended copy, made once. Managed code on
+    /// the buffers' storage (CPU): a decode step packs one entry, a few hundred values, which a dozen tensor ops would cost more than.
+    /// </summary>
+    public void AppendInto(ReadOnlySpan<float> keys, ReadOnlySpan<float> values, ReadOnlySpan<long> positions, int n, Span<float> keysOut, Span<float> valuesOut, int outStride, int outAt)
+    {
+        EnsureCapacity(Count + n);
+        PackInto(keys, n, _keyCodes, _keyScale, _keyMin, keysOut, outStride, outAt);
+        PackInto(values, n, _valueCodes, _valueScale, _valueMin, valuesOut, outStride, outAt);
+        positions[..n].CopyTo(MemoryMarshal.Cast<byte, long>(_positions.bytes).Slice(Count, n));
+        Count += n;
+    }
+
+    /// <summary>The managed twin of <see cref="Pack"/> and <see cref="Unpack"/>: same float16 rounding, same codes, same decoded values.</summary>
+    private void PackInto(ReadOnlySpan<float> x, int n, torch.Tensor codesTensor, torch.Tensor scaleTensor, torch.Tensor minTensor, Span<float> output, int outStride, int outAt)
+    {
+        Span<byte> codes = codesTensor.bytes;
+        Span<Half> scales = MemoryMarshal.Cast<byte, Half>(scaleTensor.bytes), mins = MemoryMarshal.Cast<byte, Half>(minTensor.bytes);
+        int levels = (1 << _bits) - 1, perByte = 8 / _bits;
+        for (int h = 0; h < _kvHeads; h++)
+        {
+            for (int i = 0; i < n; i++)
+            {
+                int entry = Count + i;
+                ReadOnlySpan<float> row = x.Slice(((h * n) + i) * _headDim, _headDim);
+                Span<byte> rowCodes = codes.Slice(((h * _capacity) + entry) * _bytesPerRow, _bytesPerRow);
+                Span<float> decoded = output.Slice(((h * outStride) + outAt + i) * _headDim, _headDim);
+                rowCodes.Clear();
+                for (int g = 0; g < _groups; g++)
+                {
+                    ReadOnlySpan<float> group = row.Slice(g * _group, _group);
+                    float min = float.PositiveInfinity, max = float.NegativeInfinity;
+                    foreach (float v in group) { min = MathF.Min(min, v); max = MathF.Max(max, v); }
+                    float min16 = (float)(Half)min;
+                    float scale = (float)(Half)MathF.Max((max - min16) / levels, 1e-4f);
+                    int slot = (((h * _capacity) + entry) * _groups) + g;
+                    (scales[slot], mins[slot]) = ((Half)scale, (Half)min16);
+                    for (int j = 0; j < _group; j++)
+                    {
+                        int element = (g * _group) + j;
+                        int code = (int)Math.Clamp(MathF.Round((group[j] - min16) / scale), 0f, levels);
+                        rowCodes[element / perByte] |= (byte)(code << (element % perByte * _bits));
+                        decoded[element] = (code * scale) + min16;
+                    }
+                }
+            }
+        }
+    }
+
+    /// <summary>The last <paramref name="n"/> entries dequantized (1, nkv, n, hs): exactly what <see cref="Dequantize"/> gives for them. The caller owns them.</summary>
+    public (torch.Tensor Keys, torch.Tensor Values) DequantizeLast(int n)
+    {
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(n, Count);
+        using var scope = torch.NewDisposeScope();
+        int from = Count - n;
+        var k = Unpack(_keyCodes.narrow(2, from, n), _keyScale.narrow(2, from, n), _keyMin.narrow(2, from, n));
+        var v = Unpack(_valueCodes.narrow(2, from, n), _valueScale.narrow(2, from, n), _valueMin.narrow(2, from, n));
+        return (k.MoveToOuterDisposeScope(), v.MoveToOuterDisposeScope());
     }
 
     public void TruncateFrom(int position)

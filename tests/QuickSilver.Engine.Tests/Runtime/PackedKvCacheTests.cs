@@ -77,4 +77,37 @@ public sealed class PackedKvCacheTests
         Assert.Equal(3, cache.Count);
         Assert.Equal(new long[] { 0, 1, 2 }, cache.View().Positions.data<long>().ToArray().OrderBy(x => x));
     }
+
+    [Fact]
+    public void A_decode_step_attends_over_the_stored_values_without_dequantizing_earlier_entries_again()
+    {
+        using var scope = torch.NewDisposeScope();
+        const int kvHeads = 2, headDim = 16, steps = 6;
+        using var cache = new LayerKvCache(kvHeads, headDim, 64, 2, torch.CPU, groupSize: 8);
+        var keys = torch.randn(1, kvHeads, steps, headDim, generator: new torch.Generator(9));
+        var values = torch.randn(1, kvHeads, steps, headDim, generator: new torch.Generator(10));
+        int[] bits = [32, 8, 8, 4, 32, 8];
+        torch.Tensor? before = null;
+        for (int t = 0; t < steps; t++)
+        {
+            var (k, v, p) = cache.Update(keys.narrow(2, t, 1), values.narrow(2, t, 1), torch.tensor(new long[] { t }), t, [bits[t]]);
+            Assert.Equal(t + 1, (int)k.shape[2]);
+            // Earlier entries are views of what was stored when they were written: unchanged by this step.
+            if (before is not null) Assert.True(k.narrow(2, 0, t).eq(before).all().item<bool>());
+            before = k.clone();
+            // The newest entry: exact for full precision; for a packed one, the value a lone packing round trip stores.
+            var expected = keys.narrow(2, t, 1);
+            if (bits[t] < 32)
+            {
+                using var lone = new LayerKvCache(kvHeads, headDim, 8, 1, torch.CPU, groupSize: 8);
+                lone.Update(keys.narrow(2, t, 1), values.narrow(2, t, 1), torch.tensor(new long[] { t }), t, [bits[t]]);
+                expected = lone.View().Keys;
+                Assert.False(expected.eq(keys.narrow(2, t, 1)).all().item<bool>());
+            }
+            Assert.True(k.narrow(2, t, 1).eq(expected).all().item<bool>());
+            Assert.Equal(t, p[t].item<long>());
+        }
+        Assert.Equal(4, cache.PackedCount(8) + cache.PackedCount(4));
+        Assert.Equal(4L * ((2L * kvHeads * headDim * sizeof(float)) + sizeof(long)), cache.MirrorBytes);
+    }
 }

@@ -24,6 +24,7 @@ internal static class CliApp
         root.Subcommands.Add(TokenizeCommand.Create(context));
         root.Subcommands.Add(SpeedCommand.Create(context));
         root.Subcommands.Add(SpeedCommand.CreateWorker(context));
+        root.Subcommands.Add(BatchProbeCommand.Create(context));
         return root;
     }
 

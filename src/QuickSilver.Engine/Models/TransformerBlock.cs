@@ -76,16 +76,72 @@ public sealed class TransformerBlock : IDisposable
         ArgumentNullException.ThrowIfNull(input);
         using var scope = torch.NewDisposeScope();
         var x = input.Hidden;
-        long b = x.shape[0], t = x.shape[1];
+        var (q, k, v) = Project(x, input.Positions);
+        var (attended, maxAttention, keyPositions) = Attend(input, q, k, v);
+        var h = Finish(x, attended);
 
+        return new BlockOutput
+        {
+            Hidden = h.MoveToOuterDisposeScope(),
+            MaxAttention = maxAttention?.MoveToOuterDisposeScope(),
+            KeyPositions = input.NeedMaxAttention ? keyPositions.clone().MoveToOuterDisposeScope() : null,
+            Queries = input.NeedQueryKey ? q.MoveToOuterDisposeScope() : null,
+            Keys = input.NeedQueryKey ? k.MoveToOuterDisposeScope() : null,
+        };
+    }
+
+    /// <summary>
+    /// Runs the block over the new rows of several sequences at once: <paramref name="hidden"/> (1, N, d) holds each
+    /// sequence's rows back to back, as <paramref name="sequences"/> lays them out. Norms, projections and the MLP run once
+    /// over all N rows (at decode, reading every weight once for the whole batch is the point); rotary positions, K/V
+    /// writes and attention stay per sequence, each against its own cache. Each sequence's rows come out as
+    /// <see cref="Forward"/> would give them for that sequence alone.
+    /// </summary>
+    /// <returns>The updated hidden states (1, N, d).</returns>
+    /// <exception cref="ArgumentException">The slices do not tile the N rows in order.</exception>
+    public torch.Tensor ForwardBatch(torch.Tensor hidden, IReadOnlyList<SequenceSlice> sequences)
+    {
+        ArgumentNullException.ThrowIfNull(hidden);
+        ArgumentNullException.ThrowIfNull(sequences);
+        long n = hidden.shape[1];
+        long next = 0;
+        foreach (var s in sequences)
+        {
+            if (s.Offset != next || s.Count <= 0) throw new ArgumentException($"Sequence slices must tile the {n} rows in order; a slice starts at {s.Offset}, expected {next}.", nameof(sequences));
+            next += s.Count;
+        }
+        if (hidden.shape[0] != 1 || next != n) throw new ArgumentException($"Hidden states (1, {n}, d) do not match slices covering {next} rows.", nameof(hidden));
+        using var scope = torch.NewDisposeScope();
+        var positions = sequences.Count == 1 ? sequences[0].Positions : torch.cat(sequences.Select(s => s.Positions).ToArray(), 0); // (N)
+        var (q, k, v) = Project(hidden, positions); // (1, nh, N, hs), (1, nkv, N, hs) ×2
+        var parts = new torch.Tensor[sequences.Count];
+        for (int i = 0; i < sequences.Count; i++)
+        {
+            var s = sequences[i];
+            var input = new BlockInput { Hidden = hidden, Positions = s.Positions, FirstPosition = s.FirstPosition, Cache = s.Cache };
+            parts[i] = Attend(input, q.narrow(2, s.Offset, s.Count), k.narrow(2, s.Offset, s.Count), v.narrow(2, s.Offset, s.Count)).Output; // (1, nh, Ti, hs)
+        }
+        var attended = parts.Length == 1 ? parts[0] : torch.cat(parts, 2); // (1, nh, N, hs)
+        return Finish(hidden, attended).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>Norm, q|k|v in one product, q/k norms and rotation: x (B, T, d) → q (B, nh, T, hs), k and v (B, nkv, T, hs).</summary>
+    private (torch.Tensor Q, torch.Tensor K, torch.Tensor V) Project(torch.Tensor x, torch.Tensor positions)
+    {
+        long b = x.shape[0], t = x.shape[1];
         var qkv = _qkv.Apply(_attnNorm.Apply(x), _qkvBias); // (B, T, qd + 2·kvd)
         var q = qkv.narrow(-1, 0, _queryWidth).view(b, t, _heads, _headDim); // (B, T, nh, hs)
         var k = qkv.narrow(-1, _queryWidth, _kvWidth).view(b, t, _kvHeads, _headDim); // (B, T, nkv, hs)
         var v = qkv.narrow(-1, _queryWidth + _kvWidth, _kvWidth).view(b, t, _kvHeads, _headDim); // (B, T, nkv, hs)
-        q = _rotation.Apply(Normalize(_extras.QueryNorm, q), input.Positions).transpose(1, 2); // (B, nh, T, hs)
-        k = _rotation.Apply(Normalize(_extras.KeyNorm, k), input.Positions).transpose(1, 2); // (B, nkv, T, hs)
-        v = v.transpose(1, 2); // (B, nkv, T, hs)
+        q = _rotation.Apply(Normalize(_extras.QueryNorm, q), positions).transpose(1, 2); // (B, nh, T, hs)
+        k = _rotation.Apply(Normalize(_extras.KeyNorm, k), positions).transpose(1, 2); // (B, nkv, T, hs)
+        return (q, k, v.transpose(1, 2)); // v: (B, nkv, T, hs)
+    }
 
+    /// <summary>One sequence's K/V write and attention: q (B, nh, T, hs), k and v (B, nkv, T, hs) → (B, nh, T, hs).</summary>
+    private (torch.Tensor Output, torch.Tensor? MaxAttention, torch.Tensor KeyPositions) Attend(BlockInput input, torch.Tensor q, torch.Tensor k, torch.Tensor v)
+    {
+        long t = q.shape[2];
         torch.Tensor keys, values, keyPositions;
         bool causalSquare, seesAllKeys;
         if (input.Cache is { } cache)
@@ -117,25 +173,21 @@ public sealed class TransformerBlock : IDisposable
             seesAllKeys = t == 1;
         }
 
-        torch.Tensor attended;
-        torch.Tensor? maxAttention = null;
         if (input.NeedMaxAttention)
-            (attended, maxAttention) = Attention.ForwardWithMaxAttention(q, keys, values, input.Positions, keyPositions, _extras.Attention, causalSquare, seesAllKeys);
-        else
-            attended = Attention.Forward(q, keys, values, input.Positions, keyPositions, causalSquare, seesAllKeys, _extras.Attention);
+        {
+            var (output, maxAttention) = Attention.ForwardWithMaxAttention(q, keys, values, input.Positions, keyPositions, _extras.Attention, causalSquare, seesAllKeys);
+            return (output, maxAttention, keyPositions);
+        }
+        return (Attention.Forward(q, keys, values, input.Positions, keyPositions, causalSquare, seesAllKeys, _extras.Attention), null, keyPositions);
+    }
 
+    /// <summary>Output projection, residual, MLP and residual: x (B, T, d) and attended (B, nh, T, hs) → (B, T, d).</summary>
+    private torch.Tensor Finish(torch.Tensor x, torch.Tensor attended)
+    {
+        long b = x.shape[0], t = x.shape[1];
         var merged = attended.transpose(1, 2).reshape(b, t, _queryWidth); // (B, T, nh·hs)
         var h = x + Normalize(_extras.PostAttentionNorm, _out.Apply(merged, _outBias));
-        h = h + Normalize(_extras.PostMlpNorm, _mlp.Apply(_mlpNorm.Apply(h)));
-
-        return new BlockOutput
-        {
-            Hidden = h.MoveToOuterDisposeScope(),
-            MaxAttention = maxAttention?.MoveToOuterDisposeScope(),
-            KeyPositions = input.NeedMaxAttention ? keyPositions.clone().MoveToOuterDisposeScope() : null,
-            Queries = input.NeedQueryKey ? q.MoveToOuterDisposeScope() : null,
-            Keys = input.NeedQueryKey ? k.MoveToOuterDisposeScope() : null,
-        };
+        return h + Normalize(_extras.PostMlpNorm, _mlp.Apply(_mlpNorm.Apply(h)));
     }
 
     /// <summary>K/V (1, nkv, Tp, hs) of frozen hidden states (1, Tp, d): CALM-style propagation for halted tokens.</summary>

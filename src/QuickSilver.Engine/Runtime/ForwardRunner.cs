@@ -9,7 +9,7 @@ namespace QuickSilver.Engine.Runtime;
 /// each block runs only on the gathered active tokens; halted tokens keep their frozen state, absorbed tokens
 /// hand their state to a super-token, and only the tokens the policy says write K/V at deeper layers.
 /// </summary>
-public sealed class ForwardRunner
+public sealed partial class ForwardRunner
 {
     private readonly TransformerModel _model;
     private readonly LowRankLogitLens _proxyLens;
@@ -28,6 +28,27 @@ public sealed class ForwardRunner
     /// <summary>Runs one pass.</summary>
     public ForwardOutput Run(ForwardInput input)
     {
+        Validate(input);
+        bool routed = input.Plan is not null && !input.Plan.Policy.IsDense;
+        if (routed && input.Cache is null)
+        {
+            // Routed passes need a cache even stand-alone: propagated K/V of halted tokens, packed K/V of quantized
+            // tokens and skipped entries all live there. A temporary one holds this pass only.
+            int t = input.TokenIds.Count, end = input.StartPosition + t;
+            using var temporary = new KvCache(_model.Config, end, _model.Device, initialCapacity: t) { Length = input.StartPosition };
+            var result = RunRouted(input.WithCache(temporary));
+            input.Stats.KvBytes = temporary.UsedBytes;
+            input.Stats.DenseKvBytes = (long)t * temporary.DenseBytesPerToken;
+            return result;
+        }
+        var output = routed ? RunRouted(input) : RunDense(input);
+        RecordCache(input);
+        return output;
+    }
+
+    /// <summary>Checks ids, context room and cache position before a pass changes anything.</summary>
+    private void Validate(ForwardInput input)
+    {
         ArgumentNullException.ThrowIfNull(input);
         int t = input.TokenIds.Count;
         if (t == 0) throw new ArgumentException("A forward pass needs at least one token.", nameof(input));
@@ -39,26 +60,15 @@ public sealed class ForwardRunner
         if (end > limit) throw new Generation.ContextLengthExceededException(end, limit);
         if (input.Cache is { } c && c.Length != input.StartPosition)
             throw new InvalidOperationException($"The cache holds {c.Length} positions but the pass starts at {input.StartPosition}.");
+    }
 
-        bool routed = input.Plan is not null && !input.Plan.Policy.IsDense;
-        if (routed && input.Cache is null)
-        {
-            // Routed passes need a cache even stand-alone: propagated K/V of halted tokens, packed K/V of quantized
-            // tokens and skipped entries all live there. A temporary one holds this pass only.
-            using var temporary = new KvCache(_model.Config, end, _model.Device, initialCapacity: t) { Length = input.StartPosition };
-            var result = RunRouted(input.WithCache(temporary));
-            input.Stats.KvBytes = temporary.UsedBytes;
-            input.Stats.DenseKvBytes = (long)t * temporary.DenseBytesPerToken;
-            return result;
-        }
-        var output = routed ? RunRouted(input) : RunDense(input);
-        if (input.Cache is { } cache)
-        {
-            cache.Length = end;
-            input.Stats.KvBytes = cache.UsedBytes;
-            input.Stats.DenseKvBytes = cache.Length * cache.DenseBytesPerToken;
-        }
-        return output;
+    /// <summary>After a pass: the cache now holds the pass's positions; its bytes go to the stats.</summary>
+    private static void RecordCache(ForwardInput input)
+    {
+        if (input.Cache is not { } cache) return;
+        cache.Length = input.StartPosition + input.TokenIds.Count;
+        input.Stats.KvBytes = cache.UsedBytes;
+        input.Stats.DenseKvBytes = cache.Length * cache.DenseBytesPerToken;
     }
 
     /// <summary>Dense logits for a batch of equal-length sequences (B, T) without a cache, positions 0..T−1.</summary>
@@ -87,13 +97,7 @@ public sealed class ForwardRunner
             h = _model.Blocks[l].Forward(new BlockInput { Hidden = h, Positions = positions, FirstPosition = start, Cache = cache }).Hidden;
             input.Cache?.MarkWritten(l, start, t);
         }
-        double before = input.Stats.DenseFlops;
-        AddDenseFlops(input.Stats, t, start, actualToo: true);
-        input.Stats.BetaWeightedFlops += input.Stats.DenseFlops - before; // full precision: β = 1
-        for (int l = 0; l < _model.Blocks.Count; l++) input.Stats.AddActive(l, t);
-        if (input.Trace is { } trace) // dense: every token ran every block and wrote every K/V
-            for (int i = 0; i < t; i++) for (int l = 0; l < _model.Blocks.Count; l++) trace.KvWritten[i, l] = true;
-        input.Stats.KvWrites += input.Cache is null ? 0 : (long)t * _model.Blocks.Count;
+        RecordDensePass(input);
         var logits = input.AllLogits ? _model.Logits(h).squeeze(0) : _model.Logits(h.narrow(1, t - 1, 1)).squeeze(0);
         return new ForwardOutput
         {
@@ -102,6 +106,19 @@ public sealed class ForwardRunner
             Absorbed = new bool[t],
             DependsOnLater = new bool[t],
         };
+    }
+
+    /// <summary>Work accounting of a dense pass: every token ran every block and wrote every K/V.</summary>
+    private void RecordDensePass(ForwardInput input)
+    {
+        int t = input.TokenIds.Count, layers = _model.Blocks.Count;
+        double before = input.Stats.DenseFlops;
+        AddDenseFlops(input.Stats, t, input.StartPosition, actualToo: true);
+        input.Stats.BetaWeightedFlops += input.Stats.DenseFlops - before; // full precision: β = 1
+        for (int l = 0; l < layers; l++) input.Stats.AddActive(l, t);
+        if (input.Trace is { } trace)
+            for (int i = 0; i < t; i++) for (int l = 0; l < layers; l++) trace.KvWritten[i, l] = true;
+        input.Stats.KvWrites += input.Cache is null ? 0 : (long)t * layers;
     }
 
     private void AddDenseFlops(RuntimeStats stats, int t, int start, bool actualToo)

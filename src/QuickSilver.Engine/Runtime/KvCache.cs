@@ -14,6 +14,8 @@ public sealed class KvCache : IDisposable
     public KvCache(ModelConfig config, int contextLength, torch.Device device, int initialCapacity = 256)
     {
         ArgumentNullException.ThrowIfNull(config);
+        Config = config;
+        Device = device;
         ContextLength = contextLength;
         _layers = new LayerKvCache[config.NumLayers];
         for (int i = 0; i < _layers.Length; i++)
@@ -27,6 +29,12 @@ public sealed class KvCache : IDisposable
 
     /// <summary>Maximum positions.</summary>
     public int ContextLength { get; }
+
+    /// <summary>The model configuration the cache is shaped for.</summary>
+    public ModelConfig Config { get; }
+
+    /// <summary>Where the entries live.</summary>
+    public torch.Device Device { get; }
 
     /// <summary>Number of positions processed (whether or not every layer wrote them).</summary>
     public int Length { get; set; }
@@ -87,6 +95,27 @@ public sealed class KvCache : IDisposable
         foreach (var written in _written) Array.Fill(written, false, position, written.Length - position);
         Array.Fill(_decisionEntropy, float.NaN, position, _decisionEntropy.Length - position);
         Length = Math.Min(Length, position);
+    }
+
+    /// <summary>
+    /// Makes this cache hold exactly <paramref name="source"/>'s first <paramref name="length"/> positions: every layer's entries
+    /// (same order and precision), which layers wrote them, and the decision-layer entropies. What was here before is dropped.
+    /// </summary>
+    /// <exception cref="ArgumentException">The caches differ in shape, or the prefix does not fit.</exception>
+    public void CopyPrefixFrom(KvCache source, int length)
+    {
+        ArgumentNullException.ThrowIfNull(source);
+        if (source._layers.Length != _layers.Length) throw new ArgumentException($"A cache of {source._layers.Length} layers cannot fill one of {_layers.Length}.", nameof(source));
+        if (length < 0 || length > source.Length || length > ContextLength)
+            throw new ArgumentOutOfRangeException(nameof(length), length, $"The prefix must be within the source's {source.Length} positions and this cache's {ContextLength}.");
+        Clear();
+        for (int l = 0; l < _layers.Length; l++)
+        {
+            _layers[l].CopyPrefixFrom(source._layers[l], length);
+            Array.Copy(source._written[l], _written[l], length);
+        }
+        Array.Copy(source._decisionEntropy, _decisionEntropy, length);
+        Length = length;
     }
 
     /// <summary>Forgets everything.</summary>

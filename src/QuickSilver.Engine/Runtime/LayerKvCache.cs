@@ -164,6 +164,48 @@ public sealed partial class LayerKvCache : IDisposable
         _count = kept;
     }
 
+    /// <summary>
+    /// Replaces this cache's entries with <paramref name="source"/>'s entries at positions before <paramref name="position"/>, in the
+    /// same order and at the same precision (prefix caching: the copy reads exactly as the source would after TruncateFrom).
+    /// </summary>
+    public void CopyPrefixFrom(LayerKvCache source, int position)
+    {
+        ArgumentNullException.ThrowIfNull(source);
+        if (source._kvHeads != _kvHeads || source._headDim != _headDim)
+            throw new ArgumentException($"A layer cache of {source._kvHeads}×{source._headDim} cannot fill one of {_kvHeads}×{_headDim}.", nameof(source));
+        Clear();
+        using (var scope = torch.NewDisposeScope())
+        {
+            var positions = source._positions.narrow(0, 0, source.FloatCount);
+            if (source.IsContiguousPrefix)
+            {
+                int n = Math.Min(source.FloatCount, position);
+                if (n > 0) AppendFloat(source._keys.narrow(2, 0, n), source._values.narrow(2, 0, n), positions.narrow(0, 0, n));
+            }
+            else if (source.FloatCount > 0)
+            {
+                var keep = (positions < position).nonzero().squeeze(1); // host sync: once per restored prefix
+                if (keep.shape[0] > 0)
+                    AppendFloat(source._keys.narrow(2, 0, source.FloatCount).index_select(2, keep), source._values.narrow(2, 0, source.FloatCount).index_select(2, keep), positions.index_select(0, keep));
+            }
+        }
+        foreach (var (bits, region) in source._packed)
+        {
+            if (!_packed.TryGetValue(bits, out var mine))
+                _packed[bits] = mine = new PackedKvRegion(bits, _kvHeads, _headDim, _groupSize, _maxEntries, _device);
+            mine.CopyPrefixFrom(region, position);
+        }
+        // Contiguous exactly when a fresh computation of the prefix would be: full precision, positions 0..n−1 in order.
+        IsContiguousPrefix = _packed.Values.All(r => r.Count == 0) && (source.IsContiguousPrefix || PositionsAreRange());
+    }
+
+    private bool PositionsAreRange()
+    {
+        if (FloatCount == 0) return true;
+        using var scope = torch.NewDisposeScope();
+        return _positions.narrow(0, 0, FloatCount).equal(torch.arange(FloatCount, torch.int64, _device)).all().item<bool>();
+    }
+
     /// <summary>Forgets every entry.</summary>
     public void Clear()
     {

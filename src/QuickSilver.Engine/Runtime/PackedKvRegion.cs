@@ -143,6 +143,23 @@ internal sealed class PackedKvRegion : IDisposable
         Count = kept;
     }
 
+    /// <summary>Replaces this region's entries with <paramref name="source"/>'s entries before <paramref name="position"/>, in order.</summary>
+    public void CopyPrefixFrom(PackedKvRegion source, int position)
+    {
+        Count = 0;
+        if (source.Count == 0) return;
+        using var scope = torch.NewDisposeScope();
+        var keep = (source._positions.narrow(0, 0, source.Count) < position).nonzero().squeeze(1);
+        int kept = (int)keep.shape[0];
+        if (kept == 0) return;
+        EnsureCapacity(kept);
+        var from = new[] { source._keyCodes, source._valueCodes, source._keyScale, source._keyMin, source._valueScale, source._valueMin };
+        var to = new[] { _keyCodes, _valueCodes, _keyScale, _keyMin, _valueScale, _valueMin };
+        for (int i = 0; i < from.Length; i++) to[i].narrow(2, 0, kept).copy_(from[i].narrow(2, 0, source.Count).index_select(2, keep));
+        _positions.narrow(0, 0, kept).copy_(source._positions.narrow(0, 0, source.Count).index_select(0, keep));
+        Count = kept;
+    }
+
     public void Clear() => Count = 0;
 
     private (torch.Tensor Codes, torch.Tensor Scale, torch.Tensor Min) Pack(torch.Tensor x)

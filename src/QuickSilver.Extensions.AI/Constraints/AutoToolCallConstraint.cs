@@ -1,4 +1,5 @@
 using QuickSilver.Engine.Generation;
+using QuickSilver.Engine.Speculative;
 using QuickSilver.Engine.Tokenization;
 
 namespace QuickSilver.Extensions.AI.Constraints;
@@ -7,7 +8,7 @@ namespace QuickSilver.Extensions.AI.Constraints;
 /// Tool mode Auto: the model may answer in text or call a tool. Output is free until its first non-blank character; if that is
 /// '{', the rest is constrained to the tool-call envelope, so a call the model starts is always well formed.
 /// </summary>
-internal sealed class AutoToolCallConstraint(ITokenizer tokenizer, JsonSchemaConstraint envelope) : ITokenConstraint
+internal sealed class AutoToolCallConstraint(ITokenizer tokenizer, JsonSchemaConstraint envelope) : ITokenConstraint, IForcedContinuation
 {
     private readonly TokenTrie _trie = TokenTrie.For(tokenizer);
     private Mode _mode;
@@ -18,6 +19,10 @@ internal sealed class AutoToolCallConstraint(ITokenizer tokenizer, JsonSchemaCon
     public bool IsCall => _mode == Mode.Call;
 
     public bool IsComplete => _mode == Mode.Call && envelope.IsComplete;
+
+    /// <inheritdoc />
+    /// <remarks>Inside a call only (the envelope's forced tokens); before the reply has chosen text or a call, nothing is forced.</remarks>
+    public int PeekForced(Span<int> destination) => _mode == Mode.Call ? envelope.PeekForced(destination) : 0;
 
     public void Apply(Span<float> logits)
     {

@@ -48,6 +48,32 @@ internal static class JsonGrammar
         return false;
     }
 
+    /// <summary>
+    /// Writes into <paramref name="destination"/> the bytes every valid continuation of <paramref name="state"/> starts with:
+    /// while the output cannot end and exactly one byte is accepted, that byte is forced (keys after a comma, punctuation,
+    /// the rest of an enum value or tool name once it is unambiguous). Returns how many were written.
+    /// </summary>
+    public static int ForcedBytes(JsonState state, Span<byte> destination)
+    {
+        int count = 0;
+        while (count < destination.Length && !state.CanEnd)
+        {
+            JsonState? only = null;
+            int onlyByte = -1;
+            for (int b = 0; b < 256; b++)
+            {
+                JsonState? next = state.Top.Step(state, (byte)b);
+                if (next is null) continue;
+                if (onlyByte >= 0) return count; // a choice: nothing more is forced
+                (onlyByte, only) = (b, next);
+            }
+            if (only is null) return count;
+            destination[count++] = (byte)onlyByte;
+            state = only;
+        }
+        return count;
+    }
+
     /// <summary>Feeds bytes; null when any is rejected.</summary>
     public static JsonState? Step(JsonState? state, ReadOnlySpan<byte> bytes)
     {

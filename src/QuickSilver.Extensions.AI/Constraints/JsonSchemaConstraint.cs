@@ -1,6 +1,7 @@
 using System.Text;
 using System.Text.Json;
 using QuickSilver.Engine.Generation;
+using QuickSilver.Engine.Speculative;
 using QuickSilver.Engine.Tokenization;
 using static QuickSilver.Extensions.AI.Constraints.JsonGrammar;
 
@@ -12,25 +13,53 @@ namespace QuickSilver.Extensions.AI.Constraints;
 /// With a token budget, it also keeps the output finishable: once the budget gets tight, only tokens after which the shortest
 /// completion still fits in the remaining tokens are allowed (every token adds at least one byte, and vocabularies with byte
 /// tokens can spell any completion one byte per token), so a required tool call or JSON reply is closed in time instead of truncated.
+/// With <see cref="CanonicalForcedSpans"/>, text the schema forces (keys, punctuation, the rest of an enum value or tool name)
+/// is allowed only in its canonical tokenization (<see cref="CanonicalTokenization"/>), one token at a time: that is the
+/// tokenization the model saw such text in, and it makes forced text a run of single-token masks that jump-forward can append.
 /// </summary>
-public sealed class JsonSchemaConstraint : ITokenConstraint
+public sealed class JsonSchemaConstraint : ITokenConstraint, IForcedContinuation
 {
+    // Forced runs are looked at this many bytes ahead: longer than any token, short enough to stay cheap.
+    private const int ForcedLookahead = 64;
+
     private static readonly Func<JsonState, byte, JsonState?> StepByte = (s, b) => s.Top.Step(s, b);
 
+    private readonly ITokenizer _tokenizer;
     private readonly TokenTrie _trie;
-    private readonly bool[] _allowed;
-    private readonly List<byte> _bytes = [];
+    private bool[]? _allowed;
+    private readonly List<byte> _bytes;
     private readonly int? _maxTokens;
     private JsonState _state;
     private int _accepted;
 
     private JsonSchemaConstraint(ITokenizer tokenizer, JsonState start, int? maxTokens)
     {
+        _tokenizer = tokenizer;
         _trie = TokenTrie.For(tokenizer);
-        _allowed = new bool[_trie.VocabSize];
         _state = start;
         _maxTokens = maxTokens;
+        _bytes = [];
     }
+
+    private JsonSchemaConstraint(JsonSchemaConstraint source)
+    {
+        _tokenizer = source._tokenizer;
+        _trie = source._trie;
+        _state = source._state;
+        _maxTokens = source._maxTokens;
+        _accepted = source._accepted;
+        _bytes = [.. source._bytes];
+        CanonicalForcedSpans = source.CanonicalForcedSpans;
+    }
+
+    /// <summary>
+    /// Whether forced text is allowed only in its canonical tokenization (see the class remarks). Off by default, so the mask
+    /// is exactly grammar validity; the chat client turns it on for every constrained request, with or without jump-forward.
+    /// </summary>
+    public bool CanonicalForcedSpans { get; set; }
+
+    /// <summary>An independent copy in the same state (states are immutable, so this is cheap).</summary>
+    public JsonSchemaConstraint Fork() => new(this);
 
     // The budget filter starts this many tokens early; it is exact, so the slack only saves work.
     private const int BudgetSlack = 8;
@@ -104,15 +133,22 @@ public sealed class JsonSchemaConstraint : ITokenConstraint
     /// <summary>The tokens allowed next (shared buffer; valid until the next call).</summary>
     public bool[] ComputeMask()
     {
-        Array.Clear(_allowed);
+        bool[] allowed = _allowed ??= new bool[_trie.VocabSize];
+        Array.Clear(allowed);
+        if (CanonicalForcedSpans && CanonicalForcedToken() is int forced and >= 0)
+        {
+            // The output must go on with the forced bytes: only their canonical first token is allowed (no budget can do better).
+            allowed[forced] = true;
+            return allowed;
+        }
         int? remaining = _maxTokens - _accepted;
         if (remaining is { } r && _state.MinimumBytesToComplete() + BudgetSlack >= r)
         {
             // After this token, r - 1 tokens remain: the rest of the output must fit in them.
-            _trie.Walk(_state, StepByte, _allowed, next => next.MinimumBytesToComplete() <= r - 1);
-            if (Array.IndexOf(_allowed, true) < 0 && !_state.CanEnd)
+            _trie.Walk(_state, StepByte, allowed, next => next.MinimumBytesToComplete() <= r - 1);
+            if (Array.IndexOf(allowed, true) < 0 && !_state.CanEnd)
             {
-                _trie.Walk(_state, StepByte, _allowed);   // the budget cannot be met any more: fall back to plain validity
+                _trie.Walk(_state, StepByte, allowed);   // the budget cannot be met any more: fall back to plain validity
             }
         }
         else if (JsonGrammar.TryGetPlainString(_state, out int length, out int maxLength))
@@ -123,22 +159,61 @@ public sealed class JsonSchemaConstraint : ITokenConstraint
             int room = maxLength - length;
             for (int id = 0; id < counts.Length; id++)
             {
-                if (counts[id] >= 0 && counts[id] <= room) _allowed[id] = true;
+                if (counts[id] >= 0 && counts[id] <= room) allowed[id] = true;
             }
             foreach (int id in _trie.NonPlainTokens)
             {
-                if (JsonGrammar.Step(_state, _trie.TokenBytes[id]) is not null) _allowed[id] = true;
+                if (JsonGrammar.Step(_state, _trie.TokenBytes[id]) is not null) allowed[id] = true;
             }
         }
         else
         {
-            _trie.Walk(_state, StepByte, _allowed);
+            _trie.Walk(_state, StepByte, allowed);
         }
         if (_state.CanEnd)
         {
-            foreach (int id in _trie.EmptyTokens) _allowed[id] = true;
+            foreach (int id in _trie.EmptyTokens) allowed[id] = true;
         }
-        return _allowed;
+        return allowed;
+    }
+
+    /// <summary>
+    /// The token forced next, or -1: with <see cref="CanonicalForcedSpans"/>, the canonical first token of the forced text; without,
+    /// the token when the mask allows exactly one.
+    /// </summary>
+    public int ForcedToken()
+    {
+        if (CanonicalForcedSpans) return CanonicalForcedToken();
+        bool[] mask = ComputeMask();
+        int only = -1;
+        for (int id = 0; id < mask.Length; id++)
+        {
+            if (!mask[id]) continue;
+            if (only >= 0) return -1;
+            only = id;
+        }
+        return only;
+    }
+
+    /// <inheritdoc />
+    public int PeekForced(Span<int> destination)
+    {
+        if (destination.IsEmpty) return 0;
+        JsonSchemaConstraint fork = Fork();
+        int count = 0;
+        while (count < destination.Length && fork.ForcedToken() is int token and >= 0)
+        {
+            destination[count++] = token;
+            fork.Accept(token);
+        }
+        return count;
+    }
+
+    private int CanonicalForcedToken()
+    {
+        Span<byte> forced = stackalloc byte[ForcedLookahead];
+        int n = JsonGrammar.ForcedBytes(_state, forced);
+        return n == 0 ? -1 : CanonicalTokenization.For(_tokenizer).FirstToken(forced[..n]);
     }
 
     /// <summary>Whether <paramref name="bytes"/> can follow the output so far (without accepting them).</summary>

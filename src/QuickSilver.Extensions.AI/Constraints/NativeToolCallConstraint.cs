@@ -1,5 +1,6 @@
 using System.Text;
 using QuickSilver.Engine.Generation;
+using QuickSilver.Engine.Speculative;
 using QuickSilver.Engine.Tokenization;
 using QuickSilver.Extensions.AI.Chat.Protocols;
 
@@ -11,7 +12,7 @@ namespace QuickSilver.Extensions.AI.Constraints;
 /// to the envelope (a known tool name and arguments that follow its JSON schema), then text is free again, so the model can
 /// close the block, call again or end its turn. With a required call, the marker and one call are forced from the first token.
 /// </summary>
-internal sealed class NativeToolCallConstraint : ITokenConstraint
+internal sealed class NativeToolCallConstraint : ITokenConstraint, IForcedContinuation
 {
     private readonly TokenTrie _trie;
     private readonly ToolCallProtocol _protocol;
@@ -19,6 +20,7 @@ internal sealed class NativeToolCallConstraint : ITokenConstraint
     private readonly bool _required;
     private readonly HashSet<int> _markerIds;
     private readonly int[] _closingTokens;
+    private readonly int _longestClosing;
     private float[] _saved = [];
     private readonly byte[] _marker;
     private readonly StringBuilder _recent = new();
@@ -45,6 +47,7 @@ internal sealed class NativeToolCallConstraint : ITokenConstraint
         _required = required;
         _marker = Encoding.UTF8.GetBytes(protocol.CallMarker);
         (_markerIds, _closingTokens) = Vocabulary.GetValue(tokenizer, _ => new()).GetOrAdd(protocol.CallMarker, marker => Scan(tokenizer, _trie, marker));
+        _longestClosing = _closingTokens.Length == 0 ? 0 : _closingTokens.Max(id => _trie.TokenBytes[id].Length);
         _mode = required ? Mode.Marker : Mode.Free;
     }
 
@@ -83,7 +86,7 @@ internal sealed class NativeToolCallConstraint : ITokenConstraint
                 for (int k = 0; k < _closingTokens.Length; k++)
                 {
                     int id = _closingTokens[k];
-                    if (id < logits.Length && float.IsNegativeInfinity(logits[id]) && !_required && ClosingPrefix(_trie.TokenBytes[id]) > 0) logits[id] = _saved[k];
+                    if (id < logits.Length && float.IsNegativeInfinity(logits[id]) && !_required && ClosingPrefix(_envelope, _trie.TokenBytes[id]) > 0) logits[id] = _saved[k];
                 }
                 return;
             case Mode.Marker:
@@ -134,7 +137,7 @@ internal sealed class NativeToolCallConstraint : ITokenConstraint
                     return;
                 }
                 // A token that closes the call and goes on with text: the call part completes the envelope, the rest is free.
-                int closing = ClosingPrefix(bytes);
+                int closing = ClosingPrefix(_envelope, bytes);
                 if (closing <= 0) throw new QuickSilverException($"Constrained decoding: token {tokenId} does not continue the tool call \"{_envelope.Text}\" (was the mask applied?).");
                 _envelope.AcceptBytes(bytes.AsSpan(0, closing));
                 EndCall();
@@ -173,12 +176,40 @@ internal sealed class NativeToolCallConstraint : ITokenConstraint
         }
     }
 
+    /// <inheritdoc />
+    /// <remarks>Only inside a call object: the envelope's forced tokens, up to the end of the call, and not where <see cref="Apply"/>
+    /// would also let a token close the call and go on with text.</remarks>
+    public int PeekForced(Span<int> destination)
+    {
+        if (_mode != Mode.Call || _envelope is null) return 0;
+        JsonSchemaConstraint fork = _envelope.Fork();
+        int count = 0;
+        while (count < destination.Length && !fork.IsComplete && fork.ForcedToken() is int token and >= 0)
+        {
+            if (!_required && AnyClosingToken(fork, token)) break;
+            destination[count++] = token;
+            fork.Accept(token);
+        }
+        return count;
+    }
+
+    // Whether a token other than `except` could close the call from the envelope's state (Apply re-enables those).
+    private bool AnyClosingToken(JsonSchemaConstraint envelope, int except)
+    {
+        if (envelope.MinimumBytesToComplete > _longestClosing) return false;
+        foreach (int id in _closingTokens)
+        {
+            if (id != except && ClosingPrefix(envelope, _trie.TokenBytes[id]) > 0) return true;
+        }
+        return false;
+    }
+
     // The length of the shortest prefix of the token that completes the call envelope, or 0.
-    private int ClosingPrefix(byte[] bytes)
+    private static int ClosingPrefix(JsonSchemaConstraint envelope, byte[] bytes)
     {
         for (int i = 0; i < bytes.Length; i++)
         {
-            if (bytes[i] == (byte)'}' && _envelope!.IsCompletedBy(bytes.AsSpan(0, i + 1))) return i + 1;
+            if (bytes[i] == (byte)'}' && envelope.IsCompletedBy(bytes.AsSpan(0, i + 1))) return i + 1;
         }
         return 0;
     }

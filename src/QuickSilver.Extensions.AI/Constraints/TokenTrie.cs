@@ -142,6 +142,31 @@ internal sealed class TokenTrie
         }
     }
 
+    /// <summary>
+    /// The token with the longest bytes that are a prefix of <paramref name="bytes"/> (of several with the same bytes, the
+    /// highest id: vocabularies list byte-fallback tokens before the pieces that spell the same text), or -1 when none is.
+    /// </summary>
+    public int LongestPrefixToken(ReadOnlySpan<byte> bytes)
+    {
+        int node = 0, best = -1;
+        foreach (byte b in bytes)
+        {
+            (byte Byte, int Child)[] edges = _nodes[node].Edges;
+            int child = -1;
+            int lo = 0, hi = edges.Length - 1;
+            while (lo <= hi)
+            {
+                int mid = (lo + hi) >> 1;
+                if (edges[mid].Byte == b) { child = edges[mid].Child; break; }
+                if (edges[mid].Byte < b) lo = mid + 1; else hi = mid - 1;
+            }
+            if (child < 0) break;
+            node = child;
+            if (_nodes[node].Tokens is { } tokens) best = tokens.Max();
+        }
+        return best;
+    }
+
     private sealed class Node
     {
         public Dictionary<byte, int>? Children;

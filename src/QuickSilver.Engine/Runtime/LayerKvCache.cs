@@ -176,19 +176,20 @@ public sealed partial class LayerKvCache : IDisposable
         Clear();
         using (var scope = torch.NewDisposeScope())
         {
-            var positions = source._positions.narrow(0, 0, source.FloatCount);
+            var positions = source._positions.narrow(0, 0, source._count);
             if (source.IsContiguousPrefix)
             {
-                int n = Math.Min(source.FloatCount, position);
+                int n = Math.Min(source._count, position);
                 if (n > 0) AppendFloat(source._keys.narrow(2, 0, n), source._values.narrow(2, 0, n), positions.narrow(0, 0, n));
             }
-            else if (source.FloatCount > 0)
+            else if (source._count > 0)
             {
                 var keep = (positions < position).nonzero().squeeze(1); // host sync: once per restored prefix
                 if (keep.shape[0] > 0)
-                    AppendFloat(source._keys.narrow(2, 0, source.FloatCount).index_select(2, keep), source._values.narrow(2, 0, source.FloatCount).index_select(2, keep), positions.index_select(0, keep));
+                    AppendFloat(source._keys.narrow(2, 0, source._count).index_select(2, keep), source._values.narrow(2, 0, source._count).index_select(2, keep), positions.index_select(0, keep));
             }
         }
+        // The buffers hold every entry (packed ones as their stored values); the regions hold the packed storage of record.
         foreach (var (bits, region) in source._packed)
         {
             if (!_packed.TryGetValue(bits, out var mine))
@@ -201,9 +202,9 @@ public sealed partial class LayerKvCache : IDisposable
 
     private bool PositionsAreRange()
     {
-        if (FloatCount == 0) return true;
+        if (_count == 0) return true;
         using var scope = torch.NewDisposeScope();
-        return _positions.narrow(0, 0, FloatCount).equal(torch.arange(FloatCount, torch.int64, _device)).all().item<bool>();
+        return _positions.narrow(0, 0, _count).equal(torch.arange(_count, torch.int64, _device)).all().item<bool>();
     }
 
     /// <summary>Forgets every entry.</summary>

@@ -40,6 +40,14 @@ internal sealed class ModelSequence : Sequence
     /// <summary>Runs <paramref name="tokens"/> after the held ones and appends them; returns every row or the last.</summary>
     public StepLogits Run(IReadOnlyList<int> tokens, bool lastRowOnly)
     {
+        var input = PrepareStep(tokens, lastRowOnly);
+        using var output = Model.Runner.Run(input);
+        return CompleteStep(tokens, lastRowOnly, output);
+    }
+
+    /// <summary>The forward input that runs <paramref name="tokens"/> after the held ones (a batched step runs several at once).</summary>
+    internal ForwardInput PrepareStep(IReadOnlyList<int> tokens, bool lastRowOnly)
+    {
         Validate(tokens);
         int start = Length;
         // A prompt is known in full, so a phrase protects all of its tokens; a continuation sees its own tokens and what
@@ -48,10 +56,15 @@ internal sealed class ModelSequence : Sequence
             : ProtectedIds.CausalFlagsFor([.. Tokens.Skip(Math.Max(0, start - PhraseContext)), .. tokens]).Slice(Math.Min(PhraseContext, start), tokens.Count);
         var trace = Traces is null ? null : new TokenTrace(tokens.Count, Model.Config.NumLayers, start);
         Traces?.Add(trace!);
-        using var output = Model.Runner.Run(new ForwardInput
+        return new ForwardInput
         {
             TokenIds = tokens, StartPosition = start, Cache = Cache, Plan = Plan, Flags = flags, AllLogits = !lastRowOnly, Stats = Stats, Trace = trace,
-        });
+        };
+    }
+
+    /// <summary>Appends <paramref name="tokens"/> once their pass ran and copies its logits to the host.</summary>
+    internal StepLogits CompleteStep(IReadOnlyList<int> tokens, bool lastRowOnly, ForwardOutput output)
+    {
         Append(tokens);
         // The one host copy per step: sampling and constraints run on the host.
         using var flat = output.Logits.reshape(-1); // (rows·V)

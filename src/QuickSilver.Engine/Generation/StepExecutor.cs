@@ -22,7 +22,7 @@ internal sealed class StepExecutor(LanguageModel model)
             owned[i] = sequence;
         }
         var results = new StepLogits[batch.Count];
-        for (int i = 0; i < batch.Count; i++) results[i] = owned[i].Run(batch[i].Tokens, batch[i].LastRowOnly);
+        for (int i = 0; i < batch.Count; i++) results[i] = owned[i].Run(batch[i].Tokens, batch[i].LastRowOnly, batch[i].LogitsFrom);
         return results;
     }
 }

@@ -48,6 +48,22 @@ public sealed class GeluFeedForward : IFeedForward, IRowFeedForward
     }
 
     /// <inheritdoc />
+    void IRowFeedForward.ApplyRows(ReadOnlySpan<float> x, int count, Span<float> y)
+    {
+        int inner = (int)_up.OutFeatures, width = (int)_down.OutFeatures;
+        var hidden = RowBuffers.Get(RowBuffers.MlpHidden, count * inner);
+        _up.ApplyRows(x, count, hidden);
+        for (int n = 0; n < count; n++)
+        {
+            var row = hidden.Slice(n * inner, inner);
+            if (_upBias is not null) Kernels.RowOps.Add(row, Runtime.HostMemory.Span(_upBias));
+            Kernels.RowOps.GeluTanh(row);
+        }
+        _down.ApplyRows(hidden, count, y);
+        if (_downBias is not null) for (int n = 0; n < count; n++) Kernels.RowOps.Add(y.Slice(n * width, width), Runtime.HostMemory.Span(_downBias));
+    }
+
+    /// <inheritdoc />
     public void Dispose()
     {
         _up.Dispose(); _down.Dispose(); _upBias?.Dispose(); _downBias?.Dispose();

@@ -35,6 +35,17 @@ public abstract class LinearWeight : IDisposable
         System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(output.bytes)[..(int)OutFeatures].CopyTo(y);
     }
 
+    /// <summary>
+    /// A few activation rows: <paramref name="y"/> (count × out) = W·x for each row of <paramref name="x"/> (count × in). Each row's
+    /// result is bit-identical to <see cref="ApplyRow"/> on that row alone; formats with a multi-row kernel override it to read
+    /// the weight once.
+    /// </summary>
+    internal virtual void ApplyRows(ReadOnlySpan<float> x, int count, Span<float> y)
+    {
+        int input = (int)InFeatures, output = (int)OutFeatures;
+        for (int n = 0; n < count; n++) ApplyRow(x.Slice(n * input, input), y.Slice(n * output, output));
+    }
+
     /// <summary>The weight as a float32 tensor (out, in): exact for float weights, the decoded blocks otherwise. The caller owns it.</summary>
     public abstract torch.Tensor ToDense();
 

@@ -61,4 +61,23 @@ public sealed partial class TransformerModel
         if (cap > 0) RowOps.SoftCap(logits, cap);
         OpProfile.Stop("head", start);
     }
+
+    /// <summary>
+    /// Final norm, head and soft-cap of <paramref name="count"/> hidden rows (count × d) into <paramref name="logits"/>
+    /// (count × V), the head read once for all rows; each row bit-identical to <see cref="LogitsRow"/>.
+    /// </summary>
+    internal void LogitsRows(ReadOnlySpan<float> hidden, int count, Span<float> logits)
+    {
+        int d = Config.HiddenSize, vocab = Config.VocabSize;
+        long start = OpProfile.Start();
+        var normalized = RowBuffers.Get(RowBuffers.Normalized, count * d);
+        var norm = (IRowNormalization)FinalNorm;
+        for (int n = 0; n < count; n++) norm.ApplyRow(hidden.Slice(n * d, d), normalized.Slice(n * d, d));
+        OpProfile.Stop(TransformerBlock.ProfileNorms, start);
+        start = OpProfile.Start();
+        _head.ApplyRows(normalized, count, logits);
+        float cap = Config.FinalLogitSoftCap;
+        if (cap > 0) for (int n = 0; n < count; n++) RowOps.SoftCap(logits.Slice(n * vocab, vocab), cap);
+        OpProfile.Stop("head", start);
+    }
 }

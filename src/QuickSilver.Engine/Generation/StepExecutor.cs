@@ -24,17 +24,17 @@ internal sealed class StepExecutor(LanguageModel model)
         var results = new StepLogits[batch.Count];
         if (batch.Count == 1)
         {
-            results[0] = owned[0].Run(batch[0].Tokens, batch[0].LastRowOnly);
+            results[0] = owned[0].Run(batch[0].Tokens, batch[0].LastRowOnly, batch[0].LogitsFrom);
             return results;
         }
         // One pass over all sequences' rows (ForwardRunner.RunBatch): decode rows share every weight read, and each
         // sequence's logits equal its step alone.
         var inputs = new Runtime.ForwardInput[batch.Count];
-        for (int i = 0; i < batch.Count; i++) inputs[i] = owned[i].PrepareStep(batch[i].Tokens, batch[i].LastRowOnly);
+        for (int i = 0; i < batch.Count; i++) inputs[i] = owned[i].PrepareStep(batch[i].Tokens, batch[i].LastRowOnly, batch[i].LogitsFrom);
         var outputs = model.Runner.RunBatch(inputs);
         try
         {
-            for (int i = 0; i < batch.Count; i++) results[i] = owned[i].CompleteStep(batch[i].Tokens, batch[i].LastRowOnly, outputs[i]);
+            for (int i = 0; i < batch.Count; i++) results[i] = owned[i].CompleteStep(batch[i].Tokens, batch[i].LastRowOnly, batch[i].LogitsFrom, outputs[i]);
         }
         finally
         {

@@ -98,7 +98,7 @@ public sealed partial class ForwardRunner
             input.Cache?.MarkWritten(l, start, t);
         }
         RecordDensePass(input);
-        var logits = input.AllLogits ? _model.Logits(h).squeeze(0) : _model.Logits(h.narrow(1, t - 1, 1)).squeeze(0);
+        var logits = input.AllLogits ? _model.Logits(LogitRows(h, input)).squeeze(0) : _model.Logits(h.narrow(1, t - 1, 1)).squeeze(0);
         return new ForwardOutput
         {
             Logits = logits.MoveToOuterDisposeScope(),
@@ -106,6 +106,13 @@ public sealed partial class ForwardRunner
             Absorbed = new bool[t],
             DependsOnLater = new bool[t],
         };
+    }
+
+    /// <summary>The hidden rows (1, T − from, d) whose logits an all-logits pass returns (see <see cref="ForwardInput.LogitsFrom"/>).</summary>
+    private static torch.Tensor LogitRows(torch.Tensor h, ForwardInput input)
+    {
+        int t = input.TokenIds.Count, from = Math.Clamp(input.LogitsFrom, 0, t - 1);
+        return from == 0 ? h : h.narrow(1, from, t - from);
     }
 
     /// <summary>Work accounting of a dense pass: every token ran every block and wrote every K/V.</summary>
@@ -287,7 +294,7 @@ public sealed partial class ForwardRunner
             if (next.Count != ta) { active = next; activeChanged = true; }
         }
 
-        var logits = input.AllLogits ? _model.Logits(h).squeeze(0) : _model.Logits(h.narrow(1, t - 1, 1)).squeeze(0);
+        var logits = input.AllLogits ? _model.Logits(LogitRows(h, input)).squeeze(0) : _model.Logits(h.narrow(1, t - 1, 1)).squeeze(0);
         if (trace is not null) for (int i = 0; i < t; i++) trace.Bits[i] = bits[i];
         return new ForwardOutput
         {

@@ -89,10 +89,11 @@ internal static class TensorScalars
     }
 
     /// <summary><paramref name="baseValue"/> raised to each element of <paramref name="exponents"/>.</summary>
+    /// <remarks>TorchSharp has no pow(Scalar, Tensor): the base is a 0-d tensor of the exponents' type.</remarks>
     public static torch.Tensor PowerOf(double baseValue, torch.Tensor exponents)
     {
-        using var s = baseValue.ToScalar();
-        return torch.pow(s, exponents);
+        using var b = torch.tensor(baseValue, exponents.dtype, exponents.device);
+        return torch.pow(b, exponents);
     }
 
     /// <summary>0, 1, …, <paramref name="stop"/> − 1.</summary>

@@ -64,8 +64,14 @@ internal static class ScalarLifetimeScanner
         var code = IlCallGraph.Decode(method);
         foreach (var v in DirectViolations(method, code)) yield return v;
         foreach (var call in code)
+        {
             if (call.Method is { } target && HiddenCreators.Contains(target))
                 yield return $"{IlCallGraph.Describe(method)}: IL_{call.Offset:X4} {IlCallGraph.Describe(target)} makes a Scalar it leaves to the GC";
+            // Tensor's implicit conversion from Scalar only throws; overload resolution picks it silently (torch.pow(Scalar, Tensor)).
+            if (call.Method is MethodInfo { Name: "op_Implicit" } conversion && conversion.ReturnType.Name == "Tensor"
+                && conversion.GetParameters() is [{ ParameterType.FullName: ScalarTypeName }])
+                yield return $"{IlCallGraph.Describe(method)}: IL_{call.Offset:X4} converts a Scalar to a Tensor, which always throws";
+        }
     }
 
     private static IEnumerable<string> DirectViolations(MethodBase method, IReadOnlyList<IlInstruction> code)

@@ -54,6 +54,29 @@ public static class KernelSettings
         }
     }
 
+    private static int _gemmMinTokens = 32;
+
+    /// <summary>
+    /// Activation rows of one sequence's segment from which a product takes the matrix-matrix (GEMM) kernel instead of the
+    /// per-row decode kernel (default 32). Applied to one segment, never to the total of a batch, so a row's result does
+    /// not depend on what it is batched with.
+    /// </summary>
+    public static int GemmMinTokens
+    {
+        get => _gemmMinTokens;
+        set
+        {
+            ArgumentOutOfRangeException.ThrowIfLessThan(value, 1);
+            _gemmMinTokens = value;
+        }
+    }
+
+    /// <summary>
+    /// Whether products of at least <see cref="GemmMinTokens"/> rows use the register-blocked int8 GEMM where the CPU has
+    /// AVX-512 BW (default true); false keeps every product on the per-row kernels.
+    /// </summary>
+    public static bool MatrixMatrix { get; set; } = true;
+
     /// <summary>Whether this CPU can run <paramref name="isa"/>.</summary>
     public static bool IsSupported(KernelIsa isa) => isa switch
     {

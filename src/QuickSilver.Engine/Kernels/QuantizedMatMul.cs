@@ -40,6 +40,7 @@ public static unsafe partial class QuantizedMatMul
         if (!KernelSettings.IsSupported(isa)) throw new PlatformNotSupportedException($"Kernel path {isa} is not supported on this CPU.");
         if (!QuantizedMatrix.IsSplit(weights.Type) && !LegacyBlockDot.Handles(weights.Type))
             throw new ArgumentException($"{weights.Type} weights multiply 256-value Q8_K activations ({nameof(Q8KActivations)}), not 32-value ones.", nameof(activations));
+        if (TryGemm(weights, activations, output, isa, threads, outputStride, outputOffset)) return;
         fixed (float* y = output)
         {
             var job = new Job(weights, activations, y + outputOffset, isa, outputStride);

@@ -40,6 +40,8 @@ public static unsafe partial class QuantizedMatMul
         if (!KernelSettings.IsSupported(isa)) throw new PlatformNotSupportedException($"Kernel path {isa} is not supported on this CPU.");
         if (!QuantizedMatrix.IsSplit(weights.Type) && !LegacyBlockDot.Handles(weights.Type))
             throw new ArgumentException($"{weights.Type} weights multiply 256-value Q8_K activations ({nameof(Q8KActivations)}), not 32-value ones.", nameof(activations));
+        // GEMM dispatch (kpre): activations.Rows >= KernelSettings.GemmMinTokens (one sequence's segment) goes to the
+        // matrix-matrix kernel here; fewer rows stay on the per-row decode kernel below.
         if (TryGemm(weights, activations, output, isa, threads, outputStride, outputOffset)) return;
         fixed (float* y = output)
         {
@@ -187,10 +189,19 @@ public static unsafe partial class QuantizedMatMul
         return sum;
     }
 
+    /// <summary>Whether <paramref name="type"/> on <paramref name="isa"/> takes <see cref="DecodeMatVec"/>.</summary>
+    internal static bool UsesDecodeKernel(GgufTensorType type, KernelIsa isa) =>
+        isa == KernelIsa.Avx512 && KernelSettings.DecodeKernel && DecodeMatVec.IsSupported && DecodeMatVec.Handles(type);
+
     private readonly struct Job(QuantizedMatrix weights, Q8Activations activations, float* output, KernelIsa isa, int outRows)
     {
         public void Run(int rowStart, int rowEnd)
         {
+            if (UsesDecodeKernel(weights.Type, isa))
+            {
+                DecodeMatVec.Run(weights, activations, output, outRows, rowStart, rowEnd);
+                return;
+            }
             int nb = weights.BlocksPerRow, rowBytes = weights.RowCodeBytes, n = activations.Rows, columns = weights.Columns;
             bool q8 = weights.Type == GgufTensorType.Q8_0, q4 = weights.Type == GgufTensorType.Q4_0;
             fixed (byte* w0 = weights.Codes)

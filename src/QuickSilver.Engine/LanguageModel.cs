@@ -48,6 +48,7 @@ public sealed partial class LanguageModel : IDisposable
     public static LanguageModel Load(string path, LanguageModelOptions? options = null)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
+        NativeAllocator.FixMmapThreshold(); // before the first big buffer is freed (see its remarks)
         var checkpoint = CheckpointLoader.Load(path, options?.KeepQuantized ?? true);
         var tokenizer = TokenizerResolver.Resolve(checkpoint, path, options?.TokenizerPath);
         return new LanguageModel(checkpoint, tokenizer, options);

@@ -199,6 +199,12 @@ internal static class SpeedRunner
                 $"prefill {F(s.OursPrefill, 0)} / {F(s.LlamaPrefill, 0)} tok/s ({F(s.PrefillRatio, 2)}×), peak RSS {Gb(s.OursRss)} / {Gb(s.LlamaRss)} GB.");
         }
         var all = (r.Stories is null ? r.Rows : r.Rows.Prepend(r.Stories)).ToList();
+        sb.AppendLine().AppendLine("Resident memory by stage, GB (VmRSS, with the peak so far; first successful round):").AppendLine();
+        foreach (var row in all)
+        {
+            string? ours = MemoryStage.Describe(row.Ours.FirstOrDefault(x => x.Ok)), peer = MemoryStage.Describe(row.LlamaCpp.FirstOrDefault(x => x.Ok));
+            if (ours is not null || peer is not null) sb.AppendLine($"- {row.Format}: ours {ours ?? "n/a"}; llama.cpp {peer ?? "n/a"}");
+        }
         sb.AppendLine().AppendLine("Per-token overhead: our decode on the host row path (managed kernels, one tensor per step) against the tensor path " +
             "(one libtorch call per operation, the engine before issue 11 part 3), same process:").AppendLine();
         foreach (var row in all)

@@ -13,6 +13,10 @@ internal sealed class SpeedSide
     public double DecodeSecondsPerToken { get; set; }
     public double? DecodeTokensPerSecond => Ok && DecodeSecondsPerToken > 0 ? 1 / DecodeSecondsPerToken : null;
     public long? PeakRssBytes { get; set; }
+    /// <summary>Resident bytes (VmRSS) after load, prefill and decode (see <see cref="MemoryStage"/>).</summary>
+    public Dictionary<string, long>? RssByStage { get; set; }
+    /// <summary>The peak so far (VmHWM) at the same stages.</summary>
+    public Dictionary<string, long>? PeakRssByStage { get; set; }
     public double LoadSeconds { get; set; }
     public string? WeightFormats { get; set; }
     /// <summary>Decode: mean seconds per token by operation, from a separate profiled pass (ours only).</summary>

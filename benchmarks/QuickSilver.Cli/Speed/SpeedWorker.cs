@@ -44,12 +44,14 @@ internal static class SpeedWorker
         long start = Stopwatch.GetTimestamp();
         using var model = LanguageModel.Load(path, new LanguageModelOptions { Threads = threads });
         side.LoadSeconds = Stopwatch.GetElapsedTime(start).TotalSeconds;
+        MemoryStage.Record(side, MemoryStage.AfterLoad);
         side.WeightFormats = string.Join(", ", model.Transformer.Matrices.GroupBy(m => m.Format).Select(g => $"{g.Key}×{g.Count()}"));
         var ids = Prefill.RandomTokens(promptTokens, model.Config.VocabSize - 3, seed: 5).Select(i => i + 3).ToArray();
         using (var prefill = new Prefill(model, ids))
         {
             side.PrefillTokens = ids.Length;
             side.PrefillSeconds = Summary.Of(Timing.Interleaved(runs, [() => prefill.Run()])[0]).Median;
+            MemoryStage.Record(side, MemoryStage.AfterPrefill);
         }
         using var noGrad = torch.no_grad();
         // Room for the timed decode, then a profiled pass and a pass on the tensor path (the engine before issue 11 part 3).
@@ -85,6 +87,7 @@ internal static class SpeedWorker
         Step(ids[..DecodePrompt]);
         side.DecodeTokens = decodeTokens;
         side.DecodeSecondsPerToken = Summary.Of(Decode(decodeTokens)).Median;
+        MemoryStage.Record(side, MemoryStage.AfterDecode);
         side.DecodeProfile = Profiled(extra);
         bool rowPath = model.Runner.DecodeRowPath;
         model.Runner.DecodeRowPath = false;
@@ -108,6 +111,7 @@ internal static class SpeedWorker
         using var weights = LLamaWeights.LoadFromFile(parameters);
         using var context = weights.CreateContext(parameters);
         side.LoadSeconds = Stopwatch.GetElapsedTime(start).TotalSeconds;
+        MemoryStage.Record(side, MemoryStage.AfterLoad);
         var handle = context.NativeHandle;
         var batch = new LLamaBatch();
         var ids = Prefill.RandomTokens(promptTokens, weights.Vocab.Count - 3, seed: 5).Select(i => (LLamaToken)(i + 3)).ToArray();
@@ -125,6 +129,7 @@ internal static class SpeedWorker
         }
         side.PrefillTokens = ids.Length;
         side.PrefillSeconds = Summary.Of(Timing.Interleaved(runs, [() => Fill(ids)])[0]).Median;
+        MemoryStage.Record(side, MemoryStage.AfterPrefill);
 
         Fill(ids[..DecodePrompt]);
         int position = DecodePrompt;
@@ -143,6 +148,7 @@ internal static class SpeedWorker
         }
         side.DecodeTokens = decodeTokens;
         side.DecodeSecondsPerToken = Summary.Of(perToken).Median;
+        MemoryStage.Record(side, MemoryStage.AfterDecode);
     }
 
     private static int ArgMax(Span<float> values)

@@ -52,8 +52,8 @@ internal sealed class CheckpointBuilder
                 throw new ModelFormatException(Source, $"missing tensor for canonical weight '{name}'.");
             if (!shape.AsSpan().SequenceEqual(tensor.Shape))
                 throw new ModelFormatException(Source, $"canonical weight '{name}' has shape {WeightLayout.FormatShape(tensor.Shape)} but the config implies {WeightLayout.FormatShape(shape)}.");
-            if (tensor.Packed is null && tensor.Data.LongLength != tensor.ElementCount)
-                throw new InvalidOperationException($"Loader bug: '{name}' holds {tensor.Data.LongLength} values for shape {WeightLayout.FormatShape(tensor.Shape)}.");
+            if (tensor.Length != tensor.ElementCount)
+                throw new InvalidOperationException($"Loader bug: '{name}' holds {tensor.Length} values for shape {WeightLayout.FormatShape(tensor.Shape)}.");
         }
         foreach (string name in _tensors.Keys)
         {

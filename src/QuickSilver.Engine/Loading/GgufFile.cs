@@ -122,17 +122,67 @@ public sealed class GgufFile
     public float[] ReadTensorData(GgufTensorInfo tensor)
     {
         ArgumentNullException.ThrowIfNull(tensor);
+        FormatOf(tensor);
+        float[] result = FileSlice.AllocateFloats(tensor.ElementCount, Path, tensor.Name);
+        ReadTensorRows(tensor, 0, result);
+        return result;
+    }
+
+    /// <summary>
+    /// Reads rows <paramref name="firstRow"/>.. of a tensor (a row is its innermost dimension, <c>Dimensions[0]</c> values)
+    /// straight into <paramref name="destination"/>, decoding as <see cref="ReadTensorData"/> does. Lets a loader fill a
+    /// model's own tensor storage, or take a row block of a fused matrix, with no whole-tensor float copy in between.
+    /// </summary>
+    /// <param name="tensor">A tensor of this file.</param>
+    /// <param name="firstRow">First row to read.</param>
+    /// <param name="destination">Whole rows: its length is a multiple of the row width.</param>
+    /// <exception cref="ModelFormatException">Unsupported type, rows that are not whole blocks, or data beyond the end of the file (naming the file and tensor).</exception>
+    /// <exception cref="ArgumentOutOfRangeException">The rows are outside the tensor, or the destination is not whole rows.</exception>
+    public void ReadTensorRows(GgufTensorInfo tensor, long firstRow, Span<float> destination)
+    {
+        ArgumentNullException.ThrowIfNull(tensor);
+        using SafeFileHandle handle = FileSlice.OpenRead(Path);
+        ReadTensorRows(handle, tensor, firstRow, destination);
+    }
+
+    internal void ReadTensorRows(SafeFileHandle handle, GgufTensorInfo tensor, long firstRow, Span<float> destination)
+    {
+        BlockFormat format = FormatOf(tensor);
+        long rowBytes = RowBytes(tensor, format);
+        long width = RowWidth(tensor), rows = tensor.ElementCount / Math.Max(1, width);
+        if (destination.Length % width != 0)
+            throw new ArgumentOutOfRangeException(nameof(destination), $"{destination.Length} values are not whole rows of {width} of tensor '{tensor.Name}' in '{Path}'.");
+        long count = destination.Length / width;
+        if (firstRow < 0 || firstRow + count > rows)
+            throw new ArgumentOutOfRangeException(nameof(firstRow), $"Rows [{firstRow}, {firstRow + count}) are outside tensor '{tensor.Name}' ({rows} rows) in '{Path}'.");
+        long offset = DataOffset + tensor.Offset + (firstRow * rowBytes);
+        if (offset + (count * rowBytes) > FileLength)
+            throw new ModelFormatException(Path, $"tensor '{tensor.Name}' rows [{firstRow}, {firstRow + count}) end at byte {offset + (count * rowBytes)}, beyond the end of the file ({FileLength} bytes).");
+        if (tensor.Type == GgufTensorType.F32) FileSlice.ReadFloat32(handle, offset, destination, Path, tensor.Name);
+        else ReadBlocks(handle, offset, tensor, format, destination);
+    }
+
+    /// <summary>Values per row (the innermost dimension; a scalar tensor is one row of one).</summary>
+    internal static long RowWidth(GgufTensorInfo tensor) => tensor.Dimensions.Length == 0 ? 1 : tensor.Dimensions[0];
+
+    /// <summary>Bytes per row on disk; throws when a row is not a whole number of blocks.</summary>
+    internal long RowBytes(GgufTensorInfo tensor, BlockFormat format)
+    {
+        long width = RowWidth(tensor);
+        if (width % format.BlockValues != 0)
+            throw new ModelFormatException(Path, $"tensor '{tensor.Name}' has rows of {width} values, not a whole number of {format.BlockValues}-value {tensor.Type} blocks.");
+        return width / format.BlockValues * format.BlockBytes;
+    }
+
+    /// <summary>The tensor's block format; throws naming the tensor and the file when QuickSilver cannot decode it.</summary>
+    internal BlockFormat FormatOf(GgufTensorInfo tensor)
+    {
         if (!BlockFormats.TryGet(tensor.Type, out BlockFormat? format))
         {
             throw new ModelFormatException(Path,
                 $"tensor '{tensor.Name}' has type {BlockFormats.Describe(tensor.Type)}, which QuickSilver cannot load; supported types: {BlockFormats.SupportedList}.");
         }
-        float[] result = FileSlice.AllocateFloats(tensor.ElementCount, Path, tensor.Name);
-        long offset = DataOffset + tensor.Offset;
-        using SafeFileHandle handle = FileSlice.OpenRead(Path);
-        if (tensor.Type == GgufTensorType.F32) FileSlice.ReadFloat32(handle, offset, result, Path, tensor.Name);
-        else ReadBlocks(handle, offset, tensor, format, result);
-        return result;
+        return format;
     }
 
     /// <summary>Reads a tensor as a <see cref="HostTensor"/> with its numpy shape.</summary>
@@ -163,7 +213,7 @@ public sealed class GgufFile
         return ok;
     }
 
-    private void ReadBlocks(SafeFileHandle handle, long offset, GgufTensorInfo tensor, BlockFormat format, float[] result)
+    private void ReadBlocks(SafeFileHandle handle, long offset, GgufTensorInfo tensor, BlockFormat format, Span<float> result)
     {
         if (result.Length % format.BlockValues != 0)
             throw new ModelFormatException(Path, $"tensor '{tensor.Name}' has {result.Length} values, not a whole number of {format.BlockValues}-value {tensor.Type} blocks.");
@@ -177,7 +227,7 @@ public sealed class GgufFile
             int blocks = Math.Min(buffer.Length / format.BlockBytes, (result.Length - done) / format.BlockValues);
             Span<byte> bytes = buffer.AsSpan(0, blocks * format.BlockBytes);
             FileSlice.ReadExactly(handle, offset, bytes, Path, $"tensor '{tensor.Name}'");
-            Span<float> values = result.AsSpan(done, blocks * format.BlockValues);
+            Span<float> values = result.Slice(done, blocks * format.BlockValues);
             format.Decode(bytes, values);
             done += values.Length;
             offset += bytes.Length;

@@ -158,18 +158,15 @@ public static partial class GgufLoader
         {
             GgufTensorInfo info = file.TryGetTensor(source, out GgufTensorInfo? found) ? found : throw new ModelFormatException(path, $"missing tensor '{source}'.");
             CheckpointBuilder.ExpectShape(path, source, shape, info.Shape);
+            // The float permutation applied to row indices gives, for each destination row, its source row.
+            int[]? order = rotaryHeads > 0 && family.InterleavedRope
+                ? [.. Unrotate([.. Enumerable.Range(0, (int)shape[0]).Select(i => (float)i)], rotaryHeads, 1).Select(i => (int)i)]
+                : null;
+            // Float weights stay in the file until the model's tensor is filled from it: no whole-file float[] copy at load.
             if (!keepQuantized || !GgufBlockReader.CanKeepPacked(info))
-            {
-                float[] values = file.ReadTensorData(info);
-                return new HostTensor(target, shape, rotaryHeads > 0 ? Unrotate(values, rotaryHeads, (int)shape[1]) : values);
-            }
+                return new HostTensor(target, shape, new GgufTensorSlice(file, info, 0, shape[0], order));
             var packed = GgufBlockReader.ReadPacked(file, info);
-            if (rotaryHeads > 0 && family.InterleavedRope)
-            {
-                // The float permutation applied to row indices gives, for each destination row, its source row.
-                float[] order = Unrotate([.. Enumerable.Range(0, (int)shape[0]).Select(i => (float)i)], rotaryHeads, 1);
-                packed = packed.PermuteRows([.. order.Select(i => (int)i)]);
-            }
+            if (order is not null) packed = packed.PermuteRows(order);
             return new HostTensor(target, shape, packed);
         }
 
@@ -182,7 +179,7 @@ public static partial class GgufLoader
             {
                 yield return all.Packed is { } packed
                     ? new HostTensor(target, [rows, columns], packed.SliceRows((int)start, (int)rows))
-                    : new HostTensor(target, [rows, columns], all.Data.AsSpan((int)(start * columns), (int)(rows * columns)).ToArray());
+                    : new HostTensor(target, [rows, columns], all.Slice!.SliceRows(start, rows));
                 start += rows;
             }
         }

@@ -79,6 +79,7 @@ public sealed partial class TransformerModel : IDisposable
         if (quantizeTo is { } target && !Kernels.QuantizedMatrix.CanQuantizeTo(target))
             throw new ArgumentException($"Weights can be quantized at load to Q8_0 or Q4_0, not {target}.", nameof(quantizeTo));
         ArgumentNullException.ThrowIfNull(checkpoint);
+        NativeAllocator.FixMmapThreshold(); // once per process: freed weight-sized buffers go back to the OS (see its remarks)
         var config = checkpoint.Config;
         config.Validate(checkpoint.Source);
         var tensors = checkpoint.Tensors;
@@ -88,9 +89,9 @@ public sealed partial class TransformerModel : IDisposable
         {
             if (!tensors.TryGetValue(name, out var host))
                 throw new ModelFormatException(checkpoint.Source, $"tensor '{name}' is missing.");
-            if (!host.Shape.SequenceEqual(shape) || (host.Packed is null && host.Data.LongLength != host.ElementCount))
+            if (!host.Shape.SequenceEqual(shape) || host.Length != host.ElementCount)
                 throw new ModelFormatException(checkpoint.Source, $"tensor '{name}' has shape [{string.Join(", ", host.Shape)}], expected [{string.Join(", ", shape)}].");
-            return torch.tensor(host.Data, shape, torch.float32).to(device);
+            return HostTensors.ToTensor(host, shape, device);
         }
         // A projection matrix: kept in (or quantized to) ggml blocks on the CPU, a float tensor otherwise.
         LinearWeight Linear(string name, long rows, long columns)

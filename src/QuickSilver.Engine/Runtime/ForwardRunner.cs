@@ -94,7 +94,10 @@ public sealed partial class ForwardRunner
         for (int l = 0; l < _model.Blocks.Count; l++)
         {
             var cache = input.Cache?[l];
-            h = _model.Blocks[l].Forward(new BlockInput { Hidden = h, Positions = positions, FirstPosition = start, Cache = cache }).Hidden;
+            var next = _model.Blocks[l].Forward(new BlockInput { Hidden = h, Positions = positions, FirstPosition = start, Cache = cache }).Hidden;
+            // The layer input is consumed: free it now rather than when the pass ends (a prefill otherwise holds every layer's).
+            if (!ReferenceEquals(next, h)) h.Dispose();
+            h = next;
             input.Cache?.MarkWritten(l, start, t);
         }
         RecordDensePass(input);

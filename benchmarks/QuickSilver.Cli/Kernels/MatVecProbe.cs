@@ -6,7 +6,7 @@ using QuickSilver.Engine.Loading;
 namespace QuickSilver.Cli.Kernels;
 
 /// <summary>One measured matrix-vector product: weight bytes streamed per second by the decode kernel and the previous path.</summary>
-internal sealed record MatVecRow(string Type, string Shape, int Rows, int Columns, int Threads, int Tokens, double NewGBps, double OldGBps, double NewMicroseconds, double OldMicroseconds)
+internal sealed record MatVecRow(string Type, string Shape, int Rows, int Columns, int Threads, int Tokens, double NewGBps, double OldGBps, double NewMicroseconds, double OldMicroseconds, double? WorkersGBps)
 {
     public double Speedup => NewGBps / OldGBps;
 }
@@ -52,16 +52,17 @@ internal static class MatVecProbe
                 }
                 foreach (int threads in threadCounts)
                 {
-                    double Time(bool decodeKernel)
+                    double Time(bool decodeKernel, bool workers)
                     {
-                        KernelSettings.DecodeKernel = decodeKernel;
+                        (KernelSettings.DecodeKernel, KernelSettings.PersistentWorkers) = (decodeKernel, workers);
                         try { return MedianSeconds(() => Once(threads), seconds); }
-                        finally { KernelSettings.DecodeKernel = true; }
+                        finally { (KernelSettings.DecodeKernel, KernelSettings.PersistentWorkers) = (true, false); }
                     }
-                    double fresh = Time(true), old = Time(false);
-                    var row = new MatVecRow(type.ToString(), name, r, c, threads, tokens, bytes / fresh / 1e9, bytes / old / 1e9, fresh * 1e6, old * 1e6);
+                    double fresh = Time(true, false), old = Time(false, false);
+                    double? pooled = threads > 1 ? bytes / Time(true, true) / 1e9 : null;
+                    var row = new MatVecRow(type.ToString(), name, r, c, threads, tokens, bytes / fresh / 1e9, bytes / old / 1e9, fresh * 1e6, old * 1e6, pooled);
                     rows.Add(row);
-                    progress($"{row.Type,-5} {row.Shape,-9} {r}x{c} threads {threads}: new {row.NewGBps:F1} GB/s ({row.NewMicroseconds:F0} µs), previous {row.OldGBps:F1} GB/s ({row.OldMicroseconds:F0} µs)");
+                    progress($"{row.Type,-5} {row.Shape,-9} {r}x{c} threads {threads}: new {row.NewGBps:F1} GB/s ({row.NewMicroseconds:F0} µs), previous {row.OldGBps:F1} GB/s ({row.OldMicroseconds:F0} µs){(pooled is null ? "" : $", new on persistent workers {pooled:F1} GB/s")}");
                 }
             }
         }
@@ -131,11 +132,11 @@ internal static class MatVecProbe
     {
         var text = new StringBuilder();
         text.AppendLine("# Matrix-vector kernels: weight bytes streamed per second").AppendLine();
-        text.AppendLine($"`{result.Command}` · load average {result.Load} · new = the 16-blocks-per-step decode kernels, previous = the row dots before them").AppendLine();
-        text.AppendLine("| type | shape | rows×cols | threads | tokens | new GB/s | previous GB/s | new ÷ previous | new µs |");
-        text.AppendLine("|---|---|---|---:|---:|---:|---:|---:|---:|");
+        text.AppendLine($"`{result.Command}` · load average {result.Load} · new = the 16-blocks-per-step decode kernels (Q8_0, Q4_0) and the wide AVX-512 k-quant dots, previous = the row dots before them; forks by Parallel.For unless marked persistent workers").AppendLine();
+        text.AppendLine("| type | shape | rows×cols | threads | tokens | new GB/s | previous GB/s | new ÷ previous | new µs | new, persistent workers GB/s |");
+        text.AppendLine("|---|---|---|---:|---:|---:|---:|---:|---:|---:|");
         foreach (var r in result.Rows)
-            text.AppendLine($"| {r.Type} | {r.Shape} | {r.Rows}×{r.Columns} | {r.Threads} | {r.Tokens} | {r.NewGBps:F1} | {r.OldGBps:F1} | {r.Speedup:F2}× | {r.NewMicroseconds:F0} |");
+            text.AppendLine($"| {r.Type} | {r.Shape} | {r.Rows}×{r.Columns} | {r.Threads} | {r.Tokens} | {r.NewGBps:F1} | {r.OldGBps:F1} | {r.Speedup:F2}× | {r.NewMicroseconds:F0} | {(r.WorkersGBps is { } g ? g.ToString("F1") : "—")} |");
         return text.ToString();
     }
 }

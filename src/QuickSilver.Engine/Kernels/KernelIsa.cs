@@ -83,6 +83,12 @@ public static class KernelSettings
     /// </summary>
     public static bool DecodeKernel { get; set; } = true;
 
+    /// <summary>
+    /// Whether matrix-vector products fork onto persistent worker threads that spin briefly between products (see
+    /// <see cref="RowFork"/>) instead of Parallel.For; the spinning costs CPU on a machine shared with other work.
+    /// </summary>
+    public static bool PersistentWorkers { get; set; }
+
     /// <summary>Whether this CPU can run <paramref name="isa"/>.</summary>
     public static bool IsSupported(KernelIsa isa) => isa switch
     {

@@ -37,8 +37,7 @@ public static unsafe partial class QuantizedMatMul
                 return;
             }
             int rows = weights.Rows;
-            Parallel.For(0, parts, new ParallelOptions { MaxDegreeOfParallelism = parts }, p =>
-                job.Run((int)((long)rows * p / parts), (int)((long)rows * (p + 1) / parts)));
+            RowFork.For(parts, p => job.Run((int)((long)rows * p / parts), (int)((long)rows * (p + 1) / parts)));
         }
     }
 
@@ -54,7 +53,9 @@ public static unsafe partial class QuantizedMatMul
             fixed (short* sums = activations.Sums)
             {
                 byte* w = w0 + ((long)weights.FirstRow * rowBytes);
-                bool four = KQuantDot.HasDot4(type, isa);
+                // Four activation rows per weight-row pass round differently from one, so only a GEMM-sized call may
+                // take them: below GemmMinTokens every (row, token) must equal the token alone bit for bit.
+                bool four = KQuantDot.HasDot4(type, isa) && n >= KernelSettings.GemmMinTokens;
                 float* results = stackalloc float[4];
                 for (int tile = rowStart; tile < rowEnd; tile += RowTile)
                 {

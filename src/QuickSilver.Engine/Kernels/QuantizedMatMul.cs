@@ -53,11 +53,7 @@ public static unsafe partial class QuantizedMatMul
                 return;
             }
             int rows = weights.Rows;
-            Parallel.For(0, parts, new ParallelOptions { MaxDegreeOfParallelism = parts }, p =>
-            {
-                int start = (int)((long)rows * p / parts), end = (int)((long)rows * (p + 1) / parts);
-                job.Run(start, end);
-            });
+            RowFork.For(parts, p => job.Run((int)((long)rows * p / parts), (int)((long)rows * (p + 1) / parts)));
         }
     }
 

@@ -134,6 +134,73 @@ public sealed unsafe class DecodeKernelTests
         }
     }
 
+    public static TheoryData<GgufTensorType> KTypes() => new() { GgufTensorType.Q4_K, GgufTensorType.Q5_K, GgufTensorType.Q6_K };
+
+    [Theory]
+    [MemberData(nameof(KTypes))]
+    public void KQuantRowsAreBitIdenticalWhateverTheCallAroundIt(GgufTensorType type)
+    {
+        if (!DecodeMatVec.IsSupported) return;
+        var random = new Random(31 + (int)type);
+        foreach (var (rows, nb) in new[] { (21, 1), (5, 11), (34, 4) })
+        {
+            int columns = nb * 256;
+            var weights = PackedFormatKernelTests.RandomMatrix(random, type, rows, columns);
+            float[] x = RandomValues(random, 9 * columns, 2f);
+            var alone = new float[9][];
+            for (int t = 0; t < 9; t++)
+            {
+                var single = new Q8KActivations();
+                single.Quantize(x.AsSpan(t * columns, columns), 1, columns);
+                alone[t] = new float[rows];
+                QuantizedMatMul.Multiply(weights, single, alone[t], KernelIsa.Avx512, 1, rows, 0);
+            }
+            for (int n = 1; n <= 9; n++)
+            {
+                int first = (9 - n) / 2;
+                var activations = new Q8KActivations();
+                activations.Quantize(x.AsSpan(first * columns, n * columns), n, columns);
+                foreach (int threads in new[] { 1, 2 })
+                {
+                    var output = new float[n * rows];
+                    QuantizedMatMul.Multiply(weights, activations, output, KernelIsa.Avx512, threads, rows, 0);
+                    for (int t = 0; t < n; t++)
+                        for (int r = 0; r < rows; r++)
+                            Assert.True(BitConverter.SingleToInt32Bits(output[(t * rows) + r]) == BitConverter.SingleToInt32Bits(alone[first + t][r]),
+                                $"{type} [{rows}x{columns}] N={n} threads={threads} token {t} row {r}");
+                }
+            }
+        }
+    }
+
+    [Theory]
+    [InlineData(GgufTensorType.Q4_K)]
+    [InlineData(GgufTensorType.Q5_K)]
+    public void WideKQuantDotsMatchTheScalarReference(GgufTensorType type)
+    {
+        if (!DecodeMatVec.IsSupported) return;
+        var random = new Random(41);
+        foreach (int nb in new[] { 1, 2, 3, 4, 11 })
+        {
+            int columns = nb * 256;
+            var weights = PackedFormatKernelTests.RandomMatrix(random, type, 6, columns);
+            var activations = new Q8KActivations();
+            activations.Quantize(RandomValues(random, columns, 3f), 1, columns);
+            var scalar = new float[6];
+            var wide = new float[6];
+            QuantizedMatMul.Multiply(weights, activations, scalar, KernelIsa.Scalar, 1, 6, 0);
+            QuantizedMatMul.Multiply(weights, activations, wide, KernelIsa.Avx512, 1, 6, 0);
+            float[] decoded = weights.Dequantize();
+            float[] a = activations.Dequantize(0);
+            for (int r = 0; r < 6; r++)
+            {
+                double magnitude = 0;
+                for (int c = 0; c < columns; c++) magnitude += Math.Abs((double)decoded[(r * columns) + c] * a[c]);
+                Assert.True(Math.Abs(wide[r] - scalar[r]) <= (2e-5 * magnitude) + 1e-6, $"{type} nb {nb} row {r}: {wide[r]} vs {scalar[r]}");
+            }
+        }
+    }
+
     [Fact]
     public void Q4OrderHoldsEachGroupsHalvesInNibbleOrder()
     {
@@ -158,6 +225,40 @@ public sealed unsafe class DecodeKernelTests
                 Assert.Equal(0, activations.BlockSums[(r * 16) + j]);
             }
         }
+    }
+
+    [Fact]
+    public void StackedRowsSplitByBytesAcrossMixedFormats()
+    {
+        var random = new Random(3);
+        // q|k|v: two Q4_K parts (144 bytes per 256 values) and a Q6_K one (210): the cut moves toward the heavier rows.
+        var q = PackedFormatKernelTests.RandomMatrix(random, GgufTensorType.Q4_K, 64, 256);
+        var k = PackedFormatKernelTests.RandomMatrix(random, GgufTensorType.Q4_K, 32, 256);
+        var v = PackedFormatKernelTests.RandomMatrix(random, GgufTensorType.Q6_K, 32, 256);
+        long[] bounds = PackedRowPlan.ByteBalancedBounds([q, k, v], 2);
+        Assert.Equal(0, bounds[0]);
+        Assert.Equal(128, bounds[2]);
+        long total = q.ByteSize + k.ByteSize + v.ByteSize;
+        long firstBytes = Math.Min(bounds[1], 96) * 144 + (Math.Max(0, bounds[1] - 96) * 210);
+        Assert.InRange(Math.Abs((2 * firstBytes) - total), 0, 2 * 210);
+        Assert.Equal([0L, 10L], PackedRowPlan.ByteBalancedBounds([q.SliceRows(0, 10)], 1));
+    }
+
+    [Fact]
+    public void PersistentWorkersRunEveryShareOnceAndPassFailuresBack()
+    {
+        for (int round = 0; round < 200; round++)
+        {
+            int parts = 2 + (round % 3);
+            var hits = new int[parts];
+            RowFork.For(parts, p => Interlocked.Increment(ref hits[p]), persistent: true);
+            Assert.All(hits, h => Assert.Equal(1, h));
+        }
+        var failure = Assert.Throws<AggregateException>(() => RowFork.For(2, p => { if (p == 1) throw new InvalidOperationException("share 1"); }, persistent: true));
+        Assert.Contains("share 1", failure.ToString());
+        var after = new int[2];
+        RowFork.For(2, p => after[p]++, persistent: true);
+        Assert.Equal([1, 1], after);
     }
 
     private static bool[] VnniChoices() => System.Runtime.Intrinsics.X86.AvxVnni.IsSupported ? [false, true] : [false];

@@ -24,11 +24,19 @@ internal static class GemmCommand
         var tokens = new Option<string>("--tokens") { Description = "Comma-separated activation row counts.", DefaultValueFactory = _ => "32,128,512" };
         var threads = new Option<int>("--threads") { Description = "Threads.", DefaultValueFactory = _ => 2 };
         var seconds = new Option<double>("--seconds") { Description = "Minimum time per measurement.", DefaultValueFactory = _ => 0.3 };
+        var model = new Option<string?>("--model", "-m") { Description = "Instead of the microbenchmark: profile one prefill of --prompt-tokens on this model (matmuls vs the rest)." };
+        var prompt = new Option<int>("--prompt-tokens") { Description = "Prefill length with --model.", DefaultValueFactory = _ => 512 };
         var command = new Command("gemm", "Quantized matrix-matrix microbenchmark: GOPS of the int8 GEMM vs the per-row kernels, per format.");
-        foreach (var option in new Option[] { rows, columns, tokens, threads, seconds }) command.Options.Add(option);
+        foreach (var option in new Option[] { rows, columns, tokens, threads, seconds, model, prompt }) command.Options.Add(option);
         command.SetAction(parse => context.Execute(() =>
         {
             int r = parse.GetValue(rows), c = parse.GetValue(columns), t = parse.GetValue(threads);
+            if (parse.GetValue(model) is { } path)
+            {
+                CommonOptions.Positive(parse.GetValue(prompt), "--prompt-tokens");
+                context.Output.WriteLine(ProfilePrefill(path, parse.GetValue(prompt), t));
+                return Infrastructure.ExitCodes.Success;
+            }
             CommonOptions.Positive(r, "--rows");
             CommonOptions.Positive(t, "--threads");
             if (c <= 0 || c % 256 != 0) throw new Infrastructure.CliException($"--columns: {c} is not a positive multiple of 256.");
@@ -60,6 +68,31 @@ internal static class GemmCommand
                 text.AppendLine(CultureInfo.InvariantCulture, $"| {type} | {n} | {gemm:F1} | {perRow:F1} | {gemm / perRow:F2}x |");
             }
         }
+        return text.ToString();
+    }
+
+    // One warm-up prefill, then one with the engine's operation profile on: where prefill time goes besides the matmuls.
+    private static string ProfilePrefill(string path, int promptTokens, int threads)
+    {
+        using var model = QuickSilver.Engine.LanguageModel.Load(path, new QuickSilver.Engine.LanguageModelOptions { Threads = threads });
+        var ids = Bench.Prefill.RandomTokens(promptTokens, model.Config.VocabSize - 3, seed: 5).Select(i => i + 3).ToArray();
+        using var prefill = new Bench.Prefill(model, ids);
+        prefill.Run();
+        QuickSilver.Engine.Runtime.OpProfile.Reset();
+        QuickSilver.Engine.Runtime.OpProfile.Enabled = true;
+        var clock = Stopwatch.StartNew();
+        prefill.Run();
+        double total = clock.Elapsed.TotalSeconds;
+        QuickSilver.Engine.Runtime.OpProfile.Enabled = false;
+        var text = new StringBuilder();
+        text.AppendLine(CultureInfo.InvariantCulture, $"Prefill of {promptTokens} tokens, {threads} threads: {total:F3} s ({promptTokens / total:F1} tok/s), GEMM {(KernelSettings.MatrixMatrix ? "on" : "off")}");
+        double timed = 0;
+        foreach (var (op, (secs, calls)) in QuickSilver.Engine.Runtime.OpProfile.Snapshot().OrderByDescending(p => p.Value.Seconds))
+        {
+            timed += secs;
+            text.AppendLine(CultureInfo.InvariantCulture, $"- {op}: {secs:F3} s ({100 * secs / total:F0}%), {calls} calls");
+        }
+        text.AppendLine(CultureInfo.InvariantCulture, $"- everything else (attention, norms, rotary, activation, tensor work): {total - timed:F3} s ({100 * (total - timed) / total:F0}%)");
         return text.ToString();
     }
 

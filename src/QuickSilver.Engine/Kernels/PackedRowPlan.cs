@@ -90,8 +90,9 @@ internal sealed class PackedRowPlan
                 foreach (var (slice, offset) in _shares[s])
                 {
                     if (QuantizedMatrix.IsHalfPrecision(slice.Type)) QuantizedMatMul.MultiplyExact(slice, new ReadOnlySpan<float>(input, inLength), n, span, isa != KernelIsa.Scalar, 1, outFeatures, offset);
-                    else if (KQuantDot.Handles(slice.Type)) QuantizedMatMul.Multiply(slice, blocks256!, span, isa, 1, outFeatures, offset);
-                    else QuantizedMatMul.Multiply(slice, blocks32!, span, isa, 1, outFeatures, offset);
+                    // Rows of different sequences: never the GEMM, so each equals its sequence alone bit for bit.
+                    else if (KQuantDot.Handles(slice.Type)) QuantizedMatMul.MultiplyPerRow(slice, blocks256!, span, isa, 1, outFeatures, offset);
+                    else QuantizedMatMul.MultiplyPerRow(slice, blocks32!, span, isa, 1, outFeatures, offset);
                 }
             }
             if (_shares.Length == 1) Run(0);

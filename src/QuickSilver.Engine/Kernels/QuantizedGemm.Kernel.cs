@@ -33,10 +33,16 @@ internal static unsafe partial class QuantizedGemm
             var i1 = i0; var i2 = i0; var i3 = i0;
             for (int p = 0; p < planes; p++)
             {
-                Vector512<short> h0 = default, h1 = default, h2 = default, h3 = default;
                 byte* ab = a + (b * 512);
                 int k = (b * stride) + (32 * p);
-                for (int g = 0; g < 8; g++, ab += 64, k += 4)
+                var av0 = Avx512BW.LoadVector512((sbyte*)ab);
+                var h0 = Avx512BW.MultiplyAddAdjacent(Vector512.Create(*(int*)(w0 + k)).AsByte(), av0);
+                var h1 = Avx512BW.MultiplyAddAdjacent(Vector512.Create(*(int*)(w1 + k)).AsByte(), av0);
+                var h2 = Avx512BW.MultiplyAddAdjacent(Vector512.Create(*(int*)(w2 + k)).AsByte(), av0);
+                var h3 = Avx512BW.MultiplyAddAdjacent(Vector512.Create(*(int*)(w3 + k)).AsByte(), av0);
+                ab += 64;
+                k += 4;
+                for (int g = 1; g < 8; g++, ab += 64, k += 4)
                 {
                     var av = Avx512BW.LoadVector512((sbyte*)ab);
                     h0 += Avx512BW.MultiplyAddAdjacent(Vector512.Create(*(int*)(w0 + k)).AsByte(), av);
@@ -78,8 +84,14 @@ internal static unsafe partial class QuantizedGemm
             int k = b * 256, u = b * perBlock;
             for (int n = 0; n < perBlock; n++, u++)
             {
-                Vector512<short> h0 = default, h1 = default, h2 = default, h3 = default;
-                for (int g = 0; g < words; g++, ab += 64, k += 4)
+                var av0 = Avx512BW.LoadVector512((sbyte*)ab);
+                var h0 = Avx512BW.MultiplyAddAdjacent(Vector512.Create(*(int*)(w0 + k)).AsByte(), av0);
+                var h1 = Avx512BW.MultiplyAddAdjacent(Vector512.Create(*(int*)(w1 + k)).AsByte(), av0);
+                var h2 = Avx512BW.MultiplyAddAdjacent(Vector512.Create(*(int*)(w2 + k)).AsByte(), av0);
+                var h3 = Avx512BW.MultiplyAddAdjacent(Vector512.Create(*(int*)(w3 + k)).AsByte(), av0);
+                ab += 64;
+                k += 4;
+                for (int g = 1; g < words; g++, ab += 64, k += 4)
                 {
                     var av = Avx512BW.LoadVector512((sbyte*)ab);
                     h0 += Avx512BW.MultiplyAddAdjacent(Vector512.Create(*(int*)(w0 + k)).AsByte(), av);

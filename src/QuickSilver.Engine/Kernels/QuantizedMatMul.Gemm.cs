@@ -9,10 +9,43 @@ namespace QuickSilver.Engine.Kernels;
 public static unsafe partial class QuantizedMatMul
 {
     [ThreadStatic] private static GemmActivations? t_gemmActivations;
+    [ThreadStatic] private static bool t_perRowOnly;
+
+    /// <summary>
+    /// <see cref="Multiply(QuantizedMatrix, Q8Activations, Span{float}, KernelIsa, int, int, int)"/> on the per-row kernels
+    /// whatever the row count: for rows of different sequences (a batched decode step), which must each equal the
+    /// sequence alone bit for bit however many sequences are batched.
+    /// </summary>
+    internal static void MultiplyPerRow(QuantizedMatrix weights, Q8Activations activations, Span<float> output, KernelIsa isa, int threads, int outputStride, int outputOffset)
+    {
+        t_perRowOnly = true;
+        try
+        {
+            Multiply(weights, activations, output, isa, threads, outputStride, outputOffset);
+        }
+        finally
+        {
+            t_perRowOnly = false;
+        }
+    }
+
+    /// <summary>The k-quant form of <see cref="MultiplyPerRow(QuantizedMatrix, Q8Activations, Span{float}, KernelIsa, int, int, int)"/>.</summary>
+    internal static void MultiplyPerRow(QuantizedMatrix weights, Q8KActivations activations, Span<float> output, KernelIsa isa, int threads, int outputStride, int outputOffset)
+    {
+        t_perRowOnly = true;
+        try
+        {
+            Multiply(weights, activations, output, isa, threads, outputStride, outputOffset);
+        }
+        finally
+        {
+            t_perRowOnly = false;
+        }
+    }
 
     /// <summary>Whether a product of <paramref name="rows"/> activation rows of <paramref name="type"/> weights takes the GEMM.</summary>
     internal static bool UsesGemm(Loading.GgufTensorType type, int rows, KernelIsa isa) =>
-        KernelSettings.MatrixMatrix && isa != KernelIsa.Scalar && rows >= KernelSettings.GemmMinTokens
+        KernelSettings.MatrixMatrix && !t_perRowOnly && isa != KernelIsa.Scalar && rows >= KernelSettings.GemmMinTokens
         && QuantizedGemm.IsSupported && QuantizedGemm.Handles(type);
 
     private static bool TryGemm(QuantizedMatrix weights, Q8Activations activations, Span<float> output, KernelIsa isa, int threads, int outputStride, int outputOffset)

@@ -55,7 +55,7 @@ public static unsafe partial class QuantizedMatMul
                 byte* w = w0 + ((long)weights.FirstRow * rowBytes);
                 // Four activation rows per weight-row pass round differently from one, so only a GEMM-sized call may
                 // take them: below GemmMinTokens every (row, token) must equal the token alone bit for bit.
-                bool four = KQuantDot.HasDot4(type, isa) && n >= KernelSettings.GemmMinTokens;
+                bool four = KQuantDot.HasDot4(type, isa) && n >= KernelSettings.GemmMinTokens && !t_perRowOnly;
                 float* results = stackalloc float[4];
                 for (int tile = rowStart; tile < rowEnd; tile += RowTile)
                 {

@@ -118,6 +118,37 @@ public sealed class QuantizedGemmTests
         Assert.Throws<ArgumentOutOfRangeException>(() => KernelSettings.GemmMinTokens = 0);
     }
 
+    [Theory]
+    [InlineData(GgufTensorType.Q8_0)]
+    [InlineData(GgufTensorType.Q4_K)]
+    public void ABatchedDecodeStepOfManySequencesNeverTakesTheGemm(GgufTensorType type)
+    {
+        // 40 rows of 40 different sequences through the row plan: each must equal its sequence alone bit for bit.
+        var random = new Random(61);
+        int rows = 11, columns = 512, n = 40;
+        var weights = RandomMatrix(random, type, rows, columns);
+        var plan = PackedRowPlan.Create([weights], 2);
+        float[] x = QuantizedKernelTests.RandomValues(random, n * columns, 1f);
+        var batched = new float[n * rows];
+        var alone = new float[rows];
+        Q8Activations? blocks32 = null;
+        Q8KActivations? blocks256 = null;
+        void Quantize(float[] source, int count)
+        {
+            if (weights.BlockValues == 256) (blocks256 = new Q8KActivations()).Quantize(source, count, columns);
+            else (blocks32 = new Q8Activations()).Quantize(source, count, columns);
+        }
+        Quantize(x, n);
+        plan.Multiply(x, n, blocks32, blocks256, batched, rows, KernelSettings.Best);
+        for (int t = 0; t < n; t++)
+        {
+            float[] row = x.AsSpan(t * columns, columns).ToArray();
+            Quantize(row, 1);
+            plan.Multiply(row, 1, blocks32, blocks256, alone, rows, KernelSettings.Best);
+            Assert.Equal(alone, batched.AsSpan(t * rows, rows).ToArray());
+        }
+    }
+
     private static QuantizedMatrix RandomMatrix(Random random, GgufTensorType type, int rows, int columns) =>
         QuantizedMatrix.CanQuantizeTo(type)
             ? QuantizedMatrix.Quantize(type, rows, columns, QuantizedKernelTests.RandomValues(random, rows * columns, 0.5f))

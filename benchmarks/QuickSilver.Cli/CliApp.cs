@@ -27,6 +27,7 @@ internal static class CliApp
         root.Subcommands.Add(SpeedCommand.CreateWorker(context));
         root.Subcommands.Add(BatchProbeCommand.Create(context));
         root.Subcommands.Add(MatVecCommand.Create(context));
+        root.Subcommands.Add(GemmCommand.Create(context));
         return root;
     }
 

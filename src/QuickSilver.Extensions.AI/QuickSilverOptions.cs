@@ -64,6 +64,15 @@ public sealed class QuickSilverOptions
     /// <summary>Longest string (in characters) a constrained JSON value may have, unless its schema sets maxLength.</summary>
     public int MaxConstrainedStringLength { get; set; } = 128;
 
+    /// <summary>Most requests decoded together in one batched step (continuous batching); at least 1. Default 8.</summary>
+    public int MaxBatchSize { get; set; } = 8;
+    /// <summary>Most prompt tokens prefilled per step, between decode steps of the running requests; at least 1. Default 256.</summary>
+    public int PrefillChunkTokens { get; set; } = 256;
+    /// <summary>Bound on K/V positions reserved by running requests (prompt + maximum output tokens each); null = unbounded.</summary>
+    public int? MaxKvCacheTokens { get; set; }
+    /// <summary>What a request that does not fit <see cref="MaxKvCacheTokens"/> does: wait (Queue, default) or fail with KvCacheFullException (Reject).</summary>
+    public QuickSilver.Engine.Scheduling.KvCacheFullBehavior WhenKvCacheFull { get; set; } = QuickSilver.Engine.Scheduling.KvCacheFullBehavior.Queue;
+
     /// <summary>Creates a deep copy.</summary>
     public QuickSilverOptions Clone()
     {

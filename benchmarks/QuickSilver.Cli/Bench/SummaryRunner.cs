@@ -17,6 +17,8 @@ internal static class SummaryRunner
         "flops_reduction_at_1pct_ppl", "speedup_at_1pct_ppl", "ppl_dense", "ppl_policy",
         "prefill_tokens_per_s_ours", "prefill_tokens_per_s_llamasharp", "decode_tokens_per_s_ours", "decode_tokens_per_s_llamasharp",
         "kv_bytes_ratio", "model", "threads", "date", "notes",
+        // issue 12, point 4 and 5 (spec)
+        "speculative_speedup_agent", "jump_forward_speedup", "prefix_cache_ttft_ratio",
     ];
 
     public static string CheckPath(string path)
@@ -61,6 +63,8 @@ internal static class SummaryRunner
             }
         }
 
+        Accelerations(s, summary, notes, reporter);
+
         if (gguf is null) notes.Add("No --gguf: the LLamaSharp comparison was not run.");
         else if (evalText is null) notes.Add("No --eval-text: the LLamaSharp comparison was not run.");
         else
@@ -79,6 +83,21 @@ internal static class SummaryRunner
         }
         summary["notes"] = string.Join(" ", notes);
         return summary;
+    }
+
+    /// <summary>Issue 12's lossless accelerations (spec): speculative decoding, jump-forward, prefix cache.</summary>
+    private static void Accelerations(BenchSettings s, Dictionary<string, object?> summary, List<string> notes, Reporter reporter)
+    {
+        int runs = Math.Min(s.Runs, 7);
+        string? stories = SharedPaths.Stories260KBin;
+        if (stories is null) notes.Add("No shared stories260K: speculative_speedup_agent was not measured.");
+        else
+        {
+            using var lm = ModelLoader.Load(stories, s.Threads);
+            summary["speculative_speedup_agent"] = JsonOutput.Finite(reporter.Task("Speculative decoding (agent workload)", 1, _ => AccelerationBench.SpeculativeSpeedup(lm, Math.Max(s.Tokens, 64), runs, notes)));
+        }
+        using (var tiny = ModelLoader.Load(s.RandomModel, s.Threads))
+            summary["jump_forward_speedup"] = JsonOutput.Finite(reporter.Task("Jump-forward (6-field JSON schema)", 1, _ => AccelerationBench.JumpForwardSpeedup(tiny, runs, notes)));
     }
 
     private static void OperatingPoint(string modelPath, BenchSettings s, string evalText, string calibText, Dictionary<string, object?> summary, List<string> notes, Reporter reporter)

@@ -37,8 +37,16 @@ public sealed class GenerationRequest
     public bool IgnoreEndOfSequence { get; set; }
     /// <summary>Proposes draft tokens that one decode step verifies (lossless: the output equals plain decoding); null decodes one token per step.</summary>
     public IDraftProvider? DraftProvider { get; set; }
-    /// <summary>Most draft tokens verified per step.</summary>
+    /// <summary>Most draft tokens verified per step (0 to <see cref="Generator.MaxStepTokens"/> − 1).</summary>
     public int MaxDraftTokens { get; set; } = 4;
+    /// <summary>
+    /// Jump-forward: when the <see cref="Constraint"/> allows exactly one continuation (it implements
+    /// <see cref="Speculative.IForcedContinuation"/>), append those tokens in the next step without sampling each one. The
+    /// output and random draws equal sampling under the constraint. Off by default.
+    /// </summary>
+    public bool JumpForward { get; set; }
+    /// <summary>Most forced tokens appended per step with <see cref="JumpForward"/> (1 to <see cref="Generator.MaxStepTokens"/> − 1).</summary>
+    public int MaxForcedTokens { get; set; } = 24;
 
     /// <summary>A copy with the same settings (the constraint and draft provider objects are shared: they are per request).</summary>
     public GenerationRequest Clone() => (GenerationRequest)MemberwiseClone();

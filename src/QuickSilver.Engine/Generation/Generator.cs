@@ -14,9 +14,19 @@ namespace QuickSilver.Engine.Generation;
 /// plain decoding would sample that position, and drafting continues only while the sampled token equals the draft the model
 /// already ran. Rejected drafts are cut off with <see cref="Sequence.TruncateTo"/>; processors, sampler and criteria only ever
 /// see emitted tokens. So output, random draws and the sequence's final state equal plain decoding.
+/// Jump-forward (<see cref="GenerationRequest.JumpForward"/>) puts the tokens a constraint forces between the pending token
+/// and the drafts: they are emitted without logits (the sampler skips one draw each, as it would on a one-token
+/// distribution), and the step asks logits only from the last forced token on (<see cref="SequenceStep.LogitsFrom"/>).
+/// Drafts and forced tokens run only on dense sequences, whose short multi-token steps equal one-token steps bit for bit.
 /// </remarks>
 public sealed class Generator
 {
+    /// <summary>
+    /// Most tokens in one decode step (pending, forced and drafted together): below the GEMM switch of 32 rows a step runs the
+    /// per-row decode kernels, so its rows equal one-token steps bit for bit and verification stays exact.
+    /// </summary>
+    public const int MaxStepTokens = 31;
+
     private readonly IStepModel _model;
     private readonly Sequence _sequence;
     private readonly List<int> _prompt;
@@ -31,6 +41,8 @@ public sealed class Generator
     private readonly long _started;
     private readonly int _reused;
     private IReadOnlyList<int> _drafts = [];
+    private IReadOnlyList<int> _forced = [];
+    private readonly bool _multiToken;
     private int? _pending;
     private bool _prefilled;
     private bool _lastIncluded;
@@ -87,7 +99,17 @@ public sealed class Generator
         if (request.StopSequences.Count > 0) _criteria.Add(new StopStringCriterion(model.Tokenizer, request.StopSequences));
         if (request.Constraint is { } constraint) _criteria.Add(new ConstraintCompleteCriterion(constraint));
         _criteria.Add(new LengthCriterion(request.MaxNewTokens));
+        _multiToken = sequence.Options.Policy is null || sequence.Options.Policy.IsDense;
     }
+
+    /// <summary>Draft tokens proposed so far (each verified in a step).</summary>
+    public int DraftTokens { get; private set; }
+
+    /// <summary>Draft tokens the verification accepted (emitted without a step of their own).</summary>
+    public int AcceptedDraftTokens { get; private set; }
+
+    /// <summary>Tokens emitted by jump-forward without sampling.</summary>
+    public int ForcedTokens { get; private set; }
 
     /// <summary>The sequence the generator extends.</summary>
     public Sequence Sequence => _sequence;
@@ -118,8 +140,9 @@ public sealed class Generator
     {
         if (_finish is not null) return null;
         if (!_prefilled) return new SequenceStep(_sequence, _prompt[_reused..], LastRowOnly: true);
+        _forced = ProposeForced();
         _drafts = ProposeDrafts();
-        return new SequenceStep(_sequence, [_pending!.Value, .. _drafts]);
+        return new SequenceStep(_sequence, [_pending!.Value, .. _forced, .. _drafts], LogitsFrom: _forced.Count);
     }
 
     /// <summary>Consumes the logits of the step <see cref="NextStep"/> returned; returns the tokens emitted by it.</summary>
@@ -129,19 +152,41 @@ public sealed class Generator
         ArgumentNullException.ThrowIfNull(logits);
         if (_finish is not null) throw new InvalidOperationException("Generation has ended.");
         bool prefill = !_prefilled;
+        IReadOnlyList<int> forced = prefill ? Array.Empty<int>() : _forced;
         int rows = prefill ? 1 : 1 + _drafts.Count;
-        if (logits.RowCount != rows) throw new ArgumentException($"The step has {rows} scored tokens but {logits.RowCount} logits rows came back.", nameof(logits));
+        int stepTokens = prefill ? _prompt.Count - _reused : 1 + forced.Count + _drafts.Count;
+        // A model may ignore LogitsFrom and return every row; the scored rows are then its tail.
+        int offset = !prefill && logits.RowCount == stepTokens ? forced.Count : 0;
+        if (logits.RowCount != rows + offset) throw new ArgumentException($"The step has {rows} scored tokens but {logits.RowCount} logits rows came back.", nameof(logits));
         if (logits.VocabSize != _buffer.Length) throw new ArgumentException($"Logits rows have {logits.VocabSize} entries, not {_buffer.Length}.", nameof(logits));
         // What the sequence held before the step's tokens; the step's first token is always valid.
-        int stepTokens = prefill ? _prompt.Count - _reused : 1 + _drafts.Count;
         int before = _sequence.Length - stepTokens;
         int valid = before + (prefill ? stepTokens : 1);
         _prefilled = true;
 
-        var emitted = new List<GeneratedToken>(rows);
+        var emitted = new List<GeneratedToken>(rows + forced.Count);
+        foreach (int token in forced)
+        {
+            // Sampling under the constraint would pick this token whatever the logits: record it as picked.
+            _sampler.SkipForced();
+            foreach (var processor in _processors) processor.Accept(token);
+            StopDecision decision = Check(token);
+            if (decision.Stop)
+            {
+                if (decision.IncludeToken) Emit(token, emitted);
+                _lastIncluded = decision.IncludeToken;
+                _finish = decision.Reason;
+                rows = 0;
+                break;
+            }
+            Emit(token, emitted);
+            ForcedTokens++;
+            valid++; // the step ran it
+        }
+        int accepted = 0;
         for (int i = 0; i < rows; i++)
         {
-            int token = Choose(logits.Row(i));
+            int token = Choose(logits.Row(offset + i));
             StopDecision decision = Check(token);
             if (decision.Stop)
             {
@@ -154,6 +199,7 @@ public sealed class Generator
             if (i < _drafts.Count && token == _drafts[i])
             {
                 valid++; // the model already ran this token: the next row is its logits
+                accepted++;
                 continue;
             }
             _pending = token;
@@ -166,7 +212,14 @@ public sealed class Generator
             _totalSeconds = Elapsed;
         }
         if (_sequence.Length > valid) _sequence.TruncateTo(valid);
+        if (_drafts.Count > 0)
+        {
+            DraftTokens += _drafts.Count;
+            AcceptedDraftTokens += accepted;
+            _request.DraftProvider?.Verified(_drafts.Count, accepted);
+        }
         _drafts = [];
+        _forced = [];
         return emitted;
     }
 
@@ -240,6 +293,7 @@ public sealed class Generator
         _finish = snapshot.Finish;
         _lastIncluded = snapshot.LastIncluded;
         _drafts = [];
+        _forced = [];
     }
 
     private double Elapsed => _time.GetElapsedTime(_started).TotalSeconds;
@@ -272,13 +326,34 @@ public sealed class Generator
         _context.Add(token);
     }
 
+    private IReadOnlyList<int> ProposeForced()
+    {
+        if (!_request.JumpForward || !_multiToken || _request.Constraint is not Speculative.IForcedContinuation continuation) return [];
+        // Each forced token needs a position after the pending one, and more than the output can hold would only be cut off.
+        int room = Math.Min(Math.Min(_request.MaxForcedTokens, MaxStepTokens - 1),
+            Math.Min(_request.MaxNewTokens - _output.Count, _sequence.ContextLength - _sequence.Length - 1));
+        if (room <= 0) return [];
+        Span<int> buffer = stackalloc int[room];
+        int count = continuation.PeekForced(buffer);
+        if (count <= 0) return [];
+        var forced = new int[Math.Min(count, room)];
+        for (int i = 0; i < forced.Length; i++)
+        {
+            if ((uint)buffer[i] >= (uint)_buffer.Length) return forced[..i];
+            forced[i] = buffer[i];
+        }
+        return forced;
+    }
+
     private IReadOnlyList<int> ProposeDrafts()
     {
-        if (_request.DraftProvider is not { } provider || _request.MaxDraftTokens == 0) return [];
+        if (_request.DraftProvider is not { } provider || _request.MaxDraftTokens == 0 || !_multiToken) return [];
+        int forced = _forced.Count;
         // Row k of a step with k drafts yields a token too, so k drafts may add k + 1 tokens; and each needs a position.
-        int room = Math.Min(_request.MaxDraftTokens, Math.Min(_request.MaxNewTokens - _output.Count - 1, _sequence.ContextLength - _sequence.Length - 1));
+        int room = Math.Min(Math.Min(_request.MaxDraftTokens, MaxStepTokens - 1 - forced),
+            Math.Min(_request.MaxNewTokens - _output.Count - forced - 1, _sequence.ContextLength - _sequence.Length - 1 - forced));
         if (room <= 0) return [];
-        var proposed = provider.Propose(_context, room);
+        var proposed = provider.Propose(forced == 0 ? _context : [.. _context, .. _forced], room);
         var drafts = new List<int>(Math.Min(room, proposed.Count));
         foreach (int id in proposed)
         {

@@ -11,4 +11,12 @@ public interface IDraftProvider
     /// not yet run through the model); empty when there is no good guess.
     /// </summary>
     IReadOnlyList<int> Propose(IReadOnlyList<int> context, int maxTokens);
+
+    /// <summary>
+    /// Told after each verification how many of the <paramref name="proposed"/> tokens of the last proposal were
+    /// <paramref name="accepted"/>, so a provider can adapt how much it drafts.
+    /// </summary>
+    void Verified(int proposed, int accepted)
+    {
+    }
 }

@@ -34,7 +34,8 @@ public sealed class Sampler
         Check(float.IsFinite(request.RepetitionPenalty) && request.RepetitionPenalty > 0, nameof(request.RepetitionPenalty), request.RepetitionPenalty, "must be a finite number > 0");
         Check(float.IsFinite(request.FrequencyPenalty) && Math.Abs(request.FrequencyPenalty) <= 2, nameof(request.FrequencyPenalty), request.FrequencyPenalty, "must be in [−2, 2]");
         Check(float.IsFinite(request.PresencePenalty) && Math.Abs(request.PresencePenalty) <= 2, nameof(request.PresencePenalty), request.PresencePenalty, "must be in [−2, 2]");
-        Check(request.MaxDraftTokens >= 0, nameof(request.MaxDraftTokens), request.MaxDraftTokens, "must be ≥ 0");
+        Check(request.MaxDraftTokens >= 0 && request.MaxDraftTokens < Generator.MaxStepTokens, nameof(request.MaxDraftTokens), request.MaxDraftTokens, $"must be in [0, {Generator.MaxStepTokens - 1}]");
+        Check(request.MaxForcedTokens >= 1 && request.MaxForcedTokens < Generator.MaxStepTokens, nameof(request.MaxForcedTokens), request.MaxForcedTokens, $"must be in [1, {Generator.MaxStepTokens - 1}]");
         foreach (string stop in request.StopSequences)
             Check(!string.IsNullOrEmpty(stop), nameof(request.StopSequences), stop ?? "null", "must not contain empty strings");
     }

@@ -39,6 +39,18 @@ public sealed class TokenSampler
         return _temperature == 0 ? best : Draw(logits);
     }
 
+    /// <summary>
+    /// Records a token the constraint forced (the only one its mask allows) without logits: a seeded draw consumes one random
+    /// number exactly as <see cref="Sample"/> does on a one-token distribution, so the random stream stays identical to
+    /// sampling under the constraint.
+    /// </summary>
+    public void SkipForced()
+    {
+        if (_temperature == 0) return;
+        _draws++;
+        _random.NextDouble();
+    }
+
     /// <summary>Captures the random state.</summary>
     public long Snapshot() => _draws;
 

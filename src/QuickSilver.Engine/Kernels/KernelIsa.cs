@@ -72,6 +72,12 @@ public static class KernelSettings
     }
 
     /// <summary>
+    /// Whether products of at least <see cref="GemmMinTokens"/> rows use the register-blocked int8 GEMM where the CPU has
+    /// AVX-512 BW (default true); false keeps every product on the per-row kernels.
+    /// </summary>
+    public static bool MatrixMatrix { get; set; } = true;
+
+    /// <summary>
     /// Whether Q8_0/Q4_0 products on the <see cref="KernelIsa.Avx512"/> path use the 16-blocks-per-step decode kernel
     /// (default true); false keeps the earlier two-blocks-per-step row dot, for comparison in benchmarks.
     /// </summary>

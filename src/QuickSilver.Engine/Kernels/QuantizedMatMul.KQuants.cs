@@ -26,7 +26,7 @@ public static unsafe partial class QuantizedMatMul
         long needed = ((long)Math.Max(0, activations.Rows - 1) * outputStride) + outputOffset + weights.Rows;
         if (output.Length < needed) throw new ArgumentException($"Output needs {needed} values, got {output.Length}.", nameof(output));
         if (!KernelSettings.IsSupported(isa)) throw new PlatformNotSupportedException($"Kernel path {isa} is not supported on this CPU.");
-        // GEMM dispatch (kpre): activations.Rows >= KernelSettings.GemmMinTokens goes to the matrix-matrix kernel here.
+        if (TryGemm(weights, activations, output, isa, threads, outputStride, outputOffset)) return;
         fixed (float* y = output)
         {
             var job = new KJob(weights, activations, y + outputOffset, isa, outputStride);

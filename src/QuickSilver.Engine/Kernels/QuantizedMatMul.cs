@@ -42,6 +42,7 @@ public static unsafe partial class QuantizedMatMul
             throw new ArgumentException($"{weights.Type} weights multiply 256-value Q8_K activations ({nameof(Q8KActivations)}), not 32-value ones.", nameof(activations));
         // GEMM dispatch (kpre): activations.Rows >= KernelSettings.GemmMinTokens (one sequence's segment) goes to the
         // matrix-matrix kernel here; fewer rows stay on the per-row decode kernel below.
+        if (TryGemm(weights, activations, output, isa, threads, outputStride, outputOffset)) return;
         fixed (float* y = output)
         {
             var job = new Job(weights, activations, y + outputOffset, isa, outputStride);

@@ -54,6 +54,19 @@ public sealed class DenseLinearWeight : LinearWeight
         Kernels.FloatMatVec.Multiply(_rowWeights, (int)OutFeatures, (int)InFeatures, x, y, Kernels.KernelSettings.Threads);
     }
 
+    /// <inheritdoc />
+    internal override unsafe void ApplyRows(ReadOnlySpan<float> x, int n, Span<float> y)
+    {
+        if (_rowState == 0) _rowState = Runtime.HostMemory.IsHostFloat32(Weight) ? 1 : 2;
+        if (_rowState == 2 || n == 1)
+        {
+            base.ApplyRows(x, n, y);
+            return;
+        }
+        if (_rowWeights is null) _rowWeights = Runtime.HostMemory.Floats(Weight);
+        Kernels.FloatMatVec.MultiplyRows(_rowWeights, (int)OutFeatures, (int)InFeatures, x, n, y, Kernels.KernelSettings.Threads);
+    }
+
     private int _rowState; // 0 unknown, 1 host float32 (managed product), 2 other
     private unsafe float* _rowWeights;
 

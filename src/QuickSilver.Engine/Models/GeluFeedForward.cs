@@ -48,6 +48,22 @@ public sealed class GeluFeedForward : IFeedForward, IRowFeedForward
     }
 
     /// <inheritdoc />
+    void IRowFeedForward.ApplyRows(ReadOnlySpan<float> x, int n, Span<float> y)
+    {
+        int inner = (int)_up.OutFeatures, d = (int)_down.OutFeatures;
+        var hidden = RowBuffers.Get(RowBuffers.MlpHidden, n * inner); // (n, I)
+        _up.ApplyRows(x, n, hidden);
+        for (int i = 0; i < n; i++)
+        {
+            var row = hidden.Slice(i * inner, inner);
+            if (_upBias is not null) Kernels.RowOps.Add(row, Runtime.HostMemory.Span(_upBias));
+            Kernels.RowOps.GeluTanh(row);
+        }
+        _down.ApplyRows(hidden, n, y);
+        if (_downBias is not null) for (int i = 0; i < n; i++) Kernels.RowOps.Add(y.Slice(i * d, d), Runtime.HostMemory.Span(_downBias));
+    }
+
+    /// <inheritdoc />
     public void Dispose()
     {
         _up.Dispose(); _down.Dispose(); _upBias?.Dispose(); _downBias?.Dispose();

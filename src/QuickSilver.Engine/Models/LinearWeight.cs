@@ -35,6 +35,17 @@ public abstract class LinearWeight : IDisposable
         System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(output.bytes)[..(int)OutFeatures].CopyTo(y);
     }
 
+    /// <summary>
+    /// <paramref name="n"/> activation rows (n × in) into <paramref name="y"/> (n × out): the batched decode product, one
+    /// row per sequence. Each row's result equals <see cref="ApplyRow"/> on that row alone bit for bit (the per-row
+    /// invariant); formats with a multi-row kernel read the weights once for all rows, others run row by row.
+    /// </summary>
+    internal virtual void ApplyRows(ReadOnlySpan<float> x, int n, Span<float> y)
+    {
+        int inFeatures = (int)InFeatures, outFeatures = (int)OutFeatures;
+        for (int i = 0; i < n; i++) ApplyRow(x.Slice(i * inFeatures, inFeatures), y.Slice(i * outFeatures, outFeatures));
+    }
+
     /// <summary>The weight as a float32 tensor (out, in): exact for float weights, the decoded blocks otherwise. The caller owns it.</summary>
     public abstract torch.Tensor ToDense();
 

@@ -65,6 +65,24 @@ public sealed class SwiGluFeedForward : IFeedForward, IRowFeedForward
     }
 
     /// <inheritdoc />
+    void IRowFeedForward.ApplyRows(ReadOnlySpan<float> x, int n, Span<float> y)
+    {
+        int inner = (int)_inner, d = (int)_down.OutFeatures;
+        var both = RowBuffers.Get(RowBuffers.MlpBoth, n * 2 * inner); // (n, gate | up)
+        _gateUp.ApplyRows(x, n, both);
+        var hidden = RowBuffers.Get(RowBuffers.MlpHidden, n * inner); // (n, I)
+        for (int i = 0; i < n; i++)
+        {
+            var row = both.Slice(i * 2 * inner, 2 * inner);
+            if (_gateUpBias is not null) Kernels.RowOps.Add(row, Runtime.HostMemory.Span(_gateUpBias));
+            if (_gelu) Kernels.RowOps.GeluTanhMul(row[..inner], row[inner..], hidden.Slice(i * inner, inner));
+            else Kernels.RowOps.SiluMul(row[..inner], row[inner..], hidden.Slice(i * inner, inner));
+        }
+        _down.ApplyRows(hidden, n, y);
+        if (_downBias is not null) for (int i = 0; i < n; i++) Kernels.RowOps.Add(y.Slice(i * d, d), Runtime.HostMemory.Span(_downBias));
+    }
+
+    /// <inheritdoc />
     public void Dispose()
     {
         _gateUp.Dispose(); _gateUpBias?.Dispose(); _down.Dispose(); _downBias?.Dispose();

@@ -61,4 +61,19 @@ public sealed partial class TransformerModel
         if (cap > 0) RowOps.SoftCap(logits, cap);
         OpProfile.Stop("head", start);
     }
+
+    /// <summary>Final norm, head and soft-cap of <paramref name="n"/> hidden rows (n × d) into <paramref name="logits"/> (n × V), the head read once for all rows.</summary>
+    internal void LogitsRows(ReadOnlySpan<float> hidden, int n, Span<float> logits)
+    {
+        int d = hidden.Length / n, vocab = Config.VocabSize;
+        long start = OpProfile.Start();
+        var normalized = RowBuffers.Get(RowBuffers.Normalized, n * d); // (n, d)
+        for (int i = 0; i < n; i++) ((IRowNormalization)FinalNorm).ApplyRow(hidden.Slice(i * d, d), normalized.Slice(i * d, d));
+        OpProfile.Stop(TransformerBlock.ProfileNorms, start);
+        start = OpProfile.Start();
+        _head.ApplyRows(normalized, n, logits);
+        float cap = Config.FinalLogitSoftCap;
+        if (cap > 0) for (int i = 0; i < n; i++) RowOps.SoftCap(logits.Slice(i * vocab, vocab), cap);
+        OpProfile.Stop("head", start);
+    }
 }

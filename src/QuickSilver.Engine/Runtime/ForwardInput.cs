@@ -15,6 +15,12 @@ public sealed class ForwardInput
     public TokenFlags? Flags { get; init; }
     /// <summary>Return logits for every position (true) or only the last (false).</summary>
     public bool AllLogits { get; init; }
+
+    /// <summary>
+    /// With <see cref="AllLogits"/>: the first row whose logits are wanted; the pass returns rows [LogitsFrom, T) only, so rows
+    /// nobody samples (jump-forward's forced tokens) skip the head. Default 0.
+    /// </summary>
+    public int LogitsFrom { get; init; }
     /// <summary>Counts are added here.</summary>
     public RuntimeStats Stats { get; init; } = new();
     /// <summary>Per-token trace to fill, or null.</summary>
@@ -26,6 +32,6 @@ public sealed class ForwardInput
     public ForwardInput WithCache(KvCache cache) => new()
     {
         TokenIds = TokenIds, StartPosition = StartPosition, Cache = cache, Plan = Plan, Flags = Flags,
-        AllLogits = AllLogits, Stats = Stats, Trace = Trace, ReturnHidden = ReturnHidden,
+        AllLogits = AllLogits, LogitsFrom = LogitsFrom, Stats = Stats, Trace = Trace, ReturnHidden = ReturnHidden,
     };
 }

@@ -84,13 +84,34 @@ public sealed class EarlyExitDrafter
 
     private int Step(KvCache cache, int token, int position)
     {
+        if (_model.SupportsRows && RowsFit(cache)) return StepRow(cache, token, position);
         using var scope = torch.NewDisposeScope();
         var ids = torch.tensor(new long[] { token }, [1, 1], torch.int64, _model.Device);
-        var positions = torch.arange(position, position + 1, torch.int64, _model.Device);
+        var positions = TensorScalars.Range(position, position + 1, torch.int64, _model.Device);
         var h = _model.Embed(ids, positions); // (1, 1, d)
         for (int l = 0; l < ExitLayer; l++)
             h = _model.Blocks[l].Forward(new BlockInput { Hidden = h, Positions = positions, FirstPosition = position, Cache = cache[l] }).Hidden;
         using var logits = _model.Logits(h).reshape(-1); // (V)
         return (int)logits.argmax().item<long>();
     }
+
+    private bool RowsFit(KvCache cache)
+    {
+        for (int l = 0; l < ExitLayer; l++) if (!cache[l].SupportsRows) return false;
+        return true;
+    }
+
+    /// <summary>The draft step on host rows (the decode row path cut after the exit layer): no libtorch dispatch per op.</summary>
+    private int StepRow(KvCache cache, int token, int position)
+    {
+        int d = _model.Config.HiddenSize;
+        var hidden = RowBuffers.Get(RowBuffers.Model, d);
+        _model.EmbedRow(token, position, hidden);
+        for (int l = 0; l < ExitLayer; l++) _model.Blocks[l].ForwardRow(hidden, position, cache[l]);
+        _logits ??= new float[_model.Config.VocabSize];
+        _model.LogitsRow(hidden, _logits);
+        return Generation.TokenSampler.ArgMax(_logits);
+    }
+
+    private float[]? _logits;
 }

@@ -1,0 +1,114 @@
+using System.Text.Json;
+using QuickSilver.Cli.Infrastructure;
+using QuickSilver.Engine;
+using QuickSilver.Engine.Generation;
+using QuickSilver.Engine.Speculative;
+using QuickSilver.Extensions.AI.Constraints;
+
+namespace QuickSilver.Cli.Bench;
+
+/// <summary>
+/// The lossless decode accelerations of issue 12, each as a ratio measured in one interleaved run: speculative decoding
+/// (prompt lookup, then early exit) on an agent-style workload on stories260K, and jump-forward on a 6-field JSON schema.
+/// Both variants run the real generator; a ratio is only reported when the tokens are identical.
+/// </summary>
+internal static class AccelerationBench
+{
+    /// <summary>Agent-style prompts: a tool call copying spans of the user message, and an answer quoting a retrieved passage.</summary>
+    internal static readonly string[] AgentPrompts =
+    [
+        "The user said: please send a note to Lily that says the big red ball is in the park by the tall tree. "
+        + "The tool call is send_note with the text: the big red ball is in the park by the tall tree. "
+        + "Then the tool call is send_note with the text:",
+        "Passage: Once upon a time, there was a little girl named Lily. She loved to play with her red ball in the park. "
+        + "One day, she lost her ball under a big tree. Question: What did Lily love? Answer: Lily loved to play with her red ball in the park. "
+        + "Question: Where did she lose it? Answer:",
+    ];
+
+    /// <summary>The 6-field schema of jump_forward_speedup: keys, punctuation and most of each value are forced.</summary>
+    internal const string SixFieldSchema = """
+        {"type":"object","properties":{
+          "status":{"type":"string","enum":["active","inactive","suspended"]},
+          "verified":{"type":"boolean"},
+          "tier":{"type":"string","enum":["bronze","silver","gold"]},
+          "region":{"type":"string","enum":["north-america","europe","asia-pacific"]},
+          "priority":{"type":"string","enum":["low","medium","high"]},
+          "newsletter":{"type":"boolean"}},
+         "required":["status","verified","tier","region","priority","newsletter"],"additionalProperties":false}
+        """;
+
+    /// <summary>Plain decode seconds ÷ speculative decode seconds over the agent prompts (decode only: after the first token).</summary>
+    public static double? SpeculativeSpeedup(LanguageModel model, int tokens, int runs, List<string> notes)
+    {
+        var prompts = AgentPrompts.Select(p => model.Tokenizer.Encode(p, addBos: true)).ToArray();
+        List<int>[] plainTokens = [], specTokens = [];
+        long drafted = 0, accepted = 0;
+        double Decode(bool speculative, List<int>[] outputs)
+        {
+            double seconds = 0;
+            for (int i = 0; i < prompts.Length; i++)
+            {
+                using var sequence = model.CreateSequence();
+                var request = new GenerationRequest { MaxNewTokens = tokens, IgnoreEndOfSequence = true, MaxDraftTokens = 8 };
+                if (speculative) request.DraftProvider = new DraftComposer(new PromptLookupDraftProvider(), new EarlyExitDraftProvider(model, sequence));
+                var generator = new Generator(model, sequence, prompts[i], request);
+                var result = generator.Run();
+                seconds += result.TotalSeconds - result.TimeToFirstTokenSeconds;
+                outputs[i] = [.. result.Tokens];
+                if (speculative) { drafted += generator.DraftTokens; accepted += generator.AcceptedDraftTokens; }
+            }
+            return seconds;
+        }
+        plainTokens = new List<int>[prompts.Length];
+        specTokens = new List<int>[prompts.Length];
+        Decode(false, plainTokens);
+        Decode(true, specTokens);
+        var ratios = new List<double>();
+        for (int r = 0; r < runs; r++)
+        {
+            double plain = Decode(false, plainTokens), spec = Decode(true, specTokens);
+            ratios.Add(plain / spec);
+        }
+        if (!plainTokens.Zip(specTokens).All(p => p.First.SequenceEqual(p.Second)))
+        {
+            notes.Add("speculative_speedup_agent: speculative tokens differ from plain decoding; not reported.");
+            return null;
+        }
+        notes.Add($"speculative_speedup_agent: stories260K, {prompts.Length} agent prompts × {tokens} greedy tokens, prompt lookup then early exit (layer {EarlyExitDrafter.DefaultExitLayer(model.Config, null)}), ≤8 drafts/step; identical tokens; {accepted} of {drafted} drafted tokens accepted over all runs; median of {runs} interleaved runs.");
+        return Summary.Of(ratios).Median;
+    }
+
+    /// <summary>Structured-output latency without jump-forward ÷ with it, for the 6-field schema (greedy, whole request).</summary>
+    public static double? JumpForwardSpeedup(LanguageModel model, int runs, List<string> notes)
+    {
+        using var schema = JsonDocument.Parse(SixFieldSchema);
+        var prompt = model.Tokenizer.Encode("Return the customer record as JSON: ", addBos: true);
+        List<int> plainTokens = [], jumpTokens = [];
+        int forced = 0;
+        double Run(bool jump, List<int> output)
+        {
+            using var sequence = model.CreateSequence();
+            var request = new GenerationRequest
+            {
+                MaxNewTokens = 400, Constraint = JsonSchemaConstraint.ForSchema(model.Tokenizer, schema.RootElement.Clone()), JumpForward = jump,
+            };
+            var generator = new Generator(model, sequence, prompt, request);
+            var result = generator.Run();
+            output.Clear();
+            output.AddRange(result.Tokens);
+            forced = generator.ForcedTokens;
+            return result.TotalSeconds;
+        }
+        Run(false, plainTokens);
+        Run(true, jumpTokens);
+        var ratios = new List<double>();
+        for (int r = 0; r < runs; r++) ratios.Add(Run(false, plainTokens) / Run(true, jumpTokens));
+        if (!plainTokens.SequenceEqual(jumpTokens))
+        {
+            notes.Add("jump_forward_speedup: jump-forward tokens differ from sampling under the constraint; not reported.");
+            return null;
+        }
+        notes.Add($"jump_forward_speedup: {plainTokens.Count}-token reply to a 6-field JSON schema ({forced} tokens forced), greedy, whole-request latency; identical tokens; median of {runs} interleaved runs.");
+        return Summary.Of(ratios).Median;
+    }
+}

@@ -1,0 +1,75 @@
+namespace QuickSilver.Engine.Speculative;
+
+/// <summary>
+/// Adapts how many tokens a draft provider proposes from how many the verification accepted: after a fully accepted draft
+/// the length doubles (up to the maximum); after a rejection it drops to one more than was accepted. When the running
+/// acceptance rate falls below <see cref="MinAcceptance"/> the provider rests and only probes every few steps, so a drafter
+/// that costs work of its own (early exit) stops costing it where it does not pay.
+/// </summary>
+public sealed class DraftFeedback
+{
+    // Weight of the newest verification in the running acceptance rate.
+    private const double Smoothing = 0.25;
+    private readonly int _maxTokens;
+    private int _length;
+    private int _rest;
+
+    /// <summary>Creates feedback for drafts of at most <paramref name="maxTokens"/> tokens.</summary>
+    /// <param name="maxTokens">Longest draft (at least 1).</param>
+    /// <param name="minAcceptance">Acceptance rate in [0, 1) below which drafting rests; 0 never rests.</param>
+    /// <param name="restSteps">Steps to rest before probing again (at least 1).</param>
+    /// <exception cref="ArgumentOutOfRangeException">A setting is out of range.</exception>
+    public DraftFeedback(int maxTokens, double minAcceptance = 0, int restSteps = 8)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxTokens, 1);
+        if (!(minAcceptance >= 0 && minAcceptance < 1)) throw new ArgumentOutOfRangeException(nameof(minAcceptance), minAcceptance, "The minimum acceptance rate must be in [0, 1).");
+        ArgumentOutOfRangeException.ThrowIfLessThan(restSteps, 1);
+        _maxTokens = maxTokens;
+        _length = maxTokens;
+        MinAcceptance = minAcceptance;
+        RestSteps = restSteps;
+    }
+
+    /// <summary>Acceptance rate below which drafting rests.</summary>
+    public double MinAcceptance { get; }
+
+    /// <summary>Steps a rest lasts.</summary>
+    public int RestSteps { get; }
+
+    /// <summary>Running acceptance rate (accepted ÷ proposed, recent verifications weighted most); starts at 1.</summary>
+    public double AcceptanceRate { get; private set; } = 1;
+
+    /// <summary>Tokens proposed, all verifications together.</summary>
+    public long Proposed { get; private set; }
+
+    /// <summary>Tokens accepted, all verifications together.</summary>
+    public long Accepted { get; private set; }
+
+    /// <summary>How many tokens to draft now, at most <paramref name="requested"/>; 0 while resting. Call once per step.</summary>
+    public int Limit(int requested)
+    {
+        if (requested <= 0) return 0;
+        if (_rest > 0)
+        {
+            _rest--;
+            return 0;
+        }
+        return Math.Min(requested, _length);
+    }
+
+    /// <summary>Records that <paramref name="accepted"/> of <paramref name="proposed"/> drafted tokens were accepted.</summary>
+    public void Record(int proposed, int accepted)
+    {
+        if (proposed <= 0) return;
+        accepted = Math.Clamp(accepted, 0, proposed);
+        Proposed += proposed;
+        Accepted += accepted;
+        AcceptanceRate = ((1 - Smoothing) * AcceptanceRate) + (Smoothing * accepted / proposed);
+        _length = accepted == proposed ? Math.Min(_maxTokens, 2 * _length) : Math.Max(1, accepted + 1);
+        if (AcceptanceRate < MinAcceptance)
+        {
+            _rest = RestSteps;
+            AcceptanceRate = MinAcceptance; // a probe after the rest decides afresh
+        }
+    }
+}

@@ -15,9 +15,10 @@ internal static class MatVecCommand
         var threads = new Option<string>("--threads") { Description = "Comma-separated thread counts.", DefaultValueFactory = _ => "1,2" };
         var tokens = new Option<int>("--tokens") { Description = "Activation rows per product (1 = decode).", DefaultValueFactory = _ => 1 };
         var seconds = new Option<double>("--seconds") { Description = "Measuring time per cell.", DefaultValueFactory = _ => 0.5 };
+        var inCache = new Option<bool>("--in-cache") { Description = "One copy of each matrix, so it stays in cache: the kernels' arithmetic without the memory stream." };
         var outOption = CommonOptions.Out("matvec");
         var command = new Command("matvec", "Decode matrix-vector kernels: weight bytes per second per type, shape and threads, new kernel against the previous path.");
-        foreach (var option in new Option[] { types, threads, tokens, seconds, outOption }) command.Options.Add(option);
+        foreach (var option in new Option[] { types, threads, tokens, seconds, inCache, outOption }) command.Options.Add(option);
         command.SetAction(parse => context.Execute(() =>
         {
             CommonOptions.Positive(parse.GetValue(tokens), "--tokens");
@@ -30,7 +31,7 @@ internal static class MatVecCommand
                 int.TryParse(t, out int n) && n > 0 ? n : throw new CliException($"--threads: '{t}' is not a positive integer.", ExitCodes.UsageError)).ToList();
             var folder = OutputFolder.Prepare(parse.GetValue(outOption)!);
             string line = ("quicksilver " + string.Join(' ', parse.Tokens.Select(t => t.Value))).Trim();
-            var result = MatVecProbe.Run(typeList, threadList, parse.GetValue(tokens), parse.GetValue(seconds), line, context.Reporter.Line);
+            var result = MatVecProbe.Run(typeList, threadList, parse.GetValue(tokens), parse.GetValue(seconds), parse.GetValue(inCache), line, context.Reporter.Line);
             var markdown = MatVecProbe.Render(result);
             var (md, js) = folder.WriteReport("matvec", markdown, result);
             context.Output.WriteLine(markdown);

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Runtime.InteropServices;
 using System.Text;
 using QuickSilver.Engine.Kernels;
 using QuickSilver.Engine.Loading;
@@ -6,7 +7,7 @@ using QuickSilver.Engine.Loading;
 namespace QuickSilver.Cli.Kernels;
 
 /// <summary>One measured matrix-vector product: weight bytes streamed per second by the decode kernel and the previous path.</summary>
-internal sealed record MatVecRow(string Type, string Shape, int Rows, int Columns, int Threads, int Tokens, double NewGBps, double OldGBps, double NewMicroseconds, double OldMicroseconds, double? WorkersGBps)
+internal sealed record MatVecRow(string Type, string Shape, int Rows, int Columns, int Threads, int Tokens, double NewGBps, double OldGBps, double NewMicroseconds, double OldMicroseconds, double? WorkersGBps, double? CpuGBps, double? OldCpuGBps)
 {
     public double Speedup => NewGBps / OldGBps;
 }
@@ -19,14 +20,14 @@ internal sealed record MatVecResult(string Command, string Load, IReadOnlyList<M
 /// output head) in Q8_0, Q4_0 and Q4_K, through the public <see cref="QuantizedMatMul"/> entry the model uses. Enough
 /// copies of each matrix are cycled through that the weights come from memory, as in decode, not from cache.
 /// </summary>
-internal static class MatVecProbe
+internal static partial class MatVecProbe
 {
     public static readonly (string Name, int Rows, int Columns)[] Shapes =
     [
         ("qkv", 3072, 1024), ("attn-out", 1024, 1024), ("gate|up", 5632, 1024), ("down", 1024, 2816), ("head", 32000, 1024),
     ];
 
-    public static MatVecResult Run(IReadOnlyList<GgufTensorType> types, IReadOnlyList<int> threadCounts, int tokens, double seconds, string command, Action<string> progress)
+    public static MatVecResult Run(IReadOnlyList<GgufTensorType> types, IReadOnlyList<int> threadCounts, int tokens, double seconds, bool inCache, string command, Action<string> progress)
     {
         var rows = new List<MatVecRow>();
         var random = new Random(1);
@@ -34,7 +35,7 @@ internal static class MatVecProbe
         {
             foreach (var (name, r, c) in Shapes)
             {
-                var matrices = Make(type, r, c, random);
+                var matrices = Make(type, r, c, random, inCache);
                 long bytes = matrices[0].ByteSize;
                 float[] x = new float[tokens * c];
                 for (int i = 0; i < x.Length; i++) x[i] = (float)((random.NextDouble() * 2) - 1);
@@ -58,26 +59,36 @@ internal static class MatVecProbe
                         try { return MedianSeconds(() => Once(threads), seconds); }
                         finally { (KernelSettings.DecodeKernel, KernelSettings.PersistentWorkers) = (true, false); }
                     }
+                    double freshCpu = 0, oldCpu = 0;
                     double fresh = Time(true, false), old = Time(false, false);
+                    if (threads == 1 && OperatingSystem.IsLinux())
+                    {
+                        // CPU seconds of the calling thread: on a loaded machine the wall clock counts other processes' turns too.
+                        KernelSettings.DecodeKernel = true;
+                        freshCpu = MedianCpuSeconds(() => Once(1), seconds);
+                        KernelSettings.DecodeKernel = false;
+                        oldCpu = MedianCpuSeconds(() => Once(1), seconds);
+                        KernelSettings.DecodeKernel = true;
+                    }
                     double? pooled = threads > 1 ? bytes / Time(true, true) / 1e9 : null;
-                    var row = new MatVecRow(type.ToString(), name, r, c, threads, tokens, bytes / fresh / 1e9, bytes / old / 1e9, fresh * 1e6, old * 1e6, pooled);
+                    var row = new MatVecRow(type.ToString(), name, r, c, threads, tokens, bytes / fresh / 1e9, bytes / old / 1e9, fresh * 1e6, old * 1e6, pooled, freshCpu > 0 ? bytes / freshCpu / 1e9 : null, oldCpu > 0 ? bytes / oldCpu / 1e9 : null);
                     rows.Add(row);
-                    progress($"{row.Type,-5} {row.Shape,-9} {r}x{c} threads {threads}: new {row.NewGBps:F1} GB/s ({row.NewMicroseconds:F0} µs), previous {row.OldGBps:F1} GB/s ({row.OldMicroseconds:F0} µs){(pooled is null ? "" : $", new on persistent workers {pooled:F1} GB/s")}");
+                    progress($"{row.Type,-5} {row.Shape,-9} {r}x{c} threads {threads}: new {row.NewGBps:F1} GB/s ({row.NewMicroseconds:F0} µs), previous {row.OldGBps:F1} GB/s ({row.OldMicroseconds:F0} µs){(pooled is null ? "" : $", new on persistent workers {pooled:F1} GB/s")}{(row.CpuGBps is { } cpu ? $"; per CPU second new {cpu:F1}, previous {row.OldCpuGBps:F1} GB/s" : "")}");
                 }
             }
         }
         return new MatVecResult(command, Load(), rows);
     }
 
-    /// <summary>Enough copies of a random matrix that cycling through them exceeds the caches (≥ 96 MB).</summary>
-    private static QuantizedMatrix[] Make(GgufTensorType type, int rows, int columns, Random random)
+    /// <summary>Enough copies of a random matrix that cycling through them exceeds the caches (≥ 96 MB), or one (in cache: the kernel's arithmetic alone).</summary>
+    private static QuantizedMatrix[] Make(GgufTensorType type, int rows, int columns, Random random, bool inCache)
     {
         if (QuantizedMatrix.CanQuantizeTo(type))
         {
             var values = new float[(long)rows * columns];
             for (int i = 0; i < values.Length; i++) values[i] = (float)((random.NextDouble() * 2) - 1);
             var first = QuantizedMatrix.Quantize(type, rows, columns, values);
-            return Copies(first, () => QuantizedMatrix.FromGgufBlocks(type, rows, columns, first.ToGgufBlocks()));
+            return inCache ? [first] : Copies(first, () => QuantizedMatrix.FromGgufBlocks(type, rows, columns, first.ToGgufBlocks()));
         }
         // k-quants: random codes with sane block scales (d, dmin at the start of each block as half bits).
         int blockBytes = QuantizedMatrix.BlockBytes(type);
@@ -90,7 +101,7 @@ internal static class MatVecProbe
             if (type != GgufTensorType.Q6_K) { blocks[b + 2] = 0x00; blocks[b + 3] = 0x1C; }
         }
         var one = QuantizedMatrix.FromGgufBlocks(type, rows, columns, blocks);
-        return Copies(one, () => QuantizedMatrix.FromGgufBlocks(type, rows, columns, blocks));
+        return inCache ? [one] : Copies(one, () => QuantizedMatrix.FromGgufBlocks(type, rows, columns, blocks));
     }
 
     private static QuantizedMatrix[] Copies(QuantizedMatrix first, Func<QuantizedMatrix> copy)
@@ -122,6 +133,40 @@ internal static class MatVecProbe
         return rounds[rounds.Length / 2];
     }
 
+    private static double MedianCpuSeconds(Action once, double seconds)
+    {
+        var rounds = new double[5];
+        for (int round = 0; round < rounds.Length; round++)
+        {
+            long start = Stopwatch.GetTimestamp();
+            double cpu0 = ThreadCpuSeconds();
+            int calls = 0;
+            while (Stopwatch.GetElapsedTime(start).TotalSeconds < seconds / rounds.Length || calls < 5)
+            {
+                once();
+                calls++;
+            }
+            rounds[round] = (ThreadCpuSeconds() - cpu0) / calls;
+        }
+        Array.Sort(rounds);
+        return rounds[rounds.Length / 2];
+    }
+
+    [StructLayout(LayoutKind.Sequential)]
+    private struct TimeSpec
+    {
+        public long Seconds, Nanoseconds;
+    }
+
+    [LibraryImport("libc", EntryPoint = "clock_gettime")]
+    private static partial int ClockGetTime(int clock, out TimeSpec time);
+
+    private static double ThreadCpuSeconds()
+    {
+        const int ThreadCpuTimeClock = 3; // CLOCK_THREAD_CPUTIME_ID
+        return ClockGetTime(ThreadCpuTimeClock, out var t) == 0 ? t.Seconds + (t.Nanoseconds * 1e-9) : double.NaN;
+    }
+
     private static string Load()
     {
         try { return File.ReadAllText("/proc/loadavg").Trim(); }
@@ -133,10 +178,10 @@ internal static class MatVecProbe
         var text = new StringBuilder();
         text.AppendLine("# Matrix-vector kernels: weight bytes streamed per second").AppendLine();
         text.AppendLine($"`{result.Command}` · load average {result.Load} · new = the 16-blocks-per-step decode kernels (Q8_0, Q4_0) and the wide AVX-512 k-quant dots, previous = the row dots before them; forks by Parallel.For unless marked persistent workers").AppendLine();
-        text.AppendLine("| type | shape | rows×cols | threads | tokens | new GB/s | previous GB/s | new ÷ previous | new µs | new, persistent workers GB/s |");
-        text.AppendLine("|---|---|---|---:|---:|---:|---:|---:|---:|---:|");
+        text.AppendLine("| type | shape | rows×cols | threads | tokens | new GB/s | previous GB/s | new ÷ previous | new µs | new, persistent workers GB/s | new GB per CPU s | previous GB per CPU s |");
+        text.AppendLine("|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
         foreach (var r in result.Rows)
-            text.AppendLine($"| {r.Type} | {r.Shape} | {r.Rows}×{r.Columns} | {r.Threads} | {r.Tokens} | {r.NewGBps:F1} | {r.OldGBps:F1} | {r.Speedup:F2}× | {r.NewMicroseconds:F0} | {(r.WorkersGBps is { } g ? g.ToString("F1") : "—")} |");
+            text.AppendLine($"| {r.Type} | {r.Shape} | {r.Rows}×{r.Columns} | {r.Threads} | {r.Tokens} | {r.NewGBps:F1} | {r.OldGBps:F1} | {r.Speedup:F2}× | {r.NewMicroseconds:F0} | {(r.WorkersGBps is { } g ? g.ToString("F1") : "—")} | {(r.CpuGBps is { } c ? c.ToString("F1") : "—")} | {(r.OldCpuGBps is { } o ? o.ToString("F1") : "—")} |");
         return text.ToString();
     }
 }

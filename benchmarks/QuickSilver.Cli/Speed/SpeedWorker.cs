@@ -34,6 +34,7 @@ internal static class SpeedWorker
         catch (Exception e) when (e is not OutOfMemoryException)
         {
             side.Error = $"{e.GetType().Name}: {e.Message}";
+            Console.Error.WriteLine(e); // the stack, for whoever reads the worker output
         }
         side.PeakRssBytes = MachineInfo.PeakRssBytes();
         return side;

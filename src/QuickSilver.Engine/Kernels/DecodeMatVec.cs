@@ -205,17 +205,17 @@ internal static unsafe class DecodeMatVec
         public static int Q8Bias => 7;
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static Vector512<int> Q8Pair(byte* w, sbyte* a) => Vector512.Create(Q8Block(w, a), Q8Block(w + 32, a + 32));
+        public static Vector512<int> Q8Pair(byte* w, sbyte* a) => KQuantDot.Join(Q8Block(w, a).AsByte(), Q8Block(w + 32, a + 32).AsByte()).AsInt32();
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static Vector512<int> Q8Single(byte* w, sbyte* a) => Vector512.Create(Q8Block(w, a), Vector256<int>.Zero);
+        public static Vector512<int> Q8Single(byte* w, sbyte* a) => Q8Block(w, a).ToVector512();
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         private static Vector256<int> Q8Block(byte* w, sbyte* a) =>
             AvxVnni.MultiplyWideningAndAdd(Vector256<int>.Zero, Avx.LoadVector256(w) ^ Vector256.Create((byte)0x80), Avx.LoadVector256(a));
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static Vector512<int> Q4Quad(byte* w, sbyte* a) => Vector512.Create(Q4Pair(w, a, a + 64), Q4Pair(w + 32, a + 32, a + 96));
+        public static Vector512<int> Q4Quad(byte* w, sbyte* a) => KQuantDot.Join(Q4Pair(w, a, a + 64).AsByte(), Q4Pair(w + 32, a + 32, a + 96).AsByte()).AsInt32();
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         private static Vector256<int> Q4Pair(byte* w, sbyte* aLow, sbyte* aHigh)
@@ -237,7 +237,7 @@ internal static unsafe class DecodeMatVec
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static Vector512<int> Q8Single(byte* w, sbyte* a) =>
-            Q8(Vector512.Create(Avx.LoadVector256((sbyte*)w), Vector256<sbyte>.Zero), Vector512.Create(Avx.LoadVector256(a), Vector256<sbyte>.Zero));
+            Q8(Avx.LoadVector256((sbyte*)w).ToVector512(), Avx.LoadVector256(a).ToVector512()); // upper halves zero
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         private static Vector512<int> Q8(Vector512<sbyte> wv, Vector512<sbyte> av)

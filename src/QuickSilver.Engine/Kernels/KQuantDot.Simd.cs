@@ -175,16 +175,16 @@ internal static unsafe partial class KQuantDot
             byte* x = w + ((long)b * BlockQ6_K.Bytes);
             sbyte* q8 = a + (b * 256);
             var scales16 = Avx2.ConvertToVector256Int16(Sse2.LoadVector128((sbyte*)x + 192));
-            var scales = Vector512.Create(scales16, scales16);
+            var scales = Join(scales16.AsByte(), scales16.AsByte()).AsInt16();
             var offset = Avx2.ShiftLeftLogical(Avx2.MultiplyAddAdjacent(scales16, Avx.LoadVector256(sums + (b * 16))), 5);
-            var sumi = Vector512.Create(Vector256<int>.Zero - offset, Vector256<int>.Zero);
+            var sumi = (Vector256<int>.Zero - offset).ToVector512(); // upper half zero
             var index = spread;
             for (int h = 0; h < 2; h++)
             {
                 var ql = Avx512BW.LoadVector512(x + (64 * h));
                 var qh = Avx.LoadVector256(x + 128 + (32 * h)).AsUInt16();
-                var qa = (ql & low) | Vector512.Create(Avx2.ShiftLeftLogical(qh, 4).AsByte() & top, Avx2.ShiftLeftLogical(qh, 2).AsByte() & top);
-                var qb = (Avx512BW.ShiftRightLogical(ql.AsUInt16(), 4).AsByte() & low) | Vector512.Create(qh.AsByte() & top, Avx2.ShiftRightLogical(qh, 2).AsByte() & top);
+                var qa = (ql & low) | Join(Avx2.ShiftLeftLogical(qh, 4).AsByte() & top, Avx2.ShiftLeftLogical(qh, 2).AsByte() & top);
+                var qb = (Avx512BW.ShiftRightLogical(ql.AsUInt16(), 4).AsByte() & low) | Join(qh.AsByte() & top, Avx2.ShiftRightLogical(qh, 2).AsByte() & top);
                 sbyte* ah = q8 + (128 * h);
                 sumi += Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(qa, Avx512BW.LoadVector512(ah)), Avx512BW.PermuteVar32x16(scales, index));
                 index += four;

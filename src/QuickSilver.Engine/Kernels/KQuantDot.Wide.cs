@@ -35,7 +35,8 @@ internal static unsafe partial class KQuantDot
             byte* x = w + ((long)b * blockBytes);
             sbyte* q8 = a + (b * 256);
             Unpack(x + 4, out var scales8, out var mins8);
-            var scales = Vector512.Create(Avx2.ConvertToVector256Int16(scales8).GetLower()); // 8 scales as words, in every 128 bits
+            // The 8 scales as words in the low 128 bits; vpermw only ever indexes words 0..7, so the rest may be anything.
+            var scales = Sse41.ConvertToVector128Int16(scales8).ToVector256Unsafe().ToVector512Unsafe();
             // Σ_j min_j · (Σa over 32 values) with the two 16-value sums of sub-block j paired by madd.
             var pairSums = Avx2.MultiplyAddAdjacent(Avx.LoadVector256(sums + (b * 16)), ones);
             var minTerms = Avx2.MultiplyLow(pairSums, Avx2.ConvertToVector256Int32(mins8));
@@ -55,7 +56,7 @@ internal static unsafe partial class KQuantDot
                     hi |= Avx2.ShiftLeftLogical(qh, 3).AsByte() & fifth;
                     qh = Avx2.ShiftRightLogical(qh, 2);
                 }
-                var products = Avx512BW.MultiplyAddAdjacent(Vector512.Create(lo, hi), Avx512BW.LoadVector512(q8 + (64 * c)));
+                var products = Avx512BW.MultiplyAddAdjacent(Join(lo, hi), Avx512BW.LoadVector512(q8 + (64 * c)));
                 sumi += Avx512BW.MultiplyAddAdjacent(products, Avx512BW.PermuteVar32x16(scales, index));
                 index += step;
             }
@@ -63,6 +64,13 @@ internal static unsafe partial class KQuantDot
         }
         return Vector512.Sum(acc) - Vector256.Sum(mins);
     }
+
+    /// <summary>
+    /// [lo | hi] in one vinserti64x4. Vector512.Create(lo, hi) compiles to two inserts into a stack temporary, a false
+    /// dependency chaining every chunk of every block.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static Vector512<byte> Join(Vector256<byte> lo, Vector256<byte> hi) => Avx512F.InsertVector256(lo.ToVector512Unsafe(), hi, 1);
 
     /// <summary>
     /// Q4_K/Q5_K's twelve packed bytes → eight 6-bit scales and eight mins as bytes (the same values as

@@ -86,8 +86,9 @@ public static class KernelSettings
     /// <summary>
     /// Whether matrix-vector products fork onto persistent worker threads that spin briefly between products (see
     /// <see cref="RowFork"/>) instead of Parallel.For; the spinning costs CPU on a machine shared with other work.
+    /// Default off; the environment variable QUICKSILVER_PERSISTENT_WORKERS=1 turns it on for a whole process (benchmarks).
     /// </summary>
-    public static bool PersistentWorkers { get; set; }
+    public static bool PersistentWorkers { get; set; } = Environment.GetEnvironmentVariable("QUICKSILVER_PERSISTENT_WORKERS") == "1";
 
     /// <summary>Whether this CPU can run <paramref name="isa"/>.</summary>
     public static bool IsSupported(KernelIsa isa) => isa switch

@@ -12,9 +12,8 @@ namespace QuickSilver.Cli.Batch;
 /// Continuous batching on the user's path: aggregate decode tokens/s of 1, 2, 4 and 8 concurrent chat requests through
 /// <see cref="IChatClient"/> (continuous batching in the client's scheduler), and the same through the engine's
 /// <see cref="BatchScheduler"/> alone (generators with a fixed token count, no client). Rounds interleave the concurrency
-/// levels in one process. Aggregate = all output tokens ÷ wall time from submission to the last reply; decode-only =
-/// output tokens after each request's first ÷ time from the first request's first token to the last reply (prefill excluded,
-/// except chunks of later prompts interleaved with the first decode steps).
+/// levels in one process. Aggregate = all output tokens ÷ wall time from submission to the last reply; decode-only = tokens
+/// that arrived once every request had its first token (all prompts prefilled) ÷ the time from then to the last reply.
 /// </summary>
 internal static class ClientBatchProbe
 {
@@ -110,28 +109,28 @@ internal static class ClientBatchProbe
     private static (double All, double Decode, double Tokens) ThroughClient(IChatClient client, int count, int decodeTokens)
     {
         var clock = Stopwatch.StartNew();
-        var firsts = new double[count];
+        var arrivals = Enumerable.Range(0, count).Select(_ => new List<double>()).ToArray();
         var tasks = Enumerable.Range(0, count).Select(i => Task.Run(async () =>
         {
             long tokens = 0;
-            bool first = true;
             await foreach (var update in client.GetStreamingResponseAsync([new ChatMessage(ChatRole.User, Prompts[i % Prompts.Length])], new ChatOptions { MaxOutputTokens = decodeTokens }))
             {
-                if (first && update.Contents.Count > 0) { firsts[i] = clock.Elapsed.TotalSeconds; first = false; }
+                // A streamed text update is one token's text (held-back text is rare): its arrival time stands for the token's.
+                if (update.Text.Length > 0) arrivals[i].Add(clock.Elapsed.TotalSeconds);
                 if (update.Contents.OfType<UsageContent>().FirstOrDefault() is { } usage) tokens = usage.Details.OutputTokenCount ?? 0;
             }
             return tokens;
         })).ToArray();
         long[] made = Task.WhenAll(tasks).GetAwaiter().GetResult();
         double end = clock.Elapsed.TotalSeconds, total = made.Sum();
-        return (total / end, (total - count) / (end - firsts.Min()), total);
+        return (total / end, DecodeOnly(arrivals, end), total);
     }
 
     /// <summary><paramref name="count"/> concurrent generators on the engine's scheduler (fixed token counts, no client).</summary>
     private static (double All, double Decode, double Tokens) ThroughEngine(LanguageModel model, BatchScheduler scheduler, int count, int decodeTokens)
     {
         var clock = Stopwatch.StartNew();
-        var firsts = new double[count];
+        var arrivals = Enumerable.Range(0, count).Select(_ => new List<double>()).ToArray();
         var tasks = Enumerable.Range(0, count).Select(i =>
         {
             var prompt = model.Tokenizer.Encode(Prompts[i % Prompts.Length], addBos: true);
@@ -142,14 +141,27 @@ internal static class ClientBatchProbe
                 long made = 0;
                 await foreach (var _ in tokens)
                 {
-                    if (made++ == 0) firsts[i] = clock.Elapsed.TotalSeconds;
+                    arrivals[i].Add(clock.Elapsed.TotalSeconds);
+                    made++;
                 }
                 return made;
             });
         }).ToArray();
         long[] made = Task.WhenAll(tasks).GetAwaiter().GetResult();
         double end = clock.Elapsed.TotalSeconds, total = made.Sum();
-        return (total / end, (total - count) / (end - firsts.Min()), total);
+        return (total / end, DecodeOnly(arrivals, end), total);
+    }
+
+    /// <summary>
+    /// Decode-only throughput: tokens that arrived after every request had its first token (all prompts prefilled) ÷ the
+    /// time from then to the end; NaN when no token came after that moment.
+    /// </summary>
+    private static double DecodeOnly(List<double>[] arrivals, double end)
+    {
+        if (arrivals.Any(a => a.Count == 0)) return double.NaN;
+        double start = arrivals.Max(a => a[0]);
+        int after = arrivals.Sum(a => a.Count(t => t > start));
+        return after == 0 || end <= start ? double.NaN : after / (end - start);
     }
 
     public static string Render(Result r)

@@ -123,7 +123,7 @@ internal static class ClientBatchProbe
         })).ToArray();
         long[] made = Task.WhenAll(tasks).GetAwaiter().GetResult();
         double end = clock.Elapsed.TotalSeconds, total = made.Sum();
-        return (total / end, DecodeOnly(arrivals, end), total);
+        return (total / end, DecodeOnly(arrivals, end, made), total);
     }
 
     /// <summary><paramref name="count"/> concurrent generators on the engine's scheduler (fixed token counts, no client).</summary>
@@ -156,11 +156,20 @@ internal static class ClientBatchProbe
     /// Decode-only throughput: tokens that arrived after every request had its first token (all prompts prefilled) ÷ the
     /// time from then to the end; NaN when no token came after that moment.
     /// </summary>
-    private static double DecodeOnly(List<double>[] arrivals, double end)
+    /// <remarks>
+    /// Through the client, arrivals are text updates, and a token that completes no character shows none: each request's
+    /// updates after that moment are scaled to its token count (<paramref name="tokens"/>).
+    /// </remarks>
+    private static double DecodeOnly(List<double>[] arrivals, double end, long[]? tokens = null)
     {
         if (arrivals.Any(a => a.Count == 0)) return double.NaN;
         double start = arrivals.Max(a => a[0]);
-        int after = arrivals.Sum(a => a.Count(t => t > start));
+        double after = 0;
+        for (int i = 0; i < arrivals.Length; i++)
+        {
+            int later = arrivals[i].Count(t => t > start);
+            after += tokens is null ? later : (double)later * tokens[i] / arrivals[i].Count;
+        }
         return after == 0 || end <= start ? double.NaN : after / (end - start);
     }
 

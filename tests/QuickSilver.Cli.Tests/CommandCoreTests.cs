@@ -85,7 +85,7 @@ public sealed class CommandCoreTests : IDisposable
     {
         string summary = _temp.File("summary/summary.json");
         var run = CliRun.Invoke("bench", "--model", "none", "--gguf", "none", "--random-model", "random:tiny", "--tokens", "48", "--runs", "1",
-            "--out", _temp.File("bench"), "--summary-json", summary);
+            "--out", _temp.File("bench"), "--summary-json", summary, "--batch-formats", "none");
         AssertSuccess(run);
         var json = JsonDocument.Parse(File.ReadAllText(summary)).RootElement;
         string[] keys =
@@ -95,8 +95,10 @@ public sealed class CommandCoreTests : IDisposable
             "prefill_tokens_per_s_ours", "prefill_tokens_per_s_llamasharp", "decode_tokens_per_s_ours", "decode_tokens_per_s_llamasharp",
             "kv_bytes_ratio", "model", "threads", "date", "notes",
             "speculative_speedup_agent", "jump_forward_speedup", "prefix_cache_ttft_ratio",
+            "batch8_throughput_ratio", "batch8_throughput_ratio_q8_0", "batch8_throughput_ratio_bench_model",
         ];
         Assert.Equal(keys, json.EnumerateObject().Select(p => p.Name));
+        Assert.Equal(JsonValueKind.Null, json.GetProperty("batch8_throughput_ratio").ValueKind);
         Assert.Equal(JsonValueKind.Number, json.GetProperty("dense_achieved_over_raw_flops").ValueKind);
         Assert.Equal(JsonValueKind.Number, json.GetProperty("overhead_nothing_firing").ValueKind);
         Assert.Equal(JsonValueKind.Null, json.GetProperty("ppl_dense").ValueKind);
@@ -104,6 +106,7 @@ public sealed class CommandCoreTests : IDisposable
         string notes = json.GetProperty("notes").GetString()!;
         Assert.Contains("No --model", notes);
         Assert.Contains("No --gguf", notes);
+        Assert.Contains("batch8_throughput_ratio: not measured (--batch-formats)", notes);
         Assert.Equal("random:tiny", json.GetProperty("model").GetString());
         Assert.True(json.GetProperty("threads").GetInt32() >= 1);
     }

@@ -21,9 +21,10 @@ internal static class BatchProbeCommand
         var prompt = new Option<int>("--prompt-tokens") { Description = "Prompt length of each sequence.", DefaultValueFactory = _ => 32 };
         var decode = new Option<int>("--decode-tokens") { Description = "Greedy steps per round.", DefaultValueFactory = _ => 32 };
         var rounds = new Option<int>("--rounds") { Description = "Interleaved rounds (median), after a warm-up.", DefaultValueFactory = _ => 3 };
+        var throughClient = new Option<bool>("--through-client") { Description = "Concurrent chat requests through IChatClient (1, 2, 4, … up to --batch) and through the engine's scheduler alone, instead of the raw batched forward." };
         var outOption = CommonOptions.Out("batch-probe");
         var command = new Command("batch-probe", "Batched decode inside the engine: aggregate tokens/s of N sequences stepped together ÷ one alone.");
-        foreach (var option in new Option[] { model, cache, format, batch, threads, prompt, decode, rounds, outOption }) command.Options.Add(option);
+        foreach (var option in new Option[] { model, cache, format, batch, threads, prompt, decode, rounds, throughClient, outOption }) command.Options.Add(option);
         command.SetAction(parse => context.Execute(() =>
         {
             foreach (var (v, n) in new[] { (parse.GetValue(batch), "--batch"), (parse.GetValue(threads), "--threads"), (parse.GetValue(prompt), "--prompt-tokens"), (parse.GetValue(decode), "--decode-tokens"), (parse.GetValue(rounds), "--rounds") })
@@ -33,6 +34,17 @@ internal static class BatchProbeCommand
                 : throw new CliException($"--format: unknown format '{parse.GetValue(format)}' (known: {string.Join(", ", SpeedModels.AllFormats)})."));
             var folder = OutputFolder.Prepare(parse.GetValue(outOption)!);
             string line = ("quicksilver " + string.Join(' ', parse.Tokens.Select(t => t.Value))).Trim();
+            if (parse.GetValue(throughClient))
+            {
+                int most = parse.GetValue(batch);
+                var levels = Enumerable.Range(0, 8).Select(k => 1 << k).TakeWhile(n => n < most).Append(most).ToArray();
+                var probe = ClientBatchProbe.Run(path, parse.GetValue(threads), levels, parse.GetValue(decode), parse.GetValue(rounds), engineToo: true, context.Reporter, line);
+                var report = ClientBatchProbe.Render(probe);
+                var (mdPath, jsPath) = folder.WriteReport("batch-probe-client", report, probe);
+                context.Output.WriteLine(report);
+                context.Output.WriteLine($"Results: {mdPath}, {jsPath}");
+                return ExitCodes.Success;
+            }
             var result = BatchDecodeProbe.Run(path, parse.GetValue(threads), parse.GetValue(batch), parse.GetValue(prompt), parse.GetValue(decode), parse.GetValue(rounds), context.Reporter, line);
             var markdown = BatchDecodeProbe.Render(result);
             var (md, js) = folder.WriteReport("batch-probe", markdown, result);

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using QuickSilver.Cli.Batch;
 using QuickSilver.Cli.Bench;
 using QuickSilver.Cli.Infrastructure;
 
@@ -19,9 +20,11 @@ internal static class BenchCommand
         var gguf = new Option<string?>("--gguf") { Description = "GGUF file for the LLamaSharp side of the summary (default: the shared stories260K.gguf; 'none' skips the comparison).", DefaultValueFactory = _ => SharedPaths.Stories260KGguf };
         var evalText = CommonOptions.Text("--eval-text", "Evaluation text for the summary's perplexity figures.", SharedPaths.TinyStoriesSample);
         var calibText = CommonOptions.Text("--calibration-text", "Calibration text for the summary's operating point (never the evaluation text).", SharedPaths.TinyStoriesValid);
+        var batchFormats = new Option<string>("--batch-formats") { Description = "Speed formats measured for the summary's batch8_throughput_ratio keys (comma-separated; 'none' skips them).", DefaultValueFactory = _ => "F32,Q8_0" };
+        var batchCache = new Option<string>("--batch-cache") { Description = "Folder of speed's generated 374M GGUF files for the batch8 keys (not generated here).", DefaultValueFactory = _ => SpeedCommand.DefaultCache };
         var command = new Command("bench", "Dense achieved/raw FLOP/s, realization of prescribed halting and fusion profiles, overhead with nothing firing; --summary-json for the machine-readable summary.")
         {
-            outOption, threads, model, random, tokens, runs, decode, summary, gguf, evalText, calibText,
+            outOption, threads, model, random, tokens, runs, decode, summary, gguf, evalText, calibText, batchFormats, batchCache,
         };
         command.SetAction(parse => context.Execute(() =>
         {
@@ -51,7 +54,9 @@ internal static class BenchCommand
             if (summaryPath is not null)
             {
                 var summaryFile = SummaryRunner.CheckPath(summaryPath);
+                var formats = BatchSummary.ParseFormats(parse.GetValue(batchFormats));
                 var summaryResult = SummaryRunner.Run(settings, ggufPath, evalPath, calibPath, folder, context.Reporter);
+                BatchSummary.Add(summaryResult, formats, parse.GetValue(batchCache)!, modelPath, threadCount, folder, context.Reporter);
                 SummaryRunner.Write(summaryFile, summaryResult);
                 context.Output.WriteLine($"Summary written to {summaryFile}");
                 return ExitCodes.Success;

@@ -26,7 +26,7 @@ public sealed class SlidingWindowTests
         for (int t = Window; t < tokens.Length; t += 5)
         {
             int first = t - Window + 1;
-            var positions = torch.arange(first, t + 1, dtype: torch.int64);
+            var positions = TensorScalars.Range(first, t + 1, torch.int64);
             var ids = torch.tensor(tokens[first..(t + 1)].Select(x => (long)x).ToArray(), [1, Window], torch.int64);
             var h = model.Blocks[0].Forward(new BlockInput { Hidden = model.Embed(ids, positions), Positions = positions }).Hidden;
             float[] last = TestModels.ToArray(model.Logits(h).select(1, Window - 1).squeeze(0));

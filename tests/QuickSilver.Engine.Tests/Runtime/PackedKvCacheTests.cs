@@ -18,7 +18,7 @@ public sealed class PackedKvCacheTests
         var keys = torch.randn(1, kvHeads, n, headDim, generator: new torch.Generator(5));
         var values = torch.randn(1, kvHeads, n, headDim, generator: new torch.Generator(6));
         using var together = new LayerKvCache(kvHeads, headDim, 64, 8, torch.CPU, groupSize: 8);
-        var (kt, vt, _) = together.Update(keys, values, torch.arange(n, torch.int64), 0, Enumerable.Repeat(bits, n).ToArray());
+        var (kt, vt, _) = together.Update(keys, values, TensorScalars.Range(n, torch.int64), 0, Enumerable.Repeat(bits, n).ToArray());
         using var alone = new LayerKvCache(kvHeads, headDim, 64, 8, torch.CPU, groupSize: 8);
         for (int i = 0; i < n; i++)
         {
@@ -40,7 +40,7 @@ public sealed class PackedKvCacheTests
         using var packed = new LayerKvCache(kvHeads, headDim, 64, 8, torch.CPU, groupSize: 8);
         var keys = torch.randn(1, kvHeads, n, headDim, generator: new torch.Generator(3));
         var values = torch.randn(1, kvHeads, n, headDim, generator: new torch.Generator(4));
-        var positions = torch.arange(n, torch.int64);
+        var positions = TensorScalars.Range(n, torch.int64);
         full.Update(keys, values, positions, 0);
         var (k, v, p) = packed.Update(keys, values, positions, 0, Enumerable.Repeat(bits, n).ToArray());
 
@@ -52,7 +52,7 @@ public sealed class PackedKvCacheTests
             var groups = original.reshape(1, kvHeads, n, 2, 8);
             // Half a step, with the step rounded to float16 (relative error 2^-11) and the minimum rounded likewise.
             var range = groups.amax([-1]) - groups.amin([-1]);
-            var bound = (range / ((1 << bits) - 1) * (0.5 + 2e-3) + groups.abs().amax([-1]) * 1e-3 + 1e-4).unsqueeze(-1);
+            var bound = TensorScalars.Plus(TensorScalars.Sum(TensorScalars.Times(TensorScalars.DividedBy(range, (1 << bits) - 1), 0.5 + 2e-3), TensorScalars.Times(groups.abs().amax([-1]), 1e-3)), 1e-4).unsqueeze(-1);
             var error = (restored - original).abs().reshape(1, kvHeads, n, 2, 8);
             Assert.True((error <= bound).all().item<bool>());
         }
@@ -68,7 +68,7 @@ public sealed class PackedKvCacheTests
         using var scope = torch.NewDisposeScope();
         using var cache = new LayerKvCache(1, 8, 32, 4, torch.CPU, groupSize: 8);
         var keys = torch.randn(1, 1, 6, 8);
-        cache.Update(keys, keys, torch.arange(6, torch.int64), 0, [32, 8, 4, 2, 32, 8]);
+        cache.Update(keys, keys, TensorScalars.Range(6, torch.int64), 0, [32, 8, 4, 2, 32, 8]);
         Assert.Equal(6, cache.Count);
         Assert.False(cache.IsContiguousPrefix);
         var positions = cache.View().Positions.data<long>().ToArray();

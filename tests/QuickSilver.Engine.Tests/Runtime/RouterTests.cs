@@ -79,7 +79,7 @@ public sealed class RouterTests
         });
 
         using var scope = torch.NewDisposeScope();
-        var positions = torch.arange(tokens.Length, torch.int64);
+        var positions = TensorScalars.Range(tokens.Length, torch.int64);
         var h = model.Embed(torch.tensor(tokens.Select(x => (long)x).ToArray(), [1, tokens.Length], torch.int64), positions);
         for (int l = 0; l < k; l++) h = model.Blocks[l].Forward(new BlockInput { Hidden = h, Positions = positions, FirstPosition = 0 }).Hidden;
         Assert.True(TestModels.MaxAbsDiff(TestModels.ToArray(h), TestModels.ToArray(routed.Hidden!)) < 1e-5f);
@@ -276,7 +276,7 @@ public sealed class RouterTests
         var q = GroupQuantizer.FakeQuantize(x, bits, 16);
         var groups = x.reshape(6, 4, 16);
         var range = (groups.amax([-1]) - groups.amin([-1])).unsqueeze(-1); // (6, 4, 1)
-        var bound = range / ((1 << bits) - 1) / 2 + 1e-6;
+        var bound = TensorScalars.Plus(TensorScalars.DividedBy(TensorScalars.DividedBy(range, (1 << bits) - 1), 2), 1e-6);
         var error = (q - x).abs().reshape(6, 4, 16);
         Assert.True((error <= bound).all().item<bool>());
         Assert.True(error.max().item<float>() > 0); // it is lossy

@@ -15,7 +15,7 @@ public sealed class SignalTests
         var ids = model.Tokenizer.Encode(File.ReadAllText(SharedAssets.TinyStoriesSample), addBos: true).Take(200).ToArray();
         using var scope = torch.NewDisposeScope();
         var transformer = model.Transformer;
-        var positions = torch.arange(ids.Length, torch.int64);
+        var positions = TensorScalars.Range(ids.Length, torch.int64);
         var h = transformer.Embed(torch.tensor(ids.Select(x => (long)x).ToArray(), [1, ids.Length], torch.int64), positions);
         for (int l = 0; l < 3; l++) h = transformer.Blocks[l].Forward(new Models.BlockInput { Hidden = h, Positions = positions, FirstPosition = 0 }).Hidden;
 

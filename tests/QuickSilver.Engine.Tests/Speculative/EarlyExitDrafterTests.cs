@@ -64,7 +64,7 @@ public sealed class EarlyExitDrafterTests
     {
         using var scope = torch.NewDisposeScope();
         var ids = torch.tensor(tokens.Select(t => (long)t).ToArray(), [1, tokens.Count], torch.int64);
-        var positions = torch.arange(tokens.Count, torch.int64);
+        var positions = TensorScalars.Range(tokens.Count, torch.int64);
         var h = model.Embed(ids, positions);
         for (int l = 0; l < layers; l++) h = model.Blocks[l].Forward(new BlockInput { Hidden = h, Positions = positions, FirstPosition = 0 }).Hidden;
         return (int)model.Logits(h.narrow(1, tokens.Count - 1, 1)).reshape(-1).argmax().item<long>();

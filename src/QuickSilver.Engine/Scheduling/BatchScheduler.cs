@@ -67,21 +67,30 @@ public sealed class BatchScheduler : IDisposable
     public void Enqueue(GenerationJob job)
     {
         ArgumentNullException.ThrowIfNull(job);
-        lock (_gate)
-        {
-            ObjectDisposedException.ThrowIf(_stopping, this);
-            if (_options.MaxKvCacheTokens is int max)
-            {
-                int held = _activeTokens + _queuedTokens;
-                if (job.ReservedTokens > max) throw new KvCacheFullException(job.ReservedTokens, held, max);
-                if (_options.WhenKvCacheFull == KvCacheFullBehavior.Reject && held + job.ReservedTokens > max)
-                    throw new KvCacheFullException(job.ReservedTokens, held, max);
-            }
-            _queue.AddLast(job);
-            _queuedTokens += job.ReservedTokens;
-        }
         // A cancelled job leaves at once, even while it waits or the batch is idle.
-        if (job.CancellationToken.CanBeCanceled) job.CancellationToken.Register(() => Signal());
+        var wake = job.CancellationToken.CanBeCanceled ? job.CancellationToken.Register(Signal) : default;
+        try
+        {
+            lock (_gate)
+            {
+                ObjectDisposedException.ThrowIf(_stopping, this);
+                if (_options.MaxKvCacheTokens is int max)
+                {
+                    int held = _activeTokens + _queuedTokens;
+                    if (job.ReservedTokens > max) throw new KvCacheFullException(job.ReservedTokens, held, max);
+                    if (_options.WhenKvCacheFull == KvCacheFullBehavior.Reject && held + job.ReservedTokens > max)
+                        throw new KvCacheFullException(job.ReservedTokens, held, max);
+                }
+                job.WakeOnCancel = wake;
+                _queue.AddLast(job);
+                _queuedTokens += job.ReservedTokens;
+            }
+        }
+        catch
+        {
+            wake.Dispose();
+            throw;
+        }
         Signal();
     }
 
@@ -302,6 +311,7 @@ public sealed class BatchScheduler : IDisposable
 
     private static void Finish(GenerationJob job, Exception? error)
     {
+        job.WakeOnCancel.Dispose();
         try { job.OnFinished(error); }
         catch (Exception) { } // the job's own clean-up failing must not stop the others
     }

@@ -25,6 +25,9 @@ public abstract class GenerationJob
     /// <summary>Cancels the job.</summary>
     public CancellationToken CancellationToken { get; }
 
+    /// <summary>The scheduler's wake-up on cancellation; disposed when the job ends so a long-lived token keeps no callbacks.</summary>
+    internal CancellationTokenRegistration WakeOnCancel { get; set; }
+
     /// <summary>
     /// True once the job needs no more tokens although its generator would go on (e.g. a reply ended by a stop text the
     /// generator does not see); the scheduler then finishes it normally after the current step.

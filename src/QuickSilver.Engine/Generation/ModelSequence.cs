@@ -40,8 +40,15 @@ internal sealed class ModelSequence : Sequence
     /// <summary>Runs <paramref name="tokens"/> after the held ones and appends them; returns every row or the last.</summary>
     public StepLogits Run(IReadOnlyList<int> tokens, bool lastRowOnly, int logitsFrom = 0)
     {
+        var input = PrepareStep(tokens, lastRowOnly, logitsFrom);
+        using var output = Model.Runner.Run(input);
+        return CompleteStep(tokens, lastRowOnly, output, logitsFrom);
+    }
+
+    /// <summary>The forward input that runs <paramref name="tokens"/> after the held ones (a batched step runs several at once).</summary>
+    internal ForwardInput PrepareStep(IReadOnlyList<int> tokens, bool lastRowOnly, int logitsFrom = 0)
+    {
         Validate(tokens);
-        logitsFrom = lastRowOnly ? 0 : Math.Clamp(logitsFrom, 0, tokens.Count - 1);
         int start = Length;
         // A prompt is known in full, so a phrase protects all of its tokens; a continuation sees its own tokens and what
         // came before, as teacher-forced evaluation does.
@@ -49,17 +56,30 @@ internal sealed class ModelSequence : Sequence
             : ProtectedIds.CausalFlagsFor([.. Tokens.Skip(Math.Max(0, start - PhraseContext)), .. tokens]).Slice(Math.Min(PhraseContext, start), tokens.Count);
         var trace = Traces is null ? null : new TokenTrace(tokens.Count, Model.Config.NumLayers, start);
         Traces?.Add(trace!);
-        using var output = Model.Runner.Run(new ForwardInput
+        return new ForwardInput
         {
-            TokenIds = tokens, StartPosition = start, Cache = Cache, Plan = Plan, Flags = flags, AllLogits = !lastRowOnly, LogitsFrom = logitsFrom, Stats = Stats, Trace = trace,
-        });
+            TokenIds = tokens, StartPosition = start, Cache = Cache, Plan = Plan, Flags = flags, AllLogits = !lastRowOnly, LogitsFrom = Rows(tokens, lastRowOnly, logitsFrom).From, Stats = Stats, Trace = trace,
+        };
+    }
+
+    /// <summary>Appends <paramref name="tokens"/> once their pass ran and copies its logits to the host.</summary>
+    internal StepLogits CompleteStep(IReadOnlyList<int> tokens, bool lastRowOnly, ForwardOutput output, int logitsFrom = 0)
+    {
         Append(tokens);
-        // The one host copy per step: sampling and constraints run on the host.
-        int rows = lastRowOnly ? 1 : tokens.Count - logitsFrom;
-        // A path that ignores LogitsFrom returns every row; its tail is what was asked for.
+        int rows = Rows(tokens, lastRowOnly, logitsFrom).Count;
+        // The one host copy per step: sampling and constraints run on the host. A path that ignores LogitsFrom returns
+        // every row; its tail is what was asked for.
         using var wanted = output.Logits.shape[0] > rows ? output.Logits.narrow(0, output.Logits.shape[0] - rows, rows) : output.Logits.alias();
         using var flat = wanted.reshape(-1); // (rows·V)
         return new StepLogits(flat.data<float>().ToArray(), rows);
+    }
+
+    /// <summary>The first logits row a step asks for and how many rows come back: the last only for a prompt, else [from, count).</summary>
+    private static (int From, int Count) Rows(IReadOnlyList<int> tokens, bool lastRowOnly, int logitsFrom)
+    {
+        if (lastRowOnly) return (0, 1);
+        int from = Math.Clamp(logitsFrom, 0, tokens.Count - 1);
+        return (from, tokens.Count - from);
     }
 
     protected override void OnTruncate(int length) => Cache.TruncateFrom(length);

@@ -1,8 +1,8 @@
 namespace QuickSilver.Engine.Generation;
 
 /// <summary>
-/// Runs one decode step over a batch of sequences. Every step of the engine goes through <see cref="Run"/>, so a batched
-/// forward replaces this one method.
+/// Runs one decode step over a batch of sequences. Every step of the engine goes through <see cref="Run"/>; several steps
+/// run as one batched forward (<see cref="Runtime.ForwardRunner.RunBatch"/>).
 /// </summary>
 internal sealed class StepExecutor(LanguageModel model)
 {
@@ -22,7 +22,24 @@ internal sealed class StepExecutor(LanguageModel model)
             owned[i] = sequence;
         }
         var results = new StepLogits[batch.Count];
-        for (int i = 0; i < batch.Count; i++) results[i] = owned[i].Run(batch[i].Tokens, batch[i].LastRowOnly, batch[i].LogitsFrom);
+        if (batch.Count == 1)
+        {
+            results[0] = owned[0].Run(batch[0].Tokens, batch[0].LastRowOnly, batch[0].LogitsFrom);
+            return results;
+        }
+        // One pass over all sequences' rows (ForwardRunner.RunBatch): decode rows share every weight read, and each
+        // sequence's logits equal its step alone.
+        var inputs = new Runtime.ForwardInput[batch.Count];
+        for (int i = 0; i < batch.Count; i++) inputs[i] = owned[i].PrepareStep(batch[i].Tokens, batch[i].LastRowOnly, batch[i].LogitsFrom);
+        var outputs = model.Runner.RunBatch(inputs);
+        try
+        {
+            for (int i = 0; i < batch.Count; i++) results[i] = owned[i].CompleteStep(batch[i].Tokens, batch[i].LastRowOnly, outputs[i], batch[i].LogitsFrom);
+        }
+        finally
+        {
+            foreach (var output in outputs) output.Dispose();
+        }
         return results;
     }
 }

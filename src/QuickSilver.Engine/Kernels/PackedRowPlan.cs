@@ -40,7 +40,14 @@ internal sealed class PackedRowPlan
     /// formats), <paramref name="blocks256"/> (k-quants, IQ4_XS) or the float row <paramref name="x"/> (F16/BF16); a form
     /// no part needs may be null.
     /// </summary>
-    public unsafe void Multiply(ReadOnlySpan<float> x, Q8Activations? blocks32, Q8KActivations? blocks256, Span<float> y, int outFeatures, KernelIsa isa)
+    public unsafe void Multiply(ReadOnlySpan<float> x, Q8Activations? blocks32, Q8KActivations? blocks256, Span<float> y, int outFeatures, KernelIsa isa) =>
+        Multiply(x, 1, blocks32, blocks256, y, outFeatures, isa);
+
+    /// <summary>
+    /// Y (n × out) = X·Wᵀ for <paramref name="n"/> activation rows (the batched decode step; the activation forms hold n
+    /// rows): every share streams its weight rows once for all n rows.
+    /// </summary>
+    public unsafe void Multiply(ReadOnlySpan<float> x, int n, Q8Activations? blocks32, Q8KActivations? blocks256, Span<float> y, int outFeatures, KernelIsa isa)
     {
         fixed (float* px = x)
         fixed (float* py = y)
@@ -52,7 +59,7 @@ internal sealed class PackedRowPlan
                 var span = new Span<float>(output, length);
                 foreach (var (slice, offset) in _shares[s])
                 {
-                    if (QuantizedMatrix.IsHalfPrecision(slice.Type)) QuantizedMatMul.MultiplyExact(slice, new ReadOnlySpan<float>(input, inLength), 1, span, isa != KernelIsa.Scalar, 1, outFeatures, offset);
+                    if (QuantizedMatrix.IsHalfPrecision(slice.Type)) QuantizedMatMul.MultiplyExact(slice, new ReadOnlySpan<float>(input, inLength), n, span, isa != KernelIsa.Scalar, 1, outFeatures, offset);
                     else if (KQuantDot.Handles(slice.Type)) QuantizedMatMul.Multiply(slice, blocks256!, span, isa, 1, outFeatures, offset);
                     else QuantizedMatMul.Multiply(slice, blocks32!, span, isa, 1, outFeatures, offset);
                 }
@@ -63,7 +70,10 @@ internal sealed class PackedRowPlan
     }
 
     /// <summary>y (out) = W·x for one float activation row (blocks decoded on the fly).</summary>
-    public unsafe void MultiplyExact(ReadOnlySpan<float> x, Span<float> y, int outFeatures, bool simd)
+    public unsafe void MultiplyExact(ReadOnlySpan<float> x, Span<float> y, int outFeatures, bool simd) => MultiplyExact(x, 1, y, outFeatures, simd);
+
+    /// <summary>Y (n × out) = X·Wᵀ for <paramref name="n"/> float activation rows.</summary>
+    public unsafe void MultiplyExact(ReadOnlySpan<float> x, int n, Span<float> y, int outFeatures, bool simd)
     {
         fixed (float* px = x)
         fixed (float* py = y)
@@ -74,7 +84,7 @@ internal sealed class PackedRowPlan
             {
                 var span = new Span<float>(output, outLength);
                 var row = new ReadOnlySpan<float>(input, inLength);
-                foreach (var (slice, offset) in _shares[s]) QuantizedMatMul.MultiplyExact(slice, row, 1, span, simd, 1, outFeatures, offset);
+                foreach (var (slice, offset) in _shares[s]) QuantizedMatMul.MultiplyExact(slice, row, n, span, simd, 1, outFeatures, offset);
             }
             if (_shares.Length == 1) Run(0);
             else Parallel.For(0, _shares.Length, new ParallelOptions { MaxDegreeOfParallelism = _shares.Length }, Run);

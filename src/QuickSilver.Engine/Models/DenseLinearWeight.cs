@@ -55,16 +55,16 @@ public sealed class DenseLinearWeight : LinearWeight
     }
 
     /// <inheritdoc />
-    internal override unsafe void ApplyRows(ReadOnlySpan<float> x, int count, Span<float> y)
+    internal override unsafe void ApplyRows(ReadOnlySpan<float> x, int n, Span<float> y)
     {
         if (_rowState == 0) _rowState = Runtime.HostMemory.IsHostFloat32(Weight) ? 1 : 2;
-        if (_rowState == 2 || count == 1)
+        if (_rowState == 2 || n == 1)
         {
-            base.ApplyRows(x, count, y);
+            base.ApplyRows(x, n, y);
             return;
         }
         if (_rowWeights is null) _rowWeights = Runtime.HostMemory.Floats(Weight);
-        Kernels.FloatMatVecRows.MultiplyRows(_rowWeights, (int)OutFeatures, (int)InFeatures, x, count, y, Kernels.KernelSettings.Threads);
+        Kernels.FloatMatVec.MultiplyRows(_rowWeights, (int)OutFeatures, (int)InFeatures, x, n, y, Kernels.KernelSettings.Threads);
     }
 
     private int _rowState; // 0 unknown, 1 host float32 (managed product), 2 other

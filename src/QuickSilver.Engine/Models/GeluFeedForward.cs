@@ -48,19 +48,19 @@ public sealed class GeluFeedForward : IFeedForward, IRowFeedForward
     }
 
     /// <inheritdoc />
-    void IRowFeedForward.ApplyRows(ReadOnlySpan<float> x, int count, Span<float> y)
+    void IRowFeedForward.ApplyRows(ReadOnlySpan<float> x, int n, Span<float> y)
     {
-        int inner = (int)_up.OutFeatures, width = (int)_down.OutFeatures;
-        var hidden = RowBuffers.Get(RowBuffers.MlpHidden, count * inner);
-        _up.ApplyRows(x, count, hidden);
-        for (int n = 0; n < count; n++)
+        int inner = (int)_up.OutFeatures, d = (int)_down.OutFeatures;
+        var hidden = RowBuffers.Get(RowBuffers.MlpHidden, n * inner); // (n, I)
+        _up.ApplyRows(x, n, hidden);
+        for (int i = 0; i < n; i++)
         {
-            var row = hidden.Slice(n * inner, inner);
+            var row = hidden.Slice(i * inner, inner);
             if (_upBias is not null) Kernels.RowOps.Add(row, Runtime.HostMemory.Span(_upBias));
             Kernels.RowOps.GeluTanh(row);
         }
-        _down.ApplyRows(hidden, count, y);
-        if (_downBias is not null) for (int n = 0; n < count; n++) Kernels.RowOps.Add(y.Slice(n * width, width), Runtime.HostMemory.Span(_downBias));
+        _down.ApplyRows(hidden, n, y);
+        if (_downBias is not null) for (int i = 0; i < n; i++) Kernels.RowOps.Add(y.Slice(i * d, d), Runtime.HostMemory.Span(_downBias));
     }
 
     /// <inheritdoc />

@@ -9,9 +9,6 @@ internal interface IRowFeedForward
     /// <summary>Applies the MLP to the normalized row <paramref name="x"/> (d), writing <paramref name="y"/> (d).</summary>
     void ApplyRow(ReadOnlySpan<float> x, Span<float> y);
 
-    /// <summary>
-    /// Applies the MLP to <paramref name="count"/> rows (count × d each way), each row's result bit-identical to
-    /// <see cref="ApplyRow"/> on it alone, reading each weight once for all rows.
-    /// </summary>
-    void ApplyRows(ReadOnlySpan<float> x, int count, Span<float> y);
+    /// <summary>Applies the MLP to <paramref name="n"/> rows (n × d) into <paramref name="y"/> (n × d), each row as <see cref="ApplyRow"/> alone.</summary>
+    void ApplyRows(ReadOnlySpan<float> x, int n, Span<float> y);
 }

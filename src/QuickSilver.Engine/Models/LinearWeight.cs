@@ -36,14 +36,14 @@ public abstract class LinearWeight : IDisposable
     }
 
     /// <summary>
-    /// A few activation rows: <paramref name="y"/> (count × out) = W·x for each row of <paramref name="x"/> (count × in). Each row's
-    /// result is bit-identical to <see cref="ApplyRow"/> on that row alone; formats with a multi-row kernel override it to read
-    /// the weight once.
+    /// <paramref name="n"/> activation rows (n × in) into <paramref name="y"/> (n × out): the batched decode product, one
+    /// row per sequence. Each row's result equals <see cref="ApplyRow"/> on that row alone bit for bit (the per-row
+    /// invariant); formats with a multi-row kernel read the weights once for all rows, others run row by row.
     /// </summary>
-    internal virtual void ApplyRows(ReadOnlySpan<float> x, int count, Span<float> y)
+    internal virtual void ApplyRows(ReadOnlySpan<float> x, int n, Span<float> y)
     {
-        int input = (int)InFeatures, output = (int)OutFeatures;
-        for (int n = 0; n < count; n++) ApplyRow(x.Slice(n * input, input), y.Slice(n * output, output));
+        int inFeatures = (int)InFeatures, outFeatures = (int)OutFeatures;
+        for (int i = 0; i < n; i++) ApplyRow(x.Slice(i * inFeatures, inFeatures), y.Slice(i * outFeatures, outFeatures));
     }
 
     /// <summary>The weight as a float32 tensor (out, in): exact for float weights, the decoded blocks otherwise. The caller owns it.</summary>

@@ -133,12 +133,18 @@ public sealed class PackedLinearWeight : LinearWeight
     }
 
     /// <inheritdoc />
-    internal override void ApplyRow(ReadOnlySpan<float> x, Span<float> y)
+    internal override void ApplyRow(ReadOnlySpan<float> x, Span<float> y) => ApplyRows(x, 1, y);
+
+    /// <inheritdoc />
+    internal override void ApplyRows(ReadOnlySpan<float> x, int n, Span<float> y)
     {
+        // n rows go through the decode kernels together (weights streamed once for all rows); each row's result is the
+        // one it gets alone, since every (weight row, activation row) dot is computed on its own.
         int outFeatures = (int)OutFeatures, inFeatures = (int)InFeatures;
-        if (x.Length < inFeatures || y.Length < outFeatures) throw new ArgumentException("Row or output is too short.");
+        if (x.Length < (long)n * inFeatures || y.Length < (long)n * outFeatures) throw new ArgumentException("Rows or output are too short.");
         var plan = _rowPlan;
         if (plan is null || plan.Threads != KernelSettings.Threads) _rowPlan = plan = PackedRowPlan.Create(_parts, KernelSettings.Threads);
+        var input = x[..(n * inFeatures)];
         if (QuantizeActivations)
         {
             Q8Activations? blocks32 = null;
@@ -146,16 +152,16 @@ public sealed class PackedLinearWeight : LinearWeight
             if (_needsBlocks256)
             {
                 blocks256 = t_kActivations ??= new Q8KActivations();
-                blocks256.Quantize(x[..inFeatures], 1, inFeatures);
+                blocks256.Quantize(input, n, inFeatures);
             }
             if (_needsBlocks32)
             {
                 blocks32 = t_activations ??= new Q8Activations();
-                blocks32.Quantize(x[..inFeatures], 1, inFeatures);
+                blocks32.Quantize(input, n, inFeatures);
             }
-            plan.Multiply(x[..inFeatures], blocks32, blocks256, y, outFeatures, KernelSettings.Isa);
+            plan.Multiply(input, n, blocks32, blocks256, y[..(n * outFeatures)], outFeatures, KernelSettings.Isa);
         }
-        else plan.MultiplyExact(x, y, outFeatures, KernelSettings.Isa != KernelIsa.Scalar);
+        else plan.MultiplyExact(input, n, y[..(n * outFeatures)], outFeatures, KernelSettings.Isa != KernelIsa.Scalar);
     }
 
     private PackedRowPlan? _rowPlan;

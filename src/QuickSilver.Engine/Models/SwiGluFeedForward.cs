@@ -65,21 +65,21 @@ public sealed class SwiGluFeedForward : IFeedForward, IRowFeedForward
     }
 
     /// <inheritdoc />
-    void IRowFeedForward.ApplyRows(ReadOnlySpan<float> x, int count, Span<float> y)
+    void IRowFeedForward.ApplyRows(ReadOnlySpan<float> x, int n, Span<float> y)
     {
-        int inner = (int)_inner, width = (int)_down.OutFeatures;
-        var both = RowBuffers.Get(RowBuffers.MlpBoth, count * 2 * inner);
-        _gateUp.ApplyRows(x, count, both); // count × (gate | up)
-        var hidden = RowBuffers.Get(RowBuffers.MlpHidden, count * inner);
-        for (int n = 0; n < count; n++)
+        int inner = (int)_inner, d = (int)_down.OutFeatures;
+        var both = RowBuffers.Get(RowBuffers.MlpBoth, n * 2 * inner); // (n, gate | up)
+        _gateUp.ApplyRows(x, n, both);
+        var hidden = RowBuffers.Get(RowBuffers.MlpHidden, n * inner); // (n, I)
+        for (int i = 0; i < n; i++)
         {
-            var row = both.Slice(n * 2 * inner, 2 * inner);
+            var row = both.Slice(i * 2 * inner, 2 * inner);
             if (_gateUpBias is not null) Kernels.RowOps.Add(row, Runtime.HostMemory.Span(_gateUpBias));
-            if (_gelu) Kernels.RowOps.GeluTanhMul(row[..inner], row[inner..], hidden.Slice(n * inner, inner));
-            else Kernels.RowOps.SiluMul(row[..inner], row[inner..], hidden.Slice(n * inner, inner));
+            if (_gelu) Kernels.RowOps.GeluTanhMul(row[..inner], row[inner..], hidden.Slice(i * inner, inner));
+            else Kernels.RowOps.SiluMul(row[..inner], row[inner..], hidden.Slice(i * inner, inner));
         }
-        _down.ApplyRows(hidden, count, y);
-        if (_downBias is not null) for (int n = 0; n < count; n++) Kernels.RowOps.Add(y.Slice(n * width, width), Runtime.HostMemory.Span(_downBias));
+        _down.ApplyRows(hidden, n, y);
+        if (_downBias is not null) for (int i = 0; i < n; i++) Kernels.RowOps.Add(y.Slice(i * d, d), Runtime.HostMemory.Span(_downBias));
     }
 
     /// <inheritdoc />

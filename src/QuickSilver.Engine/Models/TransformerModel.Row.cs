@@ -62,22 +62,18 @@ public sealed partial class TransformerModel
         OpProfile.Stop("head", start);
     }
 
-    /// <summary>
-    /// Final norm, head and soft-cap of <paramref name="count"/> hidden rows (count × d) into <paramref name="logits"/>
-    /// (count × V), the head read once for all rows; each row bit-identical to <see cref="LogitsRow"/>.
-    /// </summary>
-    internal void LogitsRows(ReadOnlySpan<float> hidden, int count, Span<float> logits)
+    /// <summary>Final norm, head and soft-cap of <paramref name="n"/> hidden rows (n × d) into <paramref name="logits"/> (n × V), the head read once for all rows.</summary>
+    internal void LogitsRows(ReadOnlySpan<float> hidden, int n, Span<float> logits)
     {
-        int d = Config.HiddenSize, vocab = Config.VocabSize;
+        int d = hidden.Length / n, vocab = Config.VocabSize;
         long start = OpProfile.Start();
-        var normalized = RowBuffers.Get(RowBuffers.Normalized, count * d);
-        var norm = (IRowNormalization)FinalNorm;
-        for (int n = 0; n < count; n++) norm.ApplyRow(hidden.Slice(n * d, d), normalized.Slice(n * d, d));
+        var normalized = RowBuffers.Get(RowBuffers.Normalized, n * d); // (n, d)
+        for (int i = 0; i < n; i++) ((IRowNormalization)FinalNorm).ApplyRow(hidden.Slice(i * d, d), normalized.Slice(i * d, d));
         OpProfile.Stop(TransformerBlock.ProfileNorms, start);
         start = OpProfile.Start();
-        _head.ApplyRows(normalized, count, logits);
+        _head.ApplyRows(normalized, n, logits);
         float cap = Config.FinalLogitSoftCap;
-        if (cap > 0) for (int n = 0; n < count; n++) RowOps.SoftCap(logits.Slice(n * vocab, vocab), cap);
+        if (cap > 0) for (int i = 0; i < n; i++) RowOps.SoftCap(logits.Slice(i * vocab, vocab), cap);
         OpProfile.Stop("head", start);
     }
 }

@@ -11,13 +11,12 @@ public sealed partial class ForwardRunner
 {
     /// <summary>
     /// Runs one pass for each of several sequences, each with its own cache and start position (decode steps of one token,
-    /// prefill chunks, verification runs of several tokens, in any mix). Dense sequences run together: their rows are
-    /// concatenated so that every projection, the MLP and the head multiply once for all rows, while rotary positions,
-    /// K/V writes and attention stay per sequence. A sequence under a routed (non-dense) policy runs on its own inside the
-    /// step, through <see cref="Run"/>: its active rows change per layer with its own decisions, so it keeps exactly its
-    /// single-sequence semantics. Each output equals what <see cref="Run"/> gives for that input alone (to float rounding
-    /// of the dense products; bit for bit with packed weights, whose kernels compute every row on its own, against the tensor
-    /// path — a lone one-token step takes the host row path, equal to float rounding).
+    /// prefill chunks, verification runs of several tokens, in any mix). Dense one-token steps run together on host rows:
+    /// every projection, the MLP and the head stream their weights once for all rows, while rotary positions, K/V writes and
+    /// attention stay per sequence, and each output is bit-identical to <see cref="Run"/> on that input alone. Prefill
+    /// chunks, verification runs and sequences under a routed (non-dense) policy run on their own through <see cref="Run"/>,
+    /// so their kernels and routing decisions are exactly those of the sequence alone. Without the row path (another
+    /// device), dense one-token steps share one tensor pass, equal to running alone up to float rounding.
     /// </summary>
     /// <returns>One output per input, in input order; the caller disposes them.</returns>
     /// <exception cref="ArgumentException">No inputs, an empty input, or two inputs share a cache.</exception>
@@ -38,9 +37,18 @@ public sealed partial class ForwardRunner
         var outputs = new ForwardOutput?[inputs.Count];
         try
         {
-            var dense = Enumerable.Range(0, inputs.Count).Where(i => inputs[i].Plan is null || inputs[i].Plan!.Policy.IsDense).ToArray();
-            if (dense.Length == 1) outputs[dense[0]] = Run(inputs[dense[0]]);
-            else if (dense.Length > 1)
+            // Decode rows of many sequences share one pass; a prefill chunk or verification run keeps its own call, so
+            // the kernel a sequence's rows take (decode or GEMM) depends on its own segment, never on the batch.
+            var rows = Enumerable.Range(0, inputs.Count).Where(i => CanRunRow(inputs[i])).ToArray();
+            if (rows.Length > 1)
+            {
+                var results = RunRows(rows.Select(i => inputs[i]).ToArray());
+                for (int j = 0; j < rows.Length; j++) outputs[rows[j]] = results[j];
+            }
+            // Without the row path (another device, 16-bit tables) dense one-token steps still share one tensor pass.
+            var dense = Enumerable.Range(0, inputs.Count)
+                .Where(i => outputs[i] is null && inputs[i].TokenIds.Count == 1 && (inputs[i].Plan is null || inputs[i].Plan!.Policy.IsDense)).ToArray();
+            if (dense.Length > 1)
             {
                 var results = RunDenseBatch(dense.Select(i => inputs[i]).ToArray());
                 for (int j = 0; j < dense.Length; j++) outputs[dense[j]] = results[j];

@@ -81,6 +81,7 @@ public sealed class QuickSilverChatClient : IChatClient
     private readonly PromptBuilder _promptBuilder;
     private readonly PromptBuilder? _toolPromptBuilder;
     private readonly SessionCache _sessions;
+    private readonly Accelerator _accelerator;
     private readonly int[] _turnEndIds;
     private readonly Dictionary<int, string> _visibleSpecials;
     private readonly Channel<WorkItem> _queue = Channel.CreateUnbounded<WorkItem>(new UnboundedChannelOptions { SingleReader = true });
@@ -124,6 +125,7 @@ public sealed class QuickSilverChatClient : IChatClient
         _turnEndIds = TurnEndTokens.For(backend.Tokenizer);
         _visibleSpecials = ToolCallRouting.VisibleSpecials(backend.Tokenizer, (_toolPromptBuilder ?? _promptBuilder).Protocol);
         _sessions = new SessionCache(backend, options.MaxCachedConversations);
+        _accelerator = new Accelerator(backend, options);
         _worker = new Thread(WorkerLoop) { IsBackground = true, Name = "QuickSilver decode: " + backend.ModelId };
         _worker.Start();
         _logger.LogInformation("QuickSilver chat client ready: model {ModelId}, template {Template}, policy {Policy}.", backend.ModelId, Template.Name, _settings.Policy.Name);
@@ -285,6 +287,7 @@ public sealed class QuickSilverChatClient : IChatClient
             }
         }
         _sessions.Dispose();
+        _accelerator.Dispose();
     }
 
     private void Process(WorkItem item)
@@ -305,13 +308,16 @@ public sealed class QuickSilverChatClient : IChatClient
             var sequenceOptions = new SequenceOptions { Policy = request.Policy, ProtectedTokenIds = request.ProtectedTokenIds, ContextLength = _backend.ContextLength };
             Sequence sequence = _sessions.Acquire(plan.ConversationId, item.PromptIds, sequenceOptions);
             _backend.OnRequestStarting(item.PromptIds, request);
-            var generator = new Generator(_backend.Steps, sequence, item.PromptIds, request, _backend.TimeProvider);
+            Accelerator.Preparation prepared = _accelerator.Prepare(sequence, item.PromptIds, plan, request);
+            var generator = new Generator(_backend.Steps, sequence, item.PromptIds, prepared.Request, _backend.TimeProvider);
             // The one loop: the generator decides every stop; the reply only ends early on a stop text that spans a control token's shown text.
             foreach (GeneratedToken generated in generator.Generate(token))
             {
                 Write(reply.Push(generated.Id));
+                _accelerator.AfterPrefill(prepared);
                 if (reply.Stopped) break;
             }
+            _accelerator.AfterPrefill(prepared);
             Write(reply.Flush());
             GenerationResult result = generator.GetResult();
 
@@ -324,6 +330,7 @@ public sealed class QuickSilverChatClient : IChatClient
             }
 
             UsageDetails usage = ToUsage(result);
+            Accelerator.AddUsage(usage, prepared, generator);
             ChatResponseUpdate final = NewUpdate(item, [new UsageContent(usage)]);
             final.FinishReason = finish;
             final.AdditionalProperties = new AdditionalPropertiesDictionary { [PolicyNameKey] = request.Policy?.Name ?? "dense" };

@@ -3,6 +3,8 @@ using QuickSilver.Cli.Infrastructure;
 using QuickSilver.Engine;
 using QuickSilver.Engine.Generation;
 using QuickSilver.Engine.Speculative;
+using Microsoft.Extensions.AI;
+using QuickSilver.Extensions.AI;
 using QuickSilver.Extensions.AI.Constraints;
 
 namespace QuickSilver.Cli.Bench;
@@ -109,6 +111,46 @@ internal static class AccelerationBench
             return null;
         }
         notes.Add($"jump_forward_speedup: {plainTokens.Count}-token reply to a 6-field JSON schema ({forced} tokens forced), greedy, whole-request latency; identical tokens; median of {runs} interleaved runs.");
+        return Summary.Of(ratios).Median;
+    }
+
+    /// <summary>
+    /// Time to first token of a second conversation sharing a ~400-token system prompt and a tool with the first ÷ the first's,
+    /// through the chat client with the prefix cache on (default policy, streaming). Each run uses a fresh client.
+    /// </summary>
+    public static double? PrefixCacheTtftRatio(LanguageModel model, int runs, List<string> notes)
+    {
+        var sentences = new[]
+        {
+            "You are a careful helper for a small town library.", "Answer in short, kind sentences that a child can read.",
+            "When a question is about a book, say its title and where it sits on the shelf.", "Never make up a book that is not in the list.",
+            "If you do not know, say so and suggest asking the librarian.", "The library opens at nine and closes at five every day but Sunday.",
+        };
+        var system = new System.Text.StringBuilder();
+        for (int i = 0; system.Length < 1500; i++) system.Append(sentences[i % sentences.Length]).Append(' ');
+        var tool = AIFunctionFactory.Create((string title) => title, "find_book", "Finds a book by its title and returns its shelf.");
+        List<ChatMessage> Conversation(string user) => [new(ChatRole.System, system.ToString()), new(ChatRole.User, user)];
+        int systemTokens = model.Tokenizer.Encode(system.ToString(), addBos: false).Count;
+
+        double Ttft(QuickSilverChatClient client, string user, string id)
+        {
+            var response = client.GetResponseAsync(Conversation(user), new ChatOptions { MaxOutputTokens = 2, ConversationId = id, Tools = [tool] }).GetAwaiter().GetResult();
+            return response.Usage!.AdditionalCounts![QuickSilverChatClient.TimeToFirstTokenKey] / 1e6;
+        }
+        var ratios = new List<double>();
+        long cached = 0, input = 0;
+        for (int r = -1; r < runs; r++) // round -1 warms up
+        {
+            using var client = new QuickSilverChatClient(model, new QuickSilverOptions { PrefixCacheBytes = 64L << 20 });
+            double first = Ttft(client, "Where is the book about the big red dog?", "first");
+            var second = client.GetResponseAsync(Conversation("Is the library open on Sunday?"), new ChatOptions { MaxOutputTokens = 2, ConversationId = "second", Tools = [tool] }).GetAwaiter().GetResult();
+            double secondTtft = second.Usage!.AdditionalCounts![QuickSilverChatClient.TimeToFirstTokenKey] / 1e6;
+            if (r < 0) continue;
+            ratios.Add(secondTtft / first);
+            cached = second.Usage.CachedInputTokenCount ?? 0;
+            input = second.Usage.InputTokenCount ?? 0;
+        }
+        notes.Add($"prefix_cache_ttft_ratio: stories260K through IChatClient (default policy), a {systemTokens}-token system prompt plus one tool shared by two conversations; the second reused {cached} of {input} prompt tokens; TTFT from the usage key (restore and block prefill included); median of {runs} fresh clients.");
         return Summary.Of(ratios).Median;
     }
 }

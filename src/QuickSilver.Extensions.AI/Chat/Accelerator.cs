@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Microsoft.Extensions.AI;
 using QuickSilver.Engine;
 using QuickSilver.Engine.Generation;
@@ -22,6 +21,7 @@ internal sealed class Accelerator : IDisposable
 
     private readonly LanguageModel? _model;
     private readonly PrefixCache? _prefixes;
+    private readonly TimeProvider _time;
 
     /// <summary>Creates the accelerator of a client; the prefix cache needs the real engine (a fake backend has no K/V).</summary>
     public Accelerator(IQuickSilverBackend backend, QuickSilverOptions options)
@@ -29,6 +29,7 @@ internal sealed class Accelerator : IDisposable
         ArgumentNullException.ThrowIfNull(backend);
         ArgumentNullException.ThrowIfNull(options);
         _model = backend.Model as LanguageModel;
+        _time = backend.TimeProvider; // the clock of the generator's own timings
         if (options.PrefixCacheBytes > 0 && _model is not null)
             _prefixes = new PrefixCache(new PrefixCacheOptions { MaxBytes = options.PrefixCacheBytes, BlockTokens = options.PrefixCacheBlockTokens });
     }
@@ -47,7 +48,7 @@ internal sealed class Accelerator : IDisposable
         ArgumentNullException.ThrowIfNull(prompt);
         ArgumentNullException.ThrowIfNull(plan);
         ArgumentNullException.ThrowIfNull(request);
-        long started = Stopwatch.GetTimestamp();
+        long started = _time.GetTimestamp();
         AccelerationSettings settings = plan.Acceleration;
         GenerationRequest accelerated = request.Clone();
         accelerated.JumpForward = settings.JumpForward;
@@ -70,7 +71,7 @@ internal sealed class Accelerator : IDisposable
                 preparation.BlockPrefill = true;
             }
         }
-        preparation.Seconds = Stopwatch.GetElapsedTime(started).TotalSeconds;
+        preparation.Seconds = _time.GetElapsedTime(started).TotalSeconds;
         return preparation;
     }
 

@@ -26,6 +26,8 @@ internal static class CliApp
         root.Subcommands.Add(PlanesCommand.Create(context));
         root.Subcommands.Add(SpeedCommand.CreateWorker(context));
         root.Subcommands.Add(BatchProbeCommand.Create(context));
+        root.Subcommands.Add(MatVecCommand.Create(context));
+        root.Subcommands.Add(GemmCommand.Create(context));
         return root;
     }
 

@@ -34,18 +34,19 @@ public sealed partial class LanguageModel
     }
 
     /// <summary>
-    /// Stores the whole blocks of <paramref name="prompt"/> that <paramref name="sequence"/> holds, once it was prepared by
-    /// <see cref="RestorePrefix"/> and its prompt prefilled; returns the stored length (0: nothing stored).
+    /// Stores the whole blocks of <paramref name="prompt"/> that <paramref name="sequence"/> holds, up to
+    /// <paramref name="length"/> (what <see cref="RestorePrefix"/> left the sequence holding: positions computed in block
+    /// passes); returns the stored length (0: nothing stored).
     /// </summary>
     /// <exception cref="ArgumentException">The sequence was not created by this model.</exception>
-    public int StorePrefix(Sequence sequence, PrefixCache prefixes, IReadOnlyList<int> prompt)
+    public int StorePrefix(Sequence sequence, PrefixCache prefixes, IReadOnlyList<int> prompt, int length)
     {
         var owned = Own(sequence);
         ArgumentNullException.ThrowIfNull(prefixes);
         ArgumentNullException.ThrowIfNull(prompt);
         int held = 0;
         while (held < owned.Length && held < prompt.Count && owned.Tokens[held] == prompt[held]) held++;
-        return prefixes.Store(owned.CacheKey, prompt, owned.Cache, held);
+        return prefixes.Store(owned.CacheKey, prompt, owned.Cache, Math.Min(held, length));
     }
 
     private ModelSequence Own(Sequence sequence)

@@ -8,6 +8,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using QuickSilver.Engine;
 using QuickSilver.Engine.Generation;
+using QuickSilver.Engine.Scheduling;
 using QuickSilver.Engine.Tokenization;
 using QuickSilver.Extensions.AI.Backend;
 using QuickSilver.Extensions.AI.Chat;
@@ -23,11 +24,15 @@ namespace QuickSilver.Extensions.AI;
 /// An <see cref="IChatClient"/> that runs a local QuickSilver model.
 /// </summary>
 /// <remarks>
-/// <para><b>Concurrency.</b> One client owns one loaded model and one dedicated decode thread. Requests are queued FIFO in a
-/// <see cref="Channel{T}"/> and decoded one at a time on that thread (TorchSharp's dispose scopes are thread-static, and one
-/// model's forward passes would contend for the same cores anyway); each request's updates stream back through their own channel.
-/// Any number of callers may use the client at once: they simply wait their turn. Cancelling a request (or abandoning its stream)
-/// stops its decoding within one token, and its session goes back to the cache.</para>
+/// <para><b>Concurrency.</b> One client owns one loaded model and one <see cref="BatchScheduler"/> thread that runs it (TorchSharp's
+/// dispose scopes are thread-static). Concurrent requests are decoded together, continuous batching: up to
+/// <see cref="QuickSilverOptions.MaxBatchSize"/> requests share each step, so their weights are read once per step for all of them,
+/// and a new request joins the running batch at the next step instead of waiting for the others; prompts are prefilled in chunks of
+/// <see cref="QuickSilverOptions.PrefillChunkTokens"/> between decode steps. Each request's tokens equal what it gets alone. K/V is
+/// bounded by <see cref="QuickSilverOptions.MaxKvCacheTokens"/> (a request reserves prompt plus output budget; one that does not fit
+/// waits or throws <see cref="KvCacheFullException"/>, per <see cref="QuickSilverOptions.WhenKvCacheFull"/>). Each request's updates
+/// stream back through their own channel. Cancelling a request (or abandoning its stream) takes it out of the batch at the next
+/// step, and its session goes back to the cache.</para>
 /// <para><b>KV reuse.</b> Up to <see cref="QuickSilverOptions.MaxCachedConversations"/> sessions are kept in an LRU. A request
 /// with <see cref="ChatOptions.ConversationId"/> uses that conversation's session; one without uses the anonymous session that shares
 /// the longest token prefix with its prompt. The engine re-runs prefill only for the uncached suffix and the response reports the rest as
@@ -84,9 +89,9 @@ public sealed class QuickSilverChatClient : IChatClient
     private readonly Accelerator _accelerator;
     private readonly int[] _turnEndIds;
     private readonly Dictionary<int, string> _visibleSpecials;
-    private readonly Channel<WorkItem> _queue = Channel.CreateUnbounded<WorkItem>(new UnboundedChannelOptions { SingleReader = true });
     private readonly CancellationTokenSource _shutdown = new();
-    private readonly Thread _worker;
+    private readonly BatchScheduler _scheduler;
+    private readonly ChatJobContext _jobs;
     private volatile Settings _settings;
     private int _disposed;
 
@@ -126,8 +131,14 @@ public sealed class QuickSilverChatClient : IChatClient
         _visibleSpecials = ToolCallRouting.VisibleSpecials(backend.Tokenizer, (_toolPromptBuilder ?? _promptBuilder).Protocol);
         _sessions = new SessionCache(backend, options.MaxCachedConversations);
         _accelerator = new Accelerator(backend, options);
-        _worker = new Thread(WorkerLoop) { IsBackground = true, Name = "QuickSilver decode: " + backend.ModelId };
-        _worker.Start();
+        _jobs = new ChatJobContext(backend, _sessions, _visibleSpecials, _logger, _metrics, NewUpdate, _accelerator);
+        _scheduler = new BatchScheduler(backend.Steps, new BatchSchedulerOptions
+        {
+            MaxBatchSize = options.MaxBatchSize,
+            PrefillChunkTokens = options.PrefillChunkTokens,
+            MaxKvCacheTokens = options.MaxKvCacheTokens,
+            WhenKvCacheFull = options.WhenKvCacheFull,
+        });
         _logger.LogInformation("QuickSilver chat client ready: model {ModelId}, template {Template}, policy {Policy}.", backend.ModelId, Template.Name, _settings.Policy.Name);
     }
 
@@ -154,9 +165,11 @@ public sealed class QuickSilverChatClient : IChatClient
         var settings = new Settings(options.Clone(), PolicyComposer.Compose(options));
         QuickSilverOptions current = _settings.Options;
         if (options.ModelPath != current.ModelPath || options.Device != current.Device || options.Template != current.Template
-            || options.TemplateText != current.TemplateText || options.ContextLength != current.ContextLength || options.MaxCachedConversations != current.MaxCachedConversations)
+            || options.TemplateText != current.TemplateText || options.ContextLength != current.ContextLength || options.MaxCachedConversations != current.MaxCachedConversations
+            || options.MaxBatchSize != current.MaxBatchSize || options.PrefillChunkTokens != current.PrefillChunkTokens
+            || options.MaxKvCacheTokens != current.MaxKvCacheTokens || options.WhenKvCacheFull != current.WhenKvCacheFull)
         {
-            _logger.LogWarning("QuickSilver model, device, context, template and cache settings changed; they take effect only when the client is recreated.");
+            _logger.LogWarning("QuickSilver model, device, context, template, cache and batching settings changed; they take effect only when the client is recreated.");
         }
         _settings = settings;
         _logger.LogInformation("QuickSilver options updated: policy {Policy}.", settings.Policy.Name);
@@ -225,8 +238,10 @@ public sealed class QuickSilverChatClient : IChatClient
     {
         if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
         _shutdown.Cancel();
-        _queue.Writer.TryComplete();
-        _worker.Join();
+        // Running and queued requests end cancelled; each gives its session back on the scheduler's thread.
+        _scheduler.Dispose();
+        _sessions.Dispose();
+        _accelerator.Dispose();
         _metrics.Dispose();
         if (_ownsBackend) _backend.Dispose();
         _shutdown.Dispose();
@@ -257,106 +272,22 @@ public sealed class QuickSilverChatClient : IChatClient
             StartsInReasoning = startsInReasoning,
             Protocol = plan.Tools.Count > 0 ? builder.Protocol : null,
         };
-        if (!_queue.Writer.TryWrite(item))
+        try
+        {
+            _scheduler.Enqueue(new ChatGenerationJob(item, _jobs));
+        }
+        catch (ObjectDisposedException)
         {
             item.Cancellation.Dispose();
             throw new ObjectDisposedException(nameof(QuickSilverChatClient));
         }
-        _logger.LogDebug("Queued request {ResponseId}: {PromptTokens} prompt tokens, policy {Policy}.", item.ResponseId, promptIds.Count, request.Policy?.Name);
-        return item;
-    }
-
-    private void WorkerLoop()
-    {
-        ChannelReader<WorkItem> reader = _queue.Reader;
-        while (true)
-        {
-            bool more;
-            try
-            {
-                more = reader.WaitToReadAsync().AsTask().GetAwaiter().GetResult();
-            }
-            catch (Exception)
-            {
-                break;
-            }
-            if (!more) break;
-            while (reader.TryRead(out WorkItem? item))
-            {
-                Process(item);
-            }
-        }
-        _sessions.Dispose();
-        _accelerator.Dispose();
-    }
-
-    private void Process(WorkItem item)
-    {
-        ChannelWriter<ChatResponseUpdate> output = item.Output.Writer;
-        CancellationToken token = item.Cancellation.Token;
-        try
-        {
-            token.ThrowIfCancellationRequested();
-            RequestPlan plan = item.Plan;
-            GenerationRequest request = item.Request;
-            var reply = new ReplyAssembler(_backend.Tokenizer, plan, item.Protocol, _visibleSpecials, item.StartsInReasoning);
-            void Write(List<AIContent> contents)
-            {
-                if (contents.Count > 0) output.TryWrite(NewUpdate(item, contents));
-            }
-
-            var sequenceOptions = new SequenceOptions { Policy = request.Policy, ProtectedTokenIds = request.ProtectedTokenIds, ContextLength = _backend.ContextLength };
-            Sequence sequence = _sessions.Acquire(plan.ConversationId, item.PromptIds, sequenceOptions);
-            _backend.OnRequestStarting(item.PromptIds, request);
-            Accelerator.Preparation prepared = _accelerator.Prepare(sequence, item.PromptIds, plan, request);
-            var generator = new Generator(_backend.Steps, sequence, item.PromptIds, prepared.Request, _backend.TimeProvider);
-            // The one loop: the generator decides every stop; the reply only ends early on a stop text that spans a control token's shown text.
-            foreach (GeneratedToken generated in generator.Generate(token))
-            {
-                Write(reply.Push(generated.Id));
-                _accelerator.AfterPrefill(prepared);
-                if (reply.Stopped) break;
-            }
-            _accelerator.AfterPrefill(prepared);
-            Write(reply.Flush());
-            GenerationResult result = generator.GetResult();
-
-            ChatFinishReason finish = result.FinishReason == GenerationFinishReason.Length && !reply.Stopped ? ChatFinishReason.Length : ChatFinishReason.Stop;
-            List<AIContent> last = reply.Finish();
-            if (last.Count > 0)
-            {
-                if (last.Any(c => c is FunctionCallContent)) finish = ChatFinishReason.ToolCalls;
-                output.TryWrite(NewUpdate(item, last));
-            }
-
-            UsageDetails usage = ToUsage(result);
-            Accelerator.AddUsage(usage, prepared, generator);
-            ChatResponseUpdate final = NewUpdate(item, [new UsageContent(usage)]);
-            final.FinishReason = finish;
-            final.AdditionalProperties = new AdditionalPropertiesDictionary { [PolicyNameKey] = request.Policy?.Name ?? "dense" };
-            if (request.CollectTrace) final.AdditionalProperties[TraceKey] = result.Traces;
-            // Metrics and the log entry come before completion, so a caller that has its response also sees them recorded.
-            _metrics.Record(_backend.ModelId, result);
-            _logger.LogInformation(
-                "Request {ResponseId} done: {Input} input ({Cached} cached) and {Output} output tokens, finish {Finish}, {Seconds:F3}s.",
-                item.ResponseId, result.PromptTokens, result.CachedPromptTokens, result.Tokens.Count, finish.Value, result.TotalSeconds);
-            output.TryWrite(final);
-            output.TryComplete();
-        }
-        catch (OperationCanceledException ex)
-        {
-            _logger.LogDebug("Request {ResponseId} cancelled.", item.ResponseId);
-            output.TryComplete(ex);
-        }
-        catch (Exception ex)
-        {
-            _logger.LogError(ex, "Request {ResponseId} failed.", item.ResponseId);
-            output.TryComplete(ex);
-        }
-        finally
+        catch
         {
             item.Cancellation.Dispose();
+            throw;
         }
+        _logger.LogDebug("Queued request {ResponseId}: {PromptTokens} prompt tokens, policy {Policy}.", item.ResponseId, promptIds.Count, request.Policy?.Name);
+        return item;
     }
 
     private ChatResponseUpdate NewUpdate(WorkItem item, IList<AIContent> contents) => new(ChatRole.Assistant, contents)

@@ -85,6 +85,14 @@ public sealed class QuickSilverOptions
     public long PrefixCacheBytes { get; set; }
     /// <summary>Prefix-cache granularity in tokens (1 to 4096): prefixes are reused and prefilled in whole blocks.</summary>
     public int PrefixCacheBlockTokens { get; set; } = 64;
+    /// <summary>Most requests decoded together in one batched step (continuous batching); at least 1. Default 8.</summary>
+    public int MaxBatchSize { get; set; } = 8;
+    /// <summary>Most prompt tokens prefilled per step, between decode steps of the running requests; at least 1. Default 256.</summary>
+    public int PrefillChunkTokens { get; set; } = 256;
+    /// <summary>Bound on K/V positions reserved by running requests (prompt + maximum output tokens each); null = unbounded.</summary>
+    public int? MaxKvCacheTokens { get; set; }
+    /// <summary>What a request that does not fit <see cref="MaxKvCacheTokens"/> does: wait (Queue, default) or fail with KvCacheFullException (Reject).</summary>
+    public QuickSilver.Engine.Scheduling.KvCacheFullBehavior WhenKvCacheFull { get; set; } = QuickSilver.Engine.Scheduling.KvCacheFullBehavior.Queue;
 
     /// <summary>Creates a deep copy.</summary>
     public QuickSilverOptions Clone()

@@ -153,6 +153,22 @@ public sealed partial class QuickSilverOptionsValidator : IValidateOptions<Quick
             }
             if (error is not null) yield return $"{p}TemplateText is not a valid chat template: {error}";
         }
+        if (options.MaxBatchSize < 1)
+        {
+            yield return $"{p}MaxBatchSize must be at least 1 (got {options.MaxBatchSize}).";
+        }
+        if (options.PrefillChunkTokens < 1)
+        {
+            yield return $"{p}PrefillChunkTokens must be at least 1 (got {options.PrefillChunkTokens}).";
+        }
+        if (options.MaxKvCacheTokens is < 1)
+        {
+            yield return $"{p}MaxKvCacheTokens must be at least 1, or unset for no bound (got {options.MaxKvCacheTokens}).";
+        }
+        if (!Enum.IsDefined(options.WhenKvCacheFull))
+        {
+            yield return $"{p}WhenKvCacheFull must be Queue or Reject (got {options.WhenKvCacheFull}).";
+        }
         if (options.MaxCachedConversations < 1)
         {
             yield return $"{p}MaxCachedConversations must be at least 1 (got {options.MaxCachedConversations}).";

@@ -94,6 +94,7 @@ public sealed class CommandCoreTests : IDisposable
             "flops_reduction_at_1pct_ppl", "speedup_at_1pct_ppl", "ppl_dense", "ppl_policy",
             "prefill_tokens_per_s_ours", "prefill_tokens_per_s_llamasharp", "decode_tokens_per_s_ours", "decode_tokens_per_s_llamasharp",
             "kv_bytes_ratio", "model", "threads", "date", "notes",
+            "speculative_speedup_agent", "jump_forward_speedup", "prefix_cache_ttft_ratio",
         ];
         Assert.Equal(keys, json.EnumerateObject().Select(p => p.Name));
         Assert.Equal(JsonValueKind.Number, json.GetProperty("dense_achieved_over_raw_flops").ValueKind);

@@ -27,7 +27,7 @@ internal static class MatmulProbe
         int up = config.FeedForward == FeedForwardKind.SwiGlu ? 2 * config.IntermediateSize : config.IntermediateSize;
         var shapes = new (long In, long Out)[] { (d, qkv), (q, d), (d, up), (config.IntermediateSize, d) };
         var inputs = shapes.Select(s => torch.randn(1, tokens, s.In)).ToArray();
-        var weights = shapes.Select(s => torch.randn(s.Out, s.In) * 0.02).ToArray();
+        var weights = shapes.Select(s => RandomWeight(s.Out, s.In)).ToArray();
         double flops = config.NumLayers * shapes.Sum(s => 2.0 * tokens * s.In * s.Out);
         void Run()
         {
@@ -49,7 +49,7 @@ internal static class MatmulProbe
             ("qkv", d, qkv), ("attn-out", q, d), ("mlp-up", d, up), ("mlp-down", config.IntermediateSize, d),
         };
         var inputs = shapes.Select(s => torch.randn(1, tokens, s.In)).ToArray();
-        var weights = shapes.Select(s => torch.randn(s.Out, s.In) * 0.02).ToArray();
+        var weights = shapes.Select(s => RandomWeight(s.Out, s.In)).ToArray();
         var perShape = shapes.Select(_ => new List<double>()).ToArray();
         var whole = new List<double>();
         void One(int i) { using var y = torch.nn.functional.linear(inputs[i], weights[i]); }
@@ -69,5 +69,12 @@ internal static class MatmulProbe
         }
         var results = shapes.Select((s, i) => new MatmulShape(s.Name, tokens, s.In, s.Out, 2.0 * tokens * s.In * s.Out, Summary.Of(perShape[i]))).ToList();
         return new MatmulResult(results, results.Sum(r => r.Flops), Summary.Of(whole));
+    }
+
+    // The scale Scalar is held in a using local: one made inside the expression could be finalized during the native call.
+    private static torch.Tensor RandomWeight(long outFeatures, long inFeatures)
+    {
+        using var scale = 0.02.ToScalar();
+        return torch.randn(outFeatures, inFeatures).mul_(scale);
     }
 }

@@ -45,18 +45,18 @@ public sealed class PolicyCalibrator
             var window = ids.Skip(begin).Take(Math.Min(windowLength, transformer.Config.MaxPositions)).ToArray();
             if (window.Length < 2) break;
             using var scope = torch.NewDisposeScope();
-            var positions = torch.arange(window.Length, torch.int64, transformer.Device);
+            var positions = TensorScalars.Range(window.Length, torch.int64, transformer.Device);
             var h = transformer.Embed(torch.tensor(window.Select(x => (long)x).ToArray(), [1, window.Length], torch.int64, transformer.Device), positions);
             for (int l = 0; l < layers; l++)
             {
                 var output = transformer.Blocks[l].Forward(new BlockInput { Hidden = h, Positions = positions, FirstPosition = 0, NeedMaxAttention = true });
                 var next = output.Hidden;
                 var drift = (next - h).norm(-1, false).squeeze(0);
-                if (driftMode == DriftMode.Relative) drift = drift / h.norm(-1, false).squeeze(0).clamp_min(1e-12);
+                if (driftMode == DriftMode.Relative) drift = drift / TensorScalars.ClampedMin(h.norm(-1, false).squeeze(0), 1e-12);
                 var entropy = runner.ExactEntropy(next, stats);
                 var later = next.narrow(1, 1, window.Length - 1);
                 var adjacent = (later - next.narrow(1, 0, window.Length - 1)).norm(-1, false).squeeze(0);
-                if (relativeFusionDistance) adjacent = adjacent / later.norm(-1, false).squeeze(0).clamp_min(1e-12);
+                if (relativeFusionDistance) adjacent = adjacent / TensorScalars.ClampedMin(later.norm(-1, false).squeeze(0), 1e-12);
                 var d = drift.data<float>().ToArray();
                 var e = entropy.data<float>().ToArray();
                 // The causal relevance the runtime's τ_kv test reads: row i, column i of the running maximum (keys are the window's positions in order).

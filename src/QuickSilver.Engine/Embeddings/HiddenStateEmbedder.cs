@@ -37,7 +37,7 @@ public sealed class HiddenStateEmbedder
         using var scope = torch.NewDisposeScope();
         using var noGrad = torch.no_grad();
         var tokens = torch.tensor(ids.Take(t).Select(i => (long)i).ToArray(), [1, t], torch.int64, transformer.Device); // (1, T)
-        var positions = torch.arange(t, torch.int64, transformer.Device); // (T)
+        var positions = TensorScalars.Range(t, torch.int64, transformer.Device); // (T)
         var h = transformer.Embed(tokens, positions); // (1, T, d)
         foreach (TransformerBlock block in transformer.Blocks)
         {
@@ -46,7 +46,7 @@ public sealed class HiddenStateEmbedder
         // The BOS position carries no content and a large, text-independent state (an attention sink): leave it out of the mean.
         int skip = t > 1 && ids[0] == _model.Tokenizer.BosTokenId ? 1 : 0;
         var pooled = transformer.FinalNorm.Apply(h).narrow(1, skip, t - skip).mean([1]).squeeze(0); // (d)
-        var unit = pooled / pooled.norm().clamp_min(1e-12);
+        var unit = pooled / TensorScalars.ClampedMin(pooled.norm(), 1e-12);
         return unit.to(torch.float32).cpu().data<float>().ToArray();
     }
 }

@@ -42,13 +42,14 @@ internal sealed class ModelSequence : Sequence
     {
         var input = PrepareStep(tokens, lastRowOnly, logitsFrom);
         using var output = Model.Runner.Run(input);
-        return CompleteStep(tokens, lastRowOnly, output, logitsFrom);
+        return CompleteStep(tokens, lastRowOnly, logitsFrom, output);
     }
 
     /// <summary>The forward input that runs <paramref name="tokens"/> after the held ones (a batched step runs several at once).</summary>
     internal ForwardInput PrepareStep(IReadOnlyList<int> tokens, bool lastRowOnly, int logitsFrom = 0)
     {
         Validate(tokens);
+        logitsFrom = lastRowOnly ? 0 : Math.Clamp(logitsFrom, 0, tokens.Count - 1);
         int start = Length;
         // A prompt is known in full, so a phrase protects all of its tokens; a continuation sees its own tokens and what
         // came before, as teacher-forced evaluation does.
@@ -58,28 +59,21 @@ internal sealed class ModelSequence : Sequence
         Traces?.Add(trace!);
         return new ForwardInput
         {
-            TokenIds = tokens, StartPosition = start, Cache = Cache, Plan = Plan, Flags = flags, AllLogits = !lastRowOnly, LogitsFrom = Rows(tokens, lastRowOnly, logitsFrom).From, Stats = Stats, Trace = trace,
+            TokenIds = tokens, StartPosition = start, Cache = Cache, Plan = Plan, Flags = flags, AllLogits = !lastRowOnly, LogitsFrom = logitsFrom, Stats = Stats, Trace = trace,
         };
     }
 
     /// <summary>Appends <paramref name="tokens"/> once their pass ran and copies its logits to the host.</summary>
-    internal StepLogits CompleteStep(IReadOnlyList<int> tokens, bool lastRowOnly, ForwardOutput output, int logitsFrom = 0)
+    internal StepLogits CompleteStep(IReadOnlyList<int> tokens, bool lastRowOnly, int logitsFrom, ForwardOutput output)
     {
         Append(tokens);
-        int rows = Rows(tokens, lastRowOnly, logitsFrom).Count;
-        // The one host copy per step: sampling and constraints run on the host. A path that ignores LogitsFrom returns
-        // every row; its tail is what was asked for.
+        logitsFrom = lastRowOnly ? 0 : Math.Clamp(logitsFrom, 0, tokens.Count - 1);
+        // The one host copy per step: sampling and constraints run on the host.
+        int rows = lastRowOnly ? 1 : tokens.Count - logitsFrom;
+        // A path that ignores LogitsFrom returns every row; its tail is what was asked for.
         using var wanted = output.Logits.shape[0] > rows ? output.Logits.narrow(0, output.Logits.shape[0] - rows, rows) : output.Logits.alias();
         using var flat = wanted.reshape(-1); // (rows·V)
         return new StepLogits(flat.data<float>().ToArray(), rows);
-    }
-
-    /// <summary>The first logits row a step asks for and how many rows come back: the last only for a prompt, else [from, count).</summary>
-    private static (int From, int Count) Rows(IReadOnlyList<int> tokens, bool lastRowOnly, int logitsFrom)
-    {
-        if (lastRowOnly) return (0, 1);
-        int from = Math.Clamp(logitsFrom, 0, tokens.Count - 1);
-        return (from, tokens.Count - from);
     }
 
     /// <summary>Records the first <paramref name="count"/> prompt tokens as held after their K/V was restored into <see cref="Cache"/>.</summary>
@@ -90,7 +84,7 @@ internal sealed class ModelSequence : Sequence
         Append([.. prompt.Take(count)]);
     }
 
-    protected override void OnTruncate(int length) => Cache.TruncateFrom(length);
+        protected override void OnTruncate(int length) => Cache.TruncateFrom(length);
 
     protected override void Dispose(bool disposing)
     {

@@ -34,7 +34,7 @@ internal sealed class StepExecutor(LanguageModel model)
         var outputs = model.Runner.RunBatch(inputs);
         try
         {
-            for (int i = 0; i < batch.Count; i++) results[i] = owned[i].CompleteStep(batch[i].Tokens, batch[i].LastRowOnly, outputs[i], batch[i].LogitsFrom);
+            for (int i = 0; i < batch.Count; i++) results[i] = owned[i].CompleteStep(batch[i].Tokens, batch[i].LastRowOnly, batch[i].LogitsFrom, outputs[i]);
         }
         finally
         {

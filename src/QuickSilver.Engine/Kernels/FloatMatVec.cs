@@ -41,6 +41,14 @@ public static unsafe class FloatMatVec
         }
     }
 
+    /// <summary>Managed-span overload of <see cref="MultiplyRows(float*, int, int, ReadOnlySpan{float}, int, Span{float}, int)"/>.</summary>
+    /// <exception cref="ArgumentException">A span is shorter than the shape says.</exception>
+    public static void MultiplyRows(ReadOnlySpan<float> weights, int rows, int columns, ReadOnlySpan<float> x, int n, Span<float> y, int threads)
+    {
+        if (weights.Length < (long)rows * columns) throw new ArgumentException($"Weights need {(long)rows * columns} values, got {weights.Length}.", nameof(weights));
+        fixed (float* w = weights) MultiplyRows(w, rows, columns, x, n, y, threads);
+    }
+
     /// <summary>
     /// Y (n × rows) = X·Wᵀ for <paramref name="n"/> activation rows X (n × columns): the batched decode product, one row
     /// per sequence. Each weight row is read from memory once for all activation rows, and every (weight row, activation

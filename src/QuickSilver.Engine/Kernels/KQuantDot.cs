@@ -23,7 +23,7 @@ internal static unsafe partial class KQuantDot
     {
         GgufTensorType.Q4_K => isa switch
         {
-            KernelIsa.Avx512 => Q4_KAvx512(w, a, sa, sums, nb),
+            KernelIsa.Avx512 => KernelSettings.DecodeKernel ? Q4_KWide(w, a, sa, sums, nb) : Q4_KAvx512(w, a, sa, sums, nb),
             KernelIsa.Avx2 => Q4_KAvx2(w, a, sa, sums, nb),
             _ => Q4_KScalar(w, a, sa, sums, nb),
         },
@@ -35,7 +35,7 @@ internal static unsafe partial class KQuantDot
         },
         GgufTensorType.Q5_K => isa switch
         {
-            KernelIsa.Avx512 => Q5_KAvx512(w, a, sa, sums, nb),
+            KernelIsa.Avx512 => KernelSettings.DecodeKernel ? Q5_KWide(w, a, sa, sums, nb) : Q5_KAvx512(w, a, sa, sums, nb),
             KernelIsa.Avx2 => Q5_KAvx2(w, a, sa, sums, nb),
             _ => Q5_KScalar(w, a, sa, sums, nb),
         },

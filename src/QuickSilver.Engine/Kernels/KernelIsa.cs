@@ -13,8 +13,8 @@ public enum KernelIsa
     /// <summary>256-bit AVX2 (maddubs/madd), two blocks in flight.</summary>
     Avx2,
     /// <summary>
-    /// 512-bit AVX-512 BW (maddubs/madd), two blocks per instruction. .NET 10 exposes vpdpbusd only as VEX AVX-VNNI and
-    /// AVX10, not as AVX512_VNNI, so a Cascade/Ice Lake class CPU cannot use it from managed code.
+    /// 512-bit AVX-512 BW. .NET 10 exposes vpdpbusd only through AVX-VNNI (256-bit, EVEX-encoded where AVX-512 is present)
+    /// and AVX10, not as a 512-bit AVX512_VNNI class; the decode kernel uses the 256-bit form where the CPU has it.
     /// </summary>
     Avx512,
 }
@@ -53,6 +53,41 @@ public static class KernelSettings
             _threads = value;
         }
     }
+
+    private static int _gemmMinTokens = 32;
+
+    /// <summary>
+    /// Activation rows of one sequence's segment from which a product takes the matrix-matrix (GEMM) kernel instead of
+    /// the matrix-vector (decode) kernel (default 32). Applied per sequence, never to a batch's total, so a batched decode
+    /// step always takes the per-row kernel and equals the sequence decoded alone bit for bit.
+    /// </summary>
+    public static int GemmMinTokens
+    {
+        get => _gemmMinTokens;
+        set
+        {
+            ArgumentOutOfRangeException.ThrowIfLessThan(value, 1);
+            _gemmMinTokens = value;
+        }
+    }
+
+    /// <summary>
+    /// Whether products of at least <see cref="GemmMinTokens"/> rows use the register-blocked int8 GEMM where the CPU has
+    /// AVX-512 BW (default true); false keeps every product on the per-row kernels.
+    /// </summary>
+    public static bool MatrixMatrix { get; set; } = true;
+
+    /// <summary>
+    /// Whether Q8_0/Q4_0 products on the <see cref="KernelIsa.Avx512"/> path use the 16-blocks-per-step decode kernel
+    /// (default true); false keeps the earlier two-blocks-per-step row dot, for comparison in benchmarks.
+    /// </summary>
+    public static bool DecodeKernel { get; set; } = true;
+
+    /// <summary>
+    /// Whether matrix-vector products fork onto persistent worker threads that spin briefly between products (see
+    /// <see cref="RowFork"/>) instead of Parallel.For; the spinning costs CPU on a machine shared with other work.
+    /// </summary>
+    public static bool PersistentWorkers { get; set; }
 
     /// <summary>Whether this CPU can run <paramref name="isa"/>.</summary>
     public static bool IsSupported(KernelIsa isa) => isa switch

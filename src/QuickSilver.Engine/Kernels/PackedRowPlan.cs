@@ -13,15 +13,20 @@ internal sealed class PackedRowPlan
     /// <summary>Threads the plan was made for.</summary>
     public int Threads { get; }
 
-    /// <summary>Splits the rows of <paramref name="parts"/> (stacked top to bottom) into up to <paramref name="threads"/> equal shares.</summary>
+    /// <summary>
+    /// Splits the rows of <paramref name="parts"/> (stacked top to bottom) into up to <paramref name="threads"/> shares of
+    /// about equal bytes: decode streams every weight byte once, so a share's time goes with its bytes, and the parts of a
+    /// stack may differ in bytes per row (q|k in Q4_K with v in Q6_K).
+    /// </summary>
     public static PackedRowPlan Create(IReadOnlyList<QuantizedMatrix> parts, int threads)
     {
         long rows = parts.Sum(p => (long)p.Rows), values = parts.Sum(p => (long)p.Rows * p.Columns);
         int shares = (int)Math.Clamp(Math.Min(threads, values / FloatMatVec.ParallelThreshold), 1, Math.Max(1, rows));
+        long[] bounds = ByteBalancedBounds(parts, shares);
         var result = new (QuantizedMatrix, int)[shares][];
         for (int s = 0; s < shares; s++)
         {
-            long from = rows * s / shares, to = rows * (s + 1) / shares;
+            long from = bounds[s], to = bounds[s + 1];
             var share = new List<(QuantizedMatrix, int)>();
             long at = 0;
             foreach (var part in parts)
@@ -33,6 +38,31 @@ internal sealed class PackedRowPlan
             result[s] = [.. share];
         }
         return new PackedRowPlan(result, threads);
+    }
+
+    /// <summary>Stacked-row indices cutting <paramref name="parts"/> into <paramref name="shares"/> runs of about equal bytes (first 0, last all rows).</summary>
+    internal static long[] ByteBalancedBounds(IReadOnlyList<QuantizedMatrix> parts, int shares)
+    {
+        long total = parts.Sum(p => p.ByteSize);
+        var bounds = new long[shares + 1];
+        for (int s = 1; s <= shares; s++)
+        {
+            long target = total * s / shares, bytesBefore = 0, rowsBefore = 0;
+            bounds[s] = parts.Sum(p => (long)p.Rows);
+            foreach (var part in parts)
+            {
+                if (s < shares && target < bytesBefore + part.ByteSize)
+                {
+                    long rowBytes = part.ByteSize / part.Rows;
+                    bounds[s] = rowsBefore + (((target - bytesBefore) + (rowBytes / 2)) / rowBytes);
+                    break;
+                }
+                bytesBefore += part.ByteSize;
+                rowsBefore += part.Rows;
+            }
+            bounds[s] = Math.Max(bounds[s], bounds[s - 1]);
+        }
+        return bounds;
     }
 
     /// <summary>
@@ -65,7 +95,7 @@ internal sealed class PackedRowPlan
                 }
             }
             if (_shares.Length == 1) Run(0);
-            else Parallel.For(0, _shares.Length, new ParallelOptions { MaxDegreeOfParallelism = _shares.Length }, Run);
+            else RowFork.For(_shares.Length, Run);
         }
     }
 
@@ -87,7 +117,7 @@ internal sealed class PackedRowPlan
                 foreach (var (slice, offset) in _shares[s]) QuantizedMatMul.MultiplyExact(slice, row, n, span, simd, 1, outFeatures, offset);
             }
             if (_shares.Length == 1) Run(0);
-            else Parallel.For(0, _shares.Length, new ParallelOptions { MaxDegreeOfParallelism = _shares.Length }, Run);
+            else RowFork.For(_shares.Length, Run);
         }
     }
 }

@@ -40,6 +40,28 @@ public sealed class Q8Activations
     /// </summary>
     internal int[] Q4Offsets { get; private set; } = [];
 
+    /// <summary>Blocks per row rounded up to 16: the row stride of <see cref="PaddedScales"/> and <see cref="BlockSums"/>.</summary>
+    internal int PaddedBlocks => (BlocksPerRow + 15) / 16 * 16;
+
+    /// <summary>Bytes per row of <see cref="Q4Order"/>: blocks rounded up to 4, 32 codes each.</summary>
+    internal int Q4RowBytes => (BlocksPerRow + 3) / 4 * 128;
+
+    /// <summary>
+    /// Block scales with each row padded with zeros to <see cref="PaddedBlocks"/>, so <see cref="DecodeMatVec"/> loads 16
+    /// at once and a row's last partial step multiplies by zero instead of reading the next row.
+    /// </summary>
+    internal float[] PaddedScales { get; private set; } = [];
+
+    /// <summary>Σq per block, rows padded with zeros like <see cref="PaddedScales"/>: the bias of an offset weight code.</summary>
+    internal int[] BlockSums { get; private set; } = [];
+
+    /// <summary>
+    /// Codes in the order of a 64-byte load of four Q4_0 blocks' nibbles: per group of four blocks, the first halves
+    /// (elements 0..15 of blocks 0..3, which meet the low nibbles) then the second halves (16..31, the high nibbles).
+    /// Rows are padded with zeros to <see cref="Q4RowBytes"/>.
+    /// </summary>
+    internal sbyte[] Q4Order { get; private set; } = [];
+
     /// <summary>Quantizes <paramref name="rows"/> rows of <paramref name="columns"/> values.</summary>
     /// <exception cref="ArgumentException"><paramref name="columns"/> is not a positive multiple of 32, or the source is too short.</exception>
     public void Quantize(ReadOnlySpan<float> source, int rows, int columns)
@@ -50,8 +72,25 @@ public sealed class Q8Activations
         long count = (long)rows * columns;
         if (source.Length < count) throw new ArgumentException($"Need {count} values, got {source.Length}.", nameof(source));
         Ensure(rows, columns);
-        int blocks = (int)(count / BlockSize);
-        for (int b = 0; b < blocks; b++) QuantizeBlock(source.Slice(b * BlockSize, BlockSize), b);
+        int nb = BlocksPerRow, padded = PaddedBlocks, q4Bytes = Q4RowBytes;
+        for (int r = 0; r < rows; r++)
+        {
+            // Padding first: a row's last partial step reads it as zeros.
+            PaddedScales.AsSpan((r * padded) + nb, padded - nb).Clear();
+            BlockSums.AsSpan((r * padded) + nb, padded - nb).Clear();
+            Q4Order.AsSpan((r * q4Bytes) + (nb / 4 * 128), q4Bytes - (nb / 4 * 128)).Clear();
+            for (int j = 0; j < nb; j++)
+            {
+                int block = (r * nb) + j;
+                int sum = QuantizeBlock(source.Slice(block * BlockSize, BlockSize), block);
+                PaddedScales[(r * padded) + j] = Scales[block];
+                BlockSums[(r * padded) + j] = sum;
+                // Group j/4, slot j%4: first half at 16·slot, second half 64 bytes further.
+                int at = (r * q4Bytes) + (j / 4 * 128) + (j % 4 * 16);
+                Codes.AsSpan(block * BlockSize, 16).CopyTo(Q4Order.AsSpan(at, 16));
+                Codes.AsSpan((block * BlockSize) + 16, 16).CopyTo(Q4Order.AsSpan(at + 64, 16));
+            }
+        }
     }
 
     private void Ensure(int rows, int columns)
@@ -65,9 +104,15 @@ public sealed class Q8Activations
             Scales = GC.AllocateUninitializedArray<float>((int)(count / BlockSize), pinned: true);
             Q4Offsets = GC.AllocateArray<int>((int)(count / BlockSize * 8), pinned: true);
         }
+        if (PaddedScales.Length < rows * PaddedBlocks)
+        {
+            PaddedScales = GC.AllocateUninitializedArray<float>(rows * PaddedBlocks, pinned: true);
+            BlockSums = GC.AllocateUninitializedArray<int>(rows * PaddedBlocks, pinned: true);
+        }
+        if (Q4Order.Length < (long)rows * Q4RowBytes) Q4Order = GC.AllocateUninitializedArray<sbyte>(rows * Q4RowBytes, pinned: true);
     }
 
-    private void QuantizeBlock(ReadOnlySpan<float> x, int block)
+    private int QuantizeBlock(ReadOnlySpan<float> x, int block)
     {
         Span<sbyte> codes = Codes.AsSpan(block * BlockSize, BlockSize);
         int sum;
@@ -93,6 +138,7 @@ public sealed class Q8Activations
             for (int i = 0; i < BlockSize; i++) Negated[(block * BlockSize) + i] = (sbyte)-codes[i];
         }
         Q4Offsets[block * 8] = -8 * sum;
+        return sum;
     }
 
     /// <summary>The scalar definition of one block (the reference for the vector path): returns Σq.</summary>

@@ -26,6 +26,7 @@ public static unsafe partial class QuantizedMatMul
         long needed = ((long)Math.Max(0, activations.Rows - 1) * outputStride) + outputOffset + weights.Rows;
         if (output.Length < needed) throw new ArgumentException($"Output needs {needed} values, got {output.Length}.", nameof(output));
         if (!KernelSettings.IsSupported(isa)) throw new PlatformNotSupportedException($"Kernel path {isa} is not supported on this CPU.");
+        if (TryGemm(weights, activations, output, isa, threads, outputStride, outputOffset)) return;
         fixed (float* y = output)
         {
             var job = new KJob(weights, activations, y + outputOffset, isa, outputStride);
@@ -36,8 +37,7 @@ public static unsafe partial class QuantizedMatMul
                 return;
             }
             int rows = weights.Rows;
-            Parallel.For(0, parts, new ParallelOptions { MaxDegreeOfParallelism = parts }, p =>
-                job.Run((int)((long)rows * p / parts), (int)((long)rows * (p + 1) / parts)));
+            RowFork.For(parts, p => job.Run((int)((long)rows * p / parts), (int)((long)rows * (p + 1) / parts)));
         }
     }
 
@@ -53,7 +53,9 @@ public static unsafe partial class QuantizedMatMul
             fixed (short* sums = activations.Sums)
             {
                 byte* w = w0 + ((long)weights.FirstRow * rowBytes);
-                bool four = KQuantDot.HasDot4(type, isa);
+                // Four activation rows per weight-row pass round differently from one, so only a GEMM-sized call may
+                // take them: below GemmMinTokens every (row, token) must equal the token alone bit for bit.
+                bool four = KQuantDot.HasDot4(type, isa) && n >= KernelSettings.GemmMinTokens;
                 float* results = stackalloc float[4];
                 for (int tile = rowStart; tile < rowEnd; tile += RowTile)
                 {

@@ -40,6 +40,9 @@ public static unsafe partial class QuantizedMatMul
         if (!KernelSettings.IsSupported(isa)) throw new PlatformNotSupportedException($"Kernel path {isa} is not supported on this CPU.");
         if (!QuantizedMatrix.IsSplit(weights.Type) && !LegacyBlockDot.Handles(weights.Type))
             throw new ArgumentException($"{weights.Type} weights multiply 256-value Q8_K activations ({nameof(Q8KActivations)}), not 32-value ones.", nameof(activations));
+        // GEMM dispatch (kpre): activations.Rows >= KernelSettings.GemmMinTokens (one sequence's segment) goes to the
+        // matrix-matrix kernel here; fewer rows stay on the per-row decode kernel below.
+        if (TryGemm(weights, activations, output, isa, threads, outputStride, outputOffset)) return;
         fixed (float* y = output)
         {
             var job = new Job(weights, activations, y + outputOffset, isa, outputStride);
@@ -50,11 +53,7 @@ public static unsafe partial class QuantizedMatMul
                 return;
             }
             int rows = weights.Rows;
-            Parallel.For(0, parts, new ParallelOptions { MaxDegreeOfParallelism = parts }, p =>
-            {
-                int start = (int)((long)rows * p / parts), end = (int)((long)rows * (p + 1) / parts);
-                job.Run(start, end);
-            });
+            RowFork.For(parts, p => job.Run((int)((long)rows * p / parts), (int)((long)rows * (p + 1) / parts)));
         }
     }
 
@@ -186,10 +185,19 @@ public static unsafe partial class QuantizedMatMul
         return sum;
     }
 
+    /// <summary>Whether <paramref name="type"/> on <paramref name="isa"/> takes <see cref="DecodeMatVec"/>.</summary>
+    internal static bool UsesDecodeKernel(GgufTensorType type, KernelIsa isa) =>
+        isa == KernelIsa.Avx512 && KernelSettings.DecodeKernel && DecodeMatVec.IsSupported && DecodeMatVec.Handles(type);
+
     private readonly struct Job(QuantizedMatrix weights, Q8Activations activations, float* output, KernelIsa isa, int outRows)
     {
         public void Run(int rowStart, int rowEnd)
         {
+            if (UsesDecodeKernel(weights.Type, isa))
+            {
+                DecodeMatVec.Run(weights, activations, output, outRows, rowStart, rowEnd);
+                return;
+            }
             int nb = weights.BlocksPerRow, rowBytes = weights.RowCodeBytes, n = activations.Rows, columns = weights.Columns;
             bool q8 = weights.Type == GgufTensorType.Q8_0, q4 = weights.Type == GgufTensorType.Q4_0;
             fixed (byte* w0 = weights.Codes)

@@ -28,7 +28,7 @@ public static class Attention
         long nkv = k.shape[1];
         long groups = nh / nkv;
         // The kernel divides by √hs; a different scale is folded into the queries.
-        if (options.Scale is double scale) q = q * (scale * Math.Sqrt(hs));
+        if (options.Scale is double scale) q = TensorScalars.Times(q, scale * Math.Sqrt(hs));
         if (options.Window is not null) (causalSquare, seesAllKeys) = (false, false);
         torch.Tensor result;
         if (causalSquare)
@@ -82,8 +82,8 @@ public static class Attention
     {
         using var scope = torch.NewDisposeScope();
         var distance = queryPositions.unsqueeze(1) - keyPositions.unsqueeze(0); // (T, Nk)
-        var allowed = distance >= 0;
-        if (window is int w) allowed = allowed.logical_and(distance < w);
+        var allowed = TensorScalars.AtLeast(distance, 0);
+        if (window is int w) allowed = allowed.logical_and(TensorScalars.Below(distance, w));
         return allowed.MoveToOuterDisposeScope();
     }
 
@@ -96,10 +96,10 @@ public static class Attention
         long groups = nh / nkv;
         var kr = groups == 1 ? k : k.repeat_interleave(groups, 1); // (B, nh, Nk, hs)
         var vr = groups == 1 ? v : v.repeat_interleave(groups, 1);
-        var scores = q.matmul(kr.transpose(-2, -1)) * (options.Scale ?? 1.0 / Math.Sqrt(hs)); // (B, nh, T, Nk)
-        if (options.SoftCap > 0) scores = (scores / options.SoftCap).tanh() * options.SoftCap;
+        var scores = TensorScalars.Times(q.matmul(kr.transpose(-2, -1)), options.Scale ?? 1.0 / Math.Sqrt(hs)); // (B, nh, T, Nk)
+        if (options.SoftCap > 0) scores = TensorScalars.Times(TensorScalars.DividedBy(scores, options.SoftCap).tanh(), options.SoftCap);
         var allowed = Allowed(queryPositions, keyPositions, options.Window); // (T, Nk)
-        scores = scores.masked_fill(allowed.logical_not(), float.NegativeInfinity);
+        scores = TensorScalars.MaskedFill(scores, allowed.logical_not(), double.NegativeInfinity);
         var probs = scores.softmax(-1);
         var output = probs.matmul(vr); // (B, nh, T, hs)
         return (output.MoveToOuterDisposeScope(), probs.MoveToOuterDisposeScope());

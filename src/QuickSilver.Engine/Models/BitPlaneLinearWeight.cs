@@ -90,7 +90,7 @@ public sealed class BitPlaneLinearWeight : LinearWeight
             Interlocked.Add(ref s_bytesRead, part.BytesRead(widest));
             offset += part.Rows;
         }
-        if (bias is not null) y.add_(bias);
+        if (bias is not null) TensorScalars.AddInPlace(y, bias);
         shape[^1] = outFeatures;
         return y.view(shape).MoveToOuterDisposeScope(); // (…, out)
     }

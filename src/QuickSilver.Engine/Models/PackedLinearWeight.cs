@@ -127,7 +127,7 @@ public sealed class PackedLinearWeight : LinearWeight
                 offset += part.Rows;
             }
         }
-        if (bias is not null) y.add_(bias);
+        if (bias is not null) TensorScalars.AddInPlace(y, bias);
         shape[^1] = outFeatures;
         return y.view(shape).MoveToOuterDisposeScope(); // (…, out)
     }

@@ -19,8 +19,8 @@ public sealed unsafe class RmsNormalization : INormalization, IRowNormalization
     public torch.Tensor Apply(torch.Tensor x)
     {
         using var scope = torch.NewDisposeScope();
-        var meanSquare = x.pow(2).mean([-1], keepdim: true);
-        return (x * torch.rsqrt(meanSquare + _eps) * _weight).MoveToOuterDisposeScope();
+        var meanSquare = TensorScalars.Power(x, 2).mean([-1], keepdim: true);
+        return (x * torch.rsqrt(TensorScalars.Plus(meanSquare, _eps)) * _weight).MoveToOuterDisposeScope();
     }
 
     /// <inheritdoc />

@@ -27,15 +27,15 @@ public sealed unsafe class RotaryEmbedding : IPositionRotation, IRowRotation
         _half = r / 2;
         using var scope = torch.NewDisposeScope();
         // Frequencies in float64, then cast: float32 pow drifts by ~1e-6 at long positions.
-        var inv = torch.pow(theta, -torch.arange(0, r, 2, dtype: torch.float64) / r); // (r/2)
+        var inv = TensorScalars.PowerOf(theta, -TensorScalars.DividedBy(TensorScalars.Range(0, r, 2, torch.float64), r)); // (r/2)
         if (scaling?.FactorsFor(maxPositions) is { } factors)
             inv = inv / torch.tensor(factors.Select(f => (double)f).ToArray(), torch.float64);
-        var pos = torch.arange(maxPositions, dtype: torch.float64) * (scaling?.PositionScale ?? 1.0); // (P)
+        var pos = TensorScalars.Times(TensorScalars.Range(maxPositions, torch.float64), scaling?.PositionScale ?? 1.0); // (P)
         var angles = torch.outer(pos, inv); // (P, r/2)
         var both = torch.cat([angles, angles], 1); // (P, r)
         double magnitude = scaling?.AttentionFactor ?? 1.0;
-        _cos = (both.cos() * magnitude).to(torch.float32).to(device).DetachFromDisposeScope();
-        _sin = (both.sin() * magnitude).to(torch.float32).to(device).DetachFromDisposeScope();
+        _cos = TensorScalars.Times(both.cos(), magnitude).to(torch.float32).to(device).DetachFromDisposeScope();
+        _sin = TensorScalars.Times(both.sin(), magnitude).to(torch.float32).to(device).DetachFromDisposeScope();
     }
 
     /// <inheritdoc />
@@ -49,7 +49,7 @@ public sealed unsafe class RotaryEmbedding : IPositionRotation, IRowRotation
         var first = part.narrow(-1, 0, _half);
         var second = part.narrow(-1, _half, _half);
         var rotated = torch.cat([-second, first], -1); // rotate_half(part)
-        var result = part * cos + rotated * sin;
+        var result = TensorScalars.Sum(part * cos, rotated * sin);
         if (width != _rotated) result = torch.cat([result, x.narrow(-1, _rotated, width - _rotated)], -1); // (B, T, n, hs)
         return result.MoveToOuterDisposeScope();
     }

@@ -37,7 +37,7 @@ public sealed class StackedLinearWeight : LinearWeight
     {
         using var scope = torch.NewDisposeScope();
         var y = torch.cat(_parts.Select(p => p.Apply(x)).ToArray(), -1); // (…, out)
-        if (bias is not null) y = y + bias;
+        if (bias is not null) y = TensorScalars.Sum(y, bias);
         return y.MoveToOuterDisposeScope();
     }
 

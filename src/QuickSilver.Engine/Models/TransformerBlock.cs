@@ -186,8 +186,8 @@ public sealed partial class TransformerBlock : IDisposable
     {
         long b = x.shape[0], t = x.shape[1];
         var merged = attended.transpose(1, 2).reshape(b, t, _queryWidth); // (B, T, nh·hs)
-        var h = x + Normalize(_extras.PostAttentionNorm, _out.Apply(merged, _outBias));
-        return h + Normalize(_extras.PostMlpNorm, _mlp.Apply(_mlpNorm.Apply(h)));
+        var h = TensorScalars.Sum(x, Normalize(_extras.PostAttentionNorm, _out.Apply(merged, _outBias)));
+        return TensorScalars.Sum(h, Normalize(_extras.PostMlpNorm, _mlp.Apply(_mlpNorm.Apply(h))));
     }
 
     /// <summary>K/V (1, nkv, Tp, hs) of frozen hidden states (1, Tp, d): CALM-style propagation for halted tokens.</summary>

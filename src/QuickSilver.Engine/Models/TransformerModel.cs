@@ -173,8 +173,8 @@ public sealed partial class TransformerModel : IDisposable
         var h = _embedding is PackedLinearWeight packed
             ? packed.GatherRows(ids).to(Device) // (B, T, d)
             : ((DenseLinearWeight)_embedding).Weight.index_select(0, ids.reshape(-1)).view(ids.shape[0], ids.shape[1], -1); // (B, T, d)
-        if (Config.EmbeddingScale != 1f) h = h * Config.EmbeddingScale;
-        if (_positionEmbedding is not null) h = h + _positionEmbedding.index_select(0, positions).unsqueeze(0);
+        if (Config.EmbeddingScale != 1f) h = TensorScalars.Times(h, Config.EmbeddingScale);
+        if (_positionEmbedding is not null) h = TensorScalars.Sum(h, _positionEmbedding.index_select(0, positions).unsqueeze(0));
         return h.MoveToOuterDisposeScope();
     }
 
@@ -184,7 +184,7 @@ public sealed partial class TransformerModel : IDisposable
         using var scope = torch.NewDisposeScope();
         var logits = _head.Apply(FinalNorm.Apply(hidden));
         float cap = Config.FinalLogitSoftCap;
-        if (cap > 0) logits = (logits / cap).tanh() * cap;
+        if (cap > 0) logits = TensorScalars.Times(TensorScalars.DividedBy(logits, cap).tanh(), cap);
         return logits.MoveToOuterDisposeScope();
     }
 

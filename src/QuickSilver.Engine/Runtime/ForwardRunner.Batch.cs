@@ -73,7 +73,7 @@ public sealed partial class ForwardRunner
         for (int i = 0; i < count; i++) { offsets[i] = rows; rows += inputs[i].TokenIds.Count; }
 
         var ids = torch.tensor(inputs.SelectMany(x => x.TokenIds).Select(id => (long)id).ToArray(), [1, rows], torch.int64, device); // (1, N)
-        var positions = inputs.Select(x => torch.arange(x.StartPosition, x.StartPosition + x.TokenIds.Count, torch.int64, device)).ToArray();
+        var positions = inputs.Select(x => TensorScalars.Range(x.StartPosition, x.StartPosition + x.TokenIds.Count, torch.int64, device)).ToArray();
         var h = _model.Embed(ids, torch.cat(positions, 0)); // (1, N, d)
         for (int l = 0; l < layers; l++)
         {

@@ -53,7 +53,7 @@ public sealed partial class ForwardRunner
             for (int n = 0; n < count; n++) _model.EmbedRow(input.TokenIds[n], start + n, hidden.Slice(n * d, d));
             for (int l = 0; l < layers; l++)
             {
-                _model.Blocks[l].ForwardConsecutiveRows(hidden, count, start, cache[l]);
+                _model.Blocks[l].ForwardRows(hidden, count, start, cache[l]);
                 cache.MarkWritten(l, start, count);
             }
             // Rows before LogitsFrom need no logits (forced tokens): the head, the widest product, skips them.

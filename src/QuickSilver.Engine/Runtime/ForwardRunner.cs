@@ -77,7 +77,7 @@ public sealed partial class ForwardRunner
         ArgumentNullException.ThrowIfNull(ids);
         using var scope = torch.NewDisposeScope();
         long t = ids.shape[1];
-        var positions = torch.arange(t, torch.int64, _model.Device);
+        var positions = TensorScalars.Range(t, torch.int64, _model.Device);
         var h = _model.Embed(ids, positions);
         foreach (var block in _model.Blocks)
             h = block.Forward(new BlockInput { Hidden = h, Positions = positions, FirstPosition = 0 }).Hidden;
@@ -89,7 +89,7 @@ public sealed partial class ForwardRunner
         using var scope = torch.NewDisposeScope();
         int t = input.TokenIds.Count, start = input.StartPosition;
         var ids = torch.tensor(input.TokenIds.Select(i => (long)i).ToArray(), [1, t], torch.int64, _model.Device);
-        var positions = torch.arange(start, start + t, torch.int64, _model.Device);
+        var positions = TensorScalars.Range(start, start + t, torch.int64, _model.Device);
         var h = _model.Embed(ids, positions);
         for (int l = 0; l < _model.Blocks.Count; l++)
         {
@@ -151,7 +151,7 @@ public sealed partial class ForwardRunner
         var device = _model.Device;
 
         var ids = torch.tensor(input.TokenIds.Select(i => (long)i).ToArray(), [1, t], torch.int64, device);
-        var positions = torch.arange(start, start + t, torch.int64, device);
+        var positions = TensorScalars.Range(start, start + t, torch.int64, device);
         var h = _model.Embed(ids, positions); // (1, T, d): master copy; halted and absorbed tokens stay frozen here
 
         var active = Enumerable.Range(0, t).ToList();  // local indices still running, in position order
@@ -162,7 +162,7 @@ public sealed partial class ForwardRunner
         var bits = Enumerable.Repeat(32, t).ToArray();  // 32 = full precision
         var similarity = policy.Fusion.Enabled && policy.Fusion.AttentionSimilarityThreshold is not null
             ? new AttentionSimilarity(t, policy.Fusion.AttentionWindow) : null;
-        torch.Tensor activeIdx = torch.arange(t, torch.int64, device);
+        torch.Tensor activeIdx = TensorScalars.Range(t, torch.int64, device);
         bool activeChanged = false;
         AddDenseFlops(stats, t, start, actualToo: false);
 
@@ -358,10 +358,10 @@ public sealed partial class ForwardRunner
         stats.RouterFlops += 3.0 * width * ta;
         if (halting.DriftMode == DriftMode.Relative)
         {
-            drift = drift / before.norm(-1, false).squeeze(0).clamp_min(1e-12);
+            drift = drift / TensorScalars.ClampedMin(before.norm(-1, false).squeeze(0), 1e-12);
             stats.RouterFlops += 2.0 * width * ta;
         }
-        var driftOk = drift < halting.DriftThreshold;
+        var driftOk = TensorScalars.Below(drift, (double)halting.DriftThreshold);
 
         float[] entropy = new float[ta];
         Array.Fill(entropy, float.NaN);
@@ -432,7 +432,7 @@ public sealed partial class ForwardRunner
             // α ∝ each member's top logit-lens probability.
             var pe = _model.Logits(e).softmax(-1).amax([-1], keepdim: true);
             var pl = _model.Logits(l).softmax(-1).amax([-1], keepdim: true);
-            merged = (pe * e + pl * l) / (pe + pl);
+            merged = TensorScalars.Sum(pe * e, pl * l) / TensorScalars.Sum(pe, pl);
             stats.RouterFlops += 2 * pairs.Count * (_model.HeadFlopsPerToken + 3.0 * _model.Config.VocabSize);
         }
         else if (fusion.Weighting == FusionWeighting.Attention && block.MaxAttention is not null)
@@ -450,15 +450,15 @@ public sealed partial class ForwardRunner
             {
                 var targets = torch.tensor(members.Select(m => (long)(start + active[m])).ToArray(), torch.int64, device); // (P)
                 var columns = keyPositions.unsqueeze(0).eq(targets.unsqueeze(1)).to(torch.int64).argmax(1); // (P)
-                return flat.index_select(0, (laterRows * nk) + columns).view(1, -1, 1); // (1, P, 1)
+                return flat.index_select(0, TensorScalars.Sum(TensorScalars.Times(laterRows, nk), columns)).view(1, -1, 1); // (1, P, 1)
             }
             var ae = Received(pairs.Select(p => p.Earlier));
             var al = Received(pairs.Select(p => p.Later));
-            merged = (ae * e + al * l) / (ae + al).clamp_min(1e-12);
+            merged = TensorScalars.Sum(ae * e, al * l) / TensorScalars.ClampedMin(TensorScalars.Sum(ae, al), 1e-12);
         }
         else
         {
-            merged = (e + l) / 2;
+            merged = TensorScalars.DividedBy(TensorScalars.Sum(e, l), 2);
         }
         stats.RouterFlops += 3.0 * states.shape[2] * pairs.Count;
         // The super-token sits at the later position; the absorbed token keeps its own (pre-merge) frozen state.

@@ -30,7 +30,7 @@ internal static class FusionPairing
         stats.RouterFlops += 3.0 * width * (ta - 1);
         if (fusion.RelativeDistance)
         {
-            distance = distance / later.norm(-1, false).squeeze(0).clamp_min(1e-12);
+            distance = distance / TensorScalars.ClampedMin(later.norm(-1, false).squeeze(0), 1e-12);
             stats.RouterFlops += 2.0 * width * (ta - 1);
         }
         var adjacent = distance.data<float>().ToArray(); // host sync: the pairing is decided on the host
@@ -81,7 +81,7 @@ internal static class FusionPairing
         var li = torch.tensor(candidates.Select(c => (long)c.Later).ToArray(), torch.int64, states.device);
         var le = states.index_select(1, li);
         var dist = (le - states.index_select(1, ei)).norm(-1, false).squeeze(0);
-        if (fusion.RelativeDistance) dist = dist / le.norm(-1, false).squeeze(0).clamp_min(1e-12);
+        if (fusion.RelativeDistance) dist = dist / TensorScalars.ClampedMin(le.norm(-1, false).squeeze(0), 1e-12);
         stats.RouterHostSyncs++;
         stats.RouterFlops += 5.0 * states.shape[2] * candidates.Count;
         return dist.data<float>().ToArray();

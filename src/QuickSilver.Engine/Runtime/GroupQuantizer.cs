@@ -29,9 +29,9 @@ public static class GroupQuantizer
         var min = grouped.amin([-1], keepdim: true);
         var max = grouped.amax([-1], keepdim: true);
         double levels = (1 << bits) - 1;
-        var scale = ((max - min) / levels).clamp_min(1e-12);
-        var codes = ((grouped - min) / scale).round().clamp(0, levels);
-        return (codes * scale + min).reshape(shape).MoveToOuterDisposeScope();
+        var scale = TensorScalars.ClampedMin(TensorScalars.DividedBy(max - min, levels), 1e-12);
+        var codes = TensorScalars.Clamped(((grouped - min) / scale).round(), 0, levels);
+        return TensorScalars.Sum(codes * scale, min).reshape(shape).MoveToOuterDisposeScope();
     }
 
     /// <summary>The worst-case absolute error of <see cref="FakeQuantize"/> for a group spanning <paramref name="range"/>: half a step.</summary>

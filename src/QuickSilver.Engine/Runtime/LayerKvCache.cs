@@ -152,7 +152,7 @@ public sealed partial class LayerKvCache : IDisposable
             return;
         }
         using var scope = torch.NewDisposeScope();
-        var keep = (_positions.narrow(0, 0, _count) < position).nonzero().squeeze(1); // host sync: rare (prefix reuse only)
+        var keep = TensorScalars.Below(_positions.narrow(0, 0, _count), position).nonzero().squeeze(1); // host sync: rare (prefix reuse only)
         int kept = (int)keep.shape[0];
         if (kept == _count) return;
         var k = _keys.narrow(2, 0, _count).index_select(2, keep);
@@ -184,7 +184,7 @@ public sealed partial class LayerKvCache : IDisposable
             }
             else if (source._count > 0)
             {
-                var keep = (positions < position).nonzero().squeeze(1); // host sync: once per restored prefix
+                var keep = TensorScalars.Below(positions, position).nonzero().squeeze(1); // host sync: once per restored prefix
                 if (keep.shape[0] > 0)
                     AppendFloat(source._keys.narrow(2, 0, source._count).index_select(2, keep), source._values.narrow(2, 0, source._count).index_select(2, keep), positions.index_select(0, keep));
             }
@@ -204,7 +204,7 @@ public sealed partial class LayerKvCache : IDisposable
     {
         if (_count == 0) return true;
         using var scope = torch.NewDisposeScope();
-        return _positions.narrow(0, 0, _count).equal(torch.arange(_count, torch.int64, _device)).all().item<bool>();
+        return _positions.narrow(0, 0, _count).equal(TensorScalars.Range(_count, torch.int64, _device)).all().item<bool>();
     }
 
     /// <summary>Forgets every entry.</summary>

@@ -134,7 +134,7 @@ internal sealed class PackedKvRegion : IDisposable
     {
         if (Count == 0) return;
         using var scope = torch.NewDisposeScope();
-        var keep = (_positions.narrow(0, 0, Count) < position).nonzero().squeeze(1);
+        var keep = TensorScalars.Below(_positions.narrow(0, 0, Count), position).nonzero().squeeze(1);
         int kept = (int)keep.shape[0];
         if (kept == Count) return;
         foreach (var buffer in new[] { _keyCodes, _valueCodes, _keyScale, _keyMin, _valueScale, _valueMin })
@@ -149,7 +149,7 @@ internal sealed class PackedKvRegion : IDisposable
         Count = 0;
         if (source.Count == 0) return;
         using var scope = torch.NewDisposeScope();
-        var keep = (source._positions.narrow(0, 0, source.Count) < position).nonzero().squeeze(1);
+        var keep = TensorScalars.Below(source._positions.narrow(0, 0, source.Count), position).nonzero().squeeze(1);
         int kept = (int)keep.shape[0];
         if (kept == 0) return;
         EnsureCapacity(kept);
@@ -170,8 +170,8 @@ internal sealed class PackedKvRegion : IDisposable
         var min = grouped.amin([-1], keepdim: true).to(torch.float16).to(torch.float32);
         var max = grouped.amax([-1], keepdim: true);
         int levels = (1 << _bits) - 1;
-        var scale = ((max - min) / levels).clamp_min(1e-4).to(torch.float16).to(torch.float32);
-        var codes = ((grouped - min) / scale).round().clamp(0, levels).to(torch.int32).reshape(1, _kvHeads, n, _bytesPerRow, 8 / _bits);
+        var scale = TensorScalars.ClampedMin(TensorScalars.DividedBy(max - min, levels), 1e-4).to(torch.float16).to(torch.float32);
+        var codes = TensorScalars.Clamped(((grouped - min) / scale).round(), 0, levels).to(torch.int32).reshape(1, _kvHeads, n, _bytesPerRow, 8 / _bits);
         var shifts = torch.tensor(Enumerable.Range(0, 8 / _bits).Select(i => 1 << (i * _bits)).ToArray(), torch.int32, _device);
         var packed = (codes * shifts).sum(-1).to(torch.uint8); // (1, nkv, n, hs·bits/8)
         return (packed, scale.squeeze(-1).to(torch.float16), min.squeeze(-1).to(torch.float16));
@@ -181,9 +181,10 @@ internal sealed class PackedKvRegion : IDisposable
     {
         long n = packed.shape[2];
         var shifts = torch.tensor(Enumerable.Range(0, 8 / _bits).Select(i => 1 << (i * _bits)).ToArray(), torch.int32, _device);
-        var codes = packed.to(torch.int32).unsqueeze(-1).div(shifts, rounding_mode: torch.RoundingMode.floor).remainder(1 << _bits); // (1, nkv, n, bytes, 8/bits)
+        var codes = packed.to(torch.int32).unsqueeze(-1).div(shifts, rounding_mode: torch.RoundingMode.floor);
+        codes = TensorScalars.Remainder(codes, 1 << _bits); // (1, nkv, n, bytes, 8/bits)
         var grouped = codes.reshape(1, _kvHeads, n, _groups, _group).to(torch.float32);
-        return (grouped * scale.to(torch.float32).unsqueeze(-1) + min.to(torch.float32).unsqueeze(-1)).reshape(1, _kvHeads, n, _headDim);
+        return TensorScalars.Sum(grouped * scale.to(torch.float32).unsqueeze(-1), min.to(torch.float32).unsqueeze(-1)).reshape(1, _kvHeads, n, _headDim);
     }
 
     private (torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor) Allocate(int capacity) => (

@@ -234,13 +234,19 @@ public sealed class BatchScheduler : IDisposable
     private void RunAndAdvance(List<SequenceStep> steps, List<Slot> owners)
     {
         IReadOnlyList<StepLogits> logits;
+        var lengths = steps.Select(s => s.Sequence.Length).ToArray();
         try
         {
             logits = _model.Decode(steps);
         }
         catch (Exception) when (steps.Count > 1)
         {
-            // Find the step that failed: each runs alone (a batch is validated before any sequence changes).
+            // Find the step that failed: every sequence goes back to where it stood before the step (a model may have run
+            // some before failing), then each step runs alone.
+            for (int i = 0; i < steps.Count; i++)
+            {
+                if (!steps[i].Sequence.IsDisposed && steps[i].Sequence.Length > lengths[i]) steps[i].Sequence.TruncateTo(lengths[i]);
+            }
             for (int i = 0; i < steps.Count; i++)
             {
                 try { Advance(owners[i], steps[i], _model.Decode([steps[i]])[0]); }
@@ -271,6 +277,7 @@ public sealed class BatchScheduler : IDisposable
             else slot.Pending = null;
             var emitted = slot.Generator.Advance(logits);
             if (emitted.Count > 0) slot.Job.OnTokens(emitted);
+            if (slot.Job.IsComplete) slot.Done = true;
         }
         catch (Exception e)
         {

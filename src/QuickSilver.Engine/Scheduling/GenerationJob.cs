@@ -25,6 +25,12 @@ public abstract class GenerationJob
     /// <summary>Cancels the job.</summary>
     public CancellationToken CancellationToken { get; }
 
+    /// <summary>
+    /// True once the job needs no more tokens although its generator would go on (e.g. a reply ended by a stop text the
+    /// generator does not see); the scheduler then finishes it normally after the current step.
+    /// </summary>
+    protected internal virtual bool IsComplete => false;
+
     /// <summary>Called once on admission: makes the generator (and takes its sequence) on the scheduler's thread.</summary>
     protected internal abstract Generator Start();
 

@@ -87,7 +87,7 @@ public sealed class EarlyExitDrafter
         if (_model.SupportsRows && RowsFit(cache)) return StepRow(cache, token, position);
         using var scope = torch.NewDisposeScope();
         var ids = torch.tensor(new long[] { token }, [1, 1], torch.int64, _model.Device);
-        var positions = torch.arange(position, position + 1, torch.int64, _model.Device);
+        var positions = TensorScalars.Range(position, position + 1, torch.int64, _model.Device);
         var h = _model.Embed(ids, positions); // (1, 1, d)
         for (int l = 0; l < ExitLayer; l++)
             h = _model.Blocks[l].Forward(new BlockInput { Hidden = h, Positions = positions, FirstPosition = position, Cache = cache[l] }).Hidden;

@@ -68,6 +68,7 @@ internal sealed class Accelerator : IDisposable
             if (2 * held < prompt.Count)
             {
                 preparation.RestoredTokens = _model.RestorePrefix(sequence, _prefixes, prompt);
+                preparation.BlockEnd = sequence.Length;
                 preparation.BlockPrefill = true;
             }
         }
@@ -81,7 +82,7 @@ internal sealed class Accelerator : IDisposable
         ArgumentNullException.ThrowIfNull(preparation);
         if (!preparation.BlockPrefill || preparation.Stored || _prefixes is null || _model is null || preparation.Sequence.IsDisposed) return;
         preparation.Stored = true;
-        _model.StorePrefix(preparation.Sequence, _prefixes, preparation.Prompt);
+        _model.StorePrefix(preparation.Sequence, _prefixes, preparation.Prompt, preparation.BlockEnd);
     }
 
     /// <summary>Adds the accelerations' counts to <paramref name="usage"/> and the preparation's time to its latencies.</summary>
@@ -120,6 +121,9 @@ internal sealed class Accelerator : IDisposable
 
         /// <summary>Whether the prompt was prefilled in prefix-cache blocks (so it may be stored).</summary>
         public bool BlockPrefill { get; set; }
+
+        /// <summary>Positions the block prefill covered (restored or run in block passes): what may be stored.</summary>
+        public int BlockEnd { get; set; }
 
         public bool Stored { get; set; }
 

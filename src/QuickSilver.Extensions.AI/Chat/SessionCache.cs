@@ -8,14 +8,18 @@ namespace QuickSilver.Extensions.AI.Chat;
 /// conversation's sequence; one without gets the anonymous sequence sharing the longest token prefix with its prompt, provided
 /// that prefix covers at least half of what the session holds (so a shared template header alone does not take over another
 /// exchange's cache); otherwise a fresh one. A sequence computed under other options (policy, protected ids) is replaced, since
-/// its cache is not valid for the request. Beyond <see cref="Capacity"/> sequences, the least recently used one is disposed.
-/// Used only from the decode worker thread, so it needs no locking.
+/// its cache is not valid for the request. Beyond <see cref="Capacity"/> sequences, the least recently used idle one is disposed.
+/// A sequence is busy from <see cref="Acquire"/> until <see cref="Release"/>: concurrent requests of one batch never share a
+/// K/V cache (a request whose conversation is busy gets a fresh sequence that is disposed on release), and a busy sequence is
+/// never evicted (the cache may exceed its capacity while more requests than that run). Used only from the batch scheduler's
+/// thread, so it needs no locking.
 /// </summary>
 internal sealed class SessionCache(IQuickSilverBackend backend, int capacity) : IDisposable
 {
     private const string AnonymousPrefix = "\0anonymous:";
 
     private readonly LinkedList<Entry> _lru = new();   // most recently used first
+    private readonly HashSet<Sequence> _temporary = new(ReferenceEqualityComparer.Instance);
     private long _anonymousCounter;
 
     public int Capacity { get; } = capacity >= 1 ? capacity : throw new ArgumentOutOfRangeException(nameof(capacity), capacity, "MaxCachedConversations must be at least 1.");
@@ -27,7 +31,7 @@ internal sealed class SessionCache(IQuickSilverBackend backend, int capacity) : 
 
     public IEnumerable<string> Keys => _lru.Select(e => e.Key);
 
-    /// <summary>Returns the sequence to use for this prompt under <paramref name="options"/> and marks it most recently used.</summary>
+    /// <summary>Returns the sequence to use for this prompt under <paramref name="options"/>, marks it busy and most recently used.</summary>
     public Sequence Acquire(string? conversationId, IReadOnlyList<int> promptIds, SequenceOptions options)
     {
         string key = options.CacheKey();
@@ -35,13 +39,20 @@ internal sealed class SessionCache(IQuickSilverBackend backend, int capacity) : 
         if (conversationId is not null)
         {
             node = Find(e => e.Key == conversationId);
+            if (node is { Value.Busy: true })
+            {
+                // The conversation runs already: this request gets its own K/V, not kept afterwards.
+                Sequence temporary = backend.Steps.CreateSequence(options);
+                _temporary.Add(temporary);
+                return temporary;
+            }
         }
         else
         {
             int best = 0;
             for (LinkedListNode<Entry>? n = _lru.First; n is not null; n = n.Next)
             {
-                if (!n.Value.Key.StartsWith(AnonymousPrefix, StringComparison.Ordinal)) continue;
+                if (n.Value.Busy || !n.Value.Key.StartsWith(AnonymousPrefix, StringComparison.Ordinal)) continue;
                 if (n.Value.Sequence.CacheKey != key) continue;
                 IReadOnlyList<int> cached = n.Value.Sequence.Tokens;
                 int common = CommonPrefix(cached, promptIds);
@@ -55,13 +66,7 @@ internal sealed class SessionCache(IQuickSilverBackend backend, int capacity) : 
 
         if (node is null)
         {
-            while (_lru.Count >= Capacity)
-            {
-                Entry victim = _lru.Last!.Value;
-                _lru.RemoveLast();
-                victim.Sequence.Dispose();
-                Evictions++;
-            }
+            Trim(Capacity - 1);
             string name = conversationId ?? AnonymousPrefix + Interlocked.Increment(ref _anonymousCounter);
             node = _lru.AddFirst(new Entry(name, backend.Steps.CreateSequence(options)));
         }
@@ -75,7 +80,43 @@ internal sealed class SessionCache(IQuickSilverBackend backend, int capacity) : 
                 node.Value.Sequence = backend.Steps.CreateSequence(options);
             }
         }
+        node.Value.Busy = true;
         return node.Value.Sequence;
+    }
+
+    /// <summary>Ends a request's use of <paramref name="sequence"/>: it becomes idle (a temporary one is disposed).</summary>
+    public void Release(Sequence sequence)
+    {
+        if (_temporary.Remove(sequence))
+        {
+            sequence.Dispose();
+            TemporaryDisposed++;
+            return;
+        }
+        if (Find(e => ReferenceEquals(e.Sequence, sequence)) is { } node) node.Value.Busy = false;
+        Trim(Capacity);
+    }
+
+    /// <summary>Temporary sequences (for a conversation that was already running) disposed on release so far.</summary>
+    public long TemporaryDisposed { get; private set; }
+
+    /// <summary>Sequences in use by running requests.</summary>
+    public int BusyCount => _lru.Count(e => e.Busy) + _temporary.Count;
+
+    /// <summary>Disposes least recently used idle sequences until at most <paramref name="count"/> remain (busy ones stay).</summary>
+    private void Trim(int count)
+    {
+        for (LinkedListNode<Entry>? n = _lru.Last; n is not null && _lru.Count > count;)
+        {
+            LinkedListNode<Entry>? previous = n.Previous;
+            if (!n.Value.Busy)
+            {
+                _lru.Remove(n);
+                n.Value.Sequence.Dispose();
+                Evictions++;
+            }
+            n = previous;
+        }
     }
 
     public bool Contains(string conversationId) => Find(e => e.Key == conversationId) is not null;
@@ -83,7 +124,9 @@ internal sealed class SessionCache(IQuickSilverBackend backend, int capacity) : 
     public void Dispose()
     {
         foreach (Entry entry in _lru) entry.Sequence.Dispose();
+        foreach (Sequence sequence in _temporary) sequence.Dispose();
         _lru.Clear();
+        _temporary.Clear();
     }
 
     internal static int CommonPrefix(IReadOnlyList<int> a, IReadOnlyList<int> b)
@@ -107,5 +150,8 @@ internal sealed class SessionCache(IQuickSilverBackend backend, int capacity) : 
         public string Key { get; } = key;
 
         public Sequence Sequence { get; set; } = sequence;
+
+        /// <summary>A running request holds it.</summary>
+        public bool Busy { get; set; }
     }
 }

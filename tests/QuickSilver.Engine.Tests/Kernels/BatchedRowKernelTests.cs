@@ -3,7 +3,7 @@ using QuickSilver.Engine.Kernels;
 namespace QuickSilver.Engine.Tests.Kernels;
 
 /// <summary>
-/// <see cref="FloatMatVec.MultiplyRows"/>: every (weight row, activation row) result is bit-identical to the one-row kernel,
+/// <c>FloatMatVec.MultiplyRows</c>: every (weight row, activation row) result is bit-identical to the one-row kernel,
 /// whatever the number of rows and wherever the row sits (ragged row pairs, token pairs and column tails), and agrees with
 /// the scalar reference.
 /// </summary>

@@ -33,7 +33,7 @@ public sealed class PackedFormatKernelTests
     {
         var random = new Random(17 + (int)type);
         int values = BlockFormats.Get(type).BlockValues;
-        foreach (var (rows, blocks, tokens) in new[] { (1, 1, 1), (37, 3, 1), (5, 5, 3), (18, 2, 2), (19, 2, 9) })
+        foreach (var (rows, blocks, tokens) in new[] { (1, 1, 1), (37, 3, 1), (5, 5, 3), (18, 2, 2), (19, 2, 9), (3, 2, 35) })
         {
             int columns = blocks * values;
             var weights = RandomMatrix(random, type, rows, columns);

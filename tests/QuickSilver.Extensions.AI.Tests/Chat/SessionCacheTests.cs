@@ -74,4 +74,27 @@ public class SessionCacheTests
         Assert.Equal(0, SessionCache.CommonPrefix([], [1]));
         Assert.Equal(3, SessionCache.CommonPrefix([1, 2, 3], [1, 2, 3]));
     }
+
+    [Fact]
+    public void Busy_sessions_are_never_shared_nor_evicted()
+    {
+        var backend = new FakeBackend();
+        using var cache = new SessionCache(backend, capacity: 1);
+        var options = new QuickSilver.Engine.Generation.SequenceOptions();
+        var first = cache.Acquire("c1", [1, 2, 3], options);
+        var again = cache.Acquire("c1", [1, 2, 3], options);   // the conversation is running: a temporary sequence
+        Assert.NotSame(first, again);
+        var other = cache.Acquire("c2", [4, 5], options);      // over capacity, but c1 is busy so it stays
+        Assert.Equal(2, cache.Count);
+        Assert.Equal(3, cache.BusyCount);
+        cache.Release(again);
+        Assert.True(again.IsDisposed);
+        Assert.Equal(1, cache.TemporaryDisposed);
+        cache.Release(first);                                   // back within capacity: the idle least recent one goes
+        Assert.Equal(1, cache.Count);
+        Assert.True(first.IsDisposed);
+        Assert.False(other.IsDisposed);
+        cache.Release(other);
+        Assert.Equal(0, cache.BusyCount);
+    }
 }

@@ -70,9 +70,13 @@ internal abstract class ScriptedStepModel(ITokenizer tokenizer, int contextLengt
         Gate?.Wait();
     }
 
+    /// <summary>The most steps one batched call carried (continuous batching puts concurrent requests in one call).</summary>
+    public int MaxBatchSeen { get; private set; }
+
     public IReadOnlyList<StepLogits> Decode(IReadOnlyList<SequenceStep> batch)
     {
         _threads[Environment.CurrentManagedThreadId] = true;
+        MaxBatchSeen = Math.Max(MaxBatchSeen, batch.Count);
         var results = new List<StepLogits>(batch.Count);
         foreach (SequenceStep step in batch)
         {

@@ -1,0 +1,82 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+using QuickSilver.Engine.Quantization;
+
+namespace QuickSilver.Engine.Kernels;
+
+/// <summary>
+/// The AVX-512 decode paths of Q4_K and Q5_K with no scalar work per sub-block: the twelve packed 6-bit scale/min bytes
+/// are unpacked with three 32-bit words (as ggml does), each chunk's two sub-block scales come from one word permute of
+/// the block's eight scales, and the minimum's term Σ_j min_j·Σa_j is a vector multiply of the eight mins by the pairs
+/// of 16-value activation sums, accumulated in float lanes across blocks (no horizontal sum per block).
+/// </summary>
+internal static unsafe partial class KQuantDot
+{
+    private static float Q4_KWide(byte* w, sbyte* a, float* sa, short* sums, int nb) => Q45_KWide(w, a, sa, sums, nb, fifthBit: false);
+
+    private static float Q5_KWide(byte* w, sbyte* a, float* sa, short* sums, int nb) => Q45_KWide(w, a, sa, sums, nb, fifthBit: true);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static float Q45_KWide(byte* w, sbyte* a, float* sa, short* sums, int nb, bool fifthBit)
+    {
+        float* half = HalfPointer;
+        int blockBytes = fifthBit ? BlockQ5_K.Bytes : BlockQ4_K.Bytes;
+        var low = Vector256.Create((byte)0x0F);
+        var fifth = Vector256.Create((byte)0x10);
+        // Word-permute indices: chunk c multiplies sub-block 2c's scale in its low 16 words and 2c+1's in the high 16.
+        var index0 = Vector512.Create(Vector256.Create((short)0), Vector256.Create((short)1));
+        var step = Vector512.Create((short)2);
+        var ones = Vector256.Create((short)1);
+        var acc = Vector512<float>.Zero;
+        var mins = Vector256<float>.Zero;
+        for (int b = 0; b < nb; b++)
+        {
+            byte* x = w + ((long)b * blockBytes);
+            sbyte* q8 = a + (b * 256);
+            Unpack(x + 4, out var scales8, out var mins8);
+            var scales = Vector512.Create(Avx2.ConvertToVector256Int16(scales8).GetLower()); // 8 scales as words, in every 128 bits
+            // Σ_j min_j · (Σa over 32 values) with the two 16-value sums of sub-block j paired by madd.
+            var pairSums = Avx2.MultiplyAddAdjacent(Avx.LoadVector256(sums + (b * 16)), ones);
+            var minTerms = Avx2.MultiplyLow(pairSums, Avx2.ConvertToVector256Int32(mins8));
+            mins = Fma.MultiplyAdd(Avx.ConvertToVector256Single(minTerms), Vector256.Create(half[*(ushort*)(x + 2)] * sa[b]), mins);
+            byte* qs = x + (fifthBit ? 48 : 16);
+            var qh = fifthBit ? Avx.LoadVector256(x + 16).AsUInt16() : default;
+            var sumi = Vector512<int>.Zero;
+            var index = index0;
+            for (int c = 0; c < 4; c++)
+            {
+                var q = Avx.LoadVector256(qs + (32 * c));
+                var lo = q & low;
+                var hi = Avx2.ShiftRightLogical(q.AsUInt16(), 4).AsByte() & low;
+                if (fifthBit)
+                {
+                    lo |= Avx2.ShiftLeftLogical(qh, 4).AsByte() & fifth;
+                    hi |= Avx2.ShiftLeftLogical(qh, 3).AsByte() & fifth;
+                    qh = Avx2.ShiftRightLogical(qh, 2);
+                }
+                var products = Avx512BW.MultiplyAddAdjacent(Vector512.Create(lo, hi), Avx512BW.LoadVector512(q8 + (64 * c)));
+                sumi += Avx512BW.MultiplyAddAdjacent(products, Avx512BW.PermuteVar32x16(scales, index));
+                index += step;
+            }
+            acc = Avx512F.FusedMultiplyAdd(Avx512F.ConvertToVector512Single(sumi), Vector512.Create(half[*(ushort*)x] * sa[b]), acc);
+        }
+        return Vector512.Sum(acc) - Vector256.Sum(mins);
+    }
+
+    /// <summary>
+    /// Q4_K/Q5_K's twelve packed bytes → eight 6-bit scales and eight mins as bytes (the same values as
+    /// <see cref="ScalesAndMins"/>): bytes 0..3 hold scales 0..3 and mins 0..3 in their low 6 bits and the top 2 bits of
+    /// scales/mins 4..7; bytes 8..11 hold the low 4 bits of scales 4..7 (low nibble) and mins 4..7 (high nibble).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Unpack(byte* packed, out Vector128<byte> scales, out Vector128<byte> mins)
+    {
+        uint u0 = *(uint*)packed, u1 = *(uint*)(packed + 4), u2 = *(uint*)(packed + 8);
+        uint scalesLow = u0 & 0x3F3F3F3F, minsLow = u1 & 0x3F3F3F3F;
+        uint scalesHigh = (u2 & 0x0F0F0F0F) | (((u0 >> 6) & 0x03030303) << 4);
+        uint minsHigh = ((u2 >> 4) & 0x0F0F0F0F) | (((u1 >> 6) & 0x03030303) << 4);
+        scales = Vector128.CreateScalar(scalesLow | ((ulong)scalesHigh << 32)).AsByte();
+        mins = Vector128.CreateScalar(minsLow | ((ulong)minsHigh << 32)).AsByte();
+    }
+}

@@ -72,6 +72,19 @@ public class LosslessAccelerationTests(Stories260KFixture fixture) : IClassFixtu
     };
 
     [Fact]
+    public async Task Jump_forward_forces_keys_on_stories260K_and_keeps_the_reply()
+    {
+        using var schema = JsonDocument.Parse("""{"type":"object","properties":{"mood":{"type":"string","enum":["happy","sad"]},"friend":{"type":"boolean"}},"required":["mood","friend"]}""");
+        var options = new ChatOptions { MaxOutputTokens = 40, ResponseFormat = ChatResponseFormat.ForJsonSchema(schema.RootElement.Clone(), "story") };
+        using var plain = Client(false, false, false);
+        using var fast = Client(false, false, true);
+        ChatResponse expected = await plain.GetResponseAsync(Ask("Once upon a time"), options);
+        ChatResponse actual = await fast.GetResponseAsync(Ask("Once upon a time"), options);
+        Assert.Equal(expected.Text, actual.Text);
+        Assert.True(actual.Usage!.AdditionalCounts!["quicksilver.forced_tokens"] > 0, actual.Text);
+    }
+
+    [Fact]
     public async Task Prefix_cache_hit_reply_equals_the_uncached_reply()
     {
         string system = string.Join(" ", Enumerable.Repeat("The little dog liked to play in the sun with the kind old man.", 6));

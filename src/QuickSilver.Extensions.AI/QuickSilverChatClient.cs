@@ -86,6 +86,7 @@ public sealed class QuickSilverChatClient : IChatClient
     private readonly PromptBuilder _promptBuilder;
     private readonly PromptBuilder? _toolPromptBuilder;
     private readonly SessionCache _sessions;
+    private readonly Accelerator _accelerator;
     private readonly int[] _turnEndIds;
     private readonly Dictionary<int, string> _visibleSpecials;
     private readonly CancellationTokenSource _shutdown = new();
@@ -129,7 +130,8 @@ public sealed class QuickSilverChatClient : IChatClient
         _turnEndIds = TurnEndTokens.For(backend.Tokenizer);
         _visibleSpecials = ToolCallRouting.VisibleSpecials(backend.Tokenizer, (_toolPromptBuilder ?? _promptBuilder).Protocol);
         _sessions = new SessionCache(backend, options.MaxCachedConversations);
-        _jobs = new ChatJobContext(backend, _sessions, _visibleSpecials, _logger, _metrics, NewUpdate);
+        _accelerator = new Accelerator(backend, options);
+        _jobs = new ChatJobContext(backend, _sessions, _visibleSpecials, _logger, _metrics, NewUpdate, _accelerator);
         _scheduler = new BatchScheduler(backend.Steps, new BatchSchedulerOptions
         {
             MaxBatchSize = options.MaxBatchSize,
@@ -239,6 +241,7 @@ public sealed class QuickSilverChatClient : IChatClient
         // Running and queued requests end cancelled; each gives its session back on the scheduler's thread.
         _scheduler.Dispose();
         _sessions.Dispose();
+        _accelerator.Dispose();
         _metrics.Dispose();
         if (_ownsBackend) _backend.Dispose();
         _shutdown.Dispose();

@@ -38,10 +38,19 @@ public static class QuickSilverChatOptionKeys
     public const string RepetitionPenalty = "quicksilver.repetitionPenalty";
     /// <summary>true: collect the per-token trace (halting layer, drift and entropy series, K/V writes, fusion partner, bits); the final update carries it under <see cref="QuickSilverChatClient.TraceKey"/>. Costs host syncs.</summary>
     public const string Trace = "quicksilver.trace";
+    /// <summary>true/false: prompt-lookup drafting for this request (default <see cref="QuickSilverOptions.PromptLookup"/>).</summary>
+    public const string PromptLookup = "quicksilver.promptLookup";
+    /// <summary>true/false: early-exit drafting for this request (default <see cref="QuickSilverOptions.EarlyExitDrafting"/>).</summary>
+    public const string EarlyExitDrafting = "quicksilver.earlyExitDrafting";
+    /// <summary>true/false: jump-forward for this request (default <see cref="QuickSilverOptions.JumpForward"/>).</summary>
+    public const string JumpForward = "quicksilver.jumpForward";
+    /// <summary>1 to 31: most draft tokens per step for this request (default <see cref="QuickSilverOptions.MaxDraftTokens"/>).</summary>
+    public const string MaxDraftTokens = "quicksilver.maxDraftTokens";
 
     internal static IReadOnlyList<string> All { get; } =
     [
         Policy, Mechanisms, Halting, KvSkip, Fusion, Quantization, DriftThreshold, EntropyThreshold, KvAttentionThreshold,
         FusionDistanceThreshold, QuantizationLowThreshold, QuantizationHighThreshold, ProtectedWords, RepetitionPenalty, Trace,
+        PromptLookup, EarlyExitDrafting, JumpForward, MaxDraftTokens,
     ];
 }

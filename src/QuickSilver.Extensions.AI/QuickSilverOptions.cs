@@ -64,6 +64,27 @@ public sealed class QuickSilverOptions
     /// <summary>Longest string (in characters) a constrained JSON value may have, unless its schema sets maxLength.</summary>
     public int MaxConstrainedStringLength { get; set; } = 128;
 
+    /// <summary>
+    /// Prompt-lookup drafting: tokens that followed an earlier occurrence of the context's last n-gram are verified in one
+    /// step (pays when replies copy their input: tool arguments, quotes, code edits). Lossless: the reply is unchanged.
+    /// </summary>
+    public bool PromptLookup { get; set; } = true;
+    /// <summary>
+    /// Self-speculative early exit: QuickSilver's halting layer drafts tokens the full model verifies in one step (dense
+    /// requests only). Lossless; off by default since on small models the shallow passes rarely pay.
+    /// </summary>
+    public bool EarlyExitDrafting { get; set; }
+    /// <summary>Jump-forward: tokens a JSON or tool-call constraint forces are appended in one step without sampling. Lossless.</summary>
+    public bool JumpForward { get; set; } = true;
+    /// <summary>Most draft tokens verified per step (1 to 31).</summary>
+    public int MaxDraftTokens { get; set; } = 8;
+    /// <summary>
+    /// Bytes of K/V kept for prompt prefixes shared across conversations (system prompts, tool lists, documents), LRU-evicted;
+    /// 0 turns the prefix cache off. With it on, new conversations prefill in blocks of <see cref="PrefixCacheBlockTokens"/>.
+    /// </summary>
+    public long PrefixCacheBytes { get; set; }
+    /// <summary>Prefix-cache granularity in tokens (1 to 4096): prefixes are reused and prefilled in whole blocks.</summary>
+    public int PrefixCacheBlockTokens { get; set; } = 64;
     /// <summary>Most requests decoded together in one batched step (continuous batching); at least 1. Default 8.</summary>
     public int MaxBatchSize { get; set; } = 8;
     /// <summary>Most prompt tokens prefilled per step, between decode steps of the running requests; at least 1. Default 256.</summary>

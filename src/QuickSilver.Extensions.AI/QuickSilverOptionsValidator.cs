@@ -177,6 +177,18 @@ public sealed partial class QuickSilverOptionsValidator : IValidateOptions<Quick
         {
             yield return $"{p}MaxConstrainedStringLength must be at least 1 (got {options.MaxConstrainedStringLength}).";
         }
+        if (options.MaxDraftTokens < 1 || options.MaxDraftTokens > 31)
+        {
+            yield return $"{p}MaxDraftTokens must be between 1 and 31 (got {options.MaxDraftTokens}): a step verifies at most 31 tokens.";
+        }
+        if (options.PrefixCacheBytes < 0)
+        {
+            yield return $"{p}PrefixCacheBytes must be 0 (off) or positive (got {options.PrefixCacheBytes}).";
+        }
+        if (options.PrefixCacheBlockTokens < 1 || options.PrefixCacheBlockTokens > 4096)
+        {
+            yield return $"{p}PrefixCacheBlockTokens must be between 1 and 4096 (got {options.PrefixCacheBlockTokens}).";
+        }
     }
 
     /// <summary>A path as given, plus where it resolves when it is relative (to the current directory here; the DI path resolver has made it absolute against the content root already).</summary>

@@ -3,6 +3,8 @@ using QuickSilver.Cli.Infrastructure;
 using QuickSilver.Engine;
 using QuickSilver.Engine.Generation;
 using QuickSilver.Engine.Speculative;
+using Microsoft.Extensions.AI;
+using QuickSilver.Extensions.AI;
 using QuickSilver.Extensions.AI.Constraints;
 
 namespace QuickSilver.Cli.Bench;
@@ -14,15 +16,15 @@ namespace QuickSilver.Cli.Bench;
 /// </summary>
 internal static class AccelerationBench
 {
-    /// <summary>Agent-style prompts: a tool call copying spans of the user message, and an answer quoting a retrieved passage.</summary>
-    internal static readonly string[] AgentPrompts =
+    /// <summary>
+    /// Agent-style prompts on stories260K, which cannot follow instructions: the user message (tool call) and the retrieved
+    /// passage (RAG answer) hold text the model itself writes, so that its reply copies spans of them as an agent's tool
+    /// arguments copy the user and a grounded answer quotes its source. {0} is replaced by the model's own greedy text.
+    /// </summary>
+    internal static readonly (string Seed, string Template)[] AgentPrompts =
     [
-        "The user said: please send a note to Lily that says the big red ball is in the park by the tall tree. "
-        + "The tool call is send_note with the text: the big red ball is in the park by the tall tree. "
-        + "Then the tool call is send_note with the text:",
-        "Passage: Once upon a time, there was a little girl named Lily. She loved to play with her red ball in the park. "
-        + "One day, she lost her ball under a big tree. Question: What did Lily love? Answer: Lily loved to play with her red ball in the park. "
-        + "Question: Where did she lose it? Answer:",
+        ("One day, Tom went to the park with his mom.", "The user said: please save this note: {0}\nThe tool call is save_note with the text: One day, Tom went to the park with his mom."),
+        ("Once upon a time, there was a little girl named Lily.", "Passage: {0}\nQuestion: What happened to Lily?\nAnswer: Once upon a time, there was a little girl named Lily."),
     ];
 
     /// <summary>The 6-field schema of jump_forward_speedup: keys, punctuation and most of each value are forced.</summary>
@@ -40,7 +42,7 @@ internal static class AccelerationBench
     /// <summary>Plain decode seconds ÷ speculative decode seconds over the agent prompts (decode only: after the first token).</summary>
     public static double? SpeculativeSpeedup(LanguageModel model, int tokens, int runs, List<string> notes)
     {
-        var prompts = AgentPrompts.Select(p => model.Tokenizer.Encode(p, addBos: true)).ToArray();
+        var prompts = AgentPrompts.Select(p => model.Tokenizer.Encode(p.Template.Replace("{0}", GreedyText(model, p.Seed, 48)), addBos: true)).ToArray();
         List<int>[] plainTokens = [], specTokens = [];
         long drafted = 0, accepted = 0;
         double Decode(bool speculative, List<int>[] outputs)
@@ -74,8 +76,16 @@ internal static class AccelerationBench
             notes.Add("speculative_speedup_agent: speculative tokens differ from plain decoding; not reported.");
             return null;
         }
-        notes.Add($"speculative_speedup_agent: stories260K, {prompts.Length} agent prompts × {tokens} greedy tokens, prompt lookup then early exit (layer {EarlyExitDrafter.DefaultExitLayer(model.Config, null)}), ≤8 drafts/step; identical tokens; {accepted} of {drafted} drafted tokens accepted over all runs; median of {runs} interleaved runs.");
+        notes.Add($"speculative_speedup_agent: stories260K, {prompts.Length} agent prompts (a tool call copying the user's note, a RAG answer quoting a passage; note and passage are the model's own greedy text) × {tokens} greedy tokens, prompt lookup then early exit (layer {EarlyExitDrafter.DefaultExitLayer(model.Config, null)}), ≤8 drafts/step; identical tokens; {accepted} of {drafted} drafted tokens accepted over all runs; median of {runs} interleaved runs.");
         return Summary.Of(ratios).Median;
+    }
+
+    /// <summary><paramref name="seed"/> followed by the model's greedy continuation of it.</summary>
+    private static string GreedyText(LanguageModel model, string seed, int tokens)
+    {
+        using var sequence = model.CreateSequence();
+        var result = new Generator(model, sequence, model.Tokenizer.Encode(seed, addBos: true), new GenerationRequest { MaxNewTokens = tokens }).Run();
+        return seed + model.Tokenizer.Decode(result.Tokens);
     }
 
     /// <summary>Structured-output latency without jump-forward ÷ with it, for the 6-field schema (greedy, whole request).</summary>
@@ -109,6 +119,52 @@ internal static class AccelerationBench
             return null;
         }
         notes.Add($"jump_forward_speedup: {plainTokens.Count}-token reply to a 6-field JSON schema ({forced} tokens forced), greedy, whole-request latency; identical tokens; median of {runs} interleaved runs.");
+        return Summary.Of(ratios).Median;
+    }
+
+    /// <summary>
+    /// Time to first token of a second conversation sharing a ~400-token system prompt and a tool with the first ÷ the first's,
+    /// through the chat client with the prefix cache on (default policy, streaming). Each run uses a fresh client.
+    /// </summary>
+    public static double? PrefixCacheTtftRatio(LanguageModel model, int runs, List<string> notes)
+    {
+        var sentences = new[]
+        {
+            "You are a careful helper for a small town library.", "Answer in short, kind sentences that a child can read.",
+            "When a question is about a book, say its title and where it sits on the shelf.", "Never make up a book that is not in the list.",
+            "If you do not know, say so and suggest asking the librarian.", "The library opens at nine and closes at five every day but Sunday.",
+        };
+        // About 400 tokens of system prompt, sentence by sentence.
+        var system = new System.Text.StringBuilder();
+        for (int i = 0; model.Tokenizer.Encode(system.ToString(), addBos: false).Count < 400; i++) system.Append(sentences[i % sentences.Length]).Append(' ');
+        AIFunction? tool = AIFunctionFactory.Create((string title) => title, "find_book", "Finds a book.");
+        List<ChatMessage> Conversation(string user) => [new(ChatRole.System, system.ToString()), new(ChatRole.User, user)];
+        int systemTokens = model.Tokenizer.Encode(system.ToString(), addBos: false).Count;
+
+        double Ttft(QuickSilverChatClient client, string user, string id)
+        {
+            var response = client.GetResponseAsync(Conversation(user), new ChatOptions { MaxOutputTokens = 2, ConversationId = id, Tools = tool is null ? null : [tool] }).GetAwaiter().GetResult();
+            return response.Usage!.AdditionalCounts![QuickSilverChatClient.TimeToFirstTokenKey] / 1e6;
+        }
+        var ratios = new List<double>();
+        long cached = 0, input = 0;
+        if (model.ContextLength < 600)
+        {
+            notes.Add($"prefix_cache_ttft_ratio: the model's {model.ContextLength}-token context cannot hold a 400-token system prompt plus tools and a reply; measured with the tool left out.");
+            tool = null;
+        }
+        for (int r = -1; r < runs; r++) // round -1 warms up
+        {
+            using var client = new QuickSilverChatClient(model, new QuickSilverOptions { PrefixCacheBytes = 64L << 20 });
+            double first = Ttft(client, "Where is the book about the big red dog?", "first");
+            var second = client.GetResponseAsync(Conversation("Is the library open on Sunday?"), new ChatOptions { MaxOutputTokens = 2, ConversationId = "second", Tools = tool is null ? null : [tool] }).GetAwaiter().GetResult();
+            double secondTtft = second.Usage!.AdditionalCounts![QuickSilverChatClient.TimeToFirstTokenKey] / 1e6;
+            if (r < 0) continue;
+            ratios.Add(secondTtft / first);
+            cached = second.Usage.CachedInputTokenCount ?? 0;
+            input = second.Usage.InputTokenCount ?? 0;
+        }
+        notes.Add($"prefix_cache_ttft_ratio: stories260K through IChatClient (default policy), a {systemTokens}-token system prompt{(tool is null ? "" : " plus one tool")} shared by two conversations; the second reused {cached} of {input} prompt tokens; TTFT from the usage key (restore and block prefill included); median of {runs} fresh clients.");
         return Summary.Of(ratios).Median;
     }
 }

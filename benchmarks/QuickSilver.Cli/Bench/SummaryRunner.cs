@@ -95,6 +95,7 @@ internal static class SummaryRunner
         {
             using var lm = ModelLoader.Load(stories, s.Threads);
             summary["speculative_speedup_agent"] = JsonOutput.Finite(reporter.Task("Speculative decoding (agent workload)", 1, _ => AccelerationBench.SpeculativeSpeedup(lm, Math.Max(s.Tokens, 64), runs, notes)));
+            summary["prefix_cache_ttft_ratio"] = JsonOutput.Finite(reporter.Task("Prefix cache (second conversation)", 1, _ => AccelerationBench.PrefixCacheTtftRatio(lm, runs, notes)));
         }
         using (var tiny = ModelLoader.Load(s.RandomModel, s.Threads))
             summary["jump_forward_speedup"] = JsonOutput.Finite(reporter.Task("Jump-forward (6-field JSON schema)", 1, _ => AccelerationBench.JumpForwardSpeedup(tiny, runs, notes)));

@@ -76,7 +76,15 @@ internal sealed class ModelSequence : Sequence
         return new StepLogits(flat.data<float>().ToArray(), rows);
     }
 
-    protected override void OnTruncate(int length) => Cache.TruncateFrom(length);
+    /// <summary>Records the first <paramref name="count"/> prompt tokens as held after their K/V was restored into <see cref="Cache"/>.</summary>
+    internal void AdoptRestored(IReadOnlyList<int> prompt, int count)
+    {
+        if (count == 0) return;
+        if (Length != 0 || Cache.Length != count) throw new InvalidOperationException("A restored prefix must fill an empty sequence.");
+        Append([.. prompt.Take(count)]);
+    }
+
+        protected override void OnTruncate(int length) => Cache.TruncateFrom(length);
 
     protected override void Dispose(bool disposing)
     {

@@ -18,6 +18,7 @@ internal sealed class ChatGenerationJob : GenerationJob
     private Sequence? _sequence;
     private Generator? _generator;
     private ReplyAssembler? _reply;
+    private Accelerator.Preparation? _prepared;
 
     public ChatGenerationJob(WorkItem item, ChatJobContext context)
         : base(Reservation(item, context.Backend.ContextLength), item.Cancellation.Token)
@@ -42,13 +43,16 @@ internal sealed class ChatGenerationJob : GenerationJob
         var sequenceOptions = new SequenceOptions { Policy = request.Policy, ProtectedTokenIds = request.ProtectedTokenIds, ContextLength = backend.ContextLength };
         _sequence = _context.Sessions.Acquire(_item.Plan.ConversationId, _item.PromptIds, sequenceOptions);
         backend.OnRequestStarting(_item.PromptIds, request);
-        _generator = new Generator(backend.Steps, _sequence, _item.PromptIds, request, backend.TimeProvider);
+        _prepared = _context.Accelerator.Prepare(_sequence, _item.PromptIds, _item.Plan, request);
+        _generator = new Generator(backend.Steps, _sequence, _item.PromptIds, _prepared.Request, backend.TimeProvider);
         return _generator;
     }
 
     /// <summary>Each emitted token goes through the reply assembler; what can be shown is streamed at once.</summary>
     protected override void OnTokens(IReadOnlyList<GeneratedToken> tokens)
     {
+        // The prompt has run: its blocks go to the prefix cache (after the first token, so its latency is not delayed).
+        if (_prepared is not null) _context.Accelerator.AfterPrefill(_prepared);
         foreach (GeneratedToken generated in tokens)
         {
             // The generator decides every stop; the reply only ends early on a stop text that spans a control token's shown text.
@@ -102,6 +106,11 @@ internal sealed class ChatGenerationJob : GenerationJob
 
         GenerationRequest request = _item.Request;
         UsageDetails usage = QuickSilverChatClient.ToUsage(result);
+        if (_prepared is not null)
+        {
+            _context.Accelerator.AfterPrefill(_prepared);
+            Accelerator.AddUsage(usage, _prepared, _generator);
+        }
         ChatResponseUpdate final = _context.NewUpdate(_item, [new UsageContent(usage)]);
         final.FinishReason = finish;
         final.AdditionalProperties = new AdditionalPropertiesDictionary { [QuickSilverChatClient.PolicyNameKey] = request.Policy?.Name ?? "dense" };

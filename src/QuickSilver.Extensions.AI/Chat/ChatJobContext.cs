@@ -11,4 +11,5 @@ internal sealed record ChatJobContext(
     IReadOnlyDictionary<int, string> VisibleSpecials,
     ILogger Logger,
     QuickSilverMetrics Metrics,
-    Func<WorkItem, IList<AIContent>, ChatResponseUpdate> NewUpdate);
+    Func<WorkItem, IList<AIContent>, ChatResponseUpdate> NewUpdate,
+    Accelerator Accelerator);

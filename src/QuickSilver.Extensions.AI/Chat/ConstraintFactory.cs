@@ -62,6 +62,9 @@ internal static class ConstraintFactory
             constraint = Build(raised);
             budget = raised;
         }
+        // Forced text in its canonical tokenization only, with or without jump-forward, so that the two give the same reply
+        // and jump-forward can append keys and punctuation on vocabularies with several spellings of them.
+        constraint.CanonicalForcedSpans = true;
         return new Choice(constraint, Math.Max(plan.Request.MaxNewTokens, budget));
     }
 

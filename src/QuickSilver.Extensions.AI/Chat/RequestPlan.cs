@@ -43,6 +43,9 @@ internal sealed class RequestPlan
     /// <summary>Longest constrained JSON string unless the schema says otherwise (from the options snapshot of the request).</summary>
     public int MaxConstrainedStringLength { get; init; } = 128;
 
+    /// <summary>The lossless decode accelerations this request runs with.</summary>
+    public AccelerationSettings Acceleration { get; init; } = AccelerationSettings.None;
+
     /// <summary>
     /// The request the generator runs: the planned settings with the constraint and budget chosen for the encoded prompt, the
     /// template's end-of-turn ids and the reply's stop texts. A new object; the plan is left as planned.

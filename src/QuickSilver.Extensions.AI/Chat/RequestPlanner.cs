@@ -140,6 +140,7 @@ internal static class RequestPlanner
             Preamble = Preamble(chat, tools, nativeTools),
             ConversationId = chat?.ConversationId,
             MaxConstrainedStringLength = defaults.MaxConstrainedStringLength,
+            Acceleration = AccelerationSettings.For(defaults, chat?.AdditionalProperties),
         };
     }
 
@@ -224,6 +225,11 @@ internal static class RequestPlanner
                 case QuickSilverChatOptionKeys.Trace:
                     AsBool(key, value); // validated here, read by Plan
                     break;
+                case QuickSilverChatOptionKeys.PromptLookup:
+                case QuickSilverChatOptionKeys.EarlyExitDrafting:
+                case QuickSilverChatOptionKeys.JumpForward:
+                case QuickSilverChatOptionKeys.MaxDraftTokens:
+                    break; // validated and read by AccelerationSettings.For
                 case QuickSilverChatOptionKeys.RepetitionPenalty:
                     float r = AsFloat(key, value);
                     if (r <= 0) throw new ArgumentOutOfRangeException(key, r, $"AdditionalProperties['{key}'] must be > 0.");
@@ -248,7 +254,7 @@ internal static class RequestPlanner
         return f;
     }
 
-    private static float AsFloat(string key, object? value)
+    internal static float AsFloat(string key, object? value)
     {
         double d = value switch
         {
@@ -266,7 +272,7 @@ internal static class RequestPlanner
         return (float)d;
     }
 
-    private static bool AsBool(string key, object? value) => value switch
+    internal static bool AsBool(string key, object? value) => value switch
     {
         bool b => b,
         string s when bool.TryParse(s, out bool p) => p,

@@ -16,15 +16,15 @@ namespace QuickSilver.Cli.Bench;
 /// </summary>
 internal static class AccelerationBench
 {
-    /// <summary>
-    /// Agent-style prompts on stories260K, which cannot follow instructions: the user message (tool call) and the retrieved
-    /// passage (RAG answer) hold text the model itself writes, so that its reply copies spans of them as an agent's tool
-    /// arguments copy the user and a grounded answer quotes its source. {0} is replaced by the model's own greedy text.
-    /// </summary>
-    internal static readonly (string Seed, string Template)[] AgentPrompts =
+    /// <summary>Agent-style prompts: a tool call copying spans of the user message, and an answer quoting a retrieved passage.</summary>
+    internal static readonly string[] AgentPrompts =
     [
-        ("One day, Tom went to the park with his mom.", "The user said: please save this note: {0}\nThe tool call is save_note with the text: One day, Tom went to the park with his mom."),
-        ("Once upon a time, there was a little girl named Lily.", "Passage: {0}\nQuestion: What happened to Lily?\nAnswer: Once upon a time, there was a little girl named Lily."),
+        "The user said: please send a note to Lily that says the big red ball is in the park by the tall tree. "
+        + "The tool call is send_note with the text: the big red ball is in the park by the tall tree. "
+        + "Then the tool call is send_note with the text:",
+        "Passage: Once upon a time, there was a little girl named Lily. She loved to play with her red ball in the park. "
+        + "One day, she lost her ball under a big tree. Question: What did Lily love? Answer: Lily loved to play with her red ball in the park. "
+        + "Question: Where did she lose it? Answer:",
     ];
 
     /// <summary>The 6-field schema of jump_forward_speedup: keys, punctuation and most of each value are forced.</summary>
@@ -42,7 +42,7 @@ internal static class AccelerationBench
     /// <summary>Plain decode seconds ÷ speculative decode seconds over the agent prompts (decode only: after the first token).</summary>
     public static double? SpeculativeSpeedup(LanguageModel model, int tokens, int runs, List<string> notes)
     {
-        var prompts = AgentPrompts.Select(p => model.Tokenizer.Encode(p.Template.Replace("{0}", GreedyText(model, p.Seed, 48)), addBos: true)).ToArray();
+        var prompts = AgentPrompts.Select(p => model.Tokenizer.Encode(p, addBos: true)).ToArray();
         List<int>[] plainTokens = [], specTokens = [];
         long drafted = 0, accepted = 0;
         double Decode(bool speculative, List<int>[] outputs)
@@ -76,16 +76,8 @@ internal static class AccelerationBench
             notes.Add("speculative_speedup_agent: speculative tokens differ from plain decoding; not reported.");
             return null;
         }
-        notes.Add($"speculative_speedup_agent: stories260K, {prompts.Length} agent prompts (a tool call copying the user's note, a RAG answer quoting a passage; note and passage are the model's own greedy text) × {tokens} greedy tokens, prompt lookup then early exit (layer {EarlyExitDrafter.DefaultExitLayer(model.Config, null)}), ≤8 drafts/step; identical tokens; {accepted} of {drafted} drafted tokens accepted over all runs; median of {runs} interleaved runs.");
+        notes.Add($"speculative_speedup_agent: stories260K, {prompts.Length} agent prompts (a tool call copying the user's note, a RAG answer quoting a passage) × {tokens} greedy tokens, prompt lookup then early exit (layer {EarlyExitDrafter.DefaultExitLayer(model.Config, null)}), ≤8 drafts/step; identical tokens; {accepted} of {drafted} drafted tokens accepted over all runs; median of {runs} interleaved runs.");
         return Summary.Of(ratios).Median;
-    }
-
-    /// <summary><paramref name="seed"/> followed by the model's greedy continuation of it.</summary>
-    private static string GreedyText(LanguageModel model, string seed, int tokens)
-    {
-        using var sequence = model.CreateSequence();
-        var result = new Generator(model, sequence, model.Tokenizer.Encode(seed, addBos: true), new GenerationRequest { MaxNewTokens = tokens }).Run();
-        return seed + model.Tokenizer.Decode(result.Tokens);
     }
 
     /// <summary>Structured-output latency without jump-forward ÷ with it, for the 6-field schema (greedy, whole request).</summary>

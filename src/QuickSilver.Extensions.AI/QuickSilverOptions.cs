@@ -42,8 +42,12 @@ public sealed class QuickSilverOptions
     /// <summary>Default seed; null draws one per request.</summary>
     public long? Seed { get; set; }
 
-    /// <summary>Policy preset: "dense", "safe" or "paper". Ignored when <see cref="PolicyPath"/> is set.</summary>
-    public string Policy { get; set; } = "safe";
+    /// <summary>
+    /// Policy preset: "dense" (the default), "safe" or "paper". Ignored when <see cref="PolicyPath"/> is set. Dense is the
+    /// default because the paper's mechanisms are opt-in: a routed sequence runs alone on the tensor path, so it neither
+    /// joins the continuous batch nor takes drafted or forced multi-token steps (those are exact only on dense sequences).
+    /// </summary>
+    public string Policy { get; set; } = "dense";
     /// <summary>A calibrated policy JSON file; overrides <see cref="Policy"/>.</summary>
     public string? PolicyPath { get; set; }
     /// <summary>Individual switches and thresholds laid over the preset or file.</summary>

@@ -37,8 +37,9 @@ public sealed partial class ForwardRunner
         var outputs = new ForwardOutput?[inputs.Count];
         try
         {
-            // Decode rows of many sequences share one pass; a prefill chunk or verification run keeps its own call, so
-            // the kernel a sequence's rows take (decode or GEMM) depends on its own segment, never on the batch.
+            // Decode and verification rows (≤ MaxRowTokens per sequence) of many sequences share one pass on the per-row
+            // kernels; a prefill chunk keeps its own call, so the kernel a sequence's rows take (decode or GEMM) depends on
+            // its own segment, never on the batch.
             var rows = Enumerable.Range(0, inputs.Count).Where(i => CanRunRow(inputs[i])).ToArray();
             if (rows.Length > 1)
             {

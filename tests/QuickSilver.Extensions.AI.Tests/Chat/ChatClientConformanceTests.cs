@@ -244,7 +244,7 @@ public class ChatClientConformanceTests
         Assert.Equal("quicksilver", metadata.ProviderName);
         Assert.Equal("fake-model", metadata.DefaultModelId);
         Assert.Same(client, client.GetService(typeof(QuickSilverChatClient)));
-        Assert.Equal("safe", Assert.IsType<QuickSilver.Policies.QuickSilverPolicy>(client.GetService(typeof(QuickSilver.Policies.QuickSilverPolicy))).Name);
+        Assert.Equal("dense", Assert.IsType<QuickSilver.Policies.QuickSilverPolicy>(client.GetService(typeof(QuickSilver.Policies.QuickSilverPolicy))).Name);
         Assert.Null(client.GetService(typeof(ChatClientMetadata), "key"));
         Assert.Null(client.GetService(typeof(string)));
     }

@@ -226,7 +226,7 @@ public class OptionsMappingTests
         await client.GetResponseAsync(Ask("b"));
         GenerationRequest[] requests = [.. backend.Requests.Select(r => r.Request)];
         Assert.StartsWith("paper", requests[0].Policy!.Name);
-        Assert.Equal("safe", requests[1].Policy!.Name);
-        Assert.Equal("safe", client.CurrentPolicy.Name);
+        Assert.Equal("dense", requests[1].Policy!.Name);
+        Assert.Equal("dense", client.CurrentPolicy.Name);
     }
 }

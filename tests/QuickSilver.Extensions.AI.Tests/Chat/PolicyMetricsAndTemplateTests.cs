@@ -35,7 +35,7 @@ public class PolicyMetricsAndTemplateTests
         using var client = TestClients.Create(out _);
         var ex = Assert.Throws<QuickSilverException>(() => client.UpdateOptions(new QuickSilverOptions { Policy = "warp" }));
         Assert.Contains("Policy", ex.Message);
-        Assert.Equal("safe", client.CurrentPolicy.Name);
+        Assert.Equal("dense", client.CurrentPolicy.Name);
     }
 
     [Fact]

@@ -24,6 +24,25 @@ internal sealed class AutoToolCallConstraint(ITokenizer tokenizer, JsonSchemaCon
     /// <remarks>Inside a call only (the envelope's forced tokens); before the reply has chosen text or a call, nothing is forced.</remarks>
     public int PeekForced(Span<int> destination) => _mode == Mode.Call ? envelope.PeekForced(destination) : 0;
 
+    /// <inheritdoc />
+    /// <remarks>The mode and the envelope's state, whose snapshot is O(1) (see <see cref="JsonSchemaConstraint.Snapshot"/>): cheap at every step.</remarks>
+    public object? Snapshot() => new Checkpoint(this, _mode, envelope.Snapshot()!);
+
+    /// <inheritdoc />
+    /// <exception cref="ArgumentNullException"><paramref name="snapshot"/> is null.</exception>
+    /// <exception cref="ArgumentException"><paramref name="snapshot"/> is not this constraint's.</exception>
+    public void Restore(object snapshot)
+    {
+        ArgumentNullException.ThrowIfNull(snapshot);
+        // The envelope is given from outside and restored in place, so only this constraint's own snapshots fit it.
+        if (snapshot is not Checkpoint checkpoint || !ReferenceEquals(checkpoint.Owner, this))
+            throw new ArgumentException($"Not a snapshot of this {nameof(AutoToolCallConstraint)} (got a {snapshot.GetType().Name}).", nameof(snapshot));
+        _mode = checkpoint.Mode;
+        envelope.Restore(checkpoint.Envelope);
+    }
+
+    private sealed record Checkpoint(AutoToolCallConstraint Owner, Mode Mode, object Envelope);
+
     public void Apply(Span<float> logits)
     {
         switch (_mode)

@@ -27,7 +27,7 @@ public sealed class JsonSchemaConstraint : ITokenConstraint, IForcedContinuation
     private readonly ITokenizer _tokenizer;
     private readonly TokenTrie _trie;
     private bool[]? _allowed;
-    private readonly List<byte> _bytes;
+    private ByteChain _bytes = ByteChain.Empty;
     private readonly int? _maxTokens;
     private JsonState _state;
     private int _accepted;
@@ -38,7 +38,6 @@ public sealed class JsonSchemaConstraint : ITokenConstraint, IForcedContinuation
         _trie = TokenTrie.For(tokenizer);
         _state = start;
         _maxTokens = maxTokens;
-        _bytes = [];
     }
 
     private JsonSchemaConstraint(JsonSchemaConstraint source)
@@ -48,8 +47,19 @@ public sealed class JsonSchemaConstraint : ITokenConstraint, IForcedContinuation
         _state = source._state;
         _maxTokens = source._maxTokens;
         _accepted = source._accepted;
-        _bytes = [.. source._bytes];
+        _bytes = source._bytes;
         CanonicalForcedSpans = source.CanonicalForcedSpans;
+    }
+
+    private JsonSchemaConstraint(Checkpoint checkpoint)
+    {
+        _tokenizer = checkpoint.Tokenizer;
+        _trie = checkpoint.Trie;
+        _maxTokens = checkpoint.MaxTokens;
+        _state = checkpoint.State;
+        _bytes = checkpoint.Bytes;
+        _accepted = checkpoint.Accepted;
+        CanonicalForcedSpans = checkpoint.CanonicalForcedSpans;
     }
 
     /// <summary>
@@ -58,7 +68,7 @@ public sealed class JsonSchemaConstraint : ITokenConstraint, IForcedContinuation
     /// </summary>
     public bool CanonicalForcedSpans { get; set; }
 
-    /// <summary>An independent copy in the same state (states are immutable, so this is cheap).</summary>
+    /// <summary>An independent copy in the same state (grammar states and the output chain are immutable, so this is O(1)).</summary>
     public JsonSchemaConstraint Fork() => new(this);
 
     // The budget filter starts this many tokens early; it is exact, so the slack only saves work.
@@ -117,6 +127,44 @@ public sealed class JsonSchemaConstraint : ITokenConstraint, IForcedContinuation
 
     /// <summary>The accepted output so far.</summary>
     public string Text => Encoding.UTF8.GetString(_bytes.ToArray());
+
+    /// <inheritdoc />
+    /// <remarks>
+    /// The whole mutable state is the grammar state (an immutable stack of immutable frames), the output (an immutable
+    /// <see cref="ByteChain"/>), the accepted-token count and <see cref="CanonicalForcedSpans"/>; the mask buffer is scratch.
+    /// So a snapshot is a few references, O(1) to take at every step, and nothing in it can change later: it can be restored
+    /// any number of times, in any order, also after the constraint went on along another path.
+    /// </remarks>
+    public object? Snapshot() => new Checkpoint(_tokenizer, _trie, _maxTokens, _state, _bytes, _accepted, CanonicalForcedSpans);
+
+    /// <inheritdoc />
+    /// <exception cref="ArgumentNullException"><paramref name="snapshot"/> is null.</exception>
+    /// <exception cref="ArgumentException"><paramref name="snapshot"/> is not a JSON constraint's, or is one over another tokenizer or token budget.</exception>
+    public void Restore(object snapshot)
+    {
+        Checkpoint checkpoint = AsCheckpoint(snapshot);
+        if (!ReferenceEquals(checkpoint.Trie, _trie) || checkpoint.MaxTokens != _maxTokens)
+            throw new ArgumentException("The snapshot was taken from a JSON constraint over another tokenizer or token budget.", nameof(snapshot));
+        _state = checkpoint.State;
+        _bytes = checkpoint.Bytes;
+        _accepted = checkpoint.Accepted;
+        CanonicalForcedSpans = checkpoint.CanonicalForcedSpans;
+    }
+
+    /// <summary>A new constraint in the state <paramref name="snapshot"/> captured (a composite whose envelope was not built yet restores with it).</summary>
+    /// <exception cref="ArgumentException"><paramref name="snapshot"/> is not a JSON constraint's.</exception>
+    internal static JsonSchemaConstraint FromSnapshot(object snapshot) => new(AsCheckpoint(snapshot));
+
+    private static Checkpoint AsCheckpoint(object snapshot)
+    {
+        ArgumentNullException.ThrowIfNull(snapshot);
+        return snapshot as Checkpoint
+            ?? throw new ArgumentException($"Not a snapshot of a {nameof(JsonSchemaConstraint)} (got a {snapshot.GetType().Name}).", nameof(snapshot));
+    }
+
+    // Tokenizer, trie and budget are the constraint's fixed configuration: carried so FromSnapshot can rebuild one, and
+    // compared on Restore so a snapshot cannot be applied to a constraint over another vocabulary.
+    private sealed record Checkpoint(ITokenizer Tokenizer, TokenTrie Trie, int? MaxTokens, JsonState State, ByteChain Bytes, int Accepted, bool CanonicalForcedSpans);
 
     /// <inheritdoc />
     public void Apply(Span<float> logits)
@@ -226,7 +274,7 @@ public sealed class JsonSchemaConstraint : ITokenConstraint, IForcedContinuation
     public void AcceptBytes(ReadOnlySpan<byte> bytes)
     {
         _state = JsonGrammar.Step(_state, bytes) ?? throw new QuickSilverException($"Constrained decoding: bytes do not continue the JSON output \"{Text}\".");
-        _bytes.AddRange(bytes);
+        _bytes = _bytes.AppendCopy(bytes);
     }
 
     /// <inheritdoc />
@@ -240,6 +288,6 @@ public sealed class JsonSchemaConstraint : ITokenConstraint, IForcedContinuation
         JsonState? next = JsonGrammar.Step(_state, bytes)
             ?? throw new QuickSilverException($"Constrained decoding: token {tokenId} does not continue the JSON output \"{Text}\" (was the mask applied?).");
         _state = next;
-        _bytes.AddRange(bytes);
+        _bytes = _bytes.AppendShared(bytes);
     }
 }

@@ -177,6 +177,37 @@ internal sealed class NativeToolCallConstraint : ITokenConstraint, IForcedContin
     }
 
     /// <inheritdoc />
+    /// <remarks>
+    /// The mutable state is the mode, the marker bytes matched, the flags and call count, the recent-text window (at most 64
+    /// characters, copied) and the envelope, whose own snapshot is O(1) (see <see cref="JsonSchemaConstraint.Snapshot"/>);
+    /// the saved-logits buffer is scratch. So a snapshot is small and cheap enough to take at every step, and immutable.
+    /// </remarks>
+    public object? Snapshot() => new Checkpoint(_trie, _protocol, _mode, _forcedBytes, _sawText, _calls, _thinking, _recent.ToString(), _envelope?.Snapshot());
+
+    /// <inheritdoc />
+    /// <exception cref="ArgumentNullException"><paramref name="snapshot"/> is null.</exception>
+    /// <exception cref="ArgumentException"><paramref name="snapshot"/> is not a native tool-call constraint's for this tokenizer and protocol.</exception>
+    public void Restore(object snapshot)
+    {
+        ArgumentNullException.ThrowIfNull(snapshot);
+        if (snapshot is not Checkpoint checkpoint)
+            throw new ArgumentException($"Not a snapshot of a {nameof(NativeToolCallConstraint)} (got a {snapshot.GetType().Name}).", nameof(snapshot));
+        if (!ReferenceEquals(checkpoint.Trie, _trie) || !ReferenceEquals(checkpoint.Protocol, _protocol))
+            throw new ArgumentException("The snapshot was taken from a native tool-call constraint over another tokenizer or protocol.", nameof(snapshot));
+        _mode = checkpoint.Mode;
+        _forcedBytes = checkpoint.ForcedBytes;
+        _sawText = checkpoint.SawText;
+        _calls = checkpoint.Calls;
+        _thinking = checkpoint.Thinking;
+        _recent.Clear().Append(checkpoint.Recent);
+        if (checkpoint.Envelope is null) _envelope = null;
+        else if (_envelope is not null) _envelope.Restore(checkpoint.Envelope);  // the envelope is private to this constraint: reuse it
+        else _envelope = JsonSchemaConstraint.FromSnapshot(checkpoint.Envelope);
+    }
+
+    private sealed record Checkpoint(TokenTrie Trie, ToolCallProtocol Protocol, Mode Mode, int ForcedBytes, bool SawText, int Calls, bool Thinking, string Recent, object? Envelope);
+
+    /// <inheritdoc />
     /// <remarks>Only inside a call object: the envelope's forced tokens, up to the end of the call, and not where <see cref="Apply"/>
     /// would also let a token close the call and go on with text.</remarks>
     public int PeekForced(Span<int> destination)

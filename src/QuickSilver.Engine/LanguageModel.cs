@@ -23,6 +23,7 @@ public sealed partial class LanguageModel : IDisposable
         ArgumentNullException.ThrowIfNull(checkpoint);
         ArgumentNullException.ThrowIfNull(tokenizer);
         _options = options?.Clone() ?? new LanguageModelOptions();
+        _options.Validate();
         if (_options.Threads > 0) torch.set_num_threads(_options.Threads);
         if (tokenizer.VocabSize > checkpoint.Config.VocabSize)
             throw new ModelFormatException(checkpoint.Source, $"the tokenizer has {tokenizer.VocabSize} tokens but the model's vocabulary is {checkpoint.Config.VocabSize}.");
@@ -31,6 +32,7 @@ public sealed partial class LanguageModel : IDisposable
         if (_options.Threads > 0) Kernels.KernelSettings.Threads = _options.Threads;
         Transformer = TransformerModel.Create(checkpoint, new torch.Device(_options.Device), _options.QuantizeWeights, _options.QuantizeActivations,
             keepHalfPrecision: _options.KeepHalfPrecision, bitPlanes: _options.BitPlanes);
+        Transformer.KvCacheType = _options.KvCacheType;
         Runner = new ForwardRunner(Transformer);
         Tokenizer = tokenizer;
         ModelId = ModelIdentity.From(checkpoint);
@@ -48,6 +50,7 @@ public sealed partial class LanguageModel : IDisposable
     public static LanguageModel Load(string path, LanguageModelOptions? options = null)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
+        options?.Validate(); // before the file is read
         NativeAllocator.FixMmapThreshold(); // before the first big buffer is freed (see its remarks)
         var checkpoint = CheckpointLoader.Load(path, options?.KeepQuantized ?? true);
         var tokenizer = TokenizerResolver.Resolve(checkpoint, path, options?.TokenizerPath);
@@ -71,6 +74,9 @@ public sealed partial class LanguageModel : IDisposable
 
     /// <summary>The fixed weights.</summary>
     public TransformerModel Transformer { get; }
+
+    /// <summary>How this model's K/V caches store keys and values (<see cref="LanguageModelOptions.KvCacheType"/>).</summary>
+    public KvCacheType KvCacheType => Transformer.KvCacheType;
 
     /// <summary>The forward runner (dense and routed passes).</summary>
     public ForwardRunner Runner { get; }

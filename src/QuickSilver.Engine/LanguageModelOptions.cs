@@ -45,6 +45,21 @@ public sealed class LanguageModelOptions
     /// </summary>
     public bool BitPlanes { get; set; }
 
+    /// <summary>
+    /// How the K/V cache stores keys and values (default <see cref="Engine.KvCacheType.Float32"/>, exact). Float16 or BFloat16
+    /// halve the cache's memory (llama.cpp's default is float16) at a small cost in logit accuracy. Packed K/V
+    /// (<c>Quantization.QuantizeKv</c> of a policy) needs Float32.
+    /// </summary>
+    public KvCacheType KvCacheType { get; set; } = KvCacheType.Float32;
+
+    /// <summary>Checks the settings that need no model (the others are checked at load, against the model).</summary>
+    /// <exception cref="ArgumentOutOfRangeException">A value is out of range; the message names the option.</exception>
+    public void Validate()
+    {
+        if (!Enum.IsDefined(KvCacheType))
+            throw new ArgumentOutOfRangeException(nameof(KvCacheType), KvCacheType, "LanguageModelOptions.KvCacheType must be Float32, Float16 or BFloat16.");
+    }
+
     /// <summary>Creates a copy.</summary>
     public LanguageModelOptions Clone() => (LanguageModelOptions)MemberwiseClone();
 }

@@ -338,6 +338,7 @@ public sealed class QuickSilverChatClient : IChatClient
             Threads = options.Threads,
             TokenizerPath = options.TokenizerPath,
             ContextLength = options.ContextLength,
+            KvCacheType = options.KvCacheType,
         });
         return new LanguageModelBackend(model, ownsModel: true, options.ContextLength);
     }

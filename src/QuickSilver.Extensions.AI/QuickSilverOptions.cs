@@ -24,6 +24,11 @@ public sealed class QuickSilverOptions
     public int Threads { get; set; }
     /// <summary>Context window override (positions); null uses the model's.</summary>
     public int? ContextLength { get; set; }
+    /// <summary>
+    /// K/V cache storage: Float32 (default, exact), Float16 (llama.cpp's default) or BFloat16, which halve the cache's memory at a
+    /// small cost in logit accuracy. A policy that packs K/V (Quantization.QuantizeKv) needs Float32.
+    /// </summary>
+    public QuickSilver.Engine.KvCacheType KvCacheType { get; set; } = QuickSilver.Engine.KvCacheType.Float32;
 
     /// <summary>Default <c>MaxOutputTokens</c> when a request gives none.</summary>
     public int MaxOutputTokens { get; set; } = 256;

@@ -62,6 +62,14 @@ public sealed partial class QuickSilverOptionsValidator : IValidateOptions<Quick
         {
             yield return $"{p}ContextLength must be positive (got {options.ContextLength}).";
         }
+        if (!Enum.IsDefined(options.KvCacheType))
+        {
+            yield return $"{p}KvCacheType must be Float32, Float16 or BFloat16 (got {options.KvCacheType}).";
+        }
+        else if (options.KvCacheType != QuickSilver.Engine.KvCacheType.Float32 && options.PolicyOverrides is not null && options.Lexicons is not null && PacksKv(options))
+        {
+            yield return $"{p}KvCacheType {options.KvCacheType} cannot hold the packed K/V the policy asks for (Quantization.QuantizeKv): use Float32, or turn K/V quantization off.";
+        }
         if (options.MaxOutputTokens <= 0)
         {
             yield return $"{p}MaxOutputTokens must be positive (got {options.MaxOutputTokens}).";
@@ -194,6 +202,20 @@ public sealed partial class QuickSilverOptionsValidator : IValidateOptions<Quick
     /// <summary>A path as given, plus where it resolves when it is relative (to the current directory here; the DI path resolver has made it absolute against the content root already).</summary>
     private static string Describe(string path)
         => Path.IsPathFullyQualified(path) ? $"'{path}'" : $"'{path}' (resolved to '{Path.GetFullPath(path)}')";
+
+    /// <summary>Whether the composed policy packs K/V (false when it cannot be composed: that failure is reported on its own).</summary>
+    private static bool PacksKv(QuickSilverOptions options)
+    {
+        try
+        {
+            var policy = PolicyComposer.Compose(options);
+            return policy.Quantization is { Enabled: true, QuantizeKv: true };
+        }
+        catch (Exception e) when (e is QuickSilverException or ArgumentException)
+        {
+            return false;
+        }
+    }
 
     private static string? PolicyFileError(QuickSilverOptions options)
     {

@@ -28,6 +28,20 @@ public sealed class SpeedCommandTests : IDisposable
     }
 
     [Fact]
+    public void UnknownKvTypeIsReportedBeforeAnyWork()
+    {
+        string cache = _temp.File("cache");
+        var run = CliRun.Invoke("speed", "--formats", "Q8_0", "--kv-type", "Float8", "--cache", cache, "--out", _temp.File("out"));
+        Assert.NotEqual(0, run.ExitCode);
+        Assert.Contains("--kv-type", run.Error);
+        Assert.Contains("Float8", run.Error);
+        Assert.False(Directory.Exists(cache), "no model is generated before the arguments are checked");
+        run = CliRun.Invoke("speed-worker", "--engine", "quicksilver", "--model", "x.gguf", "--kv-type", "3", "--result", _temp.File("r.json"));
+        Assert.NotEqual(0, run.ExitCode);
+        Assert.Contains("--kv-type", run.Error);
+    }
+
+    [Fact]
     public void WorkerRejectsAnUnknownEngine()
     {
         var run = CliRun.Invoke("speed-worker", "--engine", "onnx", "--model", "x.gguf", "--result", _temp.File("r.json"));

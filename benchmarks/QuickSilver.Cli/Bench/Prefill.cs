@@ -16,7 +16,7 @@ internal sealed class Prefill : IDisposable
         Ids = ids;
         Plan = plan;
         Flags = flags;
-        _cache = new KvCache(model.Config, Math.Max(ids.Count, 2), model.Transformer.Device, initialCapacity: ids.Count);
+        _cache = new KvCache(model.Config, Math.Max(ids.Count, 2), model.Transformer.Device, initialCapacity: ids.Count, storage: model.KvCacheType);
     }
 
     public IReadOnlyList<int> Ids { get; }

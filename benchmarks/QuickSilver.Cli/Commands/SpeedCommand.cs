@@ -1,6 +1,7 @@
 using System.CommandLine;
 using QuickSilver.Cli.Infrastructure;
 using QuickSilver.Cli.Speed;
+using QuickSilver.Engine;
 
 namespace QuickSilver.Cli.Commands;
 
@@ -30,16 +31,18 @@ internal static class SpeedCommand
         var rounds = new Option<int>("--rounds") { Description = "Interleaved rounds (a fresh process per engine per round).", DefaultValueFactory = _ => 1 };
         var runs = new Option<int>("--runs") { Description = "Prefill runs per process (median, after a warm-up).", DefaultValueFactory = _ => 2 };
         var stories = new Option<string?>("--stories") { Description = "stories260K GGUF for the per-token overhead row (default: the shared one; 'none' skips it).", DefaultValueFactory = _ => SharedPaths.Stories260KGguf };
+        var kvType = KvTypeOption();
         var prepareOnly = new Option<bool>("--prepare-only") { Description = "Only create the missing GGUF files in --cache, then stop." };
         var outOption = CommonOptions.Out("speed");
         var command = new Command("speed", "QuickSilver versus llama.cpp on the random 374M Llama in F32/Q8_0/Q4_0/Q4_K_M: prefill and decode tokens/s, peak RSS, ratios, fraction of the bandwidth limit.");
-        foreach (var option in new Option[] { cache, formats, threads, prompt, decode, rounds, runs, stories, prepareOnly, outOption }) command.Options.Add(option);
+        foreach (var option in new Option[] { cache, formats, threads, prompt, decode, rounds, runs, stories, kvType, prepareOnly, outOption }) command.Options.Add(option);
         command.SetAction(parse => context.Execute(() =>
         {
             string formatList = parse.GetValue(formats)!;
             var list = formatList == "none" ? [] : formatList.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
             foreach (var f in list)
                 if (!SpeedModels.AllFormats.Contains(f)) throw new CliException($"--formats: unknown format '{f}' (known: {string.Join(", ", SpeedModels.AllFormats)}).");
+            var storage = ParseKvType(parse.GetValue(kvType));
             foreach (var (v, n) in new[] { (parse.GetValue(threads), "--threads"), (parse.GetValue(prompt), "--prompt-tokens"), (parse.GetValue(decode), "--decode-tokens"), (parse.GetValue(rounds), "--rounds"), (parse.GetValue(runs), "--runs") })
                 CommonOptions.Positive(v, n);
             if (parse.GetValue(prompt) > SpeedModels.Context || parse.GetValue(decode) + 33 > SpeedModels.Context)
@@ -54,7 +57,7 @@ internal static class SpeedCommand
             string? storiesPath = parse.GetValue(stories);
             if (storiesPath == "none") storiesPath = null;
             else if (storiesPath is not null && !File.Exists(storiesPath)) throw new CliException($"--stories: file not found: {storiesPath}");
-            var result = SpeedRunner.Run(parse.GetValue(cache)!, list, storiesPath, parse.GetValue(threads), parse.GetValue(prompt), parse.GetValue(decode), parse.GetValue(rounds), parse.GetValue(runs), context.Reporter, line.Trim());
+            var result = SpeedRunner.Run(parse.GetValue(cache)!, list, storiesPath, parse.GetValue(threads), parse.GetValue(prompt), parse.GetValue(decode), parse.GetValue(rounds), parse.GetValue(runs), context.Reporter, line.Trim(), storage);
             var markdown = SpeedRunner.Render(result);
             var (md, js) = folder.WriteReport("speed", markdown, result);
             context.Output.WriteLine(markdown);
@@ -74,16 +77,25 @@ internal static class SpeedCommand
         var decode = new Option<int>("--decode-tokens") { DefaultValueFactory = _ => 128 };
         var runs = new Option<int>("--runs") { DefaultValueFactory = _ => 2 };
         var result = new Option<string>("--result") { Required = true };
+        var kvType = KvTypeOption();
         var command = new Command("speed-worker", "Internal: one engine of speed.") { Hidden = true };
-        foreach (var option in new Option[] { engine, model, threads, prompt, decode, runs, result }) command.Options.Add(option);
+        foreach (var option in new Option[] { engine, model, threads, prompt, decode, runs, result, kvType }) command.Options.Add(option);
         command.SetAction(parse => context.Execute(() =>
         {
             string name = parse.GetValue(engine)!;
             if (name is not (SpeedWorker.Ours or SpeedWorker.LlamaCpp)) throw new CliException($"--engine must be {SpeedWorker.Ours} or {SpeedWorker.LlamaCpp} (got {name}).");
-            var side = SpeedWorker.Run(name, parse.GetValue(model)!, parse.GetValue(threads), parse.GetValue(prompt), parse.GetValue(decode), parse.GetValue(runs));
+            var side = SpeedWorker.Run(name, parse.GetValue(model)!, parse.GetValue(threads), parse.GetValue(prompt), parse.GetValue(decode), parse.GetValue(runs), ParseKvType(parse.GetValue(kvType)));
             File.WriteAllText(parse.GetValue(result)!, JsonOutput.Serialize(side));
             return ExitCodes.Success;
         }));
         return command;
     }
+
+    private static Option<string> KvTypeOption() =>
+        new("--kv-type") { Description = "Our K/V cache storage: Float32 (default, exact), Float16 or BFloat16 (half the cache memory).", DefaultValueFactory = _ => nameof(KvCacheType.Float32) };
+
+    /// <summary>A <c>--kv-type</c> value (case-insensitive name).</summary>
+    internal static KvCacheType ParseKvType(string? value) =>
+        Enum.TryParse<KvCacheType>(value, ignoreCase: true, out var type) && Enum.IsDefined(type) && !int.TryParse(value, out _) ? type
+        : throw new CliException($"--kv-type must be Float32, Float16 or BFloat16 (got '{value}').");
 }

@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using QuickSilver.Cli.Infrastructure;
+using QuickSilver.Engine;
 using QuickSilver.Engine.Loading;
 
 namespace QuickSilver.Cli.Speed;
@@ -56,6 +57,8 @@ internal sealed class SpeedResult
     public int PromptTokens { get; init; }
     public int DecodeTokens { get; init; }
     public int Rounds { get; init; }
+    /// <summary>Our K/V cache's storage (<c>--kv-type</c>); llama.cpp keeps its default (float16).</summary>
+    public string KvCacheType { get; init; } = nameof(Engine.KvCacheType.Float32);
     public double BandwidthBytesPerSecond { get; init; }
     public List<SpeedRow> Rows { get; } = [];
     /// <summary>stories260K on both engines (per-token overhead alone), or null when skipped.</summary>
@@ -91,29 +94,30 @@ internal sealed class SpeedResult
 /// <summary>Creates the files, measures bandwidth, runs every engine on every file in its own process (interleaved rounds), renders the table.</summary>
 internal static class SpeedRunner
 {
-    public static SpeedResult Run(string cache, IReadOnlyList<string> formats, string? stories, int threads, int prompt, int decode, int rounds, int runs, Reporter reporter, string command)
+    public static SpeedResult Run(string cache, IReadOnlyList<string> formats, string? stories, int threads, int prompt, int decode, int rounds, int runs, Reporter reporter, string command,
+        KvCacheType kvType = Engine.KvCacheType.Float32)
     {
         var files = formats.Select(f => (Format: f, Path: SpeedModels.Ensure(cache, f, reporter.Line))).ToList();
         reporter.Line("measuring streaming read bandwidth");
         var result = new SpeedResult
         {
             Date = DateTime.UtcNow.ToString("yyyy-MM-dd HH:mm 'UTC'", CultureInfo.InvariantCulture), Machine = MachineInfo.Describe(), Command = command,
-            Threads = threads, PromptTokens = prompt, DecodeTokens = decode, Rounds = rounds, BandwidthBytesPerSecond = MemoryBandwidth.BytesPerSecond(threads),
+            Threads = threads, PromptTokens = prompt, DecodeTokens = decode, Rounds = rounds, KvCacheType = kvType.ToString(), BandwidthBytesPerSecond = MemoryBandwidth.BytesPerSecond(threads),
         };
         if (stories is not null)
         {
             // Tiny weights: the decode is per-token overhead alone. Cheap, so more rounds; its context is 512.
-            result.Stories = Measure("stories260K", stories, result.BandwidthBytesPerSecond, threads, Math.Min(prompt, StoriesContext), decode, Math.Max(rounds, 3), runs, reporter);
+            result.Stories = Measure("stories260K", stories, result.BandwidthBytesPerSecond, threads, Math.Min(prompt, StoriesContext), decode, Math.Max(rounds, 3), runs, reporter, kvType);
         }
         foreach (var (format, path) in files)
-            result.Rows.Add(Measure(format, path, result.BandwidthBytesPerSecond, threads, prompt, decode, rounds, runs, reporter));
+            result.Rows.Add(Measure(format, path, result.BandwidthBytesPerSecond, threads, prompt, decode, rounds, runs, reporter, kvType));
         return result;
     }
 
     /// <summary>Positions of stories260K.</summary>
     public const int StoriesContext = 512;
 
-    private static SpeedRow Measure(string format, string path, double bandwidth, int threads, int prompt, int decode, int rounds, int runs, Reporter reporter)
+    private static SpeedRow Measure(string format, string path, double bandwidth, int threads, int prompt, int decode, int rounds, int runs, Reporter reporter, KvCacheType kvType)
     {
         var gguf = GgufFile.Read(path);
         var row = new SpeedRow
@@ -127,7 +131,7 @@ internal static class SpeedRunner
             foreach (string engine in r % 2 == 0 ? new[] { SpeedWorker.Ours, SpeedWorker.LlamaCpp } : [SpeedWorker.LlamaCpp, SpeedWorker.Ours])
             {
                 long start = Stopwatch.GetTimestamp();
-                var side = RunWorker(engine, path, threads, prompt, decode, runs);
+                var side = RunWorker(engine, path, threads, prompt, decode, runs, kvType);
                 (engine == SpeedWorker.Ours ? row.Ours : row.LlamaCpp).Add(side);
                 reporter.Line($"{format} round {r + 1}/{rounds}: {engine} " + (side.Ok
                     ? $"prefill {side.PrefillTokensPerSecond:F1} tok/s, decode {side.DecodeTokensPerSecond:F1} tok/s ({Stopwatch.GetElapsedTime(start).TotalSeconds:F0} s)"
@@ -137,7 +141,7 @@ internal static class SpeedRunner
         return row;
     }
 
-    private static SpeedSide RunWorker(string engine, string model, int threads, int prompt, int decode, int runs)
+    private static SpeedSide RunWorker(string engine, string model, int threads, int prompt, int decode, int runs, KvCacheType kvType)
     {
         string resultFile = Path.Combine(Path.GetTempPath(), $"quicksilver-speed-{Environment.ProcessId}-{Guid.NewGuid():N}.json");
         string? processPath = Environment.ProcessPath;
@@ -146,6 +150,7 @@ internal static class SpeedRunner
         if (viaDotnet) start.ArgumentList.Add(typeof(SpeedRunner).Assembly.Location);
         foreach (var a in new[] { "speed-worker", "--engine", engine, "--model", model, "--threads", I(threads), "--prompt-tokens", I(prompt), "--decode-tokens", I(decode), "--runs", I(runs), "--result", resultFile })
             start.ArgumentList.Add(a);
+        if (engine == SpeedWorker.Ours) foreach (var a in new[] { "--kv-type", kvType.ToString() }) start.ArgumentList.Add(a);
         // Each engine with its own defaults: nothing of ours (OpenMP policy, thread pinning, QuickSilver settings) is inherited.
         foreach (string key in start.Environment.Keys.Where(k => k.StartsWith("OMP_", StringComparison.Ordinal) || k.StartsWith("GOMP_", StringComparison.Ordinal)
             || k.StartsWith("KMP_", StringComparison.Ordinal) || k.StartsWith("MKL_", StringComparison.Ordinal) || k.StartsWith("QUICKSILVER_", StringComparison.Ordinal)).ToList())
@@ -183,7 +188,7 @@ internal static class SpeedRunner
         sb.AppendLine($"Command: `{r.Command}`. Date: {r.Date}. Machine: {r.Machine}.").AppendLine();
         sb.AppendLine($"{r.Threads} threads per engine, each engine in its own process with its own defaults, {r.Rounds} interleaved round(s) per file (medians). " +
             $"Prefill: a {r.PromptTokens}-token random prompt into a fresh cache. Decode: {r.DecodeTokens} greedy tokens after a 32-token prompt. " +
-            $"Streaming read bandwidth: {Gb(r.BandwidthBytesPerSecond)} GB/s.").AppendLine();
+            $"Our K/V cache: {r.KvCacheType} (llama.cpp: its default, float16). Streaming read bandwidth: {Gb(r.BandwidthBytesPerSecond)} GB/s.").AppendLine();
         sb.AppendLine("| file | size GB | prefill tok/s ours / llama.cpp (ratio) | decode tok/s ours / llama.cpp (ratio) | decode limit tok/s | % of limit ours / llama.cpp | peak RSS GB ours / llama.cpp (ratio) |");
         sb.AppendLine("|---|---:|---|---|---:|---|---|");
         foreach (var row in r.Rows)

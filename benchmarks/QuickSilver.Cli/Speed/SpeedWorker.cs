@@ -22,12 +22,12 @@ internal static class SpeedWorker
     private const int DecodePrompt = 32;
     private const int ProfileTokens = 32;
 
-    public static SpeedSide Run(string engine, string model, int threads, int promptTokens, int decodeTokens, int runs)
+    public static SpeedSide Run(string engine, string model, int threads, int promptTokens, int decodeTokens, int runs, KvCacheType kvType = KvCacheType.Float32)
     {
         var side = new SpeedSide { Engine = engine };
         try
         {
-            if (engine == Ours) RunOurs(side, model, threads, promptTokens, decodeTokens, runs);
+            if (engine == Ours) RunOurs(side, model, threads, promptTokens, decodeTokens, runs, kvType);
             else RunLlamaCpp(side, model, threads, promptTokens, decodeTokens, runs);
             side.Ok = true;
         }
@@ -40,10 +40,10 @@ internal static class SpeedWorker
         return side;
     }
 
-    private static void RunOurs(SpeedSide side, string path, int threads, int promptTokens, int decodeTokens, int runs)
+    private static void RunOurs(SpeedSide side, string path, int threads, int promptTokens, int decodeTokens, int runs, KvCacheType kvType)
     {
         long start = Stopwatch.GetTimestamp();
-        using var model = LanguageModel.Load(path, new LanguageModelOptions { Threads = threads });
+        using var model = LanguageModel.Load(path, new LanguageModelOptions { Threads = threads, KvCacheType = kvType });
         side.LoadSeconds = Stopwatch.GetElapsedTime(start).TotalSeconds;
         MemoryStage.Record(side, MemoryStage.AfterLoad);
         side.WeightFormats = string.Join(", ", model.Transformer.Matrices.GroupBy(m => m.Format).Select(g => $"{g.Key}×{g.Count()}"));
@@ -58,7 +58,7 @@ internal static class SpeedWorker
         // Room for the timed decode, then a profiled pass and a pass on the tensor path (the engine before issue 11 part 3).
         int extra = Math.Min(ProfileTokens, decodeTokens);
         int capacity = DecodePrompt + decodeTokens + (2 * extra) + 1;
-        using var cache = new KvCache(model.Config, capacity, model.Transformer.Device, capacity);
+        using var cache = new KvCache(model.Config, capacity, model.Transformer.Device, capacity, model.KvCacheType);
         float[] logits = [];
         void Step(IReadOnlyList<int> tokens)
         {

@@ -14,7 +14,9 @@ internal sealed class ModelSequence : Sequence
         Model = model;
         Plan = Options.Policy is null || Options.Policy.IsDense ? null : new RoutingPlan(Options.Policy, model.Config);
         ProtectedIds = model.ResolveProtectedIds(Plan, Options.ProtectedTokenIds);
-        Cache = new KvCache(model.Config, contextLength, model.Transformer.Device);
+        if (model.KvCacheType != KvCacheType.Float32 && Plan?.Policy.Quantization is { Enabled: true, QuantizeKv: true })
+            throw new ArgumentException($"The policy packs K/V (Quantization.QuantizeKv), which needs LanguageModelOptions.KvCacheType = Float32; this model's cache is {model.KvCacheType}. Turn one of them off.", nameof(options));
+        Cache = new KvCache(model.Config, contextLength, model.Transformer.Device, storage: model.KvCacheType);
     }
 
     public LanguageModel Model { get; }

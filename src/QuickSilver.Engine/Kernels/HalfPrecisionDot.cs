@@ -90,7 +90,7 @@ internal static unsafe class HalfPrecisionDot
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector512<float> Widen512(bool bfloat16, ushort* w)
+    internal static Vector512<float> Widen512(bool bfloat16, ushort* w)
     {
         var bits = Avx512F.ConvertToVector512UInt32(Avx.LoadVector256(w));
         if (bfloat16) return Avx512F.ShiftLeftLogical(bits, 16).AsSingle();
@@ -99,7 +99,7 @@ internal static unsafe class HalfPrecisionDot
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<float> Widen256(bool bfloat16, ushort* w)
+    internal static Vector256<float> Widen256(bool bfloat16, ushort* w)
     {
         var bits = Avx2.ConvertToVector256Int32(Sse2.LoadVector128(w)).AsUInt32();
         if (bfloat16) return Avx2.ShiftLeftLogical(bits, 16).AsSingle();
@@ -108,6 +108,6 @@ internal static unsafe class HalfPrecisionDot
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static float ToSingle(bool bfloat16, ushort bits) =>
+    internal static float ToSingle(bool bfloat16, ushort bits) =>
         bfloat16 ? BitConverter.Int32BitsToSingle(bits << 16) : HalfTable.Values[bits];
 }

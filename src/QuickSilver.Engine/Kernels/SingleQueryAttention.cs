@@ -33,15 +33,40 @@ public static unsafe class SingleQueryAttention
     /// <param name="output">nh·hs values.</param>
     /// <param name="threads">Threads to split heads over.</param>
     public static void Attend(ReadOnlySpan<float> query, float* keys, float* values, long* keyPositions, int count, int capacity,
+        int heads, int kvHeads, int headDim, long queryPosition, double scale, int? window, float softCap, Span<float> output, int threads) =>
+        Attend(query, KvCacheType.Float32, keys, values, keyPositions, count, capacity, heads, kvHeads, headDim, queryPosition, scale, window, softCap, output, threads);
+
+    /// <summary>
+    /// As the float32 overload, over keys and values stored as <paramref name="storage"/>: 16-bit ones are widened in
+    /// registers as they are read (<see cref="HalfKvRows"/>), never converted as a whole.
+    /// </summary>
+    /// <param name="query">The query row, nh·hs.</param>
+    /// <param name="storage">The element type of <paramref name="keys"/> and <paramref name="values"/>.</param>
+    /// <param name="keys">Cached keys (nkv, capacity, hs).</param>
+    /// <param name="values">Cached values (nkv, capacity, hs).</param>
+    /// <param name="keyPositions">Position of each of the <paramref name="count"/> entries; null when they are 0..count−1, all visible.</param>
+    /// <param name="count">Entries written.</param>
+    /// <param name="capacity">Entries the buffers have room for (the stride between key heads).</param>
+    /// <param name="heads">Query heads nh.</param>
+    /// <param name="kvHeads">Key/value heads nkv (divides nh).</param>
+    /// <param name="headDim">Head width hs.</param>
+    /// <param name="queryPosition">The query's position.</param>
+    /// <param name="scale">Score scale (1/√hs unless the model says otherwise).</param>
+    /// <param name="window">Sliding window, or null.</param>
+    /// <param name="softCap">Soft-cap, or 0.</param>
+    /// <param name="output">nh·hs values.</param>
+    /// <param name="threads">Threads to split heads over.</param>
+    public static void Attend(ReadOnlySpan<float> query, KvCacheType storage, void* keys, void* values, long* keyPositions, int count, int capacity,
         int heads, int kvHeads, int headDim, long queryPosition, double scale, int? window, float softCap, Span<float> output, int threads)
     {
+        if (!Enum.IsDefined(storage)) throw new ArgumentOutOfRangeException(nameof(storage), storage, "Unknown K/V cache type.");
         if (kvHeads <= 0 || heads % kvHeads != 0) throw new ArgumentException($"{heads} query heads do not group over {kvHeads} key/value heads.", nameof(kvHeads));
         if (query.Length < heads * headDim || output.Length < heads * headDim) throw new ArgumentException("Query and output need nh·hs values.");
         if (count > capacity) throw new ArgumentOutOfRangeException(nameof(count), $"{count} entries exceed the capacity {capacity}.");
         fixed (float* q = query)
         fixed (float* o = output)
         {
-            var job = new Job(q, keys, values, keyPositions, count, capacity, heads / kvHeads, headDim, queryPosition, (float)scale, window, softCap, o);
+            var job = new Job(q, (byte*)keys, (byte*)values, storage, KernelSettings.Isa, keyPositions, count, capacity, heads / kvHeads, headDim, queryPosition, (float)scale, window, softCap, o);
             int parts = (int)Math.Clamp(Math.Min(threads, (long)count * heads * headDim * 2 / ParallelThreshold), 1, heads);
             if (parts == 1)
             {
@@ -52,12 +77,14 @@ public static unsafe class SingleQueryAttention
         }
     }
 
-    private readonly struct Job(float* q, float* keys, float* values, long* positions, int count, int capacity, int groups, int headDim,
+    private readonly struct Job(float* q, byte* keys, byte* values, KvCacheType storage, KernelIsa isa, long* positions, int count, int capacity, int groups, int headDim,
         long queryPosition, float scale, int? window, float softCap, float* output)
     {
         [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
         public void Run(int headStart, int headEnd)
         {
+            bool wide = storage == KvCacheType.Float32, bfloat16 = storage == KvCacheType.BFloat16;
+            int element = wide ? sizeof(float) : sizeof(ushort);
             float[] rented = ArrayPool<float>.Shared.Rent(Math.Max(1, count));
             try
             {
@@ -65,9 +92,10 @@ public static unsafe class SingleQueryAttention
                 for (int h = headStart; h < headEnd; h++)
                 {
                     int g = h / groups;
-                    var qh = new ReadOnlySpan<float>(q + ((long)h * headDim), headDim);
-                    float* kh = keys + ((long)g * capacity * headDim);
-                    float* vh = values + ((long)g * capacity * headDim);
+                    float* qp = q + ((long)h * headDim);
+                    var qh = new ReadOnlySpan<float>(qp, headDim);
+                    byte* kh = keys + ((long)g * capacity * headDim * element);
+                    byte* vh = values + ((long)g * capacity * headDim * element);
                     for (int j = 0; j < count; j++)
                     {
                         if (positions is not null)
@@ -76,14 +104,20 @@ public static unsafe class SingleQueryAttention
                             if (distance < 0 || (window is int w && distance >= w)) { scores[j] = float.NegativeInfinity; continue; }
                         }
                         else if (window is int w && queryPosition - j >= w) { scores[j] = float.NegativeInfinity; continue; }
-                        float s = RowOps.Dot(qh, new ReadOnlySpan<float>(kh + ((long)j * headDim), headDim)) * scale;
+                        float s = (wide ? RowOps.Dot(qh, new ReadOnlySpan<float>((float*)kh + ((long)j * headDim), headDim))
+                            : HalfKvRows.Dot(isa, bfloat16, qp, (ushort*)kh + ((long)j * headDim), headDim)) * scale;
                         scores[j] = softCap > 0 ? MathF.Tanh(s / softCap) * softCap : s;
                     }
                     var oh = new Span<float>(output + ((long)h * headDim), headDim);
                     oh.Clear();
                     if (!RowOps.Softmax(scores)) continue;
+                    float* op = output + ((long)h * headDim);
                     for (int j = 0; j < count; j++)
-                        if (scores[j] != 0) RowOps.AddScaled(oh, scores[j], new ReadOnlySpan<float>(vh + ((long)j * headDim), headDim));
+                    {
+                        if (scores[j] == 0) continue;
+                        if (wide) RowOps.AddScaled(oh, scores[j], new ReadOnlySpan<float>((float*)vh + ((long)j * headDim), headDim));
+                        else HalfKvRows.AddScaled(isa, bfloat16, op, scores[j], (ushort*)vh + ((long)j * headDim), headDim);
+                    }
                 }
             }
             finally

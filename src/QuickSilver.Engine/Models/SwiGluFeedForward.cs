@@ -42,8 +42,12 @@ public sealed class SwiGluFeedForward : IFeedForward, IRowFeedForward
         var both = _gateUp.Apply(x, _gateUpBias); // (…, 2I)
         var gate = both.narrow(-1, 0, _inner);
         var up = both.narrow(-1, _inner, _inner);
-        var activated = _gelu ? torch.nn.functional.gelu(gate, TorchSharp.Modules.GELU.Approximate.tanh, false) : torch.nn.functional.silu(gate, false);
-        var hidden = activated * up;
+        var hidden = _gelu ? torch.nn.functional.gelu(gate, TorchSharp.Modules.GELU.Approximate.tanh, false) : torch.nn.functional.silu(gate, false);
+        hidden.mul_(up); // (…, I), in place: a prefill's (T, I) product is the MLP's biggest temporary after gate|up
+        // gate|up (T, 2I) is consumed: free it before the down projection rather than when the scope ends.
+        up.Dispose();
+        gate.Dispose();
+        both.Dispose();
         return _down.Apply(hidden, _downBias).MoveToOuterDisposeScope();
     }
 

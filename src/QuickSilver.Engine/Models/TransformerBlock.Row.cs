@@ -69,7 +69,7 @@ public sealed partial class TransformerBlock
         var (keys, values, positions, count, capacity) = cache.AppendRow(k, v, position);
         var attended = RowBuffers.Get(RowBuffers.Attended, qd);
         var options = _extras.Attention;
-        SingleQueryAttention.Attend(q, (float*)keys, (float*)values, cache.IsContiguousPrefix ? null : (long*)positions, count, capacity,
+        SingleQueryAttention.Attend(q, cache.Storage, (void*)keys, (void*)values, cache.IsContiguousPrefix ? null : (long*)positions, count, capacity,
             _heads, _kvHeads, _headDim, position, options.Scale ?? (1.0 / Math.Sqrt(_headDim)), options.Window, options.SoftCap, attended, KernelSettings.Threads);
         OpProfile.Stop(ProfileAttention, start);
 

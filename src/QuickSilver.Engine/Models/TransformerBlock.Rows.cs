@@ -66,7 +66,7 @@ public sealed partial class TransformerBlock
             start = OpProfile.Start();
             var cache = caches[i];
             var (keys, values, cached, count, capacity) = cache.AppendRow(k, v, positions[i]);
-            SingleQueryAttention.Attend(q, (float*)keys, (float*)values, cache.IsContiguousPrefix ? null : (long*)cached, count, capacity,
+            SingleQueryAttention.Attend(q, cache.Storage, (void*)keys, (void*)values, cache.IsContiguousPrefix ? null : (long*)cached, count, capacity,
                 _heads, _kvHeads, _headDim, positions[i], scale, options.Window, options.SoftCap, attended.Slice(i * qd, qd), KernelSettings.Threads);
             OpProfile.Stop(ProfileAttention, start);
         }

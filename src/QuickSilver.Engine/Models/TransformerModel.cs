@@ -38,6 +38,9 @@ public sealed partial class TransformerModel : IDisposable
     /// <summary>Where the weights live.</summary>
     public torch.Device Device { get; }
 
+    /// <summary>How the K/V caches the engine makes for this model store keys and values (default float32).</summary>
+    public KvCacheType KvCacheType { get; internal set; } = KvCacheType.Float32;
+
     /// <summary>The blocks, first to last.</summary>
     public IReadOnlyList<TransformerBlock> Blocks { get; }
 

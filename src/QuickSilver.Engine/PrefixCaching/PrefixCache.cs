@@ -144,7 +144,7 @@ public sealed class PrefixCache : IDisposable
                 }
                 node = next;
             }
-            var snapshot = new KvCache(source.Config, length, source.Device, initialCapacity: length);
+            var snapshot = new KvCache(source.Config, length, source.Device, initialCapacity: length, storage: source.Storage);
             snapshot.CopyPrefixFrom(source, length);
             long bytes = snapshot.AllocatedBytes;
             if (bytes > _options.MaxBytes)

@@ -35,7 +35,7 @@ public sealed partial class ForwardRunner
             // Routed passes need a cache even stand-alone: propagated K/V of halted tokens, packed K/V of quantized
             // tokens and skipped entries all live there. A temporary one holds this pass only.
             int t = input.TokenIds.Count, end = input.StartPosition + t;
-            using var temporary = new KvCache(_model.Config, end, _model.Device, initialCapacity: t) { Length = input.StartPosition };
+            using var temporary = new KvCache(_model.Config, end, _model.Device, initialCapacity: t, storage: _model.KvCacheType) { Length = input.StartPosition };
             var result = RunRouted(input.WithCache(temporary));
             input.Stats.KvBytes = temporary.UsedBytes;
             input.Stats.DenseKvBytes = (long)t * temporary.DenseBytesPerToken;

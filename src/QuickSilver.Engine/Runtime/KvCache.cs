@@ -10,22 +10,32 @@ public sealed class KvCache : IDisposable
     private readonly bool[][] _written; // host mirror: which positions each layer holds, for accounting and traces
     private readonly float[] _decisionEntropy; // per position, the entropy read at the quantization decision layer (NaN: none)
 
-    /// <summary>Creates empty caches for <paramref name="config"/> with room for <paramref name="contextLength"/> positions.</summary>
-    public KvCache(ModelConfig config, int contextLength, torch.Device device, int initialCapacity = 256)
+    /// <summary>
+    /// Creates empty caches for <paramref name="config"/> with room for <paramref name="contextLength"/> positions, keys and
+    /// values stored as <paramref name="storage"/>.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="storage"/> is not a defined <see cref="KvCacheType"/>.</exception>
+    public KvCache(ModelConfig config, int contextLength, torch.Device device, int initialCapacity = 256, KvCacheType storage = KvCacheType.Float32)
     {
         ArgumentNullException.ThrowIfNull(config);
+        if (!Enum.IsDefined(storage))
+            throw new ArgumentOutOfRangeException(nameof(storage), storage, "The K/V cache type (LanguageModelOptions.KvCacheType) must be Float32, Float16 or BFloat16.");
         Config = config;
+        Storage = storage;
         Device = device;
         ContextLength = contextLength;
         _layers = new LayerKvCache[config.NumLayers];
         for (int i = 0; i < _layers.Length; i++)
-            _layers[i] = new LayerKvCache(config.NumKvHeads, config.HeadDim, contextLength, Math.Min(initialCapacity, contextLength), device);
+            _layers[i] = new LayerKvCache(config.NumKvHeads, config.HeadDim, contextLength, Math.Min(initialCapacity, contextLength), device, storage: storage);
         _written = new bool[config.NumLayers][];
         for (int i = 0; i < _written.Length; i++) _written[i] = new bool[contextLength];
         _decisionEntropy = new float[contextLength];
         Array.Fill(_decisionEntropy, float.NaN);
-        DenseBytesPerToken = (long)config.NumLayers * (2L * config.NumKvHeads * config.HeadDim * sizeof(float) + sizeof(long));
+        DenseBytesPerToken = (long)config.NumLayers * (2L * config.NumKvHeads * config.HeadDim * LayerKvCache.ElementBytes(storage) + sizeof(long));
     }
+
+    /// <summary>How keys and values are stored.</summary>
+    public KvCacheType Storage { get; }
 
     /// <summary>Maximum positions.</summary>
     public int ContextLength { get; }
@@ -101,11 +111,12 @@ public sealed class KvCache : IDisposable
     /// Makes this cache hold exactly <paramref name="source"/>'s first <paramref name="length"/> positions: every layer's entries
     /// (same order and precision), which layers wrote them, and the decision-layer entropies. What was here before is dropped.
     /// </summary>
-    /// <exception cref="ArgumentException">The caches differ in shape, or the prefix does not fit.</exception>
+    /// <exception cref="ArgumentException">The caches differ in shape or storage type, or the prefix does not fit.</exception>
     public void CopyPrefixFrom(KvCache source, int length)
     {
         ArgumentNullException.ThrowIfNull(source);
         if (source._layers.Length != _layers.Length) throw new ArgumentException($"A cache of {source._layers.Length} layers cannot fill one of {_layers.Length}.", nameof(source));
+        if (source.Storage != Storage) throw new ArgumentException($"A {source.Storage} cache cannot fill a {Storage} one: the copy would not read as the source does.", nameof(source));
         if (length < 0 || length > source.Length || length > ContextLength)
             throw new ArgumentOutOfRangeException(nameof(length), length, $"The prefix must be within the source's {source.Length} positions and this cache's {ContextLength}.");
         Clear();

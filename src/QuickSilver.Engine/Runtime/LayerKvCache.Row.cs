@@ -1,13 +1,15 @@
+using QuickSilver.Engine.Kernels;
+
 namespace QuickSilver.Engine.Runtime;
 
 /// <summary>The decode row path's access to a layer cache: one token appended and attended in host memory, no tensors.</summary>
 public sealed unsafe partial class LayerKvCache
 {
     private TorchSharp.torch.Tensor? _rowBuffers; // the key buffer the pointers below belong to (replaced when the cache grows)
-    private float* _rowKeys, _rowValues;
+    private byte* _rowKeys, _rowValues;           // float32, or 16-bit codes (Storage)
     private long* _rowPositions;
 
-    /// <summary>Whether the buffers are float32 in host memory and nothing is packed: the row path can append and attend.</summary>
+    /// <summary>Whether the buffers are in host memory and nothing is packed: the row path can append and attend.</summary>
     internal bool SupportsRows
     {
         get
@@ -18,8 +20,9 @@ public sealed unsafe partial class LayerKvCache
     }
 
     /// <summary>
-    /// Appends one token's keys and values (nkv·hs each, head after head) at <paramref name="position"/> in full precision
-    /// and returns the buffers for attention: keys and values (nkv, capacity, hs), positions, entries and capacity.
+    /// Appends one token's keys and values (nkv·hs each, head after head) at <paramref name="position"/>, rounded to
+    /// <see cref="Storage"/> as the tensor path rounds them, and returns the buffers for attention: keys and values
+    /// (nkv, capacity, hs) of <see cref="Storage"/> elements, positions, entries and capacity.
     /// </summary>
     /// <exception cref="InvalidOperationException">The context is full, or the cache holds packed entries.</exception>
     internal (IntPtr Keys, IntPtr Values, IntPtr Positions, int Count, int Capacity) AppendRow(ReadOnlySpan<float> keys, ReadOnlySpan<float> values, long position)
@@ -32,17 +35,28 @@ public sealed unsafe partial class LayerKvCache
         EnsureCapacity(_count + 1);
         if (!ReferenceEquals(_rowBuffers, _keys))
         {
-            _rowKeys = HostMemory.Floats(_keys);
-            _rowValues = HostMemory.Floats(_values);
+            _rowKeys = (byte*)HostMemory.Pointer(_keys);
+            _rowValues = (byte*)HostMemory.Pointer(_values);
             _rowPositions = HostMemory.Longs(_positions);
             _rowBuffers = _keys;
         }
         int at = _count;
+        bool bfloat16 = _storage == KvCacheType.BFloat16;
         for (int h = 0; h < _kvHeads; h++)
         {
             long offset = (((long)h * _capacity) + at) * _headDim;
-            keys.Slice(h * _headDim, _headDim).CopyTo(new Span<float>(_rowKeys + offset, _headDim));
-            values.Slice(h * _headDim, _headDim).CopyTo(new Span<float>(_rowValues + offset, _headDim));
+            var k = keys.Slice(h * _headDim, _headDim);
+            var v = values.Slice(h * _headDim, _headDim);
+            if (_storage == KvCacheType.Float32)
+            {
+                k.CopyTo(new Span<float>((float*)_rowKeys + offset, _headDim));
+                v.CopyTo(new Span<float>((float*)_rowValues + offset, _headDim));
+            }
+            else
+            {
+                HalfKvRows.Narrow(bfloat16, k, (ushort*)_rowKeys + offset);
+                HalfKvRows.Narrow(bfloat16, v, (ushort*)_rowValues + offset);
+            }
         }
         _rowPositions[at] = position;
         IsContiguousPrefix = IsContiguousPrefix && position == at;

@@ -12,6 +12,9 @@ namespace QuickSilver.Engine.Runtime;
 /// Entries written at 8/4/2 bits are stored packed (<see cref="PackedKvRegion"/>, the storage of record, <see cref="UsedBytes"/>)
 /// and, dequantized once when written, appended to the float buffers attention reads (<see cref="MirrorBytes"/>): a
 /// decode step attends over views, exactly the stored values, without dequantizing the whole cache each step.
+/// With <see cref="KvCacheType.Float16"/> or <see cref="KvCacheType.BFloat16"/> the buffers hold 16-bit values: written
+/// rounded to nearest even (libtorch's and .NET's conversions agree), read widened to float32, by every path alike, so a
+/// prefill and the decode steps after it attend over the same stored values. Packed entries need float32 buffers.
 /// </remarks>
 public sealed partial class LayerKvCache : IDisposable
 {
@@ -24,19 +27,40 @@ public sealed partial class LayerKvCache : IDisposable
     private int _count;              // entries in the buffers: all of them
     private readonly Dictionary<int, PackedKvRegion> _packed = []; // bits → region, created on first use
     private readonly int _groupSize;
+    private readonly KvCacheType _storage;
+    private readonly torch.ScalarType _dtype;
 
     /// <summary>Creates an empty cache with room for <paramref name="initialCapacity"/> entries.</summary>
-    public LayerKvCache(int kvHeads, int headDim, int maxEntries, int initialCapacity, torch.Device device, int groupSize = 32)
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="storage"/> is not a defined <see cref="KvCacheType"/>.</exception>
+    public LayerKvCache(int kvHeads, int headDim, int maxEntries, int initialCapacity, torch.Device device, int groupSize = 32, KvCacheType storage = KvCacheType.Float32)
     {
         _groupSize = groupSize;
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(maxEntries);
+        if (!Enum.IsDefined(storage))
+            throw new ArgumentOutOfRangeException(nameof(storage), storage, "The K/V cache type (LanguageModelOptions.KvCacheType) must be Float32, Float16 or BFloat16.");
+        (_storage, _dtype) = (storage, DTypeOf(storage));
         (_kvHeads, _headDim, _maxEntries, _device) = (kvHeads, headDim, maxEntries, device);
         _capacity = Math.Clamp(initialCapacity, 1, maxEntries);
-        _keys = torch.empty(1, kvHeads, _capacity, headDim, device: device).DetachFromDisposeScope();
-        _values = torch.empty(1, kvHeads, _capacity, headDim, device: device).DetachFromDisposeScope();
+        _keys = torch.empty(1, kvHeads, _capacity, headDim, _dtype, device: device).DetachFromDisposeScope();
+        _values = torch.empty(1, kvHeads, _capacity, headDim, _dtype, device: device).DetachFromDisposeScope();
         _positions = torch.empty(_capacity, torch.int64, device: device).DetachFromDisposeScope();
         IsContiguousPrefix = true;
     }
+
+    /// <summary>How keys and values are stored.</summary>
+    public KvCacheType Storage => _storage;
+
+    /// <summary>Bytes of one stored key or value element.</summary>
+    public static int ElementBytes(KvCacheType storage) => storage == KvCacheType.Float32 ? sizeof(float) : sizeof(ushort);
+
+    private static torch.ScalarType DTypeOf(KvCacheType storage) => storage switch
+    {
+        KvCacheType.Float16 => torch.ScalarType.Float16,
+        KvCacheType.BFloat16 => torch.ScalarType.BFloat16,
+        _ => torch.ScalarType.Float32,
+    };
+
+    private long EntryBytes => (2L * _kvHeads * _headDim * ElementBytes(_storage)) + sizeof(long);
 
     /// <summary>Number of entries written (full precision and packed).</summary>
     public int Count => _count;
@@ -53,17 +77,18 @@ public sealed partial class LayerKvCache : IDisposable
     public bool IsContiguousPrefix { get; private set; }
 
     /// <summary>Bytes held by the written entries (keys, values and positions).</summary>
-    public long UsedBytes => (long)FloatCount * (2L * _kvHeads * _headDim * sizeof(float) + sizeof(long)) + _packed.Values.Sum(r => r.UsedBytes);
+    public long UsedBytes => ((long)FloatCount * EntryBytes) + _packed.Values.Sum(r => r.UsedBytes);
 
     /// <summary>Bytes of the float copies of the packed entries that attention reads (the cost of not dequantizing per step).</summary>
-    public long MirrorBytes => (long)PackedEntries * (2L * _kvHeads * _headDim * sizeof(float) + sizeof(long));
+    public long MirrorBytes => (long)PackedEntries * EntryBytes;
 
     /// <summary>Bytes allocated, including the unused tail of the buffers (which also hold the packed entries' float copies).</summary>
-    public long AllocatedBytes => (long)_capacity * (2L * _kvHeads * _headDim * sizeof(float) + sizeof(long)) + _packed.Values.Sum(r => r.AllocatedBytes);
+    public long AllocatedBytes => ((long)_capacity * EntryBytes) + _packed.Values.Sum(r => r.AllocatedBytes);
 
     /// <summary>
     /// Appends <paramref name="keys"/> and <paramref name="values"/> (1, nkv, n, hs) at <paramref name="positions"/> (n)
-    /// and returns all entries: keys, values (1, nkv, Count, hs) and their positions (Count).
+    /// and returns all entries: keys, values (1, nkv, Count, hs) and their positions (Count). Keys and values are float32:
+    /// views of the buffers, or with a 16-bit <see cref="Storage"/> their widened copies (owned by the caller's dispose scope).
     /// </summary>
     /// <param name="firstPosition">The first position when the n positions are consecutive, else null.</param>
     /// <param name="bits">Per entry, the bits to store it at (8, 4, 2; 32 = full precision), or null for all full precision.</param>
@@ -79,6 +104,8 @@ public sealed partial class LayerKvCache : IDisposable
             return View();
         }
         if (_device.type != DeviceType.CPU) throw new NotSupportedException("Packed K/V runs on the CPU only; disable Quantization.QuantizeKv for another device.");
+        if (_storage != KvCacheType.Float32)
+            throw new NotSupportedException($"Packed K/V (the policy's Quantization.QuantizeKv) needs LanguageModelOptions.KvCacheType = Float32, not {_storage}.");
         // Managed on the buffers' storage: a decode step appends one entry, and the tensor route (select, pack, unpack, copy)
         // cost more than the attention it feeds. Each packed entry is dequantized here, once.
         using (var scope = torch.NewDisposeScope())
@@ -137,9 +164,17 @@ public sealed partial class LayerKvCache : IDisposable
         return result;
     }
 
-    /// <summary>All entries as views of the buffers: full-precision ones as written, packed ones as their stored values.</summary>
-    public (torch.Tensor Keys, torch.Tensor Values, torch.Tensor Positions) View() =>
-        (_keys.narrow(2, 0, _count), _values.narrow(2, 0, _count), _positions.narrow(0, 0, _count));
+    /// <summary>
+    /// All entries in float32: full-precision ones as written, packed ones as their stored values. Views of the buffers, or with
+    /// a 16-bit <see cref="Storage"/> the stored values widened (a copy in the caller's dispose scope: attention runs in float32).
+    /// </summary>
+    public (torch.Tensor Keys, torch.Tensor Values, torch.Tensor Positions) View()
+    {
+        var keys = _keys.narrow(2, 0, _count);
+        var values = _values.narrow(2, 0, _count);
+        if (_storage != KvCacheType.Float32) (keys, values) = (keys.to(torch.float32), values.to(torch.float32));
+        return (keys, values, _positions.narrow(0, 0, _count));
+    }
 
     /// <summary>Drops every entry at or beyond <paramref name="position"/> (for prefix reuse).</summary>
     public void TruncateFrom(int position)
@@ -173,6 +208,8 @@ public sealed partial class LayerKvCache : IDisposable
         ArgumentNullException.ThrowIfNull(source);
         if (source._kvHeads != _kvHeads || source._headDim != _headDim)
             throw new ArgumentException($"A layer cache of {source._kvHeads}×{source._headDim} cannot fill one of {_kvHeads}×{_headDim}.", nameof(source));
+        if (source._storage != _storage)
+            throw new ArgumentException($"A {source._storage} layer cache cannot fill a {_storage} one: the copy would not read as the source does.", nameof(source));
         Clear();
         using (var scope = torch.NewDisposeScope())
         {
@@ -221,8 +258,8 @@ public sealed partial class LayerKvCache : IDisposable
         int capacity = _capacity;
         while (capacity < needed) capacity = (int)Math.Min((long)capacity * 2, _maxEntries);
         // The cache outlives any forward's dispose scope: keep its buffers out of it.
-        var keys = torch.empty(1, _kvHeads, capacity, _headDim, device: _device).DetachFromDisposeScope();
-        var values = torch.empty(1, _kvHeads, capacity, _headDim, device: _device).DetachFromDisposeScope();
+        var keys = torch.empty(1, _kvHeads, capacity, _headDim, _dtype, device: _device).DetachFromDisposeScope();
+        var values = torch.empty(1, _kvHeads, capacity, _headDim, _dtype, device: _device).DetachFromDisposeScope();
         var positions = torch.empty(capacity, torch.int64, device: _device).DetachFromDisposeScope();
         keys.narrow(2, 0, _count).copy_(_keys.narrow(2, 0, _count));
         values.narrow(2, 0, _count).copy_(_values.narrow(2, 0, _count));

@@ -32,15 +32,18 @@ public sealed class BatchedForwardTests
                 Assert.True(TestModels.MaxAbsDiff(alone[i][step], batched[i][step]) < 1e-4f, $"{family}: sequence {i}, step {step}");
     }
 
-    [Fact]
-    public void Packed_weights_give_bit_identical_rows()
+    [Theory]
+    [InlineData(KvCacheType.Float32)]
+    [InlineData(KvCacheType.Float16)]
+    [InlineData(KvCacheType.BFloat16)]
+    public void Packed_weights_give_bit_identical_rows(KvCacheType storage)
     {
         // Every projection kept in Q8_0 blocks: the managed kernels compute each row on its own, so batching changes no bit.
         var config = TinyArchitectures.Base("llama");
         using var model = TransformerModel.Create(RandomCheckpoint.Create(config, 5, 0.3f), torch.CPU, GgufTensorType.Q8_0);
         Assert.All(model.Matrices, m => Assert.IsType<PackedLinearWeight>(m));
         // Alone, a one-token step would take the host row path, whose norms and attention agree to float rounding only.
-        var (alone, batched) = Compare(model, Mixed, out _, out _, decodeRowPath: false);
+        var (alone, batched) = Compare(model, Mixed, out _, out _, decodeRowPath: false, storage);
         for (int i = 0; i < Mixed.Length; i++)
             for (int step = 0; step < alone[i].Count; step++)
                 Assert.Equal(alone[i][step], batched[i][step]);
@@ -109,7 +112,7 @@ public sealed class BatchedForwardTests
     /// with all lanes batched (both steps), from identical prefilled caches.
     /// </summary>
     private static (List<float[]>[] Alone, List<float[]>[] Batched) Compare(TransformerModel model, Lane[] lanes,
-        out RuntimeStats[] aloneStats, out RuntimeStats[] batchedStats, bool decodeRowPath = true)
+        out RuntimeStats[] aloneStats, out RuntimeStats[] batchedStats, bool decodeRowPath = true, KvCacheType storage = KvCacheType.Float32)
     {
         var config = model.Config;
         var runner = new ForwardRunner(model) { DecodeRowPath = decodeRowPath };
@@ -120,7 +123,7 @@ public sealed class BatchedForwardTests
         aloneStats = lanes.Select(_ => new RuntimeStats()).ToArray();
         batchedStats = lanes.Select(_ => new RuntimeStats()).ToArray();
 
-        var caches = lanes.Select(_ => new KvCache(config, 48, torch.CPU, initialCapacity: 4)).ToArray();
+        var caches = lanes.Select(_ => new KvCache(config, 48, torch.CPU, initialCapacity: 4, storage)).ToArray();
         try
         {
             ForwardInput Step(int i, int phase, RuntimeStats stats) => phase == 0

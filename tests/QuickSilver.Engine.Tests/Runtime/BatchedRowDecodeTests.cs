@@ -16,28 +16,31 @@ public sealed class BatchedRowDecodeTests
         : TestModels.TinyLlama(layers: 3) with { HiddenSize = 128, HeadDim = 32, IntermediateSize = 200, VocabSize = 72 };
 
     [Theory]
-    [InlineData("llama", false)]
-    [InlineData("llama", true)]
-    [InlineData("gpt2", false)]
-    [InlineData("gpt2", true)]
-    public void Batched_decode_rows_equal_each_sequence_alone_bit_for_bit(string family, bool q8)
+    [InlineData("llama", false, KvCacheType.Float32)]
+    [InlineData("llama", true, KvCacheType.Float32)]
+    [InlineData("gpt2", false, KvCacheType.Float32)]
+    [InlineData("gpt2", true, KvCacheType.Float32)]
+    [InlineData("llama", true, KvCacheType.Float16)]
+    [InlineData("gpt2", false, KvCacheType.Float16)]
+    [InlineData("llama", false, KvCacheType.BFloat16)]
+    public void Batched_decode_rows_equal_each_sequence_alone_bit_for_bit(string family, bool q8, KvCacheType storage)
     {
         var config = Wide(family);
         using var model = TransformerModel.Create(RandomCheckpoint.Create(config, 7, 0.3f), torch.CPU, q8 ? GgufTensorType.Q8_0 : null);
         var runner = new ForwardRunner(model);
         int[] prefixes = [3, 9, 1, 17, 5];
         var tokens = prefixes.Select((p, i) => TestModels.RandomTokens(p + 4, config.VocabSize, seed: 40 + i)).ToArray();
-        var alone = Decode(runner, config, prefixes, tokens, batched: false);
-        var batched = Decode(runner, config, prefixes, tokens, batched: true);
+        var alone = Decode(runner, config, prefixes, tokens, batched: false, storage);
+        var batched = Decode(runner, config, prefixes, tokens, batched: true, storage);
         for (int i = 0; i < prefixes.Length; i++)
             for (int step = 0; step < alone[i].Count; step++)
                 Assert.Equal(alone[i][step], batched[i][step]);
     }
 
     /// <summary>Prefills each cache, then runs four decode steps per sequence, alone or all sequences per call.</summary>
-    private static List<float[]>[] Decode(ForwardRunner runner, ModelConfig config, int[] prefixes, int[][] tokens, bool batched)
+    private static List<float[]>[] Decode(ForwardRunner runner, ModelConfig config, int[] prefixes, int[][] tokens, bool batched, KvCacheType storage)
     {
-        var caches = prefixes.Select(_ => new KvCache(config, 64, torch.CPU, initialCapacity: 4)).ToArray();
+        var caches = prefixes.Select(_ => new KvCache(config, 64, torch.CPU, initialCapacity: 4, storage)).ToArray();
         var logits = prefixes.Select(_ => new List<float[]>()).ToArray();
         try
         {

@@ -30,6 +30,8 @@ public class OptionsValidationTests
         { "Device 'tpu'", o => o.Device = "tpu" },
         { "Threads", o => o.Threads = -1 },
         { "ContextLength", o => o.ContextLength = 0 },
+        { "KvCacheType must be Float32, Float16 or BFloat16", o => o.KvCacheType = (QuickSilver.Engine.KvCacheType)7 },
+        { "KvCacheType Float16 cannot hold the packed K/V", o => { o.KvCacheType = QuickSilver.Engine.KvCacheType.Float16; o.Policy = "paper"; } },
         { "MaxOutputTokens", o => o.MaxOutputTokens = 0 },
         { "Temperature", o => o.Temperature = float.NaN },
         { "TopP", o => o.TopP = 0 },
@@ -62,6 +64,18 @@ public class OptionsValidationTests
         string failure = Assert.Single(result.Failures!);
         Assert.Contains(expected, failure);
         Assert.StartsWith("QuickSilver:", failure);
+    }
+
+    [Fact]
+    public void HalfKvCache_IsValidWithAPolicyThatDoesNotPackKv()
+    {
+        QuickSilverOptions options = Valid();
+        options.KvCacheType = QuickSilver.Engine.KvCacheType.BFloat16;
+        Assert.Empty(QuickSilverOptionsValidator.GetFailures(options));
+        options.Policy = "paper";
+        options.PolicyOverrides.Quantization = false;
+        Assert.Empty(QuickSilverOptionsValidator.GetFailures(options));
+        Assert.Equal(QuickSilver.Engine.KvCacheType.BFloat16, options.Clone().KvCacheType);
     }
 
     [Fact]

@@ -150,6 +150,12 @@ public sealed class GgufFile
         BlockFormat format = FormatOf(tensor);
         long rowBytes = RowBytes(tensor, format);
         long width = RowWidth(tensor), rows = tensor.ElementCount / Math.Max(1, width);
+        if (width == 0)
+        {
+            // A tensor with a zero-sized row holds no values: there is nothing to read, and no row to ask for.
+            if (destination.Length == 0) return;
+            throw new ModelFormatException(Path, $"tensor '{tensor.Name}' has rows of 0 values, so its {destination.Length} values cannot be read.");
+        }
         if (destination.Length % width != 0)
             throw new ArgumentOutOfRangeException(nameof(destination), $"{destination.Length} values are not whole rows of {width} of tensor '{tensor.Name}' in '{Path}'.");
         long count = destination.Length / width;

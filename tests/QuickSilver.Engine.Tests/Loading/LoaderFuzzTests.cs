@@ -139,7 +139,16 @@ public sealed class LoaderFuzzTests
     }
 
     [Fact]
-    public void Gguf_CorruptedFiles_OnlyThrowModelFormatException()
+    public void Gguf_CorruptedFiles_OnlyThrowModelFormatException() => GgufFuzz(seed: null);
+
+    /// <summary>
+    /// A seed that once found a DivideByZeroException: a mutation set a tensor's innermost dimension to 0, and the row reader
+    /// divided by the row width (fixed: a zero-width tensor reads as empty, or is refused naming it).
+    /// </summary>
+    [Fact]
+    public void Gguf_ZeroWidthTensor_Seed_OnlyThrowsModelFormatException() => GgufFuzz(seed: "6_Jn05p38BX1");
+
+    private static void GgufFuzz(string? seed)
     {
         using var temp = new TempDirectory();
         string validPath = temp.File("valid.gguf");
@@ -158,7 +167,7 @@ public sealed class LoaderFuzzTests
                 GgufFile file = GgufFile.Read(path);
                 foreach (GgufTensorInfo tensor in file.Tensors) LoadOrModelFormatException(() => file.ReadTensorData(tensor));
             });
-        }, iter: Iterations, threads: 1, print: m => string.Join(" ", m.Select(x => x.ToString())));
+        }, seed: seed, iter: Iterations, threads: 1, print: m => string.Join(" ", m.Select(x => x.ToString())));
     }
 
     [Fact]

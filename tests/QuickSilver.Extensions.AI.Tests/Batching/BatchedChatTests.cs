@@ -117,7 +117,11 @@ public sealed class BatchedChatTests
         {
             if (Interlocked.Increment(ref steps) == 5) Assert.True(enqueued.Wait(TimeSpan.FromSeconds(30)));
         };
-        var longTask = client.GetResponseAsync(Ask("long"), new ChatOptions { MaxOutputTokens = 250 });
+        // Drafting off: its repetitive reply would otherwise be drafted many tokens per step, and this test is about admission.
+        var longTask = client.GetResponseAsync(Ask("long"), new ChatOptions
+        {
+            MaxOutputTokens = 250, AdditionalProperties = new() { [QuickSilverChatOptionKeys.PromptLookup] = false },
+        });
         await backend.Started.WaitAsync();
         var shortTask = client.GetResponseAsync(Ask("short"), new ChatOptions { MaxOutputTokens = 8 });
         enqueued.Set();

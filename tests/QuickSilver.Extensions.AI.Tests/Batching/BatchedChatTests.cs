@@ -112,10 +112,14 @@ public sealed class BatchedChatTests
         using var client = TestClients.Create(out FakeBackend backend, p => p.Contains("long") ? longReply : "Hello world");
         using var enqueued = new ManualResetEventSlim(false);
         int steps = 0;
-        // The long request's fifth step waits until the short request is queued: from then on both share the batch.
+        // The long request's fifth step waits until the short request is queued: from then on both share the batch. Each later
+        // token takes 2 ms, so the long reply still runs for ~0.4 s after the short one ends: without it, a test thread delayed
+        // on a loaded machine could look only after the long reply had finished too (seen in full-suite runs).
         backend.AfterToken = _ =>
         {
-            if (Interlocked.Increment(ref steps) == 5) Assert.True(enqueued.Wait(TimeSpan.FromSeconds(30)));
+            int step = Interlocked.Increment(ref steps);
+            if (step == 5) Assert.True(enqueued.Wait(TimeSpan.FromSeconds(30)));
+            else if (step > 5) Thread.Sleep(2);
         };
         // Drafting off: its repetitive reply would otherwise be drafted many tokens per step, and this test is about admission.
         var longTask = client.GetResponseAsync(Ask("long"), new ChatOptions

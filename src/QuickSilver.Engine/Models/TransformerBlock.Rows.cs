@@ -12,23 +12,6 @@ namespace QuickSilver.Engine.Models;
 public sealed partial class TransformerBlock
 {
     /// <summary>
-    /// Runs the block on <paramref name="count"/> consecutive tokens of one sequence (a short multi-token step: speculative
-    /// verification, jump-forward) at positions <paramref name="position"/>, position + 1, …: each row appends its K/V and
-    /// then attends, so row i sees exactly the entries a one-token step at its position sees.
-    /// </summary>
-    internal void ForwardRows(Span<float> hidden, int count, long position, LayerKvCache cache)
-    {
-        Span<long> positions = stackalloc long[count];
-        var caches = new LayerKvCache[count];
-        for (int n = 0; n < count; n++)
-        {
-            positions[n] = position + n;
-            caches[n] = cache;
-        }
-        ForwardRows(hidden, count, positions, caches);
-    }
-
-    /// <summary>
     /// Runs the block on <paramref name="n"/> rows of <paramref name="hidden"/> (n × d, updated in place); row i is one token
     /// at <paramref name="positions"/>[i] of the sequence whose layer cache is <paramref name="caches"/>[i].
     /// </summary>

@@ -50,10 +50,17 @@ public sealed partial class ForwardRunner
         else
         {
             var hidden = RowBuffers.Get(RowBuffers.Model, count * d); // (count, d)
-            for (int n = 0; n < count; n++) _model.EmbedRow(input.TokenIds[n], start + n, hidden.Slice(n * d, d));
+            var positions = new long[count];
+            for (int n = 0; n < count; n++)
+            {
+                positions[n] = start + n;
+                _model.EmbedRow(input.TokenIds[n], positions[n], hidden.Slice(n * d, d));
+            }
+            var caches = new LayerKvCache[count]; // every row of this sequence attends over its own layer cache
             for (int l = 0; l < layers; l++)
             {
-                _model.Blocks[l].ForwardRows(hidden, count, start, cache[l]);
+                Array.Fill(caches, cache[l]);
+                _model.Blocks[l].ForwardRows(hidden, count, positions, caches);
                 cache.MarkWritten(l, start, count);
             }
             // Rows before LogitsFrom need no logits (forced tokens): the head, the widest product, skips them.

@@ -64,14 +64,18 @@ public sealed partial class ForwardRunner
             wantedStart[i + 1] = wantedStart[i] + (count - wantedFrom[i]);
         }
         int wanted = wantedStart[n];
-        var gathered = new float[wanted * d]; // (wanted, d)
-        for (int i = 0; i < n; i++)
-        {
-            int from = first[i] + wantedFrom[i], length = first[i + 1] - from;
-            hidden.Slice(from * d, length * d).CopyTo(gathered.AsSpan(wantedStart[i] * d));
-        }
         var logits = new float[wanted * vocab];
-        _model.LogitsRows(gathered, wanted, logits);
+        if (wanted == rows) _model.LogitsRows(hidden, rows, logits); // every row wanted (plain decode): no gather
+        else
+        {
+            var gathered = new float[wanted * d]; // (wanted, d)
+            for (int i = 0; i < n; i++)
+            {
+                int from = first[i] + wantedFrom[i], length = first[i + 1] - from;
+                hidden.Slice(from * d, length * d).CopyTo(gathered.AsSpan(wantedStart[i] * d));
+            }
+            _model.LogitsRows(gathered, wanted, logits);
+        }
 
         var outputs = new ForwardOutput[n];
         for (int i = 0; i < n; i++)

@@ -12,10 +12,6 @@ namespace QuickSilver.Engine.Tests.Runtime;
 /// </summary>
 public sealed class BatchedMultiRowStepTests
 {
-    private static ModelConfig Wide(string family) => family == "gpt2"
-        ? TestModels.TinyGpt2() with { HiddenSize = 96, HeadDim = 24, IntermediateSize = 200 }
-        : TestModels.TinyLlama(layers: 3) with { HiddenSize = 128, HeadDim = 32, IntermediateSize = 200, VocabSize = 72 };
-
     [Theory]
     [InlineData("llama", false)]
     [InlineData("llama", true)]
@@ -23,7 +19,7 @@ public sealed class BatchedMultiRowStepTests
     [InlineData("gpt2", true)]
     public void Batched_multi_token_steps_equal_each_step_alone_bit_for_bit(string family, bool q8)
     {
-        var config = Wide(family);
+        var config = BatchedRowDecodeTests.Wide(family);
         using var model = TransformerModel.Create(RandomCheckpoint.Create(config, 11, 0.3f), torch.CPU, q8 ? GgufTensorType.Q8_0 : null);
         var runner = new ForwardRunner(model);
         int[] prefixes = [3, 9, 1, 17, 5];

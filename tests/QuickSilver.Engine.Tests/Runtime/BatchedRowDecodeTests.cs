@@ -11,7 +11,7 @@ namespace QuickSilver.Engine.Tests.Runtime;
 /// </summary>
 public sealed class BatchedRowDecodeTests
 {
-    private static ModelConfig Wide(string family) => family == "gpt2"
+    internal static ModelConfig Wide(string family) => family == "gpt2"
         ? TestModels.TinyGpt2() with { HiddenSize = 96, HeadDim = 24, IntermediateSize = 200 }
         : TestModels.TinyLlama(layers: 3) with { HiddenSize = 128, HeadDim = 32, IntermediateSize = 200, VocabSize = 72 };
 

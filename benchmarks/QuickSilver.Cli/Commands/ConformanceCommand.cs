@@ -104,11 +104,12 @@ internal static class ConformanceCommand
         if (loaded.Length > 0)
         {
             double ownWorst = loaded.Max(r => r.MaxDeltaVsFloat64);
-            string[] reproduced = [.. loaded.Where(r => r.LlamaCppMaxDeltaVsRounded < 1e-4).Select(r => r.Variant)];
-            string[] other = [.. loaded.Where(r => !(r.LlamaCppMaxDeltaVsRounded < 1e-4)).Select(r => r.Variant)];
+            // Per type, the cells where the rounded reference ran (NaN: not run, see --rounded-reference) and those it reproduced.
+            string[] perType = [.. loaded.Where(r => !double.IsNaN(r.LlamaCppMaxDeltaVsRounded)).GroupBy(r => r.Variant)
+                .Select(g => $"{g.Key} {g.Count(r => r.LlamaCppMaxDeltaVsRounded < 1e-4)}/{g.Count()}")];
             sb.AppendLine(inv, $"Reading: with float activations our logits are within {ownWorst:G3} of the float64 forward in every cell; what separates us from llama.cpp is the rounding of matmul activations (llama.cpp's, and by default our own on kept-quantized Q8_0/Q4_0 matrices). " +
-                $"The float64 forward rounding activations as llama.cpp does reproduces llama.cpp within 1e-4 for {(reproduced.Length > 0 ? string.Join(", ", reproduced) : "none")}; " +
-                $"for {(other.Length > 0 ? string.Join(", ", other) : "none")} llama.cpp's CPU path rounds in a way this emulation does not model (not investigated further).");
+                $"The float64 forward rounding activations as llama.cpp does reproduces llama.cpp within 1e-4 in these cells (type: reproduced/measured): {(perType.Length > 0 ? string.Join(", ", perType) : "none measured")}; " +
+                $"where it does not, llama.cpp's CPU path rounds in a way this emulation does not model (not investigated further).");
             sb.AppendLine();
         }
         sb.AppendLine("Near-tie flips: a position where llama.cpp's argmax differs from ours although ours is the exact (float64) argmax and the exact logits of the two tokens are closer than twice llama.cpp's max distance from them; its rounding can swap them, ours cannot. Any other flip counts as a miss.");

@@ -87,6 +87,8 @@ public sealed class Generator
         int reuse = 0;
         var held = sequence.Tokens;
         while (reuse < held.Count && reuse < prompt.Count - 1 && held[reuse] == prompt[reuse]) reuse++;
+        // A sliding-window cache keeps only recent keys: going back further than it can means starting over.
+        if (!sequence.CanTruncateTo(reuse)) reuse = 0;
         sequence.TruncateTo(reuse);
         _reused = reuse;
         sequence.Stats = new RuntimeStats();

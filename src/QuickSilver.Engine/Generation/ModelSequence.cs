@@ -86,7 +86,9 @@ internal sealed class ModelSequence : Sequence
         Append([.. prompt.Take(count)]);
     }
 
-        protected override void OnTruncate(int length) => Cache.TruncateFrom(length);
+    public override bool CanTruncateTo(int length) => base.CanTruncateTo(length) && Cache.HoldsPrefix(length);
+
+    protected override void OnTruncate(int length) => Cache.TruncateFrom(length);
 
     protected override void Dispose(bool disposing)
     {

@@ -47,9 +47,17 @@ public abstract class Sequence : IDisposable
     public bool IsDisposed => _disposed;
 
     /// <summary>
+    /// Whether <see cref="TruncateTo"/> can go back to <paramref name="length"/>: always to 0, to any held length unless a
+    /// sliding-window cache has evicted keys that length needs (undoing the latest step is always possible).
+    /// </summary>
+    public virtual bool CanTruncateTo(int length) => length >= 0 && length <= Length;
+
+    /// <summary>
     /// Drops every token at or beyond <paramref name="length"/> together with its K/V and routing state, so that decoding
     /// from here equals never having gone further.
     /// </summary>
+    /// <exception cref="QuickSilver.Engine.Runtime.KvCacheEvictedException">A sliding-window cache evicted keys
+    /// <paramref name="length"/> needs (<see cref="CanTruncateTo"/> is false); nothing is dropped.</exception>
     public void TruncateTo(int length)
     {
         ThrowIfDisposed();

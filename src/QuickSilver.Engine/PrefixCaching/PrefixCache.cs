@@ -91,11 +91,11 @@ public sealed class PrefixCache : IDisposable
             for (var node = _lru.First; node is not null; node = node.Next)
             {
                 if (node.Value.PolicyKey != policyKey) continue;
-                int common = CommonPrefix(node.Value.Tokens, tokens);
-                if (common > bestLength) (best, bestLength) = (node, common);
+                int common = Usable(CommonPrefix(node.Value.Tokens, tokens), maxTokens, target.ContextLength);
+                // A sliding-window entry can continue only from near its end (it evicted older keys).
+                if (common > bestLength && node.Value.Cache.HoldsPrefix(common)) (best, bestLength) = (node, common);
             }
-            int length = Math.Min(Math.Min(bestLength, maxTokens), target.ContextLength);
-            length = length / _options.BlockTokens * _options.BlockTokens;
+            int length = bestLength;
             if (best is null || length == 0)
             {
                 Misses++;
@@ -122,7 +122,7 @@ public sealed class PrefixCache : IDisposable
         ArgumentNullException.ThrowIfNull(source);
         length = Math.Min(Math.Min(length, tokens.Count), source.Length);
         length = length / _options.BlockTokens * _options.BlockTokens;
-        if (length == 0) return 0;
+        if (length == 0 || !source.HoldsPrefix(length)) return 0; // a sliding-window source may have evicted what the prefix needs
         lock (_gate)
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
@@ -144,7 +144,7 @@ public sealed class PrefixCache : IDisposable
                 }
                 node = next;
             }
-            var snapshot = new KvCache(source.Config, length, source.Device, initialCapacity: length, storage: source.Storage);
+            var snapshot = new KvCache(source.Config, length, source.Device, initialCapacity: length, storage: source.Storage, rollbackMargin: source.RollbackMargin);
             snapshot.CopyPrefixFrom(source, length);
             long bytes = snapshot.AllocatedBytes;
             if (bytes > _options.MaxBytes)
@@ -189,6 +189,10 @@ public sealed class PrefixCache : IDisposable
         _usedBytes -= node.Value.Bytes;
         node.Value.Cache.Dispose();
     }
+
+    /// <summary>A common prefix cut to what can be restored: at most <paramref name="maxTokens"/> and the context, whole blocks.</summary>
+    private int Usable(int common, int maxTokens, int contextLength) =>
+        Math.Min(Math.Min(common, maxTokens), contextLength) / _options.BlockTokens * _options.BlockTokens;
 
     private static int CommonPrefix(int[] stored, IReadOnlyList<int> tokens, int limit = int.MaxValue)
     {

@@ -12,21 +12,27 @@ public sealed class KvCache : IDisposable
 
     /// <summary>
     /// Creates empty caches for <paramref name="config"/> with room for <paramref name="contextLength"/> positions, keys and
-    /// values stored as <paramref name="storage"/>.
+    /// values stored as <paramref name="storage"/>. A layer with a sliding window (<see cref="ModelConfig.WindowOf"/>) keeps only
+    /// the keys its queries can still see, plus <paramref name="rollbackMargin"/> positions of rollback.
     /// </summary>
-    /// <exception cref="ArgumentOutOfRangeException"><paramref name="storage"/> is not a defined <see cref="KvCacheType"/>.</exception>
-    public KvCache(ModelConfig config, int contextLength, torch.Device device, int initialCapacity = 256, KvCacheType storage = KvCacheType.Float32)
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="storage"/> is not a defined <see cref="KvCacheType"/>, or
+    /// <paramref name="rollbackMargin"/> is not positive.</exception>
+    public KvCache(ModelConfig config, int contextLength, torch.Device device, int initialCapacity = 256, KvCacheType storage = KvCacheType.Float32,
+        int rollbackMargin = LayerKvCache.DefaultRollbackMargin)
     {
         ArgumentNullException.ThrowIfNull(config);
         if (!Enum.IsDefined(storage))
             throw new ArgumentOutOfRangeException(nameof(storage), storage, "The K/V cache type (LanguageModelOptions.KvCacheType) must be Float32, Float16 or BFloat16.");
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(rollbackMargin);
         Config = config;
         Storage = storage;
         Device = device;
         ContextLength = contextLength;
+        RollbackMargin = rollbackMargin;
         _layers = new LayerKvCache[config.NumLayers];
         for (int i = 0; i < _layers.Length; i++)
-            _layers[i] = new LayerKvCache(config.NumKvHeads, config.HeadDim, contextLength, Math.Min(initialCapacity, contextLength), device, storage: storage);
+            _layers[i] = new LayerKvCache(config.NumKvHeads, config.HeadDim, contextLength, Math.Min(initialCapacity, contextLength), device, storage: storage,
+                window: config.WindowOf(i), rollbackMargin: rollbackMargin);
         _written = new bool[config.NumLayers][];
         for (int i = 0; i < _written.Length; i++) _written[i] = new bool[contextLength];
         _decisionEntropy = new float[contextLength];
@@ -36,6 +42,18 @@ public sealed class KvCache : IDisposable
 
     /// <summary>How keys and values are stored.</summary>
     public KvCacheType Storage { get; }
+
+    /// <summary>Positions a rollback may always go back by on sliding-window layers (beyond undoing the latest append).</summary>
+    public int RollbackMargin { get; }
+
+    /// <summary>
+    /// The earliest position other than 0 the cache can continue from (<see cref="TruncateFrom"/>, <see cref="CopyPrefixFrom"/>):
+    /// 0 until a sliding-window layer evicted keys.
+    /// </summary>
+    public int EarliestTruncation => _layers.Length == 0 ? 0 : _layers.Max(l => l.EarliestTruncation);
+
+    /// <summary>Whether every layer holds the keys a query at <paramref name="position"/> sees, so the cache can continue from there.</summary>
+    public bool HoldsPrefix(int position) => _layers.All(l => l.HoldsPrefix(position));
 
     /// <summary>Maximum positions.</summary>
     public int ContextLength { get; }
@@ -99,8 +117,11 @@ public sealed class KvCache : IDisposable
     public void SetDecisionEntropy(int position, float entropy) => _decisionEntropy[position] = entropy;
 
     /// <summary>Drops every entry at or beyond <paramref name="position"/>.</summary>
+    /// <exception cref="KvCacheEvictedException">A sliding-window layer already evicted keys a query at <paramref name="position"/>
+    /// needs (see <see cref="EarliestTruncation"/>); nothing is dropped.</exception>
     public void TruncateFrom(int position)
     {
+        if (!HoldsPrefix(position)) throw new KvCacheEvictedException(position, EarliestTruncation);
         foreach (var layer in _layers) layer.TruncateFrom(position);
         foreach (var written in _written) Array.Fill(written, false, position, written.Length - position);
         Array.Fill(_decisionEntropy, float.NaN, position, _decisionEntropy.Length - position);
@@ -112,6 +133,7 @@ public sealed class KvCache : IDisposable
     /// (same order and precision), which layers wrote them, and the decision-layer entropies. What was here before is dropped.
     /// </summary>
     /// <exception cref="ArgumentException">The caches differ in shape or storage type, or the prefix does not fit.</exception>
+    /// <exception cref="KvCacheEvictedException">The source's sliding-window layers evicted keys the prefix's next query needs.</exception>
     public void CopyPrefixFrom(KvCache source, int length)
     {
         ArgumentNullException.ThrowIfNull(source);
@@ -119,6 +141,7 @@ public sealed class KvCache : IDisposable
         if (source.Storage != Storage) throw new ArgumentException($"A {source.Storage} cache cannot fill a {Storage} one: the copy would not read as the source does.", nameof(source));
         if (length < 0 || length > source.Length || length > ContextLength)
             throw new ArgumentOutOfRangeException(nameof(length), length, $"The prefix must be within the source's {source.Length} positions and this cache's {ContextLength}.");
+        if (!source.HoldsPrefix(length)) throw new KvCacheEvictedException(length, source.EarliestTruncation);
         Clear();
         for (int l = 0; l < _layers.Length; l++)
         {

@@ -28,6 +28,7 @@ public sealed unsafe partial class LayerKvCache
     internal (IntPtr Keys, IntPtr Values, IntPtr Positions, int Count, int Capacity) AppendRow(ReadOnlySpan<float> keys, ReadOnlySpan<float> values, long position)
     {
         if (!SupportsRows) throw new InvalidOperationException("The row path needs a host cache without packed entries.");
+        if (MustCompactFor(1)) CompactFor(1, position, position);
         if (Count + 1 > _maxEntries)
             throw new InvalidOperationException($"KV cache overflow: {Count} + 1 entries exceed the {_maxEntries} the context allows.");
         int width = _kvHeads * _headDim;

@@ -30,17 +30,27 @@ public sealed partial class LayerKvCache : IDisposable
     private readonly KvCacheType _storage;
     private readonly torch.ScalarType _dtype;
 
-    /// <summary>Creates an empty cache with room for <paramref name="initialCapacity"/> entries.</summary>
-    /// <exception cref="ArgumentOutOfRangeException"><paramref name="storage"/> is not a defined <see cref="KvCacheType"/>.</exception>
-    public LayerKvCache(int kvHeads, int headDim, int maxEntries, int initialCapacity, torch.Device device, int groupSize = 32, KvCacheType storage = KvCacheType.Float32)
+    /// <summary>
+    /// Creates an empty cache with room for <paramref name="initialCapacity"/> entries. With a <paramref name="window"/> the layer
+    /// is a sliding-window one and evicts keys its queries can no longer see, keeping <paramref name="rollbackMargin"/> positions
+    /// of rollback (see <see cref="EarliestTruncation"/>).
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="storage"/> is not a defined <see cref="KvCacheType"/>, or the
+    /// window or margin is not positive.</exception>
+    public LayerKvCache(int kvHeads, int headDim, int maxEntries, int initialCapacity, torch.Device device, int groupSize = 32, KvCacheType storage = KvCacheType.Float32,
+        int? window = null, int rollbackMargin = DefaultRollbackMargin)
     {
         _groupSize = groupSize;
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(maxEntries);
         if (!Enum.IsDefined(storage))
             throw new ArgumentOutOfRangeException(nameof(storage), storage, "The K/V cache type (LanguageModelOptions.KvCacheType) must be Float32, Float16 or BFloat16.");
+        if (window is <= 0) throw new ArgumentOutOfRangeException(nameof(window), window, "A sliding window must be positive (null for none).");
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(rollbackMargin);
         (_storage, _dtype) = (storage, DTypeOf(storage));
         (_kvHeads, _headDim, _maxEntries, _device) = (kvHeads, headDim, maxEntries, device);
-        _capacity = Math.Clamp(initialCapacity, 1, maxEntries);
+        (_window, _margin) = (window, rollbackMargin);
+        (_bound, _evicts) = BoundOf(window, rollbackMargin, maxEntries);
+        _capacity = Math.Clamp(initialCapacity, 1, _bound);
         _keys = torch.empty(1, kvHeads, _capacity, headDim, _dtype, device: device).DetachFromDisposeScope();
         _values = torch.empty(1, kvHeads, _capacity, headDim, _dtype, device: device).DetachFromDisposeScope();
         _positions = torch.empty(_capacity, torch.int64, device: device).DetachFromDisposeScope();
@@ -95,6 +105,11 @@ public sealed partial class LayerKvCache : IDisposable
     public (torch.Tensor Keys, torch.Tensor Values, torch.Tensor Positions) Update(torch.Tensor keys, torch.Tensor values, torch.Tensor positions, int? firstPosition, IReadOnlyList<int>? bits = null)
     {
         int n = (int)keys.shape[2];
+        if (MustCompactFor(n))
+        {
+            (long first, long newest) = RangeOf(positions, firstPosition, n);
+            CompactFor(n, first, newest);
+        }
         if (_count + n > _maxEntries)
             throw new InvalidOperationException($"KV cache overflow: {Count} + {n} entries exceed the {_maxEntries} the context allows.");
         if (bits is null || bits.All(b => b >= 32))
@@ -176,9 +191,17 @@ public sealed partial class LayerKvCache : IDisposable
         return (keys, values, _positions.narrow(0, 0, _count));
     }
 
-    /// <summary>Drops every entry at or beyond <paramref name="position"/> (for prefix reuse).</summary>
+    /// <summary>Drops every entry at or beyond <paramref name="position"/> (for prefix reuse and rollback).</summary>
+    /// <exception cref="KvCacheEvictedException">A sliding-window layer already evicted keys a query at <paramref name="position"/>
+    /// needs (<see cref="EarliestTruncation"/>); nothing is dropped.</exception>
     public void TruncateFrom(int position)
     {
+        ThrowUnlessHolds(position);
+        if (position == 0)
+        {
+            Clear();
+            return;
+        }
         foreach (var region in _packed.Values) region.TruncateFrom(position);
         if (_count == 0) return;
         if (IsContiguousPrefix)
@@ -203,6 +226,7 @@ public sealed partial class LayerKvCache : IDisposable
     /// Replaces this cache's entries with <paramref name="source"/>'s entries at positions before <paramref name="position"/>, in the
     /// same order and at the same precision (prefix caching: the copy reads exactly as the source would after TruncateFrom).
     /// </summary>
+    /// <exception cref="KvCacheEvictedException">The source evicted keys a query at <paramref name="position"/> needs.</exception>
     public void CopyPrefixFrom(LayerKvCache source, int position)
     {
         ArgumentNullException.ThrowIfNull(source);
@@ -210,7 +234,11 @@ public sealed partial class LayerKvCache : IDisposable
             throw new ArgumentException($"A layer cache of {source._kvHeads}×{source._headDim} cannot fill one of {_kvHeads}×{_headDim}.", nameof(source));
         if (source._storage != _storage)
             throw new ArgumentException($"A {source._storage} layer cache cannot fill a {_storage} one: the copy would not read as the source does.", nameof(source));
+        if (source._window != _window)
+            throw new ArgumentException($"A layer cache with window {source._window?.ToString() ?? "none"} cannot fill one with window {_window?.ToString() ?? "none"}.", nameof(source));
+        source.ThrowUnlessHolds(position);
         Clear();
+        if (position > 0) _evictedBelow = source._evictedBelow; // what the source dropped, the copy lacks too
         using (var scope = torch.NewDisposeScope())
         {
             var positions = source._positions.narrow(0, 0, source._count);
@@ -248,6 +276,7 @@ public sealed partial class LayerKvCache : IDisposable
     public void Clear()
     {
         _count = 0;
+        _evictedBelow = 0;
         foreach (var region in _packed.Values) region.Clear();
         IsContiguousPrefix = true;
     }
@@ -256,7 +285,14 @@ public sealed partial class LayerKvCache : IDisposable
     {
         if (needed <= _capacity) return;
         int capacity = _capacity;
-        while (capacity < needed) capacity = (int)Math.Min((long)capacity * 2, _maxEntries);
+        int limit = needed <= _bound ? _bound : _maxEntries; // a sliding-window layer's buffers stop at its bound unless a long pass needs more
+        while (capacity < needed) capacity = (int)Math.Min((long)capacity * 2, limit);
+        Resize(capacity);
+    }
+
+    /// <summary>Moves the entries into buffers of <paramref name="capacity"/> (≥ Count) entries.</summary>
+    private void Resize(int capacity)
+    {
         // The cache outlives any forward's dispose scope: keep its buffers out of it.
         var keys = torch.empty(1, _kvHeads, capacity, _headDim, _dtype, device: _device).DetachFromDisposeScope();
         var values = torch.empty(1, _kvHeads, capacity, _headDim, _dtype, device: _device).DetachFromDisposeScope();

@@ -134,7 +134,20 @@ internal sealed class PackedKvRegion : IDisposable
     {
         if (Count == 0) return;
         using var scope = torch.NewDisposeScope();
-        var keep = TensorScalars.Below(_positions.narrow(0, 0, Count), position).nonzero().squeeze(1);
+        Retain(TensorScalars.Below(_positions.narrow(0, 0, Count), position).nonzero().squeeze(1));
+    }
+
+    /// <summary>Drops every entry at a position below <paramref name="position"/> (sliding-window eviction), keeping the others in order.</summary>
+    public void EvictBelow(long position)
+    {
+        if (Count == 0) return;
+        using var scope = torch.NewDisposeScope();
+        Retain(TensorScalars.AtLeast(_positions.narrow(0, 0, Count), position).nonzero().squeeze(1));
+    }
+
+    /// <summary>Keeps the entries at indices <paramref name="keep"/> (ascending), moved to the front.</summary>
+    private void Retain(torch.Tensor keep)
+    {
         int kept = (int)keep.shape[0];
         if (kept == Count) return;
         foreach (var buffer in new[] { _keyCodes, _valueCodes, _keyScale, _keyMin, _valueScale, _valueMin })

@@ -49,6 +49,50 @@ public sealed class ArchitectureConformanceTests(ITestOutputHelper output)
         AssertWithinGoal(c, path, tokens, matrixType, ours, theirs);
     }
 
+    /// <summary>
+    /// The user's path far beyond the window: a sequence prefilled then decoded token by token over the whole context, so its
+    /// sliding-window layers evict (default margin: the bound is window + 32 + 8 = 48 entries; the context is 64) and the global
+    /// layers do not. Every position's logits match llama.cpp's, and the windowed layers hold no more than their bound.
+    /// </summary>
+    [Theory]
+    [InlineData("mistral")]
+    [InlineData("gemma2")]
+    [InlineData("gemma3")]
+    public void Sequence_decoding_beyond_the_window_evicts_and_matches_llama_cpp(string name)
+    {
+        ArchitectureCase c = TinyArchitectures.ByName(name);
+        using var temp = new TempDirectory();
+        string path = ArchitectureWriters.WriteGguf(c, c.Weights(), temp.File(name + ".gguf"));
+        int[] tokens = TestModels.RandomTokens(c.Config.MaxPositions, c.Config.VocabSize, seed: 22);
+        using LanguageModel model = LanguageModel.Load(path);
+        using var sequence = model.CreateSequence();
+        const int prompt = 10;
+        var rows = new List<float>();
+        for (int at = 0; at < tokens.Length; at = sequence.Length)
+        {
+            int[] step = at == 0 ? tokens[..prompt] : [tokens[at]];
+            var logits = model.Decode([new QuickSilver.Engine.Generation.SequenceStep(sequence, step)])[0];
+            for (int r = 0; r < logits.RowCount; r++) rows.AddRange(logits.Row(r).ToArray());
+        }
+        float[][] theirs = c.Config.SlidingWindow > 0 && !c.LlamaCppAppliesWindow
+            ? LlamaCppModel.LogitsWithSlidingWindow(path, tokens, c.Config.SlidingWindow)
+            : LlamaCppModel.LogitsAtEveryPosition(path, tokens);
+        (float maxDelta, double argmaxAgreement) = Compare([.. rows], theirs, c.Config.VocabSize);
+        output.WriteLine($"{name}: {tokens.Length} positions decoded, max |Δlogit| vs llama.cpp = {maxDelta:G3}, argmax agreement {argmaxAgreement:P0}");
+        Assert.True(maxDelta <= 0.02f, $"max |Δlogit| {maxDelta}");
+        Assert.Equal(1.0, argmaxAgreement);
+
+        KvCache cache = ((QuickSilver.Engine.Generation.ModelSequence)sequence).Cache;
+        for (int l = 0; l < c.Config.NumLayers; l++)
+        {
+            if (c.Config.WindowOf(l) is null) Assert.Equal(tokens.Length, cache[l].Count);
+            else Assert.True(cache[l].Count <= cache[l].EntryBound && cache[l].EntryBound < tokens.Length, $"layer {l}: {cache[l].Count} entries, bound {cache[l].EntryBound}");
+        }
+        Assert.True(cache.EarliestTruncation > 0);
+        Assert.True(sequence.CanTruncateTo(tokens.Length - LayerKvCache.DefaultRollbackMargin));
+        Assert.False(sequence.CanTruncateTo(prompt));
+    }
+
     [Theory]
     [MemberData(nameof(Names))]
     public void Hf_folder_and_gguf_load_the_same_model(string name)

@@ -91,6 +91,11 @@ public sealed class ArchitectureConformanceTests(ITestOutputHelper output)
         Assert.True(cache.EarliestTruncation > 0);
         Assert.True(sequence.CanTruncateTo(tokens.Length - LayerKvCache.DefaultRollbackMargin));
         Assert.False(sequence.CanTruncateTo(prompt));
+
+        // A new prompt sharing only an evicted prefix: the generator starts over instead of truncating into the evicted part.
+        var generator = new QuickSilver.Engine.Generation.Generator(model, sequence, [.. tokens[..prompt], 5, 6], new QuickSilver.Engine.Generation.GenerationRequest { MaxNewTokens = 1 });
+        Assert.Equal(0, generator.CachedPromptTokens);
+        Assert.Equal(0, sequence.Length);
     }
 
     [Theory]

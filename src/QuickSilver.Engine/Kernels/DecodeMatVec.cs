@@ -35,7 +35,7 @@ internal static unsafe class DecodeMatVec
     {
         int nb = weights.BlocksPerRow, rowBytes = weights.RowCodeBytes, n = activations.Rows, columns = activations.Columns;
         int padded = activations.PaddedBlocks, q4Bytes = activations.Q4RowBytes;
-        bool q8 = weights.Type == GgufTensorType.Q8_0, vnni = UseVnni;
+        bool q8 = weights.Type == GgufTensorType.Q8_0, vnni = UseVnni, finite = weights.FiniteScales;
         fixed (byte* w0 = weights.Codes)
         fixed (ushort* ws0 = weights.Scales)
         fixed (sbyte* codes = activations.Codes)
@@ -43,8 +43,20 @@ internal static unsafe class DecodeMatVec
         fixed (float* sa = activations.PaddedScales)
         fixed (int* sums = activations.BlockSums)
         {
-            byte* w = w0 + ((long)weights.FirstRow * rowBytes);
-            ushort* ws = ws0 + ((long)weights.FirstRow * nb);
+            var rows = new RowRange(w0 + ((long)weights.FirstRow * rowBytes), ws0 + ((long)weights.FirstRow * nb), rowBytes, nb, q8 ? codes : q4Order,
+                q8 ? columns : q4Bytes, sa, sums, padded, n, output, outputStride);
+            // The finite-scale widening gives the exact bits of HalfToSingle for every finite half, so the choice changes no result.
+            if (vnni && finite) rows.Run<Vnni, FiniteHalves>(q8, rowStart, rowEnd);
+            else if (vnni) rows.Run<Vnni, ExactHalves>(q8, rowStart, rowEnd);
+            else if (finite) rows.Run<MaddUbs, FiniteHalves>(q8, rowStart, rowEnd);
+            else rows.Run<MaddUbs, ExactHalves>(q8, rowStart, rowEnd);
+        }
+    }
+
+    private readonly struct RowRange(byte* w, ushort* ws, int rowBytes, int nb, sbyte* a, int aStride, float* sa, int* sums, int padded, int n, float* output, int outputStride)
+    {
+        public void Run<TDot, THalves>(bool q8, int rowStart, int rowEnd) where TDot : struct, IBlockDot where THalves : struct, IHalfWidening
+        {
             for (int r = rowStart; r < rowEnd; r++)
             {
                 byte* wr = w + ((long)r * rowBytes);
@@ -52,10 +64,8 @@ internal static unsafe class DecodeMatVec
                 for (int t = 0; t < n; t++)
                 {
                     output[((long)t * outputStride) + r] = q8
-                        ? (vnni ? Q8_0<Vnni>(wr, wsr, codes + ((long)t * columns), sa + (t * padded), sums + (t * padded), nb)
-                                : Q8_0<MaddUbs>(wr, wsr, codes + ((long)t * columns), sa + (t * padded), sums + (t * padded), nb))
-                        : (vnni ? Q4_0<Vnni>(wr, wsr, q4Order + ((long)t * q4Bytes), sa + (t * padded), sums + (t * padded), nb)
-                                : Q4_0<MaddUbs>(wr, wsr, q4Order + ((long)t * q4Bytes), sa + (t * padded), sums + (t * padded), nb));
+                        ? Q8_0<TDot, THalves>(wr, wsr, a + ((long)t * aStride), sa + (t * padded), sums + (t * padded), nb)
+                        : Q4_0<TDot, THalves>(wr, wsr, a + ((long)t * aStride), sa + (t * padded), sums + (t * padded), nb);
                 }
             }
         }
@@ -65,59 +75,89 @@ internal static unsafe class DecodeMatVec
     /// One Q8_0 row · one activation row. <paramref name="a"/>: nb·32 codes; <paramref name="sa"/>, <paramref name="sums"/>:
     /// the row's padded scales and block sums (at least nb rounded up to 16).
     /// </summary>
-    public static float Q8_0<TDot>(byte* w, ushort* ws, sbyte* a, float* sa, int* sums, int nb) where TDot : struct, IBlockDot
+    public static float Q8_0<TDot>(byte* w, ushort* ws, sbyte* a, float* sa, int* sums, int nb) where TDot : struct, IBlockDot =>
+        Q8_0<TDot, ExactHalves>(w, ws, a, sa, sums, nb);
+
+    /// <summary>As <see cref="Q8_0{TDot}"/>, widening the weight scales by <typeparamref name="THalves"/>.</summary>
+    public static float Q8_0<TDot, THalves>(byte* w, ushort* ws, sbyte* a, float* sa, int* sums, int nb) where TDot : struct, IBlockDot where THalves : struct, IHalfWidening
+    {
+        var acc = Q8_0Steps<TDot, THalves>(w, ws, a, sa, sums, nb);
+        int b = nb & ~15;
+        if (b < nb) acc = Accumulate<THalves>(Q8_0TailDots<TDot>(w + (b * 32), a + (b * 32), nb - b), TailScales(ws + b, nb - b), sa + b, sums + b, TDot.Q8Bias, acc);
+        return Vector512.Sum(acc);
+    }
+
+    // The whole 16-block steps, in a method of their own: with the tail's calls in the same body the JIT kept the
+    // accumulator in memory, a store and reload on every step's FMA chain.
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static Vector512<float> Q8_0Steps<TDot, THalves>(byte* w, ushort* ws, sbyte* a, float* sa, int* sums, int nb) where TDot : struct, IBlockDot where THalves : struct, IHalfWidening
     {
         var acc = Vector512<float>.Zero;
-        int b = 0;
-        for (; b + 16 <= nb; b += 16)
+        for (int b = 0; b + 16 <= nb; b += 16)
         {
             byte* wb = w + (b * 32);
             sbyte* ab = a + (b * 32);
             var dots = Reduce(
                 TDot.Q8Pair(wb, ab), TDot.Q8Pair(wb + 64, ab + 64), TDot.Q8Pair(wb + 128, ab + 128), TDot.Q8Pair(wb + 192, ab + 192),
                 TDot.Q8Pair(wb + 256, ab + 256), TDot.Q8Pair(wb + 320, ab + 320), TDot.Q8Pair(wb + 384, ab + 384), TDot.Q8Pair(wb + 448, ab + 448));
-            acc = Accumulate(dots, Avx.LoadVector256(ws + b), sa + b, sums + b, TDot.Q8Bias, acc);
+            acc = Accumulate<THalves>(dots, Avx.LoadVector256(ws + b), sa + b, sums + b, TDot.Q8Bias, acc);
         }
-        if (b < nb) acc = Q8_0Tail<TDot>(w + (b * 32), ws + b, a + (b * 32), sa + b, sums + b, nb - b, acc);
-        return Vector512.Sum(acc);
+        return acc;
     }
 
-    // The last 1..15 blocks: absent pairs are zero vectors, absent scales zero, so the step has the same shape.
+    // The last 1..15 blocks: absent pairs are zero vectors (and absent scales zero, see TailScales), so the step has the same shape.
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private static Vector512<float> Q8_0Tail<TDot>(byte* w, ushort* ws, sbyte* a, float* sa, int* sums, int count, Vector512<float> acc) where TDot : struct, IBlockDot
+    private static Vector512<int> Q8_0TailDots<TDot>(byte* w, sbyte* a, int count) where TDot : struct, IBlockDot
     {
         var v = stackalloc Vector512<int>[8];
         for (int p = 0; p < 8; p++) v[p] = Vector512<int>.Zero;
         int k = 0;
         for (; k + 2 <= count; k += 2) v[k / 2] = TDot.Q8Pair(w + (k * 32), a + (k * 32));
         if (k < count) v[k / 2] = TDot.Q8Single(w + (k * 32), a + (k * 32));
-        var dots = Reduce(v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7]);
+        return Reduce(v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7]);
+    }
+
+    /// <summary>The tail's <paramref name="count"/> (&lt; 16) weight scales, zeros after them.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static Vector256<ushort> TailScales(ushort* ws, int count)
+    {
         ushort* scales = stackalloc ushort[16];
         for (int i = 0; i < 16; i++) scales[i] = i < count ? ws[i] : (ushort)0;
-        return Accumulate(dots, Avx.LoadVector256(scales), sa, sums, TDot.Q8Bias, acc);
+        return Avx.LoadVector256(scales);
     }
 
     /// <summary>
     /// One Q4_0 row · one activation row in <see cref="Q8Activations.Q4Order"/>: each 64-byte load holds four blocks'
     /// nibbles, whose low halves meet the first 64 ordered codes and high halves the next 64.
     /// </summary>
-    public static float Q4_0<TDot>(byte* w, ushort* ws, sbyte* a, float* sa, int* sums, int nb) where TDot : struct, IBlockDot
+    public static float Q4_0<TDot>(byte* w, ushort* ws, sbyte* a, float* sa, int* sums, int nb) where TDot : struct, IBlockDot =>
+        Q4_0<TDot, ExactHalves>(w, ws, a, sa, sums, nb);
+
+    /// <summary>As <see cref="Q4_0{TDot}"/>, widening the weight scales by <typeparamref name="THalves"/>.</summary>
+    public static float Q4_0<TDot, THalves>(byte* w, ushort* ws, sbyte* a, float* sa, int* sums, int nb) where TDot : struct, IBlockDot where THalves : struct, IHalfWidening
     {
-        var acc = Vector512<float>.Zero;
-        int b = 0;
-        for (; b + 16 <= nb; b += 16)
-        {
-            byte* wb = w + (b * 16);
-            sbyte* ab = a + (b * 32);
-            var dots = Reduce(TDot.Q4Quad(wb, ab), TDot.Q4Quad(wb + 64, ab + 128), TDot.Q4Quad(wb + 128, ab + 256), TDot.Q4Quad(wb + 192, ab + 384));
-            acc = Accumulate(dots, Avx.LoadVector256(ws + b), sa + b, sums + b, 3, acc);
-        }
-        if (b < nb) acc = Q4_0Tail<TDot>(w + (b * 16), ws + b, a + (b * 32), sa + b, sums + b, nb - b, acc);
+        var acc = Q4_0Steps<TDot, THalves>(w, ws, a, sa, sums, nb);
+        int b = nb & ~15;
+        if (b < nb) acc = Accumulate<THalves>(Q4_0TailDots<TDot>(w + (b * 16), a + (b * 32), nb - b), TailScales(ws + b, nb - b), sa + b, sums + b, 3, acc);
         return Vector512.Sum(acc);
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private static Vector512<float> Q4_0Tail<TDot>(byte* w, ushort* ws, sbyte* a, float* sa, int* sums, int count, Vector512<float> acc) where TDot : struct, IBlockDot
+    private static Vector512<float> Q4_0Steps<TDot, THalves>(byte* w, ushort* ws, sbyte* a, float* sa, int* sums, int nb) where TDot : struct, IBlockDot where THalves : struct, IHalfWidening
+    {
+        var acc = Vector512<float>.Zero;
+        for (int b = 0; b + 16 <= nb; b += 16)
+        {
+            byte* wb = w + (b * 16);
+            sbyte* ab = a + (b * 32);
+            var dots = Reduce(TDot.Q4Quad(wb, ab), TDot.Q4Quad(wb + 64, ab + 128), TDot.Q4Quad(wb + 128, ab + 256), TDot.Q4Quad(wb + 192, ab + 384));
+            acc = Accumulate<THalves>(dots, Avx.LoadVector256(ws + b), sa + b, sums + b, 3, acc);
+        }
+        return acc;
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static Vector512<int> Q4_0TailDots<TDot>(byte* w, sbyte* a, int count) where TDot : struct, IBlockDot
     {
         var v = stackalloc Vector512<int>[4];
         for (int g = 0; g < 4; g++) v[g] = Vector512<int>.Zero;
@@ -130,10 +170,7 @@ internal static unsafe class DecodeMatVec
             for (int i = 0; i < 64; i++) group[i] = i < (count - k) * 16 ? w[(k * 16) + i] : (byte)0;
             v[k / 4] = TDot.Q4Quad(group, a + (k * 32));
         }
-        var dots = Reduce(v[0], v[1], v[2], v[3]);
-        ushort* scales = stackalloc ushort[16];
-        for (int i = 0; i < 16; i++) scales[i] = i < count ? ws[i] : (ushort)0;
-        return Accumulate(dots, Avx.LoadVector256(scales), sa, sums, 3, acc);
+        return Reduce(v[0], v[1], v[2], v[3]);
     }
 
     /// <summary>
@@ -141,10 +178,11 @@ internal static unsafe class DecodeMatVec
     /// codes, 8 for Q4_0 nibbles) comes off as a per-block bias; a negative shift means no bias.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector512<float> Accumulate(Vector512<int> dots, Vector256<ushort> halves, float* sa, int* sums, int biasShift, Vector512<float> acc)
+    private static Vector512<float> Accumulate<THalves>(Vector512<int> dots, Vector256<ushort> halves, float* sa, int* sums, int biasShift, Vector512<float> acc)
+        where THalves : struct, IHalfWidening
     {
         if (biasShift >= 0) dots -= Vector512.ShiftLeft(Avx512F.LoadVector512(sums), biasShift);
-        var scale = HalfToSingle(halves) * Avx512F.LoadVector512(sa);
+        var scale = THalves.Widen(halves) * Avx512F.LoadVector512(sa);
         return Avx512F.FusedMultiplyAdd(Avx512F.ConvertToVector512Single(dots), scale, acc);
     }
 
@@ -160,6 +198,40 @@ internal static unsafe class DecodeMatVec
         var special = shifted | Vector512.Create(0x7F800000);
         var bits = Vector512.ConditionalSelect(Vector512.GreaterThanOrEqual(magnitude, Vector512.Create(0x7C00)), special, finite);
         return (bits | Vector512.ShiftLeft(h & Vector512.Create(0x8000), 16)).AsSingle();
+    }
+
+    /// <summary>
+    /// Finite half bits → float32 in four instructions, exactly (normals, subnormals, signed zeros); ±Inf and NaN come out
+    /// as wrong finite values, so it is only for scales known finite (<see cref="QuantizedMatrix.FiniteScales"/>). Sign
+    /// extension then a shift by 13 puts the sign at bit 31 and exponent|mantissa at bits 27..13 (bits 30..28 copies of the
+    /// sign, masked off); the multiply by 2^112 rebiases the exponent as <see cref="HalfToSingle"/> does.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static Vector512<float> FiniteHalfToSingle(Vector256<ushort> halves)
+    {
+        var bits = Vector512.ShiftLeft(Avx512F.ConvertToVector512Int32(halves.AsInt16()), 13) & Vector512.Create(unchecked((int)0x8FFFE000));
+        return bits.AsSingle() * Vector512.Create(0x77800000).AsSingle();
+    }
+
+    /// <summary>How a step widens its 16 half-precision weight scales.</summary>
+    internal interface IHalfWidening
+    {
+        /// <summary>16 half bits → 16 floats.</summary>
+        static abstract Vector512<float> Widen(Vector256<ushort> halves);
+    }
+
+    /// <summary><see cref="HalfToSingle"/>: every half, infinities and NaNs included.</summary>
+    internal readonly struct ExactHalves : IHalfWidening
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector512<float> Widen(Vector256<ushort> halves) => HalfToSingle(halves);
+    }
+
+    /// <summary><see cref="FiniteHalfToSingle"/>: the same bits for finite halves in less than half the instructions.</summary>
+    internal readonly struct FiniteHalves : IHalfWidening
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector512<float> Widen(Vector256<ushort> halves) => FiniteHalfToSingle(halves);
     }
 
     /// <summary>

@@ -34,6 +34,47 @@ public sealed unsafe class DecodeKernelTests
         }
     }
 
+    [Fact]
+    public void FiniteHalfScalesWidenExactlyLikeTheTable()
+    {
+        if (!DecodeMatVec.IsSupported) return;
+        ushort* halves = stackalloc ushort[16];
+        for (int first = 0; first < 65536; first += 16)
+        {
+            for (int i = 0; i < 16; i++) halves[i] = (ushort)(first + i);
+            var widened = DecodeMatVec.FiniteHalfToSingle(System.Runtime.Intrinsics.Vector256.Load(halves));
+            for (int i = 0; i < 16; i++)
+            {
+                if (((first + i) & 0x7C00) == 0x7C00) continue; // infinities and NaNs: not this path's input
+                Assert.Equal(BitConverter.SingleToInt32Bits(HalfTable.Values[first + i]), BitConverter.SingleToInt32Bits(widened[i]));
+            }
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Types))]
+    public void ANonFiniteScaleKeepsTheExactWidening(GgufTensorType type)
+    {
+        if (!DecodeMatVec.IsSupported) return;
+        int blockBytes = QuantizedMatrix.BlockBytes(type);
+        const int Rows = 2, Blocks = 17;
+        var blocks = new byte[Rows * Blocks * blockBytes];
+        new Random(4).NextBytes(blocks);
+        for (int b = 0; b < Rows * Blocks; b++) BitConverter.TryWriteBytes(blocks.AsSpan(b * blockBytes), (ushort)0x2C00); // 1/16
+        var finite = QuantizedMatrix.FromGgufBlocks(type, Rows, Blocks * 32, blocks);
+        Assert.True(finite.FiniteScales);
+        Assert.True(finite.SliceRows(1, 1).FiniteScales);
+        BitConverter.TryWriteBytes(blocks.AsSpan(((Blocks + 16) * blockBytes)), (ushort)0xFC00); // −Inf in row 1's last (tail) block
+        var infinite = QuantizedMatrix.FromGgufBlocks(type, Rows, Blocks * 32, blocks);
+        Assert.False(infinite.FiniteScales);
+        var activations = new Q8Activations();
+        activations.Quantize(RandomValues(new Random(6), Blocks * 32, 1f), 1, Blocks * 32);
+        var output = new float[Rows];
+        QuantizedMatMul.Multiply(infinite, activations, output, KernelIsa.Avx512, threads: 1);
+        Assert.Equal(FastDot(finite, activations, 0, 0, vnni: false), output[0]);
+        Assert.True(float.IsInfinity(output[1]) || float.IsNaN(output[1]), $"row 1: {output[1]}");
+    }
+
     [Theory]
     [MemberData(nameof(Types))]
     public void RowDotsMatchTheScalarReferenceAndTheDecodedBlocks(GgufTensorType type)

@@ -15,7 +15,7 @@ namespace QuickSilver.Engine.Kernels;
 /// each (weight row, activation row) result is computed by the same instructions in the same order whatever the number
 /// of activation rows or the row's place among them, so it is bit-identical to a call with that row alone.
 /// </summary>
-internal static unsafe class DecodeMatVec
+internal static unsafe partial class DecodeMatVec
 {
     /// <summary>Whether the kernel runs here (AVX-512 F/BW).</summary>
     public static bool IsSupported => Avx512BW.IsSupported;
@@ -57,7 +57,22 @@ internal static unsafe class DecodeMatVec
     {
         public void Run<TDot, THalves>(bool q8, int rowStart, int rowEnd) where TDot : struct, IBlockDot where THalves : struct, IHalfWidening
         {
-            for (int r = rowStart; r < rowEnd; r++)
+            int r = rowStart;
+            // Four weight rows per call: one call and one lane reduction for the four (the per-row cost is a large share of
+            // a row of 32 blocks); each row's sum is the same tree as alone (Sum16), so grouping changes no bit.
+            for (; r + 4 <= rowEnd; r += 4)
+            {
+                byte* wr = w + ((long)r * rowBytes);
+                ushort* wsr = ws + ((long)r * nb);
+                for (int t = 0; t < n; t++)
+                {
+                    var four = q8
+                        ? Q8_0Rows4<TDot, THalves>(wr, wsr, rowBytes, nb, a + ((long)t * aStride), sa + (t * padded), sums + (t * padded))
+                        : Q4_0Rows4<TDot, THalves>(wr, wsr, rowBytes, nb, a + ((long)t * aStride), sa + (t * padded), sums + (t * padded));
+                    four.Store(output + ((long)t * outputStride) + r);
+                }
+            }
+            for (; r < rowEnd; r++)
             {
                 byte* wr = w + ((long)r * rowBytes);
                 ushort* wsr = ws + ((long)r * nb);
@@ -83,14 +98,43 @@ internal static unsafe class DecodeMatVec
     {
         var acc = Q8_0Steps<TDot, THalves>(w, ws, a, sa, sums, nb);
         int b = nb & ~15;
-        if (b < nb) acc = Accumulate<THalves>(Q8_0TailDots<TDot>(w + (b * 32), a + (b * 32), nb - b), TailScales(ws + b, nb - b), sa + b, sums + b, TDot.Q8Bias, acc);
-        return Vector512.Sum(acc);
+        if (b < nb) acc = Q8_0Tail<TDot, THalves>(w, ws, a, sa, sums, nb, b, acc);
+        return Sum16(acc);
     }
+
+    /// <summary>Four consecutive Q8_0 rows (<paramref name="rowBytes"/> apart) · one activation row: their four results.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static Vector128<float> Q8_0Rows4<TDot, THalves>(byte* w, ushort* ws, int rowBytes, int nb, sbyte* a, float* sa, int* sums)
+        where TDot : struct, IBlockDot where THalves : struct, IHalfWidening
+    {
+        var c0 = Q8_0StepLoop<TDot, THalves>(w, ws, a, sa, sums, nb);
+        var c1 = Q8_0StepLoop<TDot, THalves>(w + rowBytes, ws + nb, a, sa, sums, nb);
+        var c2 = Q8_0StepLoop<TDot, THalves>(w + (2 * rowBytes), ws + (2 * nb), a, sa, sums, nb);
+        var c3 = Q8_0StepLoop<TDot, THalves>(w + (3 * rowBytes), ws + (3 * nb), a, sa, sums, nb);
+        int b = nb & ~15;
+        if (b < nb)
+        {
+            c0 = Q8_0Tail<TDot, THalves>(w, ws, a, sa, sums, nb, b, c0);
+            c1 = Q8_0Tail<TDot, THalves>(w + rowBytes, ws + nb, a, sa, sums, nb, b, c1);
+            c2 = Q8_0Tail<TDot, THalves>(w + (2 * rowBytes), ws + (2 * nb), a, sa, sums, nb, b, c2);
+            c3 = Q8_0Tail<TDot, THalves>(w + (3 * rowBytes), ws + (3 * nb), a, sa, sums, nb, b, c3);
+        }
+        return Sum4(c0, c1, c2, c3);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<float> Q8_0Tail<TDot, THalves>(byte* w, ushort* ws, sbyte* a, float* sa, int* sums, int nb, int b, Vector512<float> acc)
+        where TDot : struct, IBlockDot where THalves : struct, IHalfWidening =>
+        Accumulate<THalves>(Q8_0TailDots<TDot>(w + (b * 32), a + (b * 32), nb - b), TailScales(ws + b, nb - b), sa + b, sums + b, TDot.Q8Bias, acc);
 
     // The whole 16-block steps, in a method of their own: with the tail's calls in the same body the JIT kept the
     // accumulator in memory, a store and reload on every step's FMA chain.
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private static Vector512<float> Q8_0Steps<TDot, THalves>(byte* w, ushort* ws, sbyte* a, float* sa, int* sums, int nb) where TDot : struct, IBlockDot where THalves : struct, IHalfWidening
+    private static Vector512<float> Q8_0Steps<TDot, THalves>(byte* w, ushort* ws, sbyte* a, float* sa, int* sums, int nb) where TDot : struct, IBlockDot where THalves : struct, IHalfWidening =>
+        Q8_0StepLoop<TDot, THalves>(w, ws, a, sa, sums, nb);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<float> Q8_0StepLoop<TDot, THalves>(byte* w, ushort* ws, sbyte* a, float* sa, int* sums, int nb) where TDot : struct, IBlockDot where THalves : struct, IHalfWidening
     {
         var acc = Vector512<float>.Zero;
         for (int b = 0; b + 16 <= nb; b += 16)
@@ -138,12 +182,41 @@ internal static unsafe class DecodeMatVec
     {
         var acc = Q4_0Steps<TDot, THalves>(w, ws, a, sa, sums, nb);
         int b = nb & ~15;
-        if (b < nb) acc = Accumulate<THalves>(Q4_0TailDots<TDot>(w + (b * 16), a + (b * 32), nb - b), TailScales(ws + b, nb - b), sa + b, sums + b, 3, acc);
-        return Vector512.Sum(acc);
+        if (b < nb) acc = Q4_0Tail<TDot, THalves>(w, ws, a, sa, sums, nb, b, acc);
+        return Sum16(acc);
     }
 
+    /// <summary>Four consecutive Q4_0 rows (<paramref name="rowBytes"/> apart) · one activation row: their four results.</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private static Vector512<float> Q4_0Steps<TDot, THalves>(byte* w, ushort* ws, sbyte* a, float* sa, int* sums, int nb) where TDot : struct, IBlockDot where THalves : struct, IHalfWidening
+    private static Vector128<float> Q4_0Rows4<TDot, THalves>(byte* w, ushort* ws, int rowBytes, int nb, sbyte* a, float* sa, int* sums)
+        where TDot : struct, IBlockDot where THalves : struct, IHalfWidening
+    {
+        var c0 = Q4_0StepLoop<TDot, THalves>(w, ws, a, sa, sums, nb);
+        var c1 = Q4_0StepLoop<TDot, THalves>(w + rowBytes, ws + nb, a, sa, sums, nb);
+        var c2 = Q4_0StepLoop<TDot, THalves>(w + (2 * rowBytes), ws + (2 * nb), a, sa, sums, nb);
+        var c3 = Q4_0StepLoop<TDot, THalves>(w + (3 * rowBytes), ws + (3 * nb), a, sa, sums, nb);
+        int b = nb & ~15;
+        if (b < nb)
+        {
+            c0 = Q4_0Tail<TDot, THalves>(w, ws, a, sa, sums, nb, b, c0);
+            c1 = Q4_0Tail<TDot, THalves>(w + rowBytes, ws + nb, a, sa, sums, nb, b, c1);
+            c2 = Q4_0Tail<TDot, THalves>(w + (2 * rowBytes), ws + (2 * nb), a, sa, sums, nb, b, c2);
+            c3 = Q4_0Tail<TDot, THalves>(w + (3 * rowBytes), ws + (3 * nb), a, sa, sums, nb, b, c3);
+        }
+        return Sum4(c0, c1, c2, c3);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<float> Q4_0Tail<TDot, THalves>(byte* w, ushort* ws, sbyte* a, float* sa, int* sums, int nb, int b, Vector512<float> acc)
+        where TDot : struct, IBlockDot where THalves : struct, IHalfWidening =>
+        Accumulate<THalves>(Q4_0TailDots<TDot>(w + (b * 16), a + (b * 32), nb - b), TailScales(ws + b, nb - b), sa + b, sums + b, 3, acc);
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static Vector512<float> Q4_0Steps<TDot, THalves>(byte* w, ushort* ws, sbyte* a, float* sa, int* sums, int nb) where TDot : struct, IBlockDot where THalves : struct, IHalfWidening =>
+        Q4_0StepLoop<TDot, THalves>(w, ws, a, sa, sums, nb);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<float> Q4_0StepLoop<TDot, THalves>(byte* w, ushort* ws, sbyte* a, float* sa, int* sums, int nb) where TDot : struct, IBlockDot where THalves : struct, IHalfWidening
     {
         var acc = Vector512<float>.Zero;
         for (int b = 0; b + 16 <= nb; b += 16)
@@ -184,75 +257,6 @@ internal static unsafe class DecodeMatVec
         if (biasShift >= 0) dots -= Vector512.ShiftLeft(Avx512F.LoadVector512(sums), biasShift);
         var scale = THalves.Widen(halves) * Avx512F.LoadVector512(sa);
         return Avx512F.FusedMultiplyAdd(Avx512F.ConvertToVector512Single(dots), scale, acc);
-    }
-
-    /// <summary>IEEE half bits → float32, exactly (normals, subnormals, zeros, infinities; NaNs stay NaN).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal static Vector512<float> HalfToSingle(Vector256<ushort> halves)
-    {
-        var h = Avx512F.ConvertToVector512Int32(halves);
-        var magnitude = h & Vector512.Create(0x7FFF);
-        var shifted = Vector512.ShiftLeft(magnitude, 13);
-        // Rebiasing by a multiply is exact for normals and turns half subnormals into float normals.
-        var finite = (shifted.AsSingle() * Vector512.Create(0x77800000).AsSingle()).AsInt32(); // × 2^112
-        var special = shifted | Vector512.Create(0x7F800000);
-        var bits = Vector512.ConditionalSelect(Vector512.GreaterThanOrEqual(magnitude, Vector512.Create(0x7C00)), special, finite);
-        return (bits | Vector512.ShiftLeft(h & Vector512.Create(0x8000), 16)).AsSingle();
-    }
-
-    /// <summary>
-    /// Finite half bits → float32 in four instructions, exactly (normals, subnormals, signed zeros); ±Inf and NaN come out
-    /// as wrong finite values, so it is only for scales known finite (<see cref="QuantizedMatrix.FiniteScales"/>). Sign
-    /// extension then a shift by 13 puts the sign at bit 31 and exponent|mantissa at bits 27..13 (bits 30..28 copies of the
-    /// sign, masked off); the multiply by 2^112 rebiases the exponent as <see cref="HalfToSingle"/> does.
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal static Vector512<float> FiniteHalfToSingle(Vector256<ushort> halves)
-    {
-        var bits = Vector512.ShiftLeft(Avx512F.ConvertToVector512Int32(halves.AsInt16()), 13) & Vector512.Create(unchecked((int)0x8FFFE000));
-        return bits.AsSingle() * Vector512.Create(0x77800000).AsSingle();
-    }
-
-    /// <summary>How a step widens its 16 half-precision weight scales.</summary>
-    internal interface IHalfWidening
-    {
-        /// <summary>16 half bits → 16 floats.</summary>
-        static abstract Vector512<float> Widen(Vector256<ushort> halves);
-    }
-
-    /// <summary><see cref="HalfToSingle"/>: every half, infinities and NaNs included.</summary>
-    internal readonly struct ExactHalves : IHalfWidening
-    {
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static Vector512<float> Widen(Vector256<ushort> halves) => HalfToSingle(halves);
-    }
-
-    /// <summary><see cref="FiniteHalfToSingle"/>: the same bits for finite halves in less than half the instructions.</summary>
-    internal readonly struct FiniteHalves : IHalfWidening
-    {
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static Vector512<float> Widen(Vector256<ushort> halves) => FiniteHalfToSingle(halves);
-    }
-
-    /// <summary>
-    /// 8 vectors of 2 blocks × 8 partial lanes → one lane per block. Each level adds neighbouring lanes of two vectors,
-    /// so block order is kept: 8 lanes per block → 4 → 2 → 1.
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector512<int> Reduce(Vector512<int> v0, Vector512<int> v1, Vector512<int> v2, Vector512<int> v3, Vector512<int> v4, Vector512<int> v5, Vector512<int> v6, Vector512<int> v7) =>
-        Reduce(Pair(v0, v1), Pair(v2, v3), Pair(v4, v5), Pair(v6, v7));
-
-    /// <summary>4 vectors of 4 blocks × 4 partial lanes → one lane per block.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector512<int> Reduce(Vector512<int> v0, Vector512<int> v1, Vector512<int> v2, Vector512<int> v3) =>
-        Pair(Pair(v0, v1), Pair(v2, v3));
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector512<int> Pair(Vector512<int> x, Vector512<int> y)
-    {
-        var even = Vector512.Create(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
-        var odd = Vector512.Create(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
-        return Avx512F.PermuteVar16x32x2(x, even, y) + Avx512F.PermuteVar16x32x2(x, odd, y);
     }
 
     /// <summary>The integer block dots of one instruction family; both give identical int32 lanes.</summary>

@@ -51,6 +51,26 @@ public sealed unsafe class DecodeKernelTests
         }
     }
 
+    [Fact]
+    public void RowSumsByPairsGiveTheBitsOfVectorSumAloneAndFourTogether()
+    {
+        if (!DecodeMatVec.IsSupported) return;
+        var random = new Random(8);
+        var c = new System.Runtime.Intrinsics.Vector512<float>[4];
+        for (int round = 0; round < 2000; round++)
+        {
+            for (int k = 0; k < 4; k++)
+                c[k] = System.Runtime.Intrinsics.Vector512.Create(RandomValues(random, 16, MathF.Pow(10, random.Next(-3, 4))));
+            var four = DecodeMatVec.Sum4(c[0], c[1], c[2], c[3]);
+            for (int k = 0; k < 4; k++)
+            {
+                int alone = BitConverter.SingleToInt32Bits(DecodeMatVec.Sum16(c[k]));
+                Assert.Equal(alone, BitConverter.SingleToInt32Bits(four[k]));
+                Assert.Equal(BitConverter.SingleToInt32Bits(System.Runtime.Intrinsics.Vector512.Sum(c[k])), alone);
+            }
+        }
+    }
+
     [Theory]
     [MemberData(nameof(Types))]
     public void ANonFiniteScaleKeepsTheExactWidening(GgufTensorType type)

@@ -149,26 +149,38 @@ internal static unsafe partial class DecodeMatVec
         return acc;
     }
 
-    // The last 1..15 blocks: absent pairs are zero vectors (and absent scales zero, see TailScales), so the step has the same shape.
+    // The last 1..15 blocks: bytes past them are masked to zero (weights and codes alike, so the loads never leave the
+    // rows) and absent pairs are zero vectors, so the step has the same shape and the same integers as a full one.
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static Vector512<int> Q8_0TailDots<TDot>(byte* w, sbyte* a, int count) where TDot : struct, IBlockDot
     {
-        var v = stackalloc Vector512<int>[8];
-        for (int p = 0; p < 8; p++) v[p] = Vector512<int>.Zero;
-        int k = 0;
-        for (; k + 2 <= count; k += 2) v[k / 2] = TDot.Q8Pair(w + (k * 32), a + (k * 32));
-        if (k < count) v[k / 2] = TDot.Q8Single(w + (k * 32), a + (k * 32));
-        return Reduce(v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7]);
+        int valid = count * 32;
+        Vector512<int> v0 = TailPair<TDot>(w, a, valid), v1 = default, v2 = default, v3 = default, v4 = default, v5 = default, v6 = default, v7 = default;
+        if (count > 2) v1 = TailPair<TDot>(w + 64, a + 64, valid - 64);
+        if (count > 4) v2 = TailPair<TDot>(w + 128, a + 128, valid - 128);
+        if (count > 6) v3 = TailPair<TDot>(w + 192, a + 192, valid - 192);
+        if (count > 8) v4 = TailPair<TDot>(w + 256, a + 256, valid - 256);
+        if (count > 10) v5 = TailPair<TDot>(w + 320, a + 320, valid - 320);
+        if (count > 12) v6 = TailPair<TDot>(w + 384, a + 384, valid - 384);
+        if (count > 14) v7 = TailPair<TDot>(w + 448, a + 448, valid - 448);
+        return Reduce(v0, v1, v2, v3, v4, v5, v6, v7);
     }
 
-    /// <summary>The tail's <paramref name="count"/> (&lt; 16) weight scales, zeros after them.</summary>
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    private static Vector256<ushort> TailScales(ushort* ws, int count)
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<int> TailPair<TDot>(byte* w, sbyte* a, int valid) where TDot : struct, IBlockDot
     {
-        ushort* scales = stackalloc ushort[16];
-        for (int i = 0; i < 16; i++) scales[i] = i < count ? ws[i] : (ushort)0;
-        return Avx.LoadVector256(scales);
+        var mask = FirstBytes(valid);
+        return TDot.Q8PairOf(Avx512BW.MaskLoad((sbyte*)w, mask.AsSByte(), Vector512<sbyte>.Zero), Avx512BW.MaskLoad(a, mask.AsSByte(), Vector512<sbyte>.Zero));
     }
+
+    /// <summary>All-ones in bytes [0, <paramref name="valid"/>), zeros after (a load mask).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<byte> FirstBytes(int valid) => Vector512.LessThan(Vector512<byte>.Indices, Vector512.Create((byte)Math.Min(valid, 64)));
+
+    /// <summary>The tail's <paramref name="count"/> (&lt; 16) weight scales, zeros after them (never read).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<ushort> TailScales(ushort* ws, int count) =>
+        Avx512BW.VL.MaskLoad(ws, Vector256.LessThan(Vector256<ushort>.Indices, Vector256.Create((ushort)count)), Vector256<ushort>.Zero);
 
     /// <summary>
     /// One Q4_0 row · one activation row in <see cref="Q8Activations.Q4Order"/>: each 64-byte load holds four blocks'
@@ -229,21 +241,17 @@ internal static unsafe partial class DecodeMatVec
         return acc;
     }
 
+    // The last 1..15 blocks: the last group's nibbles past them are masked to zero (the ordered codes are zero-padded to
+    // whole groups) and absent groups are zero vectors.
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static Vector512<int> Q4_0TailDots<TDot>(byte* w, sbyte* a, int count) where TDot : struct, IBlockDot
     {
-        var v = stackalloc Vector512<int>[4];
-        for (int g = 0; g < 4; g++) v[g] = Vector512<int>.Zero;
-        int k = 0;
-        for (; k + 4 <= count; k += 4) v[k / 4] = TDot.Q4Quad(w + (k * 16), a + (k * 32));
-        if (k < count)
-        {
-            // A partial group: its nibbles copied into zeros (the ordered codes are zero-padded already).
-            byte* group = stackalloc byte[64];
-            for (int i = 0; i < 64; i++) group[i] = i < (count - k) * 16 ? w[(k * 16) + i] : (byte)0;
-            v[k / 4] = TDot.Q4Quad(group, a + (k * 32));
-        }
-        return Reduce(v[0], v[1], v[2], v[3]);
+        int valid = count * 16;
+        Vector512<int> v0 = TDot.Q4QuadOf(Avx512BW.MaskLoad(w, FirstBytes(valid), Vector512<byte>.Zero), a), v1 = default, v2 = default, v3 = default;
+        if (count > 4) v1 = TDot.Q4QuadOf(Avx512BW.MaskLoad(w + 64, FirstBytes(valid - 64), Vector512<byte>.Zero), a + 128);
+        if (count > 8) v2 = TDot.Q4QuadOf(Avx512BW.MaskLoad(w + 128, FirstBytes(valid - 128), Vector512<byte>.Zero), a + 256);
+        if (count > 12) v3 = TDot.Q4QuadOf(Avx512BW.MaskLoad(w + 192, FirstBytes(valid - 192), Vector512<byte>.Zero), a + 384);
+        return Reduce(v0, v1, v2, v3);
     }
 
     /// <summary>
@@ -273,6 +281,12 @@ internal static unsafe partial class DecodeMatVec
 
         /// <summary>Four Q4_0 blocks' unsigned nibbles · ordered codes: lanes 4k..4k+3 sum to block k's Σ nibble·a.</summary>
         static abstract Vector512<int> Q4Quad(byte* w, sbyte* a);
+
+        /// <summary><see cref="Q8Pair"/> of loaded weights and codes.</summary>
+        static abstract Vector512<int> Q8PairOf(Vector512<sbyte> w, Vector512<sbyte> a);
+
+        /// <summary><see cref="Q4Quad"/> of loaded nibbles.</summary>
+        static abstract Vector512<int> Q4QuadOf(Vector512<byte> packed, sbyte* a);
     }
 
     /// <summary>vpdpbusd (u8 × s8, no saturation): Q8_0 codes are made unsigned by +128 (xor 0x80), removed as 128·Σa.</summary>
@@ -291,13 +305,24 @@ internal static unsafe partial class DecodeMatVec
             AvxVnni.MultiplyWideningAndAdd(Vector256<int>.Zero, Avx.LoadVector256(w) ^ Vector256.Create((byte)0x80), Avx.LoadVector256(a));
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static Vector512<int> Q4Quad(byte* w, sbyte* a) => KQuantDot.Join(Q4Pair(w, a, a + 64).AsByte(), Q4Pair(w + 32, a + 32, a + 96).AsByte()).AsInt32();
+        public static Vector512<int> Q4Quad(byte* w, sbyte* a) => KQuantDot.Join(Q4Pair(Avx.LoadVector256(w), a, a + 64).AsByte(), Q4Pair(Avx.LoadVector256(w + 32), a + 32, a + 96).AsByte()).AsInt32();
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        private static Vector256<int> Q4Pair(byte* w, sbyte* aLow, sbyte* aHigh)
+        public static Vector512<int> Q4QuadOf(Vector512<byte> packed, sbyte* a) =>
+            KQuantDot.Join(Q4Pair(packed.GetLower(), a, a + 64).AsByte(), Q4Pair(packed.GetUpper(), a + 32, a + 96).AsByte()).AsInt32();
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector512<int> Q8PairOf(Vector512<sbyte> w, Vector512<sbyte> a) =>
+            KQuantDot.Join(Q8Block(w.GetLower(), a.GetLower()).AsByte(), Q8Block(w.GetUpper(), a.GetUpper()).AsByte()).AsInt32();
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static Vector256<int> Q8Block(Vector256<sbyte> w, Vector256<sbyte> a) =>
+            AvxVnni.MultiplyWideningAndAdd(Vector256<int>.Zero, w.AsByte() ^ Vector256.Create((byte)0x80), a);
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static Vector256<int> Q4Pair(Vector256<byte> packed, sbyte* aLow, sbyte* aHigh)
         {
             var low = Vector256.Create((byte)0x0F);
-            var packed = Avx.LoadVector256(w);
             var lo = AvxVnni.MultiplyWideningAndAdd(Vector256<int>.Zero, packed & low, Avx.LoadVector256(aLow));
             return AvxVnni.MultiplyWideningAndAdd(lo, Avx2.ShiftRightLogical(packed.AsUInt16(), 4).AsByte() & low, Avx.LoadVector256(aHigh));
         }
@@ -324,10 +349,15 @@ internal static unsafe partial class DecodeMatVec
         }
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static Vector512<int> Q4Quad(byte* w, sbyte* a)
+        public static Vector512<int> Q8PairOf(Vector512<sbyte> w, Vector512<sbyte> a) => Q8(w, a);
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector512<int> Q4Quad(byte* w, sbyte* a) => Q4QuadOf(Avx512BW.LoadVector512(w), a);
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector512<int> Q4QuadOf(Vector512<byte> packed, sbyte* a)
         {
             var low = Vector512.Create((byte)0x0F);
-            var packed = Avx512BW.LoadVector512(w);
             var lo = Avx512BW.MultiplyAddAdjacent(packed & low, Avx512BW.LoadVector512(a));
             var hi = Avx512BW.MultiplyAddAdjacent(Avx512BW.ShiftRightLogical(packed.AsUInt16(), 4).AsByte() & low, Avx512BW.LoadVector512(a + 64));
             // |nibble·a| ≤ 15·127, so the pair sums of lo + hi stay far inside int16.

@@ -93,6 +93,17 @@ internal static unsafe partial class DecodeMatVec
         return Pair(v, v).GetLower().GetLower();  // 1, rows in order
     }
 
+    /// <summary>
+    /// The Vector256.Sum of four 8-lane rows held two per vector ([r0 | r1], [r2 | r3]) by the same neighbour-pair tree.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static Vector128<float> Sum4Of8(Vector512<float> r01, Vector512<float> r23)
+    {
+        var v = Pair(r01, r23);                   // 4 lanes per row
+        v = Pair(v, v);                           // 2
+        return Pair(v, v).GetLower().GetLower();  // 1, rows in order
+    }
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector512<float> Pair(Vector512<float> x, Vector512<float> y)
     {

@@ -199,6 +199,33 @@ public sealed unsafe class DecodeKernelTests
 
     [Theory]
     [MemberData(nameof(KTypes))]
+    public void KQuantFourRowsGiveTheBitsOfEachRowAlone(GgufTensorType type)
+    {
+        if (!KQuantDot.HasRows4(type, KernelIsa.Avx512)) return;
+        var random = new Random(41 + (int)type);
+        foreach (int nb in new[] { 1, 4, 11 })
+        {
+            int columns = nb * 256;
+            var weights = PackedFormatKernelTests.RandomMatrix(random, type, 4, columns);
+            var activations = new Q8KActivations();
+            activations.Quantize(RandomValues(random, columns, 2f), 1, columns);
+            fixed (byte* w = weights.Codes)
+            fixed (sbyte* a = activations.Codes)
+            fixed (float* sa = activations.Scales)
+            fixed (short* sums = activations.Sums)
+            {
+                var four = KQuantDot.Rows4(type, w, weights.RowCodeBytes, a, sa, sums, nb);
+                for (int r = 0; r < 4; r++)
+                {
+                    float alone = KQuantDot.Dot(type, KernelIsa.Avx512, w + (r * weights.RowCodeBytes), a, sa, sums, nb);
+                    Assert.Equal(BitConverter.SingleToInt32Bits(alone), BitConverter.SingleToInt32Bits(four[r]));
+                }
+            }
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(KTypes))]
     public void KQuantRowsAreBitIdenticalWhateverTheCallAroundIt(GgufTensorType type)
     {
         if (!DecodeMatVec.IsSupported) return;

@@ -15,7 +15,7 @@ namespace QuickSilver.Engine.Kernels;
 /// each (weight row, activation row) result is computed by the same instructions in the same order whatever the number
 /// of activation rows or the row's place among them, so it is bit-identical to a call with that row alone.
 /// </summary>
-internal static unsafe class DecodeMatVec
+internal static unsafe partial class DecodeMatVec
 {
     /// <summary>Whether the kernel runs here (AVX-512 F/BW).</summary>
     public static bool IsSupported => Avx512BW.IsSupported;
@@ -35,7 +35,7 @@ internal static unsafe class DecodeMatVec
     {
         int nb = weights.BlocksPerRow, rowBytes = weights.RowCodeBytes, n = activations.Rows, columns = activations.Columns;
         int padded = activations.PaddedBlocks, q4Bytes = activations.Q4RowBytes;
-        bool q8 = weights.Type == GgufTensorType.Q8_0, vnni = UseVnni;
+        bool q8 = weights.Type == GgufTensorType.Q8_0, vnni = UseVnni, finite = weights.FiniteScales;
         fixed (byte* w0 = weights.Codes)
         fixed (ushort* ws0 = weights.Scales)
         fixed (sbyte* codes = activations.Codes)
@@ -43,19 +43,44 @@ internal static unsafe class DecodeMatVec
         fixed (float* sa = activations.PaddedScales)
         fixed (int* sums = activations.BlockSums)
         {
-            byte* w = w0 + ((long)weights.FirstRow * rowBytes);
-            ushort* ws = ws0 + ((long)weights.FirstRow * nb);
-            for (int r = rowStart; r < rowEnd; r++)
+            var rows = new RowRange(w0 + ((long)weights.FirstRow * rowBytes), ws0 + ((long)weights.FirstRow * nb), rowBytes, nb, q8 ? codes : q4Order,
+                q8 ? columns : q4Bytes, sa, sums, padded, n, output, outputStride);
+            // The finite-scale widening gives the exact bits of HalfToSingle for every finite half, so the choice changes no result.
+            if (vnni && finite) rows.Run<Vnni, FiniteHalves>(q8, rowStart, rowEnd);
+            else if (vnni) rows.Run<Vnni, ExactHalves>(q8, rowStart, rowEnd);
+            else if (finite) rows.Run<MaddUbs, FiniteHalves>(q8, rowStart, rowEnd);
+            else rows.Run<MaddUbs, ExactHalves>(q8, rowStart, rowEnd);
+        }
+    }
+
+    private readonly struct RowRange(byte* w, ushort* ws, int rowBytes, int nb, sbyte* a, int aStride, float* sa, int* sums, int padded, int n, float* output, int outputStride)
+    {
+        public void Run<TDot, THalves>(bool q8, int rowStart, int rowEnd) where TDot : struct, IBlockDot where THalves : struct, IHalfWidening
+        {
+            int r = rowStart;
+            // Four weight rows per call: one call and one lane reduction for the four (the per-row cost is a large share of
+            // a row of 32 blocks); each row's sum is the same tree as alone (Sum16), so grouping changes no bit.
+            for (; r + 4 <= rowEnd; r += 4)
+            {
+                byte* wr = w + ((long)r * rowBytes);
+                ushort* wsr = ws + ((long)r * nb);
+                for (int t = 0; t < n; t++)
+                {
+                    var four = q8
+                        ? Q8_0Rows4<TDot, THalves>(wr, wsr, rowBytes, nb, a + ((long)t * aStride), sa + (t * padded), sums + (t * padded))
+                        : Q4_0Rows4<TDot, THalves>(wr, wsr, rowBytes, nb, a + ((long)t * aStride), sa + (t * padded), sums + (t * padded));
+                    four.Store(output + ((long)t * outputStride) + r);
+                }
+            }
+            for (; r < rowEnd; r++)
             {
                 byte* wr = w + ((long)r * rowBytes);
                 ushort* wsr = ws + ((long)r * nb);
                 for (int t = 0; t < n; t++)
                 {
                     output[((long)t * outputStride) + r] = q8
-                        ? (vnni ? Q8_0<Vnni>(wr, wsr, codes + ((long)t * columns), sa + (t * padded), sums + (t * padded), nb)
-                                : Q8_0<MaddUbs>(wr, wsr, codes + ((long)t * columns), sa + (t * padded), sums + (t * padded), nb))
-                        : (vnni ? Q4_0<Vnni>(wr, wsr, q4Order + ((long)t * q4Bytes), sa + (t * padded), sums + (t * padded), nb)
-                                : Q4_0<MaddUbs>(wr, wsr, q4Order + ((long)t * q4Bytes), sa + (t * padded), sums + (t * padded), nb));
+                        ? Q8_0<TDot, THalves>(wr, wsr, a + ((long)t * aStride), sa + (t * padded), sums + (t * padded), nb)
+                        : Q4_0<TDot, THalves>(wr, wsr, a + ((long)t * aStride), sa + (t * padded), sums + (t * padded), nb);
                 }
             }
         }
@@ -65,75 +90,168 @@ internal static unsafe class DecodeMatVec
     /// One Q8_0 row · one activation row. <paramref name="a"/>: nb·32 codes; <paramref name="sa"/>, <paramref name="sums"/>:
     /// the row's padded scales and block sums (at least nb rounded up to 16).
     /// </summary>
-    public static float Q8_0<TDot>(byte* w, ushort* ws, sbyte* a, float* sa, int* sums, int nb) where TDot : struct, IBlockDot
+    public static float Q8_0<TDot>(byte* w, ushort* ws, sbyte* a, float* sa, int* sums, int nb) where TDot : struct, IBlockDot =>
+        Q8_0<TDot, ExactHalves>(w, ws, a, sa, sums, nb);
+
+    /// <summary>As <see cref="Q8_0{TDot}"/>, widening the weight scales by <typeparamref name="THalves"/>.</summary>
+    public static float Q8_0<TDot, THalves>(byte* w, ushort* ws, sbyte* a, float* sa, int* sums, int nb) where TDot : struct, IBlockDot where THalves : struct, IHalfWidening
+    {
+        var acc = Q8_0Steps<TDot, THalves>(w, ws, a, sa, sums, nb);
+        int b = nb & ~15;
+        if (b < nb) acc = Q8_0Tail<TDot, THalves>(w, ws, a, sa, sums, nb, b, acc);
+        return Sum16(acc);
+    }
+
+    /// <summary>Four consecutive Q8_0 rows (<paramref name="rowBytes"/> apart) · one activation row: their four results.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static Vector128<float> Q8_0Rows4<TDot, THalves>(byte* w, ushort* ws, int rowBytes, int nb, sbyte* a, float* sa, int* sums)
+        where TDot : struct, IBlockDot where THalves : struct, IHalfWidening
+    {
+        var c0 = Q8_0StepLoop<TDot, THalves>(w, ws, a, sa, sums, nb);
+        var c1 = Q8_0StepLoop<TDot, THalves>(w + rowBytes, ws + nb, a, sa, sums, nb);
+        var c2 = Q8_0StepLoop<TDot, THalves>(w + (2 * rowBytes), ws + (2 * nb), a, sa, sums, nb);
+        var c3 = Q8_0StepLoop<TDot, THalves>(w + (3 * rowBytes), ws + (3 * nb), a, sa, sums, nb);
+        int b = nb & ~15;
+        if (b < nb)
+        {
+            c0 = Q8_0Tail<TDot, THalves>(w, ws, a, sa, sums, nb, b, c0);
+            c1 = Q8_0Tail<TDot, THalves>(w + rowBytes, ws + nb, a, sa, sums, nb, b, c1);
+            c2 = Q8_0Tail<TDot, THalves>(w + (2 * rowBytes), ws + (2 * nb), a, sa, sums, nb, b, c2);
+            c3 = Q8_0Tail<TDot, THalves>(w + (3 * rowBytes), ws + (3 * nb), a, sa, sums, nb, b, c3);
+        }
+        return Sum4(c0, c1, c2, c3);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<float> Q8_0Tail<TDot, THalves>(byte* w, ushort* ws, sbyte* a, float* sa, int* sums, int nb, int b, Vector512<float> acc)
+        where TDot : struct, IBlockDot where THalves : struct, IHalfWidening =>
+        Accumulate<THalves>(Q8_0TailDots<TDot>(w + (b * 32), a + (b * 32), nb - b), TailScales(ws + b, nb - b), sa + b, sums + b, TDot.Q8Bias, acc);
+
+    // The whole 16-block steps, in a method of their own: with the tail's calls in the same body the JIT kept the
+    // accumulator in memory, a store and reload on every step's FMA chain.
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static Vector512<float> Q8_0Steps<TDot, THalves>(byte* w, ushort* ws, sbyte* a, float* sa, int* sums, int nb) where TDot : struct, IBlockDot where THalves : struct, IHalfWidening =>
+        Q8_0StepLoop<TDot, THalves>(w, ws, a, sa, sums, nb);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<float> Q8_0StepLoop<TDot, THalves>(byte* w, ushort* ws, sbyte* a, float* sa, int* sums, int nb) where TDot : struct, IBlockDot where THalves : struct, IHalfWidening
     {
         var acc = Vector512<float>.Zero;
-        int b = 0;
-        for (; b + 16 <= nb; b += 16)
+        for (int b = 0; b + 16 <= nb; b += 16)
         {
             byte* wb = w + (b * 32);
             sbyte* ab = a + (b * 32);
             var dots = Reduce(
                 TDot.Q8Pair(wb, ab), TDot.Q8Pair(wb + 64, ab + 64), TDot.Q8Pair(wb + 128, ab + 128), TDot.Q8Pair(wb + 192, ab + 192),
                 TDot.Q8Pair(wb + 256, ab + 256), TDot.Q8Pair(wb + 320, ab + 320), TDot.Q8Pair(wb + 384, ab + 384), TDot.Q8Pair(wb + 448, ab + 448));
-            acc = Accumulate(dots, Avx.LoadVector256(ws + b), sa + b, sums + b, TDot.Q8Bias, acc);
+            acc = Accumulate<THalves>(dots, Avx.LoadVector256(ws + b), sa + b, sums + b, TDot.Q8Bias, acc);
         }
-        if (b < nb) acc = Q8_0Tail<TDot>(w + (b * 32), ws + b, a + (b * 32), sa + b, sums + b, nb - b, acc);
-        return Vector512.Sum(acc);
+        return acc;
     }
 
-    // The last 1..15 blocks: absent pairs are zero vectors, absent scales zero, so the step has the same shape.
+    // The last 1..15 blocks: bytes past them are masked to zero (weights and codes alike, so the loads never leave the
+    // rows) and absent pairs are zero vectors, so the step has the same shape and the same integers as a full one.
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private static Vector512<float> Q8_0Tail<TDot>(byte* w, ushort* ws, sbyte* a, float* sa, int* sums, int count, Vector512<float> acc) where TDot : struct, IBlockDot
+    private static Vector512<int> Q8_0TailDots<TDot>(byte* w, sbyte* a, int count) where TDot : struct, IBlockDot
     {
-        var v = stackalloc Vector512<int>[8];
-        for (int p = 0; p < 8; p++) v[p] = Vector512<int>.Zero;
-        int k = 0;
-        for (; k + 2 <= count; k += 2) v[k / 2] = TDot.Q8Pair(w + (k * 32), a + (k * 32));
-        if (k < count) v[k / 2] = TDot.Q8Single(w + (k * 32), a + (k * 32));
-        var dots = Reduce(v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7]);
-        ushort* scales = stackalloc ushort[16];
-        for (int i = 0; i < 16; i++) scales[i] = i < count ? ws[i] : (ushort)0;
-        return Accumulate(dots, Avx.LoadVector256(scales), sa, sums, TDot.Q8Bias, acc);
+        int valid = count * 32;
+        Vector512<int> v0 = TailPair<TDot>(w, a, valid), v1 = default, v2 = default, v3 = default, v4 = default, v5 = default, v6 = default, v7 = default;
+        if (count > 2) v1 = TailPair<TDot>(w + 64, a + 64, valid - 64);
+        if (count > 4) v2 = TailPair<TDot>(w + 128, a + 128, valid - 128);
+        if (count > 6) v3 = TailPair<TDot>(w + 192, a + 192, valid - 192);
+        if (count > 8) v4 = TailPair<TDot>(w + 256, a + 256, valid - 256);
+        if (count > 10) v5 = TailPair<TDot>(w + 320, a + 320, valid - 320);
+        if (count > 12) v6 = TailPair<TDot>(w + 384, a + 384, valid - 384);
+        if (count > 14) v7 = TailPair<TDot>(w + 448, a + 448, valid - 448);
+        return Reduce(v0, v1, v2, v3, v4, v5, v6, v7);
     }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<int> TailPair<TDot>(byte* w, sbyte* a, int valid) where TDot : struct, IBlockDot
+    {
+        var mask = FirstBytes(valid);
+        return TDot.Q8PairOf(Avx512BW.MaskLoad((sbyte*)w, mask.AsSByte(), Vector512<sbyte>.Zero), Avx512BW.MaskLoad(a, mask.AsSByte(), Vector512<sbyte>.Zero));
+    }
+
+    /// <summary>All-ones in bytes [0, <paramref name="valid"/>), zeros after (a load mask).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<byte> FirstBytes(int valid) => Vector512.LessThan(Vector512<byte>.Indices, Vector512.Create((byte)Math.Min(valid, 64)));
+
+    /// <summary>The tail's <paramref name="count"/> (&lt; 16) weight scales, zeros after them (never read).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<ushort> TailScales(ushort* ws, int count) =>
+        Avx512BW.VL.MaskLoad(ws, Vector256.LessThan(Vector256<ushort>.Indices, Vector256.Create((ushort)count)), Vector256<ushort>.Zero);
 
     /// <summary>
     /// One Q4_0 row · one activation row in <see cref="Q8Activations.Q4Order"/>: each 64-byte load holds four blocks'
     /// nibbles, whose low halves meet the first 64 ordered codes and high halves the next 64.
     /// </summary>
-    public static float Q4_0<TDot>(byte* w, ushort* ws, sbyte* a, float* sa, int* sums, int nb) where TDot : struct, IBlockDot
+    public static float Q4_0<TDot>(byte* w, ushort* ws, sbyte* a, float* sa, int* sums, int nb) where TDot : struct, IBlockDot =>
+        Q4_0<TDot, ExactHalves>(w, ws, a, sa, sums, nb);
+
+    /// <summary>As <see cref="Q4_0{TDot}"/>, widening the weight scales by <typeparamref name="THalves"/>.</summary>
+    public static float Q4_0<TDot, THalves>(byte* w, ushort* ws, sbyte* a, float* sa, int* sums, int nb) where TDot : struct, IBlockDot where THalves : struct, IHalfWidening
+    {
+        var acc = Q4_0Steps<TDot, THalves>(w, ws, a, sa, sums, nb);
+        int b = nb & ~15;
+        if (b < nb) acc = Q4_0Tail<TDot, THalves>(w, ws, a, sa, sums, nb, b, acc);
+        return Sum16(acc);
+    }
+
+    /// <summary>Four consecutive Q4_0 rows (<paramref name="rowBytes"/> apart) · one activation row: their four results.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static Vector128<float> Q4_0Rows4<TDot, THalves>(byte* w, ushort* ws, int rowBytes, int nb, sbyte* a, float* sa, int* sums)
+        where TDot : struct, IBlockDot where THalves : struct, IHalfWidening
+    {
+        var c0 = Q4_0StepLoop<TDot, THalves>(w, ws, a, sa, sums, nb);
+        var c1 = Q4_0StepLoop<TDot, THalves>(w + rowBytes, ws + nb, a, sa, sums, nb);
+        var c2 = Q4_0StepLoop<TDot, THalves>(w + (2 * rowBytes), ws + (2 * nb), a, sa, sums, nb);
+        var c3 = Q4_0StepLoop<TDot, THalves>(w + (3 * rowBytes), ws + (3 * nb), a, sa, sums, nb);
+        int b = nb & ~15;
+        if (b < nb)
+        {
+            c0 = Q4_0Tail<TDot, THalves>(w, ws, a, sa, sums, nb, b, c0);
+            c1 = Q4_0Tail<TDot, THalves>(w + rowBytes, ws + nb, a, sa, sums, nb, b, c1);
+            c2 = Q4_0Tail<TDot, THalves>(w + (2 * rowBytes), ws + (2 * nb), a, sa, sums, nb, b, c2);
+            c3 = Q4_0Tail<TDot, THalves>(w + (3 * rowBytes), ws + (3 * nb), a, sa, sums, nb, b, c3);
+        }
+        return Sum4(c0, c1, c2, c3);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<float> Q4_0Tail<TDot, THalves>(byte* w, ushort* ws, sbyte* a, float* sa, int* sums, int nb, int b, Vector512<float> acc)
+        where TDot : struct, IBlockDot where THalves : struct, IHalfWidening =>
+        Accumulate<THalves>(Q4_0TailDots<TDot>(w + (b * 16), a + (b * 32), nb - b), TailScales(ws + b, nb - b), sa + b, sums + b, 3, acc);
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static Vector512<float> Q4_0Steps<TDot, THalves>(byte* w, ushort* ws, sbyte* a, float* sa, int* sums, int nb) where TDot : struct, IBlockDot where THalves : struct, IHalfWidening =>
+        Q4_0StepLoop<TDot, THalves>(w, ws, a, sa, sums, nb);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<float> Q4_0StepLoop<TDot, THalves>(byte* w, ushort* ws, sbyte* a, float* sa, int* sums, int nb) where TDot : struct, IBlockDot where THalves : struct, IHalfWidening
     {
         var acc = Vector512<float>.Zero;
-        int b = 0;
-        for (; b + 16 <= nb; b += 16)
+        for (int b = 0; b + 16 <= nb; b += 16)
         {
             byte* wb = w + (b * 16);
             sbyte* ab = a + (b * 32);
             var dots = Reduce(TDot.Q4Quad(wb, ab), TDot.Q4Quad(wb + 64, ab + 128), TDot.Q4Quad(wb + 128, ab + 256), TDot.Q4Quad(wb + 192, ab + 384));
-            acc = Accumulate(dots, Avx.LoadVector256(ws + b), sa + b, sums + b, 3, acc);
+            acc = Accumulate<THalves>(dots, Avx.LoadVector256(ws + b), sa + b, sums + b, 3, acc);
         }
-        if (b < nb) acc = Q4_0Tail<TDot>(w + (b * 16), ws + b, a + (b * 32), sa + b, sums + b, nb - b, acc);
-        return Vector512.Sum(acc);
+        return acc;
     }
 
+    // The last 1..15 blocks: the last group's nibbles past them are masked to zero (the ordered codes are zero-padded to
+    // whole groups) and absent groups are zero vectors.
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private static Vector512<float> Q4_0Tail<TDot>(byte* w, ushort* ws, sbyte* a, float* sa, int* sums, int count, Vector512<float> acc) where TDot : struct, IBlockDot
+    private static Vector512<int> Q4_0TailDots<TDot>(byte* w, sbyte* a, int count) where TDot : struct, IBlockDot
     {
-        var v = stackalloc Vector512<int>[4];
-        for (int g = 0; g < 4; g++) v[g] = Vector512<int>.Zero;
-        int k = 0;
-        for (; k + 4 <= count; k += 4) v[k / 4] = TDot.Q4Quad(w + (k * 16), a + (k * 32));
-        if (k < count)
-        {
-            // A partial group: its nibbles copied into zeros (the ordered codes are zero-padded already).
-            byte* group = stackalloc byte[64];
-            for (int i = 0; i < 64; i++) group[i] = i < (count - k) * 16 ? w[(k * 16) + i] : (byte)0;
-            v[k / 4] = TDot.Q4Quad(group, a + (k * 32));
-        }
-        var dots = Reduce(v[0], v[1], v[2], v[3]);
-        ushort* scales = stackalloc ushort[16];
-        for (int i = 0; i < 16; i++) scales[i] = i < count ? ws[i] : (ushort)0;
-        return Accumulate(dots, Avx.LoadVector256(scales), sa, sums, 3, acc);
+        int valid = count * 16;
+        Vector512<int> v0 = TDot.Q4QuadOf(Avx512BW.MaskLoad(w, FirstBytes(valid), Vector512<byte>.Zero), a), v1 = default, v2 = default, v3 = default;
+        if (count > 4) v1 = TDot.Q4QuadOf(Avx512BW.MaskLoad(w + 64, FirstBytes(valid - 64), Vector512<byte>.Zero), a + 128);
+        if (count > 8) v2 = TDot.Q4QuadOf(Avx512BW.MaskLoad(w + 128, FirstBytes(valid - 128), Vector512<byte>.Zero), a + 256);
+        if (count > 12) v3 = TDot.Q4QuadOf(Avx512BW.MaskLoad(w + 192, FirstBytes(valid - 192), Vector512<byte>.Zero), a + 384);
+        return Reduce(v0, v1, v2, v3);
     }
 
     /// <summary>
@@ -141,46 +259,12 @@ internal static unsafe class DecodeMatVec
     /// codes, 8 for Q4_0 nibbles) comes off as a per-block bias; a negative shift means no bias.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector512<float> Accumulate(Vector512<int> dots, Vector256<ushort> halves, float* sa, int* sums, int biasShift, Vector512<float> acc)
+    private static Vector512<float> Accumulate<THalves>(Vector512<int> dots, Vector256<ushort> halves, float* sa, int* sums, int biasShift, Vector512<float> acc)
+        where THalves : struct, IHalfWidening
     {
         if (biasShift >= 0) dots -= Vector512.ShiftLeft(Avx512F.LoadVector512(sums), biasShift);
-        var scale = HalfToSingle(halves) * Avx512F.LoadVector512(sa);
+        var scale = THalves.Widen(halves) * Avx512F.LoadVector512(sa);
         return Avx512F.FusedMultiplyAdd(Avx512F.ConvertToVector512Single(dots), scale, acc);
-    }
-
-    /// <summary>IEEE half bits → float32, exactly (normals, subnormals, zeros, infinities; NaNs stay NaN).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal static Vector512<float> HalfToSingle(Vector256<ushort> halves)
-    {
-        var h = Avx512F.ConvertToVector512Int32(halves);
-        var magnitude = h & Vector512.Create(0x7FFF);
-        var shifted = Vector512.ShiftLeft(magnitude, 13);
-        // Rebiasing by a multiply is exact for normals and turns half subnormals into float normals.
-        var finite = (shifted.AsSingle() * Vector512.Create(0x77800000).AsSingle()).AsInt32(); // × 2^112
-        var special = shifted | Vector512.Create(0x7F800000);
-        var bits = Vector512.ConditionalSelect(Vector512.GreaterThanOrEqual(magnitude, Vector512.Create(0x7C00)), special, finite);
-        return (bits | Vector512.ShiftLeft(h & Vector512.Create(0x8000), 16)).AsSingle();
-    }
-
-    /// <summary>
-    /// 8 vectors of 2 blocks × 8 partial lanes → one lane per block. Each level adds neighbouring lanes of two vectors,
-    /// so block order is kept: 8 lanes per block → 4 → 2 → 1.
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector512<int> Reduce(Vector512<int> v0, Vector512<int> v1, Vector512<int> v2, Vector512<int> v3, Vector512<int> v4, Vector512<int> v5, Vector512<int> v6, Vector512<int> v7) =>
-        Reduce(Pair(v0, v1), Pair(v2, v3), Pair(v4, v5), Pair(v6, v7));
-
-    /// <summary>4 vectors of 4 blocks × 4 partial lanes → one lane per block.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector512<int> Reduce(Vector512<int> v0, Vector512<int> v1, Vector512<int> v2, Vector512<int> v3) =>
-        Pair(Pair(v0, v1), Pair(v2, v3));
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector512<int> Pair(Vector512<int> x, Vector512<int> y)
-    {
-        var even = Vector512.Create(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
-        var odd = Vector512.Create(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
-        return Avx512F.PermuteVar16x32x2(x, even, y) + Avx512F.PermuteVar16x32x2(x, odd, y);
     }
 
     /// <summary>The integer block dots of one instruction family; both give identical int32 lanes.</summary>
@@ -197,6 +281,12 @@ internal static unsafe class DecodeMatVec
 
         /// <summary>Four Q4_0 blocks' unsigned nibbles · ordered codes: lanes 4k..4k+3 sum to block k's Σ nibble·a.</summary>
         static abstract Vector512<int> Q4Quad(byte* w, sbyte* a);
+
+        /// <summary><see cref="Q8Pair"/> of loaded weights and codes.</summary>
+        static abstract Vector512<int> Q8PairOf(Vector512<sbyte> w, Vector512<sbyte> a);
+
+        /// <summary><see cref="Q4Quad"/> of loaded nibbles.</summary>
+        static abstract Vector512<int> Q4QuadOf(Vector512<byte> packed, sbyte* a);
     }
 
     /// <summary>vpdpbusd (u8 × s8, no saturation): Q8_0 codes are made unsigned by +128 (xor 0x80), removed as 128·Σa.</summary>
@@ -215,13 +305,24 @@ internal static unsafe class DecodeMatVec
             AvxVnni.MultiplyWideningAndAdd(Vector256<int>.Zero, Avx.LoadVector256(w) ^ Vector256.Create((byte)0x80), Avx.LoadVector256(a));
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static Vector512<int> Q4Quad(byte* w, sbyte* a) => KQuantDot.Join(Q4Pair(w, a, a + 64).AsByte(), Q4Pair(w + 32, a + 32, a + 96).AsByte()).AsInt32();
+        public static Vector512<int> Q4Quad(byte* w, sbyte* a) => KQuantDot.Join(Q4Pair(Avx.LoadVector256(w), a, a + 64).AsByte(), Q4Pair(Avx.LoadVector256(w + 32), a + 32, a + 96).AsByte()).AsInt32();
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        private static Vector256<int> Q4Pair(byte* w, sbyte* aLow, sbyte* aHigh)
+        public static Vector512<int> Q4QuadOf(Vector512<byte> packed, sbyte* a) =>
+            KQuantDot.Join(Q4Pair(packed.GetLower(), a, a + 64).AsByte(), Q4Pair(packed.GetUpper(), a + 32, a + 96).AsByte()).AsInt32();
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector512<int> Q8PairOf(Vector512<sbyte> w, Vector512<sbyte> a) =>
+            KQuantDot.Join(Q8Block(w.GetLower(), a.GetLower()).AsByte(), Q8Block(w.GetUpper(), a.GetUpper()).AsByte()).AsInt32();
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static Vector256<int> Q8Block(Vector256<sbyte> w, Vector256<sbyte> a) =>
+            AvxVnni.MultiplyWideningAndAdd(Vector256<int>.Zero, w.AsByte() ^ Vector256.Create((byte)0x80), a);
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static Vector256<int> Q4Pair(Vector256<byte> packed, sbyte* aLow, sbyte* aHigh)
         {
             var low = Vector256.Create((byte)0x0F);
-            var packed = Avx.LoadVector256(w);
             var lo = AvxVnni.MultiplyWideningAndAdd(Vector256<int>.Zero, packed & low, Avx.LoadVector256(aLow));
             return AvxVnni.MultiplyWideningAndAdd(lo, Avx2.ShiftRightLogical(packed.AsUInt16(), 4).AsByte() & low, Avx.LoadVector256(aHigh));
         }
@@ -248,10 +349,15 @@ internal static unsafe class DecodeMatVec
         }
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static Vector512<int> Q4Quad(byte* w, sbyte* a)
+        public static Vector512<int> Q8PairOf(Vector512<sbyte> w, Vector512<sbyte> a) => Q8(w, a);
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector512<int> Q4Quad(byte* w, sbyte* a) => Q4QuadOf(Avx512BW.LoadVector512(w), a);
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector512<int> Q4QuadOf(Vector512<byte> packed, sbyte* a)
         {
             var low = Vector512.Create((byte)0x0F);
-            var packed = Avx512BW.LoadVector512(w);
             var lo = Avx512BW.MultiplyAddAdjacent(packed & low, Avx512BW.LoadVector512(a));
             var hi = Avx512BW.MultiplyAddAdjacent(Avx512BW.ShiftRightLogical(packed.AsUInt16(), 4).AsByte() & low, Avx512BW.LoadVector512(a + 64));
             // |nibble·a| ≤ 15·127, so the pair sums of lo + hi stay far inside int16.

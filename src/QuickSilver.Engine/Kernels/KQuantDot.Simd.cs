@@ -161,7 +161,10 @@ internal static unsafe partial class KQuantDot
         return Vector256.Sum(acc);
     }
 
-    private static float Q6_KAvx512(byte* w, sbyte* a, float* sa, short* sums, int nb)
+    private static float Q6_KAvx512(byte* w, sbyte* a, float* sa, short* sums, int nb) => Vector512.Sum(Q6_KAvx512Lanes(w, a, sa, sums, nb));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<float> Q6_KAvx512Lanes(byte* w, sbyte* a, float* sa, short* sums, int nb)
     {
         float* half = HalfPointer;
         var low = Vector512.Create((byte)0x0F);
@@ -193,7 +196,7 @@ internal static unsafe partial class KQuantDot
             }
             acc = Avx512F.FusedMultiplyAdd(Avx512F.ConvertToVector512Single(sumi), Vector512.Create(half[*(ushort*)(x + 208)] * sa[b]), acc);
         }
-        return Vector512.Sum(acc);
+        return acc;
     }
 
     private static float Q3_KAvx2(byte* w, sbyte* a, float* sa, short* sums, int nb)

@@ -1,3 +1,5 @@
+using System.Runtime.Intrinsics;
+
 namespace QuickSilver.Engine.Kernels;
 
 /// <summary>The 256-value block formats (k-quants, IQ4_XS) against <see cref="Q8KActivations"/>, threaded like the 32-value ones.</summary>
@@ -70,11 +72,16 @@ public static unsafe partial class QuantizedMatMul
                             for (int k = 0; k < 4; k++) output[((long)(t + k) * outRows) + r] = results[k];
                         }
                     }
+                    bool rows4 = KQuantDot.HasRows4(type, isa);
                     for (; t < n; t++)
                     {
                         float* y = output + ((long)t * outRows);
                         sbyte* at = a + ((long)t * columns);
-                        for (int r = tile; r < tileEnd; r++)
+                        int r = tile;
+                        // Four rows per call give each row Dot's bits (kq4), so any grouping keeps the per-row invariant.
+                        for (; rows4 && r + 4 <= tileEnd; r += 4)
+                            KQuantDot.Rows4(type, w + ((long)r * rowBytes), rowBytes, at, sa + (t * nb), sums + (t * nb * 16), nb).Store(y + r);
+                        for (; r < tileEnd; r++)
                             y[r] = KQuantDot.Dot(type, isa, w + ((long)r * rowBytes), at, sa + (t * nb), sums + (t * nb * 16), nb);
                     }
                 }

@@ -16,9 +16,13 @@ namespace QuickSilver.Engine.Kernels;
 /// </summary>
 public sealed class QuantizedMatrix
 {
-    private QuantizedMatrix(GgufTensorType type, int rows, int columns, byte[] codes, ushort[] scales, int firstRow = 0)
+    private QuantizedMatrix(GgufTensorType type, int rows, int columns, byte[] codes, ushort[] scales, int firstRow = 0, bool? finiteScales = null)
     {
         (Type, Rows, Columns, Codes, Scales, FirstRow) = (type, rows, columns, codes, scales, firstRow);
+        // Scanned once here (a row view shares its parent's array and answer): the decode kernels then widen the scales
+        // by the short path, which is exact for finite halves only.
+        FiniteScales = finiteScales ?? (scales.AsSpan().IndexOfAnyInRange((ushort)0x7C00, (ushort)0x7FFF) < 0
+            && scales.AsSpan().IndexOfAnyInRange((ushort)0xFC00, (ushort)0xFFFF) < 0);
     }
 
     /// <summary>The block format (one of <see cref="SupportedTypes"/>).</summary>
@@ -50,6 +54,9 @@ public sealed class QuantizedMatrix
 
     /// <summary>Row-major half-precision scale bits, pinned.</summary>
     internal ushort[] Scales { get; }
+
+    /// <summary>Whether no scale in <see cref="Scales"/> is an infinity or NaN (true when there are none).</summary>
+    internal bool FiniteScales { get; }
 
     /// <summary>Every format the kernels multiply without decoding to float32.</summary>
     public static IReadOnlyList<GgufTensorType> SupportedTypes { get; } =
@@ -121,7 +128,7 @@ public sealed class QuantizedMatrix
     public QuantizedMatrix SliceRows(int start, int count)
     {
         if (start < 0 || count <= 0 || start + count > Rows) throw new ArgumentOutOfRangeException(nameof(count), $"Rows [{start}, {start + count}) are outside [0, {Rows}).");
-        return new QuantizedMatrix(Type, count, Columns, Codes, Scales, FirstRow + start);
+        return new QuantizedMatrix(Type, count, Columns, Codes, Scales, FirstRow + start, FiniteScales);
     }
 
     /// <summary>

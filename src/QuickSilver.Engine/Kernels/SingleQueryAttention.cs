@@ -8,7 +8,7 @@ namespace QuickSilver.Engine.Kernels;
 /// (nkv, capacity, hs) as the K/V cache holds them; query heads of a group share their key/value head. Tested against
 /// <see cref="RowOpsReference.Attend"/>.
 /// </summary>
-public static unsafe class SingleQueryAttention
+public static unsafe partial class SingleQueryAttention
 {
     /// <summary>Multiply-adds below which the heads run on the calling thread alone.</summary>
     public const long ParallelThreshold = 1 << 16;
@@ -96,6 +96,12 @@ public static unsafe class SingleQueryAttention
                     var qh = new ReadOnlySpan<float>(qp, headDim);
                     byte* kh = keys + ((long)g * capacity * headDim * element);
                     byte* vh = values + ((long)g * capacity * headDim * element);
+                    // Float32 keys: 16 keys' dots at a time, the same bits as RowOps.Dot key by key; masks and scale below.
+                    int wideKeys = wide && WideDots(headDim) ? count & ~15 : 0;
+                    if (wideKeys > 0)
+                    {
+                        fixed (float* sp = scores) KeyDots16(qp, (float*)kh, headDim, wideKeys, sp);
+                    }
                     for (int j = 0; j < count; j++)
                     {
                         if (positions is not null)
@@ -104,7 +110,7 @@ public static unsafe class SingleQueryAttention
                             if (distance < 0 || (window is int w && distance >= w)) { scores[j] = float.NegativeInfinity; continue; }
                         }
                         else if (window is int w && queryPosition - j >= w) { scores[j] = float.NegativeInfinity; continue; }
-                        float s = (wide ? RowOps.Dot(qh, new ReadOnlySpan<float>((float*)kh + ((long)j * headDim), headDim))
+                        float s = (j < wideKeys ? scores[j] : wide ? RowOps.Dot(qh, new ReadOnlySpan<float>((float*)kh + ((long)j * headDim), headDim))
                             : HalfKvRows.Dot(isa, bfloat16, qp, (ushort*)kh + ((long)j * headDim), headDim)) * scale;
                         scores[j] = softCap > 0 ? MathF.Tanh(s / softCap) * softCap : s;
                     }
@@ -112,6 +118,11 @@ public static unsafe class SingleQueryAttention
                     oh.Clear();
                     if (!RowOps.Softmax(scores)) continue;
                     float* op = output + ((long)h * headDim);
+                    if (wide && WideValues(headDim))
+                    {
+                        fixed (float* sp = scores) AddScaledValues(sp, count, (float*)vh, headDim, op);
+                        continue;
+                    }
                     for (int j = 0; j < count; j++)
                     {
                         if (scores[j] == 0) continue;

@@ -34,6 +34,67 @@ public sealed unsafe class DecodeKernelTests
         }
     }
 
+    [Fact]
+    public void FiniteHalfScalesWidenExactlyLikeTheTable()
+    {
+        if (!DecodeMatVec.IsSupported) return;
+        ushort* halves = stackalloc ushort[16];
+        for (int first = 0; first < 65536; first += 16)
+        {
+            for (int i = 0; i < 16; i++) halves[i] = (ushort)(first + i);
+            var widened = DecodeMatVec.FiniteHalfToSingle(System.Runtime.Intrinsics.Vector256.Load(halves));
+            for (int i = 0; i < 16; i++)
+            {
+                if (((first + i) & 0x7C00) == 0x7C00) continue; // infinities and NaNs: not this path's input
+                Assert.Equal(BitConverter.SingleToInt32Bits(HalfTable.Values[first + i]), BitConverter.SingleToInt32Bits(widened[i]));
+            }
+        }
+    }
+
+    [Fact]
+    public void RowSumsByPairsGiveTheBitsOfVectorSumAloneAndFourTogether()
+    {
+        if (!DecodeMatVec.IsSupported) return;
+        var random = new Random(8);
+        var c = new System.Runtime.Intrinsics.Vector512<float>[4];
+        for (int round = 0; round < 2000; round++)
+        {
+            for (int k = 0; k < 4; k++)
+                c[k] = System.Runtime.Intrinsics.Vector512.Create(RandomValues(random, 16, MathF.Pow(10, random.Next(-3, 4))));
+            var four = DecodeMatVec.Sum4(c[0], c[1], c[2], c[3]);
+            for (int k = 0; k < 4; k++)
+            {
+                int alone = BitConverter.SingleToInt32Bits(DecodeMatVec.Sum16(c[k]));
+                Assert.Equal(alone, BitConverter.SingleToInt32Bits(four[k]));
+                Assert.Equal(BitConverter.SingleToInt32Bits(System.Runtime.Intrinsics.Vector512.Sum(c[k])), alone);
+            }
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Types))]
+    public void ANonFiniteScaleKeepsTheExactWidening(GgufTensorType type)
+    {
+        if (!DecodeMatVec.IsSupported) return;
+        int blockBytes = QuantizedMatrix.BlockBytes(type);
+        const int Rows = 2, Blocks = 17;
+        var blocks = new byte[Rows * Blocks * blockBytes];
+        new Random(4).NextBytes(blocks);
+        for (int b = 0; b < Rows * Blocks; b++) BitConverter.TryWriteBytes(blocks.AsSpan(b * blockBytes), (ushort)0x2C00); // 1/16
+        var finite = QuantizedMatrix.FromGgufBlocks(type, Rows, Blocks * 32, blocks);
+        Assert.True(finite.FiniteScales);
+        Assert.True(finite.SliceRows(1, 1).FiniteScales);
+        BitConverter.TryWriteBytes(blocks.AsSpan(((Blocks + 16) * blockBytes)), (ushort)0xFC00); // −Inf in row 1's last (tail) block
+        var infinite = QuantizedMatrix.FromGgufBlocks(type, Rows, Blocks * 32, blocks);
+        Assert.False(infinite.FiniteScales);
+        var activations = new Q8Activations();
+        activations.Quantize(RandomValues(new Random(6), Blocks * 32, 1f), 1, Blocks * 32);
+        var output = new float[Rows];
+        QuantizedMatMul.Multiply(infinite, activations, output, KernelIsa.Avx512, threads: 1);
+        Assert.Equal(FastDot(finite, activations, 0, 0, vnni: false), output[0]);
+        Assert.True(float.IsInfinity(output[1]) || float.IsNaN(output[1]), $"row 1: {output[1]}");
+    }
+
     [Theory]
     [MemberData(nameof(Types))]
     public void RowDotsMatchTheScalarReferenceAndTheDecodedBlocks(GgufTensorType type)
@@ -135,6 +196,33 @@ public sealed unsafe class DecodeKernelTests
     }
 
     public static TheoryData<GgufTensorType> KTypes() => new() { GgufTensorType.Q4_K, GgufTensorType.Q5_K, GgufTensorType.Q6_K };
+
+    [Theory]
+    [MemberData(nameof(KTypes))]
+    public void KQuantFourRowsGiveTheBitsOfEachRowAlone(GgufTensorType type)
+    {
+        if (!KQuantDot.HasRows4(type, KernelIsa.Avx512)) return;
+        var random = new Random(41 + (int)type);
+        foreach (int nb in new[] { 1, 4, 11 })
+        {
+            int columns = nb * 256;
+            var weights = PackedFormatKernelTests.RandomMatrix(random, type, 4, columns);
+            var activations = new Q8KActivations();
+            activations.Quantize(RandomValues(random, columns, 2f), 1, columns);
+            fixed (byte* w = weights.Codes)
+            fixed (sbyte* a = activations.Codes)
+            fixed (float* sa = activations.Scales)
+            fixed (short* sums = activations.Sums)
+            {
+                var four = KQuantDot.Rows4(type, w, weights.RowCodeBytes, a, sa, sums, nb);
+                for (int r = 0; r < 4; r++)
+                {
+                    float alone = KQuantDot.Dot(type, KernelIsa.Avx512, w + (r * weights.RowCodeBytes), a, sa, sums, nb);
+                    Assert.Equal(BitConverter.SingleToInt32Bits(alone), BitConverter.SingleToInt32Bits(four[r]));
+                }
+            }
+        }
+    }
 
     [Theory]
     [MemberData(nameof(KTypes))]

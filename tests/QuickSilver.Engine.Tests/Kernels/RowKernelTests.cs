@@ -90,6 +90,9 @@ public sealed class RowKernelTests
     [InlineData(8, 2, 8, 40, 6, 0f, false, 1)]     // sliding window
     [InlineData(4, 2, 16, 20, null, 5f, true, 1)]  // soft-cap
     [InlineData(16, 4, 64, 300, null, 0f, false, 2)] // heads split over threads
+    [InlineData(4, 2, 64, 37, 20, 0f, true, 1)]      // 16-key score steps, masks among them, a ragged 5-key tail
+    [InlineData(4, 4, 128, 48, null, 3f, false, 1)]  // 128-wide heads in registers, soft-cap after the 16-key dots
+    [InlineData(2, 1, 48, 16, null, 0f, false, 1)]   // 16-value strides only (no 64-value one); values take the general loop
     public void Attention_matches_reference(int heads, int kvHeads, int headDim, int count, int? window, float softCap, bool gaps, int threads)
     {
         int capacity = count + 3;
@@ -108,6 +111,41 @@ public sealed class RowKernelTests
                     1 / Math.Sqrt(headDim), window, softCap, actual, threads);
         }
         Close(expected, actual, 1e-5f);
+    }
+
+    [Theory]
+    [InlineData(64, 48)]
+    [InlineData(128, 32)]
+    [InlineData(32, 16)]
+    [InlineData(80, 64)]
+    public void Wide_attention_loops_give_the_bits_of_the_key_by_key_loops(int headDim, int count)
+    {
+        if (!System.Runtime.Intrinsics.X86.Avx512F.IsSupported) return;
+        float[] q = Random(headDim, 21, 2), k = Random(count * headDim, 22, 2), v = Random(count * headDim, 23);
+        var scores = new float[count];
+        unsafe
+        {
+            fixed (float* pq = q)
+            fixed (float* pk = k)
+            fixed (float* ps = scores)
+                SingleQueryAttention.KeyDots16(pq, pk, headDim, count, ps);
+        }
+        for (int j = 0; j < count; j++)
+            Assert.Equal(BitConverter.SingleToInt32Bits(RowOps.Dot(q, k.AsSpan(j * headDim, headDim))), BitConverter.SingleToInt32Bits(scores[j]));
+        if (headDim is not (64 or 128)) return;
+        scores[3] = 0; // a zero weight is skipped by both
+        var expected = new float[headDim];
+        for (int j = 0; j < count; j++)
+            if (scores[j] != 0) RowOps.AddScaled(expected, scores[j], v.AsSpan(j * headDim, headDim));
+        var actual = Enumerable.Repeat(float.NaN, headDim).ToArray();
+        unsafe
+        {
+            fixed (float* ps = scores)
+            fixed (float* pv = v)
+            fixed (float* po = actual)
+                SingleQueryAttention.AddScaledValues(ps, count, pv, headDim, po);
+        }
+        for (int i = 0; i < headDim; i++) Assert.Equal(BitConverter.SingleToInt32Bits(expected[i]), BitConverter.SingleToInt32Bits(actual[i]));
     }
 
     [Fact]

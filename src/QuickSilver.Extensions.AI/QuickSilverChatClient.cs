@@ -28,7 +28,8 @@ namespace QuickSilver.Extensions.AI;
 /// dispose scopes are thread-static). Concurrent requests are decoded together, continuous batching: up to
 /// <see cref="QuickSilverOptions.MaxBatchSize"/> requests share each step, so their weights are read once per step for all of them,
 /// and a new request joins the running batch at the next step instead of waiting for the others; prompts are prefilled in chunks of
-/// <see cref="QuickSilverOptions.PrefillChunkTokens"/> between decode steps. Each request's tokens equal what it gets alone. K/V is
+/// <see cref="QuickSilverOptions.PrefillChunkTokens"/> beside the decode rows, several prompts per step up to
+/// <see cref="QuickSilverOptions.PrefillTokensPerStep"/> tokens. Each request's tokens equal what it gets alone. K/V is
 /// bounded by <see cref="QuickSilverOptions.MaxKvCacheTokens"/> (a request reserves prompt plus output budget; one that does not fit
 /// waits or throws <see cref="KvCacheFullException"/>, per <see cref="QuickSilverOptions.WhenKvCacheFull"/>). Each request's updates
 /// stream back through their own channel. Cancelling a request (or abandoning its stream) takes it out of the batch at the next
@@ -136,6 +137,7 @@ public sealed class QuickSilverChatClient : IChatClient
         {
             MaxBatchSize = options.MaxBatchSize,
             PrefillChunkTokens = options.PrefillChunkTokens,
+            PrefillTokensPerStep = options.PrefillTokensPerStep,
             MaxKvCacheTokens = options.MaxKvCacheTokens,
             WhenKvCacheFull = options.WhenKvCacheFull,
         });
@@ -167,6 +169,7 @@ public sealed class QuickSilverChatClient : IChatClient
         if (options.ModelPath != current.ModelPath || options.Device != current.Device || options.Template != current.Template
             || options.TemplateText != current.TemplateText || options.ContextLength != current.ContextLength || options.MaxCachedConversations != current.MaxCachedConversations
             || options.MaxBatchSize != current.MaxBatchSize || options.PrefillChunkTokens != current.PrefillChunkTokens
+            || options.PrefillTokensPerStep != current.PrefillTokensPerStep
             || options.MaxKvCacheTokens != current.MaxKvCacheTokens || options.WhenKvCacheFull != current.WhenKvCacheFull)
         {
             _logger.LogWarning("QuickSilver model, device, context, template, cache and batching settings changed; they take effect only when the client is recreated.");

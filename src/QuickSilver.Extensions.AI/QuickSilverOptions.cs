@@ -96,8 +96,10 @@ public sealed class QuickSilverOptions
     public int PrefixCacheBlockTokens { get; set; } = 64;
     /// <summary>Most requests decoded together in one batched step (continuous batching); at least 1. Default 8.</summary>
     public int MaxBatchSize { get; set; } = 8;
-    /// <summary>Most prompt tokens prefilled per step, between decode steps of the running requests; at least 1. Default 256.</summary>
+    /// <summary>Most tokens of one prompt prefilled per step (a chunk), beside the decode rows of the running requests; at least 1. Default 256.</summary>
     public int PrefillChunkTokens { get; set; } = 256;
+    /// <summary>Most prompt tokens one step prefills across concurrent requests (several prompts' chunks share a step); at least 1. Default 512.</summary>
+    public int PrefillTokensPerStep { get; set; } = 512;
     /// <summary>Bound on K/V positions reserved by running requests (prompt + maximum output tokens each); null = unbounded.</summary>
     public int? MaxKvCacheTokens { get; set; }
     /// <summary>What a request that does not fit <see cref="MaxKvCacheTokens"/> does: wait (Queue, default) or fail with KvCacheFullException (Reject).</summary>

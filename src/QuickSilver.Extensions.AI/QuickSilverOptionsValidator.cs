@@ -169,6 +169,10 @@ public sealed partial class QuickSilverOptionsValidator : IValidateOptions<Quick
         {
             yield return $"{p}PrefillChunkTokens must be at least 1 (got {options.PrefillChunkTokens}).";
         }
+        if (options.PrefillTokensPerStep < 1)
+        {
+            yield return $"{p}PrefillTokensPerStep must be at least 1 (got {options.PrefillTokensPerStep}).";
+        }
         if (options.MaxKvCacheTokens is < 1)
         {
             yield return $"{p}MaxKvCacheTokens must be at least 1, or unset for no bound (got {options.MaxKvCacheTokens}).";

@@ -13,7 +13,9 @@ namespace QuickSilver.Cli.Batch;
 /// <see cref="IChatClient"/> (continuous batching in the client's scheduler), and the same through the engine's
 /// <see cref="BatchScheduler"/> alone (generators with a fixed token count, no client). Rounds interleave the concurrency
 /// levels in one process. Aggregate = all output tokens ÷ wall time from submission to the last reply; decode-only = tokens
-/// that arrived once every request had its first token (all prompts prefilled) ÷ the time from then to the last reply.
+/// that arrived once every request had its first token (all prompts prefilled) ÷ the time from then to the last reply;
+/// per CPU-second = all output tokens ÷ the process's CPU time over the same span (a load-independent view of the work a
+/// token costs, for a shared machine where wall time depends on what else runs).
 /// </summary>
 internal static class ClientBatchProbe
 {
@@ -22,6 +24,7 @@ internal static class ClientBatchProbe
         public int Concurrency { get; init; }
         public double TokensPerSecond { get; init; }
         public double DecodeTokensPerSecond { get; init; }
+        public double TokensPerCpuSecond { get; init; }
         public double Tokens { get; init; }
     }
 
@@ -41,6 +44,9 @@ internal static class ClientBatchProbe
 
         /// <summary>The same, decode only.</summary>
         public double ClientDecodeRatio => Ratio(Client, l => l.DecodeTokensPerSecond);
+
+        /// <summary>Output tokens per CPU-second with the most concurrent requests through the client ÷ one request.</summary>
+        public double ClientCpuRatio => Ratio(Client, l => l.TokensPerCpuSecond);
 
         /// <summary>Aggregate tok/s with the most concurrent generators on the engine's scheduler ÷ one.</summary>
         public double EngineRatio => Ratio(Engine, l => l.TokensPerSecond);
@@ -70,8 +76,8 @@ internal static class ClientBatchProbe
         using var client = new QuickSilverChatClient(model, new QuickSilverOptions { Policy = "dense", Template = "plain", MaxBatchSize = max, Threads = threads });
         using var scheduler = engineToo ? new BatchScheduler(model, new BatchSchedulerOptions { MaxBatchSize = max }) : null;
 
-        var clientSamples = levels.Select(_ => new List<(double All, double Decode, double Tokens)>()).ToArray();
-        var engineSamples = levels.Select(_ => new List<(double All, double Decode, double Tokens)>()).ToArray();
+        var clientSamples = levels.Select(_ => new List<(double All, double Decode, double Cpu, double Tokens)>()).ToArray();
+        var engineSamples = levels.Select(_ => new List<(double All, double Decode, double Cpu, double Tokens)>()).ToArray();
         // Warm-up: one request each way (JIT, weight pages, row buffers).
         ThroughClient(client, 1, Math.Min(4, decodeTokens));
         if (scheduler is not null) ThroughEngine(model, scheduler, 1, Math.Min(4, decodeTokens));
@@ -88,12 +94,13 @@ internal static class ClientBatchProbe
             }
             return 0;
         });
-        static List<Level> Reduce(int[] levels, List<(double All, double Decode, double Tokens)>[] samples) => samples[0].Count == 0 ? [] :
+        static List<Level> Reduce(int[] levels, List<(double All, double Decode, double Cpu, double Tokens)>[] samples) => samples[0].Count == 0 ? [] :
             levels.Select((c, i) => new Level
             {
                 Concurrency = c,
                 TokensPerSecond = Summary.Of([.. samples[i].Select(s => s.All)]).Median,
                 DecodeTokensPerSecond = Summary.Of([.. samples[i].Select(s => s.Decode)]).Median,
+                TokensPerCpuSecond = Summary.Of([.. samples[i].Select(s => s.Cpu)]).Median,
                 Tokens = Summary.Of([.. samples[i].Select(s => s.Tokens)]).Median,
             }).ToList();
         return new Result
@@ -106,8 +113,9 @@ internal static class ClientBatchProbe
     }
 
     /// <summary><paramref name="count"/> concurrent chat requests; returns aggregate and decode-only tok/s and the tokens made.</summary>
-    private static (double All, double Decode, double Tokens) ThroughClient(IChatClient client, int count, int decodeTokens)
+    private static (double All, double Decode, double Cpu, double Tokens) ThroughClient(IChatClient client, int count, int decodeTokens)
     {
+        var cpu = Process.GetCurrentProcess().TotalProcessorTime;
         var clock = Stopwatch.StartNew();
         var arrivals = Enumerable.Range(0, count).Select(_ => new List<double>()).ToArray();
         var tasks = Enumerable.Range(0, count).Select(i => Task.Run(async () =>
@@ -123,12 +131,13 @@ internal static class ClientBatchProbe
         })).ToArray();
         long[] made = Task.WhenAll(tasks).GetAwaiter().GetResult();
         double end = clock.Elapsed.TotalSeconds, total = made.Sum();
-        return (total / end, DecodeOnly(arrivals, end, made), total);
+        return (total / end, DecodeOnly(arrivals, end, made), total / CpuSeconds(cpu), total);
     }
 
     /// <summary><paramref name="count"/> concurrent generators on the engine's scheduler (fixed token counts, no client).</summary>
-    private static (double All, double Decode, double Tokens) ThroughEngine(LanguageModel model, BatchScheduler scheduler, int count, int decodeTokens)
+    private static (double All, double Decode, double Cpu, double Tokens) ThroughEngine(LanguageModel model, BatchScheduler scheduler, int count, int decodeTokens)
     {
+        var cpu = Process.GetCurrentProcess().TotalProcessorTime;
         var clock = Stopwatch.StartNew();
         var arrivals = Enumerable.Range(0, count).Select(_ => new List<double>()).ToArray();
         var tasks = Enumerable.Range(0, count).Select(i =>
@@ -149,8 +158,10 @@ internal static class ClientBatchProbe
         }).ToArray();
         long[] made = Task.WhenAll(tasks).GetAwaiter().GetResult();
         double end = clock.Elapsed.TotalSeconds, total = made.Sum();
-        return (total / end, DecodeOnly(arrivals, end), total);
+        return (total / end, DecodeOnly(arrivals, end), total / CpuSeconds(cpu), total);
     }
+
+    private static double CpuSeconds(TimeSpan start) => Math.Max(1e-9, (Process.GetCurrentProcess().TotalProcessorTime - start).TotalSeconds);
 
     /// <summary>
     /// Decode-only throughput: tokens that arrived after every request had its first token (all prompts prefilled) ÷ the
@@ -181,13 +192,13 @@ internal static class ClientBatchProbe
         void Table(string title, List<Level> levels)
         {
             if (levels.Count == 0) return;
-            text.Append($"## {title}\n\n| concurrent requests | aggregate tok/s | decode-only tok/s | tokens |\n|---|---|---|---|\n");
-            foreach (var l in levels) text.Append($"| {l.Concurrency} | {l.TokensPerSecond:F1} | {l.DecodeTokensPerSecond:F1} | {l.Tokens:F0} |\n");
+            text.Append($"## {title}\n\n| concurrent requests | aggregate tok/s | decode-only tok/s | tok per CPU-s | tokens |\n|---|---|---|---|---|\n");
+            foreach (var l in levels) text.Append($"| {l.Concurrency} | {l.TokensPerSecond:F1} | {l.DecodeTokensPerSecond:F1} | {l.TokensPerCpuSecond:F1} | {l.Tokens:F0} |\n");
             text.Append('\n');
         }
         Table("Through IChatClient", r.Client);
         Table("Engine scheduler only (fixed token counts)", r.Engine);
-        text.Append($"Ratio {r.Client.LastOrDefault()?.Concurrency} ÷ 1 through the client: **{r.ClientRatio:F2}×** aggregate, {r.ClientDecodeRatio:F2}× decode-only.");
+        text.Append($"Ratio {r.Client.LastOrDefault()?.Concurrency} ÷ 1 through the client: **{r.ClientRatio:F2}×** aggregate, {r.ClientDecodeRatio:F2}× decode-only, {r.ClientCpuRatio:F2}× per CPU-second.");
         if (r.Engine.Count > 0) text.Append($" Engine scheduler only: {r.EngineRatio:F2}× aggregate, {r.EngineDecodeRatio:F2}× decode-only.");
         return text.Append('\n').ToString();
     }

@@ -84,6 +84,13 @@ public static class KernelSettings
     public static bool DecodeKernel { get; set; } = true;
 
     /// <summary>
+    /// Whether a decode-kernel product of several activation rows (a batched decode step, a verify run) shares the weight-only
+    /// work across the rows (<see cref="DecodeMatVecRows"/>; default true). Each row's result is bit-identical either way;
+    /// false runs the one-row kernel per row, for comparison in benchmarks.
+    /// </summary>
+    public static bool MultiRowDecode { get; set; } = true;
+
+    /// <summary>
     /// Whether matrix-vector products fork onto persistent worker threads that spin briefly between products (see
     /// <see cref="RowFork"/>) instead of Parallel.For; the spinning costs CPU on a machine shared with other work.
     /// Default off; the environment variable QUICKSILVER_PERSISTENT_WORKERS=1 turns it on for a whole process (benchmarks).

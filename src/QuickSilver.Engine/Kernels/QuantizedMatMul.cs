@@ -195,7 +195,9 @@ public static unsafe partial class QuantizedMatMul
         {
             if (UsesDecodeKernel(weights.Type, isa))
             {
-                DecodeMatVec.Run(weights, activations, output, outRows, rowStart, rowEnd);
+                // Several activation rows share the weight-only work (bit-identical per row to the one-row kernel).
+                if (activations.Rows > 1 && KernelSettings.MultiRowDecode && DecodeMatVecRows.Handles(weights.Type)) DecodeMatVecRows.Run(weights, activations, output, outRows, rowStart, rowEnd);
+                else DecodeMatVec.Run(weights, activations, output, outRows, rowStart, rowEnd);
                 return;
             }
             int nb = weights.BlocksPerRow, rowBytes = weights.RowCodeBytes, n = activations.Rows, columns = weights.Columns;

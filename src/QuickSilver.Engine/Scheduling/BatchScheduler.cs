@@ -6,8 +6,10 @@ namespace QuickSilver.Engine.Scheduling;
 /// Continuous batching: concurrent requests decode together, one step for all of them, on one thread that owns the model.
 /// Requests are admitted at step boundaries and retired as they finish, so a new request never waits for a long one
 /// (no head-of-line blocking). A prompt runs in chunks of at most <see cref="BatchSchedulerOptions.PrefillChunkTokens"/>,
-/// one chunk per step between decode steps, cut at positions that are multiples of the chunk size so its results do not
-/// depend on what else runs. K/V memory is bounded by reservations (prompt plus maximum new tokens); a request that does
+/// cut at positions that are multiples of the chunk size so its results do not depend on what else runs; a step carries
+/// the decode rows of every running request plus the chunks of several prompts, up to
+/// <see cref="BatchSchedulerOptions.PrefillTokensPerStep"/> prompt tokens, so concurrent prompts prefill in few steps
+/// while the running requests keep decoding. K/V memory is bounded by reservations (prompt plus maximum new tokens); a request that does
 /// not fit queues or is rejected (<see cref="BatchSchedulerOptions.WhenKvCacheFull"/>). A cancelled request leaves at the
 /// next step boundary and frees its K/V; a request whose processing throws fails alone.
 /// </summary>
@@ -55,7 +57,7 @@ public sealed class BatchScheduler : IDisposable
     /// <summary>K/V positions reserved by running requests.</summary>
     public int ReservedTokens => Volatile.Read(ref _activeTokens);
 
-    /// <summary>Steps run so far (each a batch of decode rows and at most one prefill chunk).</summary>
+    /// <summary>Steps run so far (each a batch of decode rows and prefill chunks).</summary>
     public long StepCount { get; private set; }
 
     /// <summary>Queues <paramref name="job"/>; it is admitted at a step boundary.</summary>
@@ -197,14 +199,15 @@ public sealed class BatchScheduler : IDisposable
     }
 
     /// <summary>
-    /// One step: every decoding request's next tokens, plus one prefill chunk (requests take turns), in one batched call.
+    /// One step: every decoding request's next tokens, plus prefill chunks up to the step's prompt-token budget (requests
+    /// take turns), in one batched call.
     /// </summary>
     private void Step()
     {
         var steps = new List<SequenceStep>(_active.Count);
         var owners = new List<Slot>(_active.Count);
-        bool prefillTaken = false;
-        int count = _active.Count, turn = _prefillTurn;
+        bool prefillTaken = false, prefillFull = false;
+        int count = _active.Count, turn = _prefillTurn, budget = _options.PrefillTokensPerStep;
         for (int k = 0; k < count; k++)
         {
             var slot = _active[(k + turn) % count];
@@ -222,11 +225,21 @@ public sealed class BatchScheduler : IDisposable
                 steps.Add(decode);
                 owners.Add(slot);
             }
-            else if (!prefillTaken && slot.Prefill is { } prefill)
+            else if (!prefillFull && slot.Prefill is { } prefill)
             {
+                // Several prompts' chunks share a step up to the budget (the first always runs); each chunk still runs on
+                // its own kernels, so a prompt's results do not depend on its neighbours. The first chunk that does not
+                // fit ends the step's prefill and leads the next one, so no prompt is passed over.
+                var chunk = slot.NextChunk(prefill, _options.PrefillChunkTokens);
+                if (prefillTaken && chunk.Tokens.Count > budget)
+                {
+                    prefillFull = true;
+                    continue;
+                }
                 prefillTaken = true;
+                budget -= chunk.Tokens.Count;
                 _prefillTurn = (k + turn + 1) % count;
-                steps.Add(slot.NextChunk(prefill, _options.PrefillChunkTokens));
+                steps.Add(chunk);
                 owners.Add(slot);
             }
         }

@@ -8,9 +8,16 @@ public sealed class BatchSchedulerOptions
 
     /// <summary>
     /// Most prompt tokens run in one prefill chunk (default 256). Chunks end at positions that are multiples of it, so a
-    /// prompt is cut identically whether it runs alone or beside others; one chunk runs per step, between decode steps.
+    /// prompt is cut identically whether it runs alone or beside others.
     /// </summary>
     public int PrefillChunkTokens { get; set; } = 256;
+
+    /// <summary>
+    /// Most prompt tokens one step runs across all prefilling requests (default 512): the chunks of several prompts share a
+    /// step with the decode rows, so concurrent prompts prefill in few steps, while the bound keeps a step short enough that
+    /// the running requests are not starved. A step always runs at least one chunk, even one larger than the budget.
+    /// </summary>
+    public int PrefillTokensPerStep { get; set; } = 512;
 
     /// <summary>
     /// Bound on the K/V positions reserved by admitted requests (each reserves its prompt plus its maximum new tokens);
@@ -30,6 +37,7 @@ public sealed class BatchSchedulerOptions
     {
         if (MaxBatchSize < 1) throw new ArgumentOutOfRangeException(nameof(MaxBatchSize), MaxBatchSize, "BatchSchedulerOptions.MaxBatchSize must be at least 1.");
         if (PrefillChunkTokens < 1) throw new ArgumentOutOfRangeException(nameof(PrefillChunkTokens), PrefillChunkTokens, "BatchSchedulerOptions.PrefillChunkTokens must be at least 1.");
+        if (PrefillTokensPerStep < 1) throw new ArgumentOutOfRangeException(nameof(PrefillTokensPerStep), PrefillTokensPerStep, "BatchSchedulerOptions.PrefillTokensPerStep must be at least 1.");
         if (MaxKvCacheTokens is < 1) throw new ArgumentOutOfRangeException(nameof(MaxKvCacheTokens), MaxKvCacheTokens, "BatchSchedulerOptions.MaxKvCacheTokens must be at least 1 (or null for no bound).");
         if (!Enum.IsDefined(WhenKvCacheFull)) throw new ArgumentOutOfRangeException(nameof(WhenKvCacheFull), WhenKvCacheFull, "BatchSchedulerOptions.WhenKvCacheFull must be Queue or Reject.");
     }

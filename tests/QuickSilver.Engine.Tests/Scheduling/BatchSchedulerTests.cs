@@ -171,7 +171,10 @@ public sealed class BatchSchedulerTests
     public async Task A_late_request_is_admitted_into_the_running_batch()
     {
         using var scheduler = new BatchScheduler(Model);
-        var longJob = Job(0, false, maxTokens: 200);
+        // The long job holds at its 5th token until the short one is queued, so it cannot finish before the short one
+        // arrives however late the test thread runs; then it still has ~195 steps to go while the short one needs 5.
+        using var queued = new ManualResetEventSlim();
+        var longJob = Job(0, false, request: new GenerationRequest { MaxNewTokens = 200, IgnoreEndOfSequence = true, Constraint = new GateConstraint(5, queued) });
         scheduler.Enqueue(longJob);
         await using (var tokens = longJob.Tokens.GetAsyncEnumerator())
         {
@@ -179,6 +182,7 @@ public sealed class BatchSchedulerTests
         }
         var shortJob = Job(2, false, maxTokens: 5);
         scheduler.Enqueue(shortJob);
+        queued.Set();
         await shortJob.Completion;
         Assert.False(longJob.Completion.IsCompleted, "the short request waited for the long one");
         Assert.Equal(Alone(2, false, 256, maxTokens: 5), (await shortJob.Completion).Tokens);
@@ -190,6 +194,7 @@ public sealed class BatchSchedulerTests
     {
         Assert.Contains("MaxBatchSize", Assert.Throws<ArgumentOutOfRangeException>(() => new BatchScheduler(Model, new BatchSchedulerOptions { MaxBatchSize = 0 })).Message);
         Assert.Contains("PrefillChunkTokens", Assert.Throws<ArgumentOutOfRangeException>(() => new BatchScheduler(Model, new BatchSchedulerOptions { PrefillChunkTokens = 0 })).Message);
+        Assert.Contains("PrefillTokensPerStep", Assert.Throws<ArgumentOutOfRangeException>(() => new BatchScheduler(Model, new BatchSchedulerOptions { PrefillTokensPerStep = 0 })).Message);
         Assert.Contains("MaxKvCacheTokens", Assert.Throws<ArgumentOutOfRangeException>(() => new BatchScheduler(Model, new BatchSchedulerOptions { MaxKvCacheTokens = 0 })).Message);
         Assert.Contains("WhenKvCacheFull", Assert.Throws<ArgumentOutOfRangeException>(() => new BatchScheduler(Model, new BatchSchedulerOptions { WhenKvCacheFull = (KvCacheFullBehavior)7 })).Message);
         var options = new BatchSchedulerOptions { MaxBatchSize = 3 };
@@ -210,6 +215,81 @@ public sealed class BatchSchedulerTests
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => queued.Completion);
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => running.Completion);
         Assert.Throws<ObjectDisposedException>(() => scheduler.Enqueue(Job(2, false)));
+    }
+
+    [Theory]
+    [InlineData(false, 256, 512)]
+    [InlineData(true, 256, 512)]
+    [InlineData(false, 8, 20)]
+    [InlineData(true, 4, 8)]
+    public async Task Several_prompts_prefill_in_one_step_and_give_the_tokens_of_each_alone(bool sampled, int chunk, int budget)
+    {
+        var alone = Enumerable.Range(0, 8).Select(i => Alone(i, sampled, chunk)).ToArray();
+        var recorder = new StepRecorder(Model);
+        long steps;
+        int[][] streamed;
+        using (var scheduler = new BatchScheduler(recorder, new BatchSchedulerOptions { MaxBatchSize = 8, PrefillChunkTokens = chunk, PrefillTokensPerStep = budget }))
+        {
+            var jobs = Enumerable.Range(0, 8).Select(i => Job(i, sampled)).ToArray();
+            foreach (var job in jobs) scheduler.Enqueue(job);
+            streamed = await Task.WhenAll(jobs.Select(async job => (await job.Completion).Tokens.ToArray()));
+            steps = scheduler.StepCount;
+        }
+        for (int i = 0; i < 8; i++) Assert.Equal(alone[i], streamed[i]);
+        // Every step kept within the budget (or ran a single chunk), and some step carried several prompts' chunks.
+        Assert.All(recorder.PrefillTokens, p => Assert.True(p.Chunks == 1 || p.Tokens <= budget, $"{p.Chunks} chunks, {p.Tokens} tokens"));
+        Assert.Contains(recorder.PrefillTokens, p => p.Chunks > 1);
+        int promptTokens = Enumerable.Range(0, 8).Sum(i => Ids(Prompts[i]).Count);
+        Assert.True(recorder.PrefillTokens.Count(p => p.Chunks > 0) < promptTokens / (double)Math.Min(chunk, budget) + 8, $"{recorder.PrefillTokens.Count(p => p.Chunks > 0)} prefill steps");
+        Assert.True(steps < 8 * 24);
+    }
+
+    [Fact]
+    public async Task A_prefill_budget_of_one_token_still_runs_a_chunk_per_step_and_decodes_beside_it()
+    {
+        var alone = Enumerable.Range(0, 4).Select(i => Alone(i, false, 256)).ToArray();
+        var recorder = new StepRecorder(Model);
+        using var scheduler = new BatchScheduler(recorder, new BatchSchedulerOptions { MaxBatchSize = 4, PrefillTokensPerStep = 1 });
+        var jobs = Enumerable.Range(0, 4).Select(i => Job(i, false)).ToArray();
+        foreach (var job in jobs) scheduler.Enqueue(job);
+        for (int i = 0; i < 4; i++) Assert.Equal(alone[i], (await jobs[i].Completion).Tokens);
+        Assert.All(recorder.PrefillTokens, p => Assert.True(p.Chunks <= 1));
+    }
+
+    /// <summary>The real model, recording each step's prefill chunks (steps that want only the last row's logits).</summary>
+    private sealed class StepRecorder(LanguageModel model) : IStepModel
+    {
+        public List<(int Chunks, int Tokens)> PrefillTokens { get; } = [];
+
+        public QuickSilver.Engine.Tokenization.ITokenizer Tokenizer => model.Tokenizer;
+
+        public int VocabSize => model.VocabSize;
+
+        public IReadOnlyCollection<int> EndOfSequenceIds => model.EndOfSequenceIds;
+
+        public Sequence CreateSequence(SequenceOptions options) => model.CreateSequence(options);
+
+        public IReadOnlyList<StepLogits> Decode(IReadOnlyList<SequenceStep> batch)
+        {
+            var prefill = batch.Where(s => s.LastRowOnly).ToArray();
+            PrefillTokens.Add((prefill.Length, prefill.Sum(s => s.Tokens.Count)));
+            return model.Decode(batch);
+        }
+    }
+
+    /// <summary>Holds generation at its <paramref name="at"/>-th token until <paramref name="open"/> is set.</summary>
+    private sealed class GateConstraint(int at, ManualResetEventSlim open) : ITokenConstraint
+    {
+        private int _accepted;
+
+        public bool IsComplete => false;
+
+        public void Apply(Span<float> logits)
+        {
+            if (_accepted == at) open.Wait(TimeSpan.FromSeconds(30));
+        }
+
+        public void Accept(int tokenId) => _accepted++;
     }
 
     private sealed class FailingConstraint(int after) : ITokenConstraint

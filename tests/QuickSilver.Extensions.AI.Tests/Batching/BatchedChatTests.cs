@@ -139,10 +139,11 @@ public sealed class BatchedChatTests
     {
         var failures = QuickSilverOptionsValidator.GetFailures(new QuickSilverOptions
         {
-            ModelPath = "x", MaxBatchSize = 0, PrefillChunkTokens = 0, MaxKvCacheTokens = 0, WhenKvCacheFull = (KvCacheFullBehavior)9,
+            ModelPath = "x", MaxBatchSize = 0, PrefillChunkTokens = 0, PrefillTokensPerStep = 0, MaxKvCacheTokens = 0, WhenKvCacheFull = (KvCacheFullBehavior)9,
         }).ToList();
         Assert.Contains(failures, f => f.StartsWith("QuickSilver:MaxBatchSize", StringComparison.Ordinal));
         Assert.Contains(failures, f => f.StartsWith("QuickSilver:PrefillChunkTokens", StringComparison.Ordinal));
+        Assert.Contains(failures, f => f.StartsWith("QuickSilver:PrefillTokensPerStep", StringComparison.Ordinal));
         Assert.Contains(failures, f => f.StartsWith("QuickSilver:MaxKvCacheTokens", StringComparison.Ordinal));
         Assert.Contains(failures, f => f.StartsWith("QuickSilver:WhenKvCacheFull", StringComparison.Ordinal));
         var options = new QuickSilverOptions { MaxBatchSize = 3, MaxKvCacheTokens = 100, WhenKvCacheFull = KvCacheFullBehavior.Reject };

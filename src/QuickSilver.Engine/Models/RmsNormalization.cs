@@ -18,6 +18,18 @@ public sealed unsafe class RmsNormalization : INormalization, IRowNormalization
     /// <inheritdoc />
     public torch.Tensor Apply(torch.Tensor x)
     {
+        // Host float32 rows (a prefill's (1, T, d)): one pass per row with the decode row kernel instead of six libtorch
+        // ops and their temporaries; each row's result is the one the row path gives that row.
+        if (!x.requires_grad && Runtime.HostMemory.IsHostFloat32(x) && ((IRowNormalization)this).SupportsRows && x.shape[^1] == _weight.shape[0])
+        {
+            var y = torch.empty_like(x);
+            int n = (int)_weight.shape[0];
+            long rows = x.NumberOfElements / n;
+            float* px = Runtime.HostMemory.Floats(x), py = Runtime.HostMemory.Floats(y);
+            for (long r = 0; r < rows; r++)
+                ((IRowNormalization)this).ApplyRow(new ReadOnlySpan<float>(px + (r * n), n), new Span<float>(py + (r * n), n));
+            return y;
+        }
         using var scope = torch.NewDisposeScope();
         var meanSquare = TensorScalars.Power(x, 2).mean([-1], keepdim: true);
         return (x * torch.rsqrt(TensorScalars.Plus(meanSquare, _eps)) * _weight).MoveToOuterDisposeScope();

@@ -20,12 +20,15 @@ public sealed unsafe class RmsNormalization : INormalization, IRowNormalization
     {
         // Host float32 rows (a prefill's (1, T, d)): one pass per row with the decode row kernel instead of six libtorch
         // ops and their temporaries; each row's result is the one the row path gives that row.
-        if (!x.requires_grad && Runtime.HostMemory.IsHostFloat32(x) && ((IRowNormalization)this).SupportsRows && x.shape[^1] == _weight.shape[0])
+        // Strided views are made contiguous first, so a row's result never depends on how the caller sliced its rows.
+        if (!x.requires_grad && x.device_type == DeviceType.CPU && x.dtype == torch.ScalarType.Float32 && ((IRowNormalization)this).SupportsRows
+            && x.shape[^1] == _weight.shape[0])
         {
-            var y = torch.empty_like(x);
+            using var source = x.is_contiguous() ? x.alias() : x.contiguous();
+            var y = torch.empty(x.shape, torch.float32); // (…, d)
             int n = (int)_weight.shape[0];
             long rows = x.NumberOfElements / n;
-            float* px = Runtime.HostMemory.Floats(x), py = Runtime.HostMemory.Floats(y);
+            float* px = Runtime.HostMemory.Floats(source), py = Runtime.HostMemory.Floats(y);
             for (long r = 0; r < rows; r++)
                 ((IRowNormalization)this).ApplyRow(new ReadOnlySpan<float>(px + (r * n), n), new Span<float>(py + (r * n), n));
             return y;

@@ -14,6 +14,8 @@ internal sealed unsafe class GemmActivations
     public const int GroupTokens = 16;
 
     private byte[] _codes = [];
+    private object? _source; // the activations last laid out, and their version then: q|k|v parts share one layout
+    private long _sourceVersion;
     private float[] _scales = [];
     private int[] _sums = [];
 
@@ -57,6 +59,8 @@ internal sealed unsafe class GemmActivations
     public void Load(Q8Activations source)
     {
         ArgumentNullException.ThrowIfNull(source);
+        if (ReferenceEquals(_source, source) && _sourceVersion == source.Version) return;
+        _source = null;
         Ensure(source.Rows, source.Columns, Q8Activations.BlockSize);
         fixed (sbyte* codes = source.Codes)
         fixed (float* scales = source.Scales)
@@ -77,12 +81,15 @@ internal sealed unsafe class GemmActivations
                 }
             }
         }
+        (_source, _sourceVersion) = (source, source.Version);
     }
 
     /// <summary>Lays out 256-value block activations with their sub-block sums.</summary>
     public void Load(Q8KActivations source)
     {
         ArgumentNullException.ThrowIfNull(source);
+        if (ReferenceEquals(_source, source) && _sourceVersion == source.Version) return;
+        _source = null;
         Ensure(source.Rows, source.Columns, Q8KActivations.BlockSize);
         fixed (sbyte* codes = source.Codes)
         fixed (float* scales = source.Scales)
@@ -103,6 +110,7 @@ internal sealed unsafe class GemmActivations
                 }
             }
         }
+        (_source, _sourceVersion) = (source, source.Version);
     }
 
     private void Ensure(int rows, int columns, int blockValues)

@@ -19,6 +19,11 @@ public sealed class Q8Activations
     /// <summary>Rows held.</summary>
     public int Rows { get; private set; }
 
+    private static long s_versions;
+
+    /// <summary>A process-wide unique stamp of the last <see cref="Quantize"/>: the GEMM's layout of these codes is reused while it holds.</summary>
+    internal long Version { get; private set; }
+
     /// <summary>Values per row (a multiple of 32).</summary>
     public int Columns { get; private set; }
 
@@ -71,6 +76,7 @@ public sealed class Q8Activations
         ArgumentOutOfRangeException.ThrowIfNegative(rows);
         long count = (long)rows * columns;
         if (source.Length < count) throw new ArgumentException($"Need {count} values, got {source.Length}.", nameof(source));
+        Version = Interlocked.Increment(ref s_versions); // first: a failed quantize must not look like the last good one
         Ensure(rows, columns);
         int nb = BlocksPerRow, padded = PaddedBlocks, q4Bytes = Q4RowBytes;
         for (int r = 0; r < rows; r++)

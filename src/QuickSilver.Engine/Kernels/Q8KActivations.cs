@@ -23,6 +23,11 @@ public sealed class Q8KActivations
     /// <summary>Rows held.</summary>
     public int Rows { get; private set; }
 
+    private static long s_versions;
+
+    /// <summary>A process-wide unique stamp of the last <see cref="Quantize"/>: the GEMM's layout of these codes is reused while it holds.</summary>
+    internal long Version { get; private set; }
+
     /// <summary>Values per row (a multiple of 256).</summary>
     public int Columns { get; private set; }
 
@@ -47,6 +52,7 @@ public sealed class Q8KActivations
         ArgumentOutOfRangeException.ThrowIfNegative(rows);
         long count = (long)rows * columns;
         if (source.Length < count) throw new ArgumentException($"Need {count} values, got {source.Length}.", nameof(source));
+        Version = Interlocked.Increment(ref s_versions); // first: a failed quantize must not look like the last good one
         (Rows, Columns) = (rows, columns);
         if (Codes.Length < count)
         {

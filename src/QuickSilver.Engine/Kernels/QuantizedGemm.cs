@@ -1,3 +1,4 @@
+using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 using QuickSilver.Engine.Loading;
 
@@ -47,6 +48,44 @@ internal static unsafe partial class QuantizedGemm
             job.Run((int)((long)tiles * p / parts), (int)((long)tiles * (p + 1) / parts)));
     }
 
+    /// <summary>
+    /// A full tile's result[r·16 + t] (4 rows × 16 tokens) to y[t·stride + r]: a 4×4 transpose per 128-bit lane in
+    /// registers, then one 4-float store per token, instead of 64 scalar copies.
+    /// </summary>
+    private static void StoreTransposed(float* result, float* y, int stride)
+    {
+        var f0 = Avx512F.LoadVector512(result);
+        var f1 = Avx512F.LoadVector512(result + 16);
+        var f2 = Avx512F.LoadVector512(result + 32);
+        var f3 = Avx512F.LoadVector512(result + 48);
+        // Per lane L (tokens 4L..4L+3): a = (r0, r1) of tokens 4L, 4L+1; b = (r0, r1) of 4L+2, 4L+3; c, d likewise for r2, r3.
+        var a = Avx512F.UnpackLow(f0, f1).AsDouble();
+        var b = Avx512F.UnpackHigh(f0, f1).AsDouble();
+        var c = Avx512F.UnpackLow(f2, f3).AsDouble();
+        var d = Avx512F.UnpackHigh(f2, f3).AsDouble();
+        var u0 = Avx512F.UnpackLow(a, c).AsSingle();  // token 4L: r0 r1 r2 r3
+        var u1 = Avx512F.UnpackHigh(a, c).AsSingle(); // token 4L + 1
+        var u2 = Avx512F.UnpackLow(b, d).AsSingle();  // token 4L + 2
+        var u3 = Avx512F.UnpackHigh(b, d).AsSingle(); // token 4L + 3
+        long s = stride;
+        Sse.Store(y, Avx512F.ExtractVector128(u0, 0));
+        Sse.Store(y + s, Avx512F.ExtractVector128(u1, 0));
+        Sse.Store(y + (2 * s), Avx512F.ExtractVector128(u2, 0));
+        Sse.Store(y + (3 * s), Avx512F.ExtractVector128(u3, 0));
+        Sse.Store(y + (4 * s), Avx512F.ExtractVector128(u0, 1));
+        Sse.Store(y + (5 * s), Avx512F.ExtractVector128(u1, 1));
+        Sse.Store(y + (6 * s), Avx512F.ExtractVector128(u2, 1));
+        Sse.Store(y + (7 * s), Avx512F.ExtractVector128(u3, 1));
+        Sse.Store(y + (8 * s), Avx512F.ExtractVector128(u0, 2));
+        Sse.Store(y + (9 * s), Avx512F.ExtractVector128(u1, 2));
+        Sse.Store(y + (10 * s), Avx512F.ExtractVector128(u2, 2));
+        Sse.Store(y + (11 * s), Avx512F.ExtractVector128(u3, 2));
+        Sse.Store(y + (12 * s), Avx512F.ExtractVector128(u0, 3));
+        Sse.Store(y + (13 * s), Avx512F.ExtractVector128(u1, 3));
+        Sse.Store(y + (14 * s), Avx512F.ExtractVector128(u2, 3));
+        Sse.Store(y + (15 * s), Avx512F.ExtractVector128(u3, 3));
+    }
+
     private readonly struct Job(QuantizedMatrix weights, GemmActivations activations, float* output, int stride)
     {
         public void Run(int firstTile, int endTile)
@@ -85,6 +124,11 @@ internal static unsafe partial class QuantizedGemm
                                 if (blocks32) Blocks32(w0, w1, w2, w3, q8 ? 2 : 1, q8 ? -128 : -8, d, a, sa, sums, nb, result);
                                 else KBlocks(w0, w1, w2, w3, multipliers, rows.Units, pairs, type == GgufTensorType.Q6_K, d, dmin, nb, words, a, sa, sums, result);
                                 int t0 = g * GemmActivations.GroupTokens, tokens = Math.Min(GemmActivations.GroupTokens, n - t0);
+                                if (rowCount == GemmWeightRows.Rows && tokens == GemmActivations.GroupTokens)
+                                {
+                                    StoreTransposed(result, output + ((long)t0 * stride) + r0, stride);
+                                    continue;
+                                }
                                 for (int t = 0; t < tokens; t++)
                                 {
                                     float* y = output + ((long)(t0 + t) * stride) + r0;

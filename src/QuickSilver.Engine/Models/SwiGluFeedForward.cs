@@ -40,6 +40,13 @@ public sealed class SwiGluFeedForward : IFeedForward, IRowFeedForward
     {
         using var scope = torch.NewDisposeScope();
         var both = _gateUp.Apply(x, _gateUpBias); // (…, 2I)
+        if (!_gelu && !both.requires_grad && Runtime.HostMemory.IsHostFloat32(both))
+        {
+            // Host rows (a prefill): silu(gate)·up per row with the row path's kernel, in one pass and one allocation.
+            var product = HostGatedProduct(both); // (…, I)
+            both.Dispose();
+            return _down.Apply(product, _downBias).MoveToOuterDisposeScope();
+        }
         var gate = both.narrow(-1, 0, _inner);
         var up = both.narrow(-1, _inner, _inner);
         var hidden = _gelu ? torch.nn.functional.gelu(gate, TorchSharp.Modules.GELU.Approximate.tanh, false) : torch.nn.functional.silu(gate, false);
@@ -49,6 +56,25 @@ public sealed class SwiGluFeedForward : IFeedForward, IRowFeedForward
         gate.Dispose();
         both.Dispose();
         return _down.Apply(hidden, _downBias).MoveToOuterDisposeScope();
+    }
+
+    // silu(gate)·up of host rows (…, 2I) → (…, I). (GeGLU stays on libtorch's vectorized tanh-GELU.)
+    private unsafe torch.Tensor HostGatedProduct(torch.Tensor both)
+    {
+        int inner = (int)_inner;
+        long[] shape = both.shape;
+        long rows = both.NumberOfElements / (2 * inner);
+        shape[^1] = inner;
+        var product = torch.empty(shape, torch.float32); // (…, I)
+        float* from = Runtime.HostMemory.Floats(both), to = Runtime.HostMemory.Floats(product);
+        for (long r = 0; r < rows; r++)
+        {
+            var gate = new ReadOnlySpan<float>(from + (r * 2 * inner), inner);
+            var up = new ReadOnlySpan<float>(from + (r * 2 * inner) + inner, inner);
+            var y = new Span<float>(to + (r * inner), inner);
+            Kernels.RowOps.SiluMul(gate, up, y);
+        }
+        return product;
     }
 
     /// <inheritdoc />

@@ -130,12 +130,48 @@ public sealed partial class TransformerBlock : IDisposable
     {
         long b = x.shape[0], t = x.shape[1];
         var qkv = _qkv.Apply(_attnNorm.Apply(x), _qkvBias); // (B, T, qd + 2·kvd)
+        bool rotated = TryRotateHostRows(qkv, positions);
         var q = qkv.narrow(-1, 0, _queryWidth).view(b, t, _heads, _headDim); // (B, T, nh, hs)
         var k = qkv.narrow(-1, _queryWidth, _kvWidth).view(b, t, _kvHeads, _headDim); // (B, T, nkv, hs)
         var v = qkv.narrow(-1, _queryWidth + _kvWidth, _kvWidth).view(b, t, _kvHeads, _headDim); // (B, T, nkv, hs)
-        q = _rotation.Apply(Normalize(_extras.QueryNorm, q), positions).transpose(1, 2); // (B, nh, T, hs)
-        k = _rotation.Apply(Normalize(_extras.KeyNorm, k), positions).transpose(1, 2); // (B, nkv, T, hs)
-        return (q, k, v.transpose(1, 2)); // v: (B, nkv, T, hs)
+        if (!rotated)
+        {
+            q = _rotation.Apply(Normalize(_extras.QueryNorm, q), positions);
+            k = _rotation.Apply(Normalize(_extras.KeyNorm, k), positions);
+        }
+        return (q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2)); // q (B, nh, T, hs); k, v (B, nkv, T, hs)
+    }
+
+    /// <summary>
+    /// q/k norms and rotation in place on host rows of q|k|v (B, T, qd + 2·kvd), row by row with the row path's kernels
+    /// (a prefill: no libtorch temporaries, and each row gets what a decode step would give it); false when the tensors,
+    /// positions or modules are not host float32/int64 row-capable, and the caller takes the tensor ops.
+    /// </summary>
+    private unsafe bool TryRotateHostRows(torch.Tensor qkv, torch.Tensor positions)
+    {
+        if (qkv.requires_grad || !Runtime.HostMemory.IsHostFloat32(qkv) || _rotation is not IRowRotation { SupportsRows: true } rotation) return false;
+        if (positions.device_type != DeviceType.CPU || positions.dtype != torch.ScalarType.Int64 || !positions.is_contiguous()) return false;
+        if (_extras.QueryNorm is { } qn && qn is not IRowNormalization { SupportsRows: true }) return false;
+        if (_extras.KeyNorm is { } kn && kn is not IRowNormalization { SupportsRows: true }) return false;
+        int width = (int)qkv.shape[^1], qd = (int)_queryWidth, kvd = (int)_kvWidth, t = (int)positions.shape[0];
+        long rows = qkv.NumberOfElements / width;
+        if (width != qd + (2 * kvd) || rows % Math.Max(1, t) != 0) return false;
+        float* p = Runtime.HostMemory.Floats(qkv);
+        long* at = t == 0 ? null : Runtime.HostMemory.Longs(positions);
+        var queryNorm = _extras.QueryNorm as IRowNormalization;
+        var keyNorm = _extras.KeyNorm as IRowNormalization;
+        for (long r = 0; r < rows; r++)
+        {
+            var row = new Span<float>(p + (r * width), width);
+            var q = row[..qd];
+            var k = row.Slice(qd, kvd);
+            if (queryNorm is not null) for (int h = 0; h < _heads; h++) queryNorm.ApplyRow(q.Slice(h * _headDim, _headDim), q.Slice(h * _headDim, _headDim));
+            if (keyNorm is not null) for (int h = 0; h < _kvHeads; h++) keyNorm.ApplyRow(k.Slice(h * _headDim, _headDim), k.Slice(h * _headDim, _headDim));
+            long position = at[r % t];
+            rotation.RotateRow(q, _heads, _headDim, position);
+            rotation.RotateRow(k, _kvHeads, _headDim, position);
+        }
+        return true;
     }
 
     /// <summary>One sequence's K/V write and attention: q (B, nh, T, hs), k and v (B, nkv, T, hs) → (B, nh, T, hs).</summary>

@@ -51,7 +51,12 @@ public sealed class RouterTests
         {
             TokenIds = tokens, AllLogits = true, Cache = cache, Plan = new RoutingPlan(NeverFires(config.NumLayers), config), Stats = stats,
         });
-        Assert.True(TestModels.MaxAbsDiff(TestModels.ToArray(dense.Logits), TestModels.ToArray(routed.Logits)) < 1e-5f);
+        // The routed pass attends with the explicit-probability kernel (it needs the attention maxima), dense with SDPA: the
+        // two differ by float rounding only. Measured max |Δ| over the families: 0–8.2e-6 with libtorch norms; phi4-mini
+        // (longrope, attention factor 1.2) reaches 1.7e-5 since prefill norms and SiLU run on the row kernels. A wrong
+        // mechanism shows as O(1).
+        float diff = TestModels.MaxAbsDiff(TestModels.ToArray(dense.Logits), TestModels.ToArray(routed.Logits));
+        Assert.True(diff < 3e-5f, $"{family}: max |dense − routed| = {diff}");
         Assert.Equal(0, stats.HaltedTokenLayers);
         Assert.Equal(0, stats.FusedTokens);
         Assert.Equal(30L * config.NumLayers, stats.ActiveTokenLayers);

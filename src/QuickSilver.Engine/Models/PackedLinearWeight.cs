@@ -74,6 +74,18 @@ public sealed class PackedLinearWeight : LinearWeight
         var y = torch.empty(n, outFeatures, torch.float32); // (N, out)
         var input = MemoryMarshal.Cast<byte, float>(flat.bytes);
         var output = MemoryMarshal.Cast<byte, float>(y.bytes);
+        // A prefill's rows in pieces: the 8-bit activations are sized by the piece, not the prompt, with the same result (see RowChunks).
+        foreach (var (first, count) in RowChunks.Of(n))
+            Multiply(input.Slice((int)(first * InFeatures), (int)(count * InFeatures)), (int)count, output.Slice((int)(first * outFeatures), (int)(count * outFeatures)));
+        if (bias is not null) TensorScalars.AddInPlace(y, bias);
+        shape[^1] = outFeatures;
+        return y.view(shape).MoveToOuterDisposeScope(); // (…, out)
+    }
+
+    /// <summary><paramref name="n"/> rows of <paramref name="input"/> (n × in) into <paramref name="output"/> (n × out), every part into its columns.</summary>
+    private void Multiply(ReadOnlySpan<float> input, int n, Span<float> output)
+    {
+        int outFeatures = (int)OutFeatures;
         if (QuantizeActivations)
         {
             // Each activation form (32-value blocks, 256-value Q8_K blocks) is made at most once for all parts.
@@ -86,7 +98,7 @@ public sealed class PackedLinearWeight : LinearWeight
                 if (QuantizedMatrix.IsHalfPrecision(part.Type))
                 {
                     start = OpProfile.Start();
-                    QuantizedMatMul.MultiplyExact(part, input, (int)n, output, KernelSettings.Isa != KernelIsa.Scalar, KernelSettings.Threads, outFeatures, offset);
+                    QuantizedMatMul.MultiplyExact(part, input, n, output, KernelSettings.Isa != KernelIsa.Scalar, KernelSettings.Threads, outFeatures, offset);
                 }
                 else if (KQuantDot.Handles(part.Type))
                 {
@@ -94,7 +106,7 @@ public sealed class PackedLinearWeight : LinearWeight
                     {
                         start = OpProfile.Start();
                         blocks256 = t_kActivations ??= new Q8KActivations();
-                        blocks256.Quantize(input, (int)n, (int)InFeatures);
+                        blocks256.Quantize(input, n, (int)InFeatures);
                         OpProfile.Stop("quantize activations", start);
                     }
                     start = OpProfile.Start();
@@ -106,7 +118,7 @@ public sealed class PackedLinearWeight : LinearWeight
                     {
                         start = OpProfile.Start();
                         blocks32 = t_activations ??= new Q8Activations();
-                        blocks32.Quantize(input, (int)n, (int)InFeatures);
+                        blocks32.Quantize(input, n, (int)InFeatures);
                         OpProfile.Stop("quantize activations", start);
                     }
                     start = OpProfile.Start();
@@ -122,14 +134,11 @@ public sealed class PackedLinearWeight : LinearWeight
             foreach (var part in _parts)
             {
                 long start = OpProfile.Start();
-                QuantizedMatMul.MultiplyExact(part, input, (int)n, output, KernelSettings.Isa != KernelIsa.Scalar, KernelSettings.Threads, outFeatures, offset);
+                QuantizedMatMul.MultiplyExact(part, input, n, output, KernelSettings.Isa != KernelIsa.Scalar, KernelSettings.Threads, outFeatures, offset);
                 OpProfile.Stop($"{part.Type} exact matmul (managed)", start);
                 offset += part.Rows;
             }
         }
-        if (bias is not null) TensorScalars.AddInPlace(y, bias);
-        shape[^1] = outFeatures;
-        return y.view(shape).MoveToOuterDisposeScope(); // (…, out)
     }
 
     /// <inheritdoc />

@@ -38,6 +38,27 @@ public sealed class SwiGluFeedForward : IFeedForward, IRowFeedForward
     /// <inheritdoc />
     public torch.Tensor Apply(torch.Tensor x)
     {
+        ArgumentNullException.ThrowIfNull(x);
+        long[] shape = x.shape;
+        long rows = x.NumberOfElements / shape[^1];
+        // A prefill's (T, 2I) gate|up and (T, I) product are the largest temporaries of a block: with packed weights (whose
+        // rows do not depend on each other, see RowChunks) the MLP runs over pieces of rows into one output instead.
+        if (_gateUp is not PackedLinearWeight || _down is not PackedLinearWeight || !RowChunks.Splits(rows)) return ApplyRows(x);
+        using var scope = torch.NewDisposeScope();
+        var flat = x.reshape(rows, shape[^1]); // (N, d)
+        var y = torch.empty(rows, _down.OutFeatures, torch.float32); // (N, d_out)
+        foreach (var (first, count) in RowChunks.Of(rows))
+        {
+            using var piece = torch.NewDisposeScope();
+            y.narrow(0, first, count).copy_(ApplyRows(flat.narrow(0, first, count)));
+        }
+        shape[^1] = _down.OutFeatures;
+        return y.view(shape).MoveToOuterDisposeScope(); // (…, d_out)
+    }
+
+    /// <summary>The MLP over all rows of <paramref name="x"/> (…, d) in one go.</summary>
+    private torch.Tensor ApplyRows(torch.Tensor x)
+    {
         using var scope = torch.NewDisposeScope();
         var both = _gateUp.Apply(x, _gateUpBias); // (…, 2I)
         if (!_gelu && !both.requires_grad && Runtime.HostMemory.IsHostFloat32(both))

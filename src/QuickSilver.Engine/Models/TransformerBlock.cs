@@ -76,17 +76,28 @@ public sealed partial class TransformerBlock : IDisposable
         ArgumentNullException.ThrowIfNull(input);
         using var scope = torch.NewDisposeScope();
         var x = input.Hidden;
-        var (q, k, v) = Project(x, input.Positions);
-        var (attended, maxAttention, keyPositions) = Attend(input, q, k, v);
+        torch.Tensor attended;
+        torch.Tensor? maxAttention, keyPositions = null, queries = null, keys = null;
+        // The projections, rotated q/k, the cache's float32 view and attention's temporaries are dead once attention is
+        // done: free them before the MLP (a prefill's largest step) instead of holding them to the end of the block.
+        using (var attention = torch.NewDisposeScope())
+        {
+            var (q, k, v) = Project(x, input.Positions);
+            (attended, maxAttention, var positions) = Attend(input, q, k, v);
+            attended.MoveToOuterDisposeScope();
+            maxAttention?.MoveToOuterDisposeScope();
+            if (input.NeedMaxAttention) keyPositions = positions.clone().MoveToOuterDisposeScope();
+            if (input.NeedQueryKey) (queries, keys) = (q.MoveToOuterDisposeScope(), k.MoveToOuterDisposeScope());
+        }
         var h = Finish(x, attended);
 
         return new BlockOutput
         {
             Hidden = h.MoveToOuterDisposeScope(),
             MaxAttention = maxAttention?.MoveToOuterDisposeScope(),
-            KeyPositions = input.NeedMaxAttention ? keyPositions.clone().MoveToOuterDisposeScope() : null,
-            Queries = input.NeedQueryKey ? q.MoveToOuterDisposeScope() : null,
-            Keys = input.NeedQueryKey ? k.MoveToOuterDisposeScope() : null,
+            KeyPositions = keyPositions?.MoveToOuterDisposeScope(),
+            Queries = queries?.MoveToOuterDisposeScope(),
+            Keys = keys?.MoveToOuterDisposeScope(),
         };
     }
 
@@ -113,15 +124,19 @@ public sealed partial class TransformerBlock : IDisposable
         if (hidden.shape[0] != 1 || next != n) throw new ArgumentException($"Hidden states (1, {n}, d) do not match slices covering {next} rows.", nameof(hidden));
         using var scope = torch.NewDisposeScope();
         var positions = sequences.Count == 1 ? sequences[0].Positions : torch.cat(sequences.Select(s => s.Positions).ToArray(), 0); // (N)
-        var (q, k, v) = Project(hidden, positions); // (1, nh, N, hs), (1, nkv, N, hs) ×2
-        var parts = new torch.Tensor[sequences.Count];
-        for (int i = 0; i < sequences.Count; i++)
+        torch.Tensor attended;
+        using (var attention = torch.NewDisposeScope()) // as in Forward: attention's temporaries are freed before the MLP
         {
-            var s = sequences[i];
-            var input = new BlockInput { Hidden = hidden, Positions = s.Positions, FirstPosition = s.FirstPosition, Cache = s.Cache };
-            parts[i] = Attend(input, q.narrow(2, s.Offset, s.Count), k.narrow(2, s.Offset, s.Count), v.narrow(2, s.Offset, s.Count)).Output; // (1, nh, Ti, hs)
+            var (q, k, v) = Project(hidden, positions); // (1, nh, N, hs), (1, nkv, N, hs) ×2
+            var parts = new torch.Tensor[sequences.Count];
+            for (int i = 0; i < sequences.Count; i++)
+            {
+                var s = sequences[i];
+                var input = new BlockInput { Hidden = hidden, Positions = s.Positions, FirstPosition = s.FirstPosition, Cache = s.Cache };
+                parts[i] = Attend(input, q.narrow(2, s.Offset, s.Count), k.narrow(2, s.Offset, s.Count), v.narrow(2, s.Offset, s.Count)).Output; // (1, nh, Ti, hs)
+            }
+            attended = (parts.Length == 1 ? parts[0] : torch.cat(parts, 2)).MoveToOuterDisposeScope(); // (1, nh, N, hs)
         }
-        var attended = parts.Length == 1 ? parts[0] : torch.cat(parts, 2); // (1, nh, N, hs)
         return Finish(hidden, attended).MoveToOuterDisposeScope();
     }
 
@@ -217,12 +232,17 @@ public sealed partial class TransformerBlock : IDisposable
         return (Attention.Forward(q, keys, values, input.Positions, keyPositions, causalSquare, seesAllKeys, _extras.Attention), null, keyPositions);
     }
 
-    /// <summary>Output projection, residual, MLP and residual: x (B, T, d) and attended (B, nh, T, hs) → (B, T, d).</summary>
+    /// <summary>Output projection, residual, MLP and residual: x (B, T, d) and attended (B, nh, T, hs), which it disposes, → (B, T, d).</summary>
     private torch.Tensor Finish(torch.Tensor x, torch.Tensor attended)
     {
         long b = x.shape[0], t = x.shape[1];
-        var merged = attended.transpose(1, 2).reshape(b, t, _queryWidth); // (B, T, nh·hs)
-        var h = TensorScalars.Sum(x, Normalize(_extras.PostAttentionNorm, _out.Apply(merged, _outBias)));
+        torch.Tensor h;
+        using (var projection = torch.NewDisposeScope()) // merged heads and the projection are dead before the MLP
+        {
+            var merged = attended.transpose(1, 2).reshape(b, t, _queryWidth); // (B, T, nh·hs)
+            attended.Dispose(); // consumed by merged (a copy, or a view that keeps its storage alive)
+            h = TensorScalars.Sum(x, Normalize(_extras.PostAttentionNorm, _out.Apply(merged, _outBias))).MoveToOuterDisposeScope();
+        }
         return TensorScalars.Sum(h, Normalize(_extras.PostMlpNorm, _mlp.Apply(_mlpNorm.Apply(h))));
     }
 

@@ -1,0 +1,54 @@
+using QuickSilver.Engine.Kernels;
+using QuickSilver.Engine.Loading;
+using QuickSilver.Engine.Models;
+using TorchSharp;
+
+namespace QuickSilver.Engine.Tests.Kernels;
+
+/// <summary>A prefill's rows split into pieces give the packed products' result of one call (see <see cref="RowChunks"/>).</summary>
+public sealed class RowChunksTests
+{
+    [Theory]
+    [InlineData(0)]
+    [InlineData(1)]
+    [InlineData(255)]
+    [InlineData(256)]
+    [InlineData(300)]
+    [InlineData(512)]
+    [InlineData(1000)]
+    public void Pieces_tile_the_rows_start_aligned_and_are_never_below_the_gemm_threshold(long rows)
+    {
+        var pieces = RowChunks.Of(rows).ToList();
+        long next = 0;
+        foreach (var (start, count) in pieces)
+        {
+            Assert.Equal(next, start);
+            Assert.Equal(0, start % 64);
+            if (pieces.Count > 1) Assert.True(count >= RowChunks.PieceRows && count >= KernelSettings.GemmMinTokens);
+            next += count;
+        }
+        Assert.Equal(rows, next);
+        Assert.Equal(RowChunks.Splits(rows), pieces.Count > 1);
+    }
+
+    [Theory]
+    [InlineData(GgufTensorType.Q8_0)]
+    [InlineData(GgufTensorType.Q4_0)]
+    public void A_split_product_equals_unsplit_calls_on_its_aligned_rows_bit_for_bit(GgufTensorType type)
+    {
+        var random = new Random(7);
+        int rows = 300, columns = 256, outputs = 40;
+        var matrix = QuantizedMatrix.Quantize(type, outputs, columns, QuantizedKernelTests.RandomValues(random, outputs * columns, 1f));
+        using var weight = new PackedLinearWeight(matrix);
+        using var scope = torch.NewDisposeScope();
+        var x = torch.tensor(QuantizedKernelTests.RandomValues(random, rows * columns, 1f), [1, rows, columns]);
+        Assert.True(RowChunks.Splits(rows));
+        var whole = weight.Apply(x).data<float>().ToArray(); // split into pieces inside
+        foreach (int first in new[] { 0, 64, 128, 192 })
+        {
+            // 64 rows in one call (no split, on the same kernel as every piece): its rows are the split product's rows.
+            var part = weight.Apply(x.narrow(1, first, 64)).data<float>().ToArray();
+            Assert.Equal(whole.AsSpan(first * outputs, 64 * outputs).ToArray(), part);
+        }
+    }
+}

@@ -60,6 +60,12 @@ internal static class AccelProbeCommand
     private sealed class Split
     {
         public double Propose, Step, Advance, Prefill;
+        public List<double> Rounds { get; } = [];
+
+        public double Total => Propose + Step + Advance;
+
+        // The least-disturbed round: on a loaded machine other processes only ever add time (and evict caches).
+        public double Best => Rounds.Count == 0 ? Total : Rounds.Min();
         public long Steps, Rows, Tokens, Drafted, Accepted, Forced;
 
         public string Line(string name) => string.Create(CultureInfo.InvariantCulture,
@@ -139,6 +145,7 @@ internal static class AccelProbeCommand
             for (int v = 0; v < variants.Length; v++)
             {
                 var split = r < 0 ? new Split() : splits[v];
+                double before = split.Total;
                 outputs[v] = new List<int>[prompts.Length];
                 if (r == runs - 1) { OpProfile.Reset(); OpProfile.Enabled = true; OpProfile.ThreadCpuTime = QuickSilver.Engine.Kernels.KernelSettings.Threads == 1; }
                 for (int i = 0; i < prompts.Length; i++)
@@ -148,6 +155,7 @@ internal static class AccelProbeCommand
                     outputs[v][i] = Drive(model, new Generator(model, sequence, prompts[i], request), split);
                 }
                 if (r == runs - 1) { OpProfile.Enabled = false; profiles[v] = OpProfile.Snapshot().ToDictionary(p => p.Key, p => p.Value); }
+                split.Rounds.Add(split.Total - before);
             }
         }
         var text = new StringBuilder();
@@ -157,8 +165,8 @@ internal static class AccelProbeCommand
         for (int v = 1; v < variants.Length; v++)
         {
             bool same = outputs[v].Zip(outputs[0]).All(p => p.First.SequenceEqual(p.Second));
-            double ratio = (splits[0].Propose + splits[0].Step + splits[0].Advance) / (splits[v].Propose + splits[v].Step + splits[v].Advance);
-            text.AppendLine(CultureInfo.InvariantCulture, $"{variants[v].Name}: plain ÷ this = {ratio:F2}; tokens {(same ? "identical" : "DIFFER")}.");
+            double ratio = splits[0].Total / splits[v].Total, best = splits[0].Best / splits[v].Best;
+            text.AppendLine(CultureInfo.InvariantCulture, $"{variants[v].Name}: plain ÷ this = {ratio:F2} (all rounds), {best:F2} (best round of each); tokens {(same ? "identical" : "DIFFER")}.");
         }
         for (int v = 0; v < variants.Length; v++) text.Append(Profile(variants[v].Name, profiles[v]));
         for (int i = 0; i < prompts.Length; i++) text.AppendLine(Oracle(prompts[i], outputs[0][i]));
@@ -208,7 +216,7 @@ internal static class AccelProbeCommand
             }
             return best;
         });
-        return string.Create(CultureInfo.InvariantCulture, $"oracle: {output.Count} tokens; plain {output.Count} steps, prompt lookup (no feedback) {lookup}, best 1-gram+ match {oracle}.");
+        return string.Create(CultureInfo.InvariantCulture, $"oracle: {output.Count} tokens; plain {output.Count} steps, prompt lookup (no feedback) {lookup}, best single earlier match (any n ≥ 1, no periodic extension) {oracle}.");
     }
 
     private static string Jump(LanguageModel model, int runs)
@@ -226,7 +234,10 @@ internal static class AccelProbeCommand
                 using var sequence = model.CreateSequence();
                 var request = new GenerationRequest { MaxNewTokens = 400, Constraint = JsonSchemaConstraint.ForSchema(model.Tokenizer, schema.RootElement.Clone()), JumpForward = v == 1 };
                 if (r == runs - 1) { OpProfile.Reset(); OpProfile.Enabled = true; OpProfile.ThreadCpuTime = QuickSilver.Engine.Kernels.KernelSettings.Threads == 1; }
-                outputs[v] = Drive(model, new Generator(model, sequence, prompt, request), r < 0 ? new Split() : splits[v]);
+                var split = r < 0 ? new Split() : splits[v];
+                double before = split.Total;
+                outputs[v] = Drive(model, new Generator(model, sequence, prompt, request), split);
+                split.Rounds.Add(split.Total - before);
                 if (r == runs - 1) { OpProfile.Enabled = false; profiles[v] = OpProfile.Snapshot().ToDictionary(p => p.Key, p => p.Value); }
             }
         }
@@ -235,8 +246,8 @@ internal static class AccelProbeCommand
         text.AppendLine(Header);
         text.AppendLine(splits[0].Line("sampled under the constraint"));
         text.AppendLine(splits[1].Line("jump-forward"));
-        double ratio = (splits[0].Propose + splits[0].Step + splits[0].Advance) / (splits[1].Propose + splits[1].Step + splits[1].Advance);
-        text.AppendLine(CultureInfo.InvariantCulture, $"plain ÷ jump-forward = {ratio:F2} (decode); tokens {(outputs[0].SequenceEqual(outputs[1]) ? "identical" : "DIFFER")}; prefill ms {1e3 * splits[0].Prefill:F1} / {1e3 * splits[1].Prefill:F1}.");
+        double ratio = splits[0].Total / splits[1].Total, best = splits[0].Best / splits[1].Best;
+        text.AppendLine(CultureInfo.InvariantCulture, $"plain ÷ jump-forward = {ratio:F2} (decode, all rounds), {best:F2} (best round of each); tokens {(outputs[0].SequenceEqual(outputs[1]) ? "identical" : "DIFFER")}; prefill ms {1e3 * splits[0].Prefill:F1} / {1e3 * splits[1].Prefill:F1}.");
         for (int v = 0; v < 2; v++) text.Append(Profile(v == 0 ? "plain" : "jump", profiles[v]));
         text.AppendLine("Output: " + model.Tokenizer.Decode(outputs[1]));
         _ = constraintSeconds;

@@ -45,3 +45,17 @@ public sealed class AccelProbeCommandTests
         Assert.Contains("oracle:", run.Output, StringComparison.Ordinal);
     }
 }
+
+/// <summary>The accel-probe command through the chat client: every variant replies with plain decoding's text.</summary>
+public sealed class AccelProbeClientTests
+{
+    [Fact]
+    public void Client_probe_reports_every_variant_with_the_plain_text()
+    {
+        var run = CliRun.Invoke("accel-probe", "--what", "client", "--tokens", "6", "--runs", "1", "--threads", "1");
+        Assert.True(run.ExitCode == 0, run.Error);
+        Assert.Contains("Through IChatClient", run.Output, StringComparison.Ordinal);
+        Assert.Contains("| lookup + early exit |", run.Output, StringComparison.Ordinal);
+        Assert.DoesNotContain("| False |", run.Output, StringComparison.Ordinal);
+    }
+}

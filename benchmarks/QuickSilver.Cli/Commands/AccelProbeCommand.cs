@@ -27,7 +27,7 @@ internal static class AccelProbeCommand
         var tokens = new Option<int>("--tokens") { Description = "Greedy tokens per agent prompt.", DefaultValueFactory = _ => 64 };
         var runs = new Option<int>("--runs") { Description = "Rounds (after one warm-up).", DefaultValueFactory = _ => 3 };
         var threads = new Option<int>("--threads") { Description = "Threads.", DefaultValueFactory = _ => 2 };
-        var what = new Option<string>("--what") { Description = "spec, jump or both.", DefaultValueFactory = _ => "both" };
+        var what = new Option<string>("--what") { Description = "spec, jump, both, or client (the speculative variants through IChatClient).", DefaultValueFactory = _ => "both" };
         var command = new Command("accel-probe", "Profiles speculative decoding and jump-forward: propose / model step / consume, per variant.");
         foreach (var option in new Option[] { model, jumpModel, tokens, runs, threads, what }) command.Options.Add(option);
         command.SetAction(parse => context.Execute(() =>
@@ -36,7 +36,14 @@ internal static class AccelProbeCommand
             CommonOptions.Positive(n, "--tokens");
             CommonOptions.Positive(r, "--runs");
             string w = parse.GetValue(what)!;
-            if (w is not ("spec" or "jump" or "both")) throw new CliException("--what must be spec, jump or both.", ExitCodes.UsageError);
+            if (w is not ("spec" or "jump" or "both" or "client")) throw new CliException("--what must be spec, jump, both or client.", ExitCodes.UsageError);
+            if (w is "client")
+            {
+                string path = parse.GetValue(model) ?? SharedPaths.Stories260KBin ?? throw new CliException("No --model and no shared stories260K.");
+                using var lm = ModelLoader.Load(path, t);
+                context.Output.WriteLine(Client(lm, n, r));
+                return ExitCodes.Success;
+            }
             if (w is "spec" or "both")
             {
                 string path = parse.GetValue(model) ?? SharedPaths.Stories260KBin ?? throw new CliException("No --model and no shared stories260K.");
@@ -171,6 +178,62 @@ internal static class AccelProbeCommand
         for (int v = 0; v < variants.Length; v++) text.Append(Profile(variants[v].Name, profiles[v]));
         for (int i = 0; i < prompts.Length; i++) text.AppendLine(Oracle(prompts[i], outputs[0][i]));
         text.AppendLine("Outputs: " + string.Join(" || ", outputs[0].Select(o => model.Tokenizer.Decode(o).Replace("\n", "\\n", StringComparison.Ordinal))));
+        return text.ToString();
+    }
+
+    /// <summary>
+    /// The speculative variants through <see cref="QuickSilver.Extensions.AI.QuickSilverChatClient"/> (greedy, the agent prompts as
+    /// user messages): process CPU time per variant (the scheduler runs the steps on its own thread), draft counts from usage.
+    /// </summary>
+    private static string Client(LanguageModel model, int tokens, int runs)
+    {
+        var variants = new (string Name, bool Lookup, bool Early)[] { ("plain", false, false), ("prompt lookup", true, false), ("early exit", false, true), ("lookup + early exit", true, true) };
+        var cpu = new double[variants.Length];
+        var wall = new double[variants.Length];
+        var texts = new string[variants.Length][];
+        var drafted = new long[variants.Length];
+        var accepted = new long[variants.Length];
+        using var client = new QuickSilver.Extensions.AI.QuickSilverChatClient(model, new QuickSilver.Extensions.AI.QuickSilverOptions { PrefixCacheBytes = 0 });
+        using var process = Process.GetCurrentProcess();
+        for (int r = -1; r < runs; r++)
+        {
+            for (int v = 0; v < variants.Length; v++)
+            {
+                texts[v] = new string[AccelerationBench.AgentPrompts.Length];
+                for (int i = 0; i < AccelerationBench.AgentPrompts.Length; i++)
+                {
+                    var options = new Microsoft.Extensions.AI.ChatOptions
+                    {
+                        Temperature = 0, MaxOutputTokens = tokens, ConversationId = $"{v}-{i}-{r}",
+                        AdditionalProperties = new()
+                        {
+                            [QuickSilver.Extensions.AI.QuickSilverChatOptionKeys.PromptLookup] = variants[v].Lookup,
+                            [QuickSilver.Extensions.AI.QuickSilverChatOptionKeys.EarlyExitDrafting] = variants[v].Early,
+                            [QuickSilver.Extensions.AI.QuickSilverChatOptionKeys.MaxDraftTokens] = 8,
+                        },
+                    };
+                    process.Refresh();
+                    var before = process.TotalProcessorTime;
+                    long start = Stopwatch.GetTimestamp();
+                    var response = client.GetResponseAsync([new(Microsoft.Extensions.AI.ChatRole.User, AccelerationBench.AgentPrompts[i])], options).GetAwaiter().GetResult();
+                    double seconds = Stopwatch.GetElapsedTime(start).TotalSeconds;
+                    process.Refresh();
+                    texts[v][i] = response.Text;
+                    if (r < 0) continue;
+                    cpu[v] += (process.TotalProcessorTime - before).TotalSeconds;
+                    wall[v] += seconds;
+                    var counts = response.Usage?.AdditionalCounts;
+                    drafted[v] += counts?.GetValueOrDefault("quicksilver.draft_tokens") ?? 0;
+                    accepted[v] += counts?.GetValueOrDefault("quicksilver.accepted_draft_tokens") ?? 0;
+                }
+            }
+        }
+        var text = new StringBuilder();
+        text.AppendLine(CultureInfo.InvariantCulture, $"Through IChatClient: {AccelerationBench.AgentPrompts.Length} agent prompts × ≤{tokens} greedy tokens, {runs} rounds, whole requests (prefill included), process CPU time.");
+        text.AppendLine("| variant | CPU s | wall s | drafted/accepted | plain ÷ this (CPU) | same text |");
+        text.AppendLine("|---|---|---|---|---|---|");
+        for (int v = 0; v < variants.Length; v++)
+            text.AppendLine(CultureInfo.InvariantCulture, $"| {variants[v].Name} | {cpu[v]:F2} | {wall[v]:F2} | {drafted[v]}/{accepted[v]} | {cpu[0] / cpu[v]:F2} | {texts[v].SequenceEqual(texts[0])} |");
         return text.ToString();
     }
 

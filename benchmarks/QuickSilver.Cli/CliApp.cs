@@ -28,6 +28,7 @@ internal static class CliApp
         root.Subcommands.Add(BatchProbeCommand.Create(context));
         root.Subcommands.Add(MatVecCommand.Create(context));
         root.Subcommands.Add(GemmCommand.Create(context));
+        root.Subcommands.Add(AccelProbeCommand.Create(context));
         return root;
     }
 

@@ -22,3 +22,40 @@ public sealed class AccelerationBenchTests
         Assert.Contains(notes, n => n.Contains("tokens forced", StringComparison.Ordinal));
     }
 }
+
+/// <summary>The accel-probe command: its argument checks and one quick run over both probes.</summary>
+public sealed class AccelProbeCommandTests
+{
+    [Fact]
+    public void An_unknown_what_is_a_usage_error_naming_the_option()
+    {
+        var run = CliRun.Invoke("accel-probe", "--what", "nothing");
+        Assert.NotEqual(0, run.ExitCode);
+        Assert.Contains("--what", run.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Both_probes_run_and_report_identical_tokens()
+    {
+        var run = CliRun.Invoke("accel-probe", "--tokens", "8", "--runs", "1", "--threads", "1");
+        Assert.True(run.ExitCode == 0, run.Error);
+        Assert.Contains("prompt lookup: plain ÷ this", run.Output, StringComparison.Ordinal);
+        Assert.DoesNotContain("DIFFER", run.Output, StringComparison.Ordinal);
+        Assert.Contains("plain ÷ jump-forward", run.Output, StringComparison.Ordinal);
+        Assert.Contains("oracle:", run.Output, StringComparison.Ordinal);
+    }
+}
+
+/// <summary>The accel-probe command through the chat client: every variant replies with plain decoding's text.</summary>
+public sealed class AccelProbeClientTests
+{
+    [Fact]
+    public void Client_probe_reports_every_variant_with_the_plain_text()
+    {
+        var run = CliRun.Invoke("accel-probe", "--what", "client", "--tokens", "6", "--runs", "1", "--threads", "1");
+        Assert.True(run.ExitCode == 0, run.Error);
+        Assert.Contains("Through IChatClient", run.Output, StringComparison.Ordinal);
+        Assert.Contains("| lookup + early exit |", run.Output, StringComparison.Ordinal);
+        Assert.DoesNotContain("| False |", run.Output, StringComparison.Ordinal);
+    }
+}

@@ -4,7 +4,8 @@ namespace QuickSilver.Engine.Speculative;
 /// Prompt-lookup drafting: when the last n tokens of the context (prompt plus output) occurred earlier, the tokens that
 /// followed that earlier occurrence are proposed as the continuation. Pays where output copies its input: tool arguments
 /// quoting the user, RAG answers quoting a passage, code edits. The longest n from <see cref="PromptLookupOptions.MaxNgram"/>
-/// down is tried first, and of its matches the most recent one wins (the nearest context is the best predictor).
+/// down is tried first, and of its matches the most recent one wins (the nearest context is the best predictor). A
+/// continuation that runs into the end of the context continues periodically (<see cref="PromptLookupOptions.ExtendPeriodically"/>).
 /// </summary>
 /// <remarks>
 /// The index is incremental: each position is hashed once per n when it becomes eligible, so a step costs O(MaxNgram²)
@@ -95,9 +96,10 @@ public sealed class PromptLookupDrafter
         {
             ulong key = Hash(length - n, n);
             if (!_lastEnd[n].TryGetValue(key, out int end) || !Equal(end - n, length - n, n)) continue;
-            int count = Math.Min(k, length - end);
+            int count = _options.ExtendPeriodically ? k : Math.Min(k, length - end);
             var draft = new int[count];
-            _tokens.CopyTo(end, draft, 0, count);
+            // Past the context's end the copy reads its own proposal: the span from `end` repeats with period length − end.
+            for (int i = 0; i < count; i++) draft[i] = end + i < length ? _tokens[end + i] : draft[end + i - length];
             return draft;
         }
         return [];

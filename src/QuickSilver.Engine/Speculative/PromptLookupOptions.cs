@@ -12,6 +12,13 @@ public sealed class PromptLookupOptions
     /// <summary>Most tokens proposed per step. At least 1.</summary>
     public int MaxDraftTokens { get; set; } = 8;
 
+    /// <summary>
+    /// Whether a match whose continuation reaches the end of the context goes on copying what it just proposed (an
+    /// overlapping copy, as LZ77 does): output that loops with a period p then drafts the whole draft length, not only the p
+    /// tokens between the latest occurrence and the end. Default on.
+    /// </summary>
+    public bool ExtendPeriodically { get; set; } = true;
+
     /// <summary>Upper bound of <see cref="MaxNgram"/>: longer suffixes add hashing cost and almost never change the match.</summary>
     public const int MaxNgramLimit = 16;
 

@@ -32,7 +32,7 @@ public sealed class PromptLookupDrafterTests
         drafter.Append(1);
         Assert.Empty(drafter.Propose()); // "4 1" is new
         drafter.Append(2);
-        Assert.Equal([3, 4, 1, 2], drafter.Propose()); // "1 2" occurred at the start
+        Assert.Equal([3, 4, 1, 2, 3, 4, 1, 2], drafter.Propose()); // "1 2" occurred at the start; the copy goes on periodically
     }
 
     [Fact]
@@ -51,9 +51,9 @@ public sealed class PromptLookupDrafterTests
         var drafter = new PromptLookupDrafter();
         drafter.Sync([1, 2, 3, 1]);
         drafter.Sync([1, 2, 3, 1, 2]);
-        Assert.Equal([3, 1, 2], drafter.Propose());
+        Assert.Equal([3, 1, 2, 3, 1, 2, 3, 1], drafter.Propose());
         drafter.Sync([7, 8, 9, 7, 8]); // another context: rebuilt
-        Assert.Equal([9, 7, 8], drafter.Propose());
+        Assert.Equal([9, 7, 8, 9, 7, 8, 9, 7], drafter.Propose());
         drafter.TruncateTo(3);
         drafter.Append([7]);
         Assert.Equal([7, 8, 9, 7], drafter.Context);
@@ -61,12 +61,25 @@ public sealed class PromptLookupDrafterTests
     }
 
     [Fact]
-    public void EqualsABruteForceScan()
+    public void A_loop_drafts_the_whole_length_and_the_option_turns_that_off()
+    {
+        var periodic = new PromptLookupDrafter(new PromptLookupOptions { MaxDraftTokens = 6 });
+        periodic.Append([9, 4, 5, 4, 5]);
+        Assert.Equal([4, 5, 4, 5, 4, 5], periodic.Propose()); // "4 5" ended 2 tokens ago: period 2
+        var plain = new PromptLookupDrafter(new PromptLookupOptions { MaxDraftTokens = 6, ExtendPeriodically = false });
+        plain.Append([9, 4, 5, 4, 5]);
+        Assert.Equal([4, 5], plain.Propose());
+    }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void EqualsABruteForceScan(bool periodic)
     {
         // Property: the incremental index proposes exactly what scanning the whole context for the longest, most recent match gives.
         Gen.Int[0, 5].Array[1, 60].Sample(tokens =>
         {
-            var options = new PromptLookupOptions { MinNgram = 1, MaxNgram = 3, MaxDraftTokens = 5 };
+            var options = new PromptLookupOptions { MinNgram = 1, MaxNgram = 3, MaxDraftTokens = 5, ExtendPeriodically = periodic };
             var drafter = new PromptLookupDrafter(options);
             for (int i = 0; i < tokens.Length; i++)
             {
@@ -96,7 +109,11 @@ public sealed class PromptLookupDrafterTests
             {
                 bool match = true;
                 for (int i = 0; i < n && match; i++) match = context[end - n + i] == context[length - n + i];
-                if (match) return context.Skip(end).Take(Math.Min(options.MaxDraftTokens, length - end)).ToArray();
+                if (!match) continue;
+                if (!options.ExtendPeriodically) return context.Skip(end).Take(Math.Min(options.MaxDraftTokens, length - end)).ToArray();
+                var extended = new List<int>(context);
+                for (int i = 0; i < options.MaxDraftTokens; i++) extended.Add(extended[end + i]);
+                return extended.Skip(length).ToArray();
             }
         }
         return [];

@@ -1,0 +1,330 @@
+using System.CommandLine;
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using QuickSilver.Cli.Bench;
+using QuickSilver.Cli.Infrastructure;
+using QuickSilver.Engine;
+using QuickSilver.Engine.Generation;
+using QuickSilver.Engine.Runtime;
+using QuickSilver.Engine.Speculative;
+using QuickSilver.Extensions.AI.Constraints;
+
+namespace QuickSilver.Cli.Commands;
+
+/// <summary>
+/// <c>quicksilver accel-probe</c>: where the time of the lossless accelerations goes. Drives the generator step by step and
+/// splits each variant's time into proposing (drafts, forced tokens), the model's step and consuming the logits (processors,
+/// sampler, criteria), with the row path's per-operation profile; plain decoding beside it on the same prompts.
+/// </summary>
+internal static class AccelProbeCommand
+{
+    public static Command Create(CommandContext context)
+    {
+        var model = new Option<string?>("--model", "-m") { Description = "Model for the speculative probe (default: the shared stories260K)." };
+        var jumpModel = new Option<string>("--jump-model") { Description = "Model for the jump-forward probe.", DefaultValueFactory = _ => ModelLoader.RandomTiny };
+        var tokens = new Option<int>("--tokens") { Description = "Greedy tokens per agent prompt.", DefaultValueFactory = _ => 64 };
+        var runs = new Option<int>("--runs") { Description = "Rounds (after one warm-up).", DefaultValueFactory = _ => 3 };
+        var threads = new Option<int>("--threads") { Description = "Threads.", DefaultValueFactory = _ => 2 };
+        var what = new Option<string>("--what") { Description = "spec, jump, both, or client (the speculative variants through IChatClient).", DefaultValueFactory = _ => "both" };
+        var command = new Command("accel-probe", "Profiles speculative decoding and jump-forward: propose / model step / consume, per variant.");
+        foreach (var option in new Option[] { model, jumpModel, tokens, runs, threads, what }) command.Options.Add(option);
+        command.SetAction(parse => context.Execute(() =>
+        {
+            int n = parse.GetValue(tokens), r = parse.GetValue(runs), t = parse.GetValue(threads);
+            CommonOptions.Positive(n, "--tokens");
+            CommonOptions.Positive(r, "--runs");
+            string w = parse.GetValue(what)!;
+            if (w is not ("spec" or "jump" or "both" or "client")) throw new CliException("--what must be spec, jump, both or client.", ExitCodes.UsageError);
+            if (w is "client")
+            {
+                string path = parse.GetValue(model) ?? SharedPaths.Stories260KBin ?? throw new CliException("No --model and no shared stories260K.");
+                using var lm = ModelLoader.Load(path, t);
+                context.Output.WriteLine(Client(lm, n, r));
+                return ExitCodes.Success;
+            }
+            if (w is "spec" or "both")
+            {
+                string path = parse.GetValue(model) ?? SharedPaths.Stories260KBin ?? throw new CliException("No --model and no shared stories260K.");
+                using var lm = ModelLoader.Load(path, t);
+                context.Output.WriteLine(Speculative(lm, n, r));
+                var notes = new List<string>();
+                context.Output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"bench speculative_speedup_agent = {AccelerationBench.SpeculativeSpeedup(lm, n, r, notes)}; {string.Join(' ', notes)}"));
+            }
+            if (w is "jump" or "both")
+            {
+                using var lm = ModelLoader.Load(parse.GetValue(jumpModel)!, t);
+                context.Output.WriteLine(Jump(lm, r));
+                var notes = new List<string>();
+                context.Output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"bench jump_forward_speedup = {AccelerationBench.JumpForwardSpeedup(lm, r, notes)}; {string.Join(' ', notes)}"));
+            }
+            return ExitCodes.Success;
+        }));
+        return command;
+    }
+
+    private sealed class Split
+    {
+        public double Propose, Step, Advance, Prefill;
+        public List<double> Rounds { get; } = [];
+
+        public double Total => Propose + Step + Advance;
+
+        // The least-disturbed round: on a loaded machine other processes only ever add time (and evict caches).
+        public double Best => Rounds.Count == 0 ? Total : Rounds.Min();
+        public long Steps, Rows, Tokens, Drafted, Accepted, Forced;
+
+        public string Line(string name) => string.Create(CultureInfo.InvariantCulture,
+            $"| {name} | {1e3 * (Propose + Step + Advance):F1} | {1e3 * Propose:F1} | {1e3 * Step:F1} | {1e3 * Advance:F1} | {Steps} | {Rows} | {Tokens} | {Drafted}/{Accepted} | {Forced} | {1e6 * Step / Math.Max(1, Steps):F0} |");
+    }
+
+    private const string Header = "| variant | decode CPU ms | propose | model step | advance | steps | rows | tokens | drafted/accepted | forced | µs/step |\n|---|---|---|---|---|---|---|---|---|---|---|";
+
+    /// <summary>Runs <paramref name="generator"/> step by step, adding each phase's time to <paramref name="split"/> (prefill apart).</summary>
+    private static List<int> Drive(LanguageModel model, Generator generator, Split split)
+    {
+        long t0 = Now();
+        bool prefilled = false;
+        while (true)
+        {
+            long a = Now();
+            var step = generator.NextStep();
+            if (step is not { } s) break;
+            long b = Now();
+            var logits = model.Decode([s])[0];
+            long c = Now();
+            var emitted = generator.Advance(logits);
+            long e = Now();
+            if (!prefilled)
+            {
+                split.Prefill += Seconds(e - a);
+                prefilled = true;
+                continue;
+            }
+            split.Propose += Seconds(b - a);
+            split.Step += Seconds(c - b);
+            split.Advance += Seconds(e - c);
+            split.Steps++;
+            split.Rows += s.Tokens.Count;
+            split.Tokens += emitted.Count;
+        }
+        _ = t0;
+        split.Drafted += generator.DraftTokens;
+        split.Accepted += generator.AcceptedDraftTokens;
+        split.Forced += generator.ForcedTokens;
+        return [.. generator.Output];
+    }
+
+    private static double Seconds(long ticks) => (double)ticks / 1e9;
+
+    [System.Runtime.InteropServices.StructLayout(System.Runtime.InteropServices.LayoutKind.Sequential)]
+    private struct TimeSpec
+    {
+        public long Seconds, Nanoseconds;
+    }
+
+    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "clock_gettime")]
+    private static extern int ClockGetTime(int clock, out TimeSpec time);
+
+    // Thread CPU time in ns (CLOCK_THREAD_CPUTIME_ID): immune to the machine's load, unlike wall time.
+    private static long Now()
+    {
+        ClockGetTime(3, out var t);
+        return (t.Seconds * 1_000_000_000L) + t.Nanoseconds;
+    }
+
+    private static string Speculative(LanguageModel model, int tokens, int runs)
+    {
+        var prompts = AccelerationBench.AgentPrompts.Select(p => model.Tokenizer.Encode(p, addBos: true)).ToArray();
+        var variants = new (string Name, Func<Sequence, IDraftProvider?> Provider)[]
+        {
+            ("plain", _ => null),
+            ("prompt lookup", _ => new PromptLookupDraftProvider()),
+            ("early exit", s => new EarlyExitDraftProvider(model, s)),
+            ("lookup + early exit", s => new DraftComposer(new PromptLookupDraftProvider(), new EarlyExitDraftProvider(model, s))),
+        };
+        var splits = variants.Select(_ => new Split()).ToArray();
+        var outputs = new List<int>[variants.Length][];
+        var profiles = new Dictionary<string, (double, long)>[variants.Length];
+        for (int r = -1; r < runs; r++)
+        {
+            for (int v = 0; v < variants.Length; v++)
+            {
+                var split = r < 0 ? new Split() : splits[v];
+                double before = split.Total;
+                outputs[v] = new List<int>[prompts.Length];
+                if (r == runs - 1) { OpProfile.Reset(); OpProfile.Enabled = true; OpProfile.ThreadCpuTime = QuickSilver.Engine.Kernels.KernelSettings.Threads == 1; }
+                for (int i = 0; i < prompts.Length; i++)
+                {
+                    using var sequence = model.CreateSequence();
+                    var request = new GenerationRequest { MaxNewTokens = tokens, IgnoreEndOfSequence = true, MaxDraftTokens = 8, DraftProvider = variants[v].Provider(sequence) };
+                    outputs[v][i] = Drive(model, new Generator(model, sequence, prompts[i], request), split);
+                }
+                if (r == runs - 1) { OpProfile.Enabled = false; profiles[v] = OpProfile.Snapshot().ToDictionary(p => p.Key, p => p.Value); }
+                split.Rounds.Add(split.Total - before);
+            }
+        }
+        var text = new StringBuilder();
+        text.AppendLine(CultureInfo.InvariantCulture, $"Speculative probe: {prompts.Length} agent prompts × {tokens} greedy tokens, {runs} rounds summed, {KernelSettings()}.");
+        text.AppendLine(Header);
+        for (int v = 0; v < variants.Length; v++) text.AppendLine(splits[v].Line(variants[v].Name));
+        for (int v = 1; v < variants.Length; v++)
+        {
+            bool same = outputs[v].Zip(outputs[0]).All(p => p.First.SequenceEqual(p.Second));
+            double ratio = splits[0].Total / splits[v].Total, best = splits[0].Best / splits[v].Best;
+            text.AppendLine(CultureInfo.InvariantCulture, $"{variants[v].Name}: plain ÷ this = {ratio:F2} (all rounds), {best:F2} (best round of each); tokens {(same ? "identical" : "DIFFER")}.");
+        }
+        for (int v = 0; v < variants.Length; v++) text.Append(Profile(variants[v].Name, profiles[v]));
+        for (int i = 0; i < prompts.Length; i++) text.AppendLine(Oracle(prompts[i], outputs[0][i]));
+        text.AppendLine("Outputs: " + string.Join(" || ", outputs[0].Select(o => model.Tokenizer.Decode(o).Replace("\n", "\\n", StringComparison.Ordinal))));
+        return text.ToString();
+    }
+
+    /// <summary>
+    /// The speculative variants through <see cref="QuickSilver.Extensions.AI.QuickSilverChatClient"/> (greedy, the agent prompts as
+    /// user messages): process CPU time per variant (the scheduler runs the steps on its own thread), draft counts from usage.
+    /// </summary>
+    private static string Client(LanguageModel model, int tokens, int runs)
+    {
+        var variants = new (string Name, bool Lookup, bool Early)[] { ("plain", false, false), ("prompt lookup", true, false), ("early exit", false, true), ("lookup + early exit", true, true) };
+        var cpu = new double[variants.Length];
+        var wall = new double[variants.Length];
+        var texts = new string[variants.Length][];
+        var drafted = new long[variants.Length];
+        var accepted = new long[variants.Length];
+        using var client = new QuickSilver.Extensions.AI.QuickSilverChatClient(model, new QuickSilver.Extensions.AI.QuickSilverOptions { PrefixCacheBytes = 0 });
+        using var process = Process.GetCurrentProcess();
+        for (int r = -1; r < runs; r++)
+        {
+            for (int v = 0; v < variants.Length; v++)
+            {
+                texts[v] = new string[AccelerationBench.AgentPrompts.Length];
+                for (int i = 0; i < AccelerationBench.AgentPrompts.Length; i++)
+                {
+                    var options = new Microsoft.Extensions.AI.ChatOptions
+                    {
+                        Temperature = 0, MaxOutputTokens = tokens, ConversationId = $"{v}-{i}-{r}",
+                        AdditionalProperties = new()
+                        {
+                            [QuickSilver.Extensions.AI.QuickSilverChatOptionKeys.PromptLookup] = variants[v].Lookup,
+                            [QuickSilver.Extensions.AI.QuickSilverChatOptionKeys.EarlyExitDrafting] = variants[v].Early,
+                            [QuickSilver.Extensions.AI.QuickSilverChatOptionKeys.MaxDraftTokens] = 8,
+                        },
+                    };
+                    process.Refresh();
+                    var before = process.TotalProcessorTime;
+                    long start = Stopwatch.GetTimestamp();
+                    var response = client.GetResponseAsync([new(Microsoft.Extensions.AI.ChatRole.User, AccelerationBench.AgentPrompts[i])], options).GetAwaiter().GetResult();
+                    double seconds = Stopwatch.GetElapsedTime(start).TotalSeconds;
+                    process.Refresh();
+                    texts[v][i] = response.Text;
+                    if (r < 0) continue;
+                    cpu[v] += (process.TotalProcessorTime - before).TotalSeconds;
+                    wall[v] += seconds;
+                    var counts = response.Usage?.AdditionalCounts;
+                    drafted[v] += counts?.GetValueOrDefault("quicksilver.draft_tokens") ?? 0;
+                    accepted[v] += counts?.GetValueOrDefault("quicksilver.accepted_draft_tokens") ?? 0;
+                }
+            }
+        }
+        var text = new StringBuilder();
+        text.AppendLine(CultureInfo.InvariantCulture, $"Through IChatClient: {AccelerationBench.AgentPrompts.Length} agent prompts × ≤{tokens} greedy tokens, {runs} rounds, whole requests (prefill included), process CPU time.");
+        text.AppendLine("| variant | CPU s | wall s | drafted/accepted | plain ÷ this (CPU) | same text |");
+        text.AppendLine("|---|---|---|---|---|---|");
+        for (int v = 0; v < variants.Length; v++)
+            text.AppendLine(CultureInfo.InvariantCulture, $"| {variants[v].Name} | {cpu[v]:F2} | {wall[v]:F2} | {drafted[v]}/{accepted[v]} | {cpu[0] / cpu[v]:F2} | {texts[v].SequenceEqual(texts[0])} |");
+        return text.ToString();
+    }
+
+    /// <summary>Steps a greedy output needs with prompt lookup (no feedback, ≤8 drafts) against the best any earlier n-gram match could do.</summary>
+    private static string Oracle(IReadOnlyList<int> prompt, List<int> output)
+    {
+        int Steps(Func<List<int>, int, int> accepted)
+        {
+            int steps = 0;
+            for (int p = 0; p < output.Count;)
+            {
+                // Context before emitting output[p]: prompt + output[..p]; the step emits output[p] plus accepted drafts.
+                var context = new List<int>(prompt);
+                context.AddRange(output.Take(p));
+                int a = p == 0 ? 0 : accepted(context, p);
+                steps++;
+                p += 1 + a;
+            }
+            return steps;
+        }
+        // Draft after the pending token output[p] (context + output[p]); accepted = matching prefix of output[p+1..].
+        int Match(IReadOnlyList<int> draft, int p)
+        {
+            int m = 0;
+            while (m < draft.Count && p + 1 + m < output.Count && draft[m] == output[p + 1 + m]) m++;
+            return m;
+        }
+        int lookup = Steps((c, p) =>
+        {
+            var drafter = new PromptLookupDrafter();
+            drafter.Sync([.. c, output[p]]);
+            return Match(drafter.Propose(8), p);
+        });
+        int oracle = Steps((c, p) =>
+        {
+            var full = new List<int>(c) { output[p] };
+            int best = 0;
+            for (int end = 1; end < full.Count; end++)
+            {
+                if (full[end - 1] != full[^1]) continue; // at least a 1-gram match ending at end
+                var draft = full.Skip(end).Take(8).ToList();
+                best = Math.Max(best, Match(draft, p));
+            }
+            return best;
+        });
+        return string.Create(CultureInfo.InvariantCulture, $"oracle: {output.Count} tokens; plain {output.Count} steps, prompt lookup (no feedback) {lookup}, best single earlier match (any n ≥ 1, no periodic extension) {oracle}.");
+    }
+
+    private static string Jump(LanguageModel model, int runs)
+    {
+        using var schema = JsonDocument.Parse(AccelerationBench.SixFieldSchema);
+        var prompt = model.Tokenizer.Encode("Return the customer record as JSON: ", addBos: true);
+        var splits = new[] { new Split(), new Split() };
+        var outputs = new List<int>[2];
+        var profiles = new Dictionary<string, (double, long)>[2];
+        double[] constraintSeconds = new double[2];
+        for (int r = -1; r < runs; r++)
+        {
+            for (int v = 0; v < 2; v++)
+            {
+                using var sequence = model.CreateSequence();
+                var request = new GenerationRequest { MaxNewTokens = 400, Constraint = JsonSchemaConstraint.ForSchema(model.Tokenizer, schema.RootElement.Clone()), JumpForward = v == 1 };
+                if (r == runs - 1) { OpProfile.Reset(); OpProfile.Enabled = true; OpProfile.ThreadCpuTime = QuickSilver.Engine.Kernels.KernelSettings.Threads == 1; }
+                var split = r < 0 ? new Split() : splits[v];
+                double before = split.Total;
+                outputs[v] = Drive(model, new Generator(model, sequence, prompt, request), split);
+                split.Rounds.Add(split.Total - before);
+                if (r == runs - 1) { OpProfile.Enabled = false; profiles[v] = OpProfile.Snapshot().ToDictionary(p => p.Key, p => p.Value); }
+            }
+        }
+        var text = new StringBuilder();
+        text.AppendLine(CultureInfo.InvariantCulture, $"Jump-forward probe: 6-field schema, {runs} rounds summed, {KernelSettings()}.");
+        text.AppendLine(Header);
+        text.AppendLine(splits[0].Line("sampled under the constraint"));
+        text.AppendLine(splits[1].Line("jump-forward"));
+        double ratio = splits[0].Total / splits[1].Total, best = splits[0].Best / splits[1].Best;
+        text.AppendLine(CultureInfo.InvariantCulture, $"plain ÷ jump-forward = {ratio:F2} (decode, all rounds), {best:F2} (best round of each); tokens {(outputs[0].SequenceEqual(outputs[1]) ? "identical" : "DIFFER")}; prefill ms {1e3 * splits[0].Prefill:F1} / {1e3 * splits[1].Prefill:F1}.");
+        for (int v = 0; v < 2; v++) text.Append(Profile(v == 0 ? "plain" : "jump", profiles[v]));
+        text.AppendLine("Output: " + model.Tokenizer.Decode(outputs[1]));
+        _ = constraintSeconds;
+        return text.ToString();
+    }
+
+    private static string KernelSettings() => string.Create(CultureInfo.InvariantCulture, $"threads {QuickSilver.Engine.Kernels.KernelSettings.Threads}");
+
+    private static string Profile(string name, Dictionary<string, (double Seconds, long Calls)> profile)
+    {
+        var text = new StringBuilder();
+        text.Append(CultureInfo.InvariantCulture, $"profile {name} (last round): ");
+        foreach (var (op, (seconds, calls)) in profile.OrderByDescending(p => p.Value.Seconds))
+            text.Append(CultureInfo.InvariantCulture, $"{op} {1e3 * seconds:F1} ms/{calls}; ");
+        return text.AppendLine().ToString();
+    }
+}

@@ -3,6 +3,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text;
 using QuickSilver.Cli.Infrastructure;
+using QuickSilver.Cli.Kernels;
 using QuickSilver.Cli.Speed;
 using QuickSilver.Engine;
 using QuickSilver.Engine.Evaluation;
@@ -41,9 +42,10 @@ internal static class PlanesCommand
         var decode = new Option<int>("--decode-tokens") { Description = "Greedy tokens decoded per round and setting.", DefaultValueFactory = _ => 32 };
         var rounds = new Option<int>("--rounds") { Description = "Interleaved rounds over the settings (median).", DefaultValueFactory = _ => 3 };
         var pplTokens = new Option<int>("--ppl-tokens") { Description = "TinyStories tokens scored for the perplexity cost (stories260K).", DefaultValueFactory = _ => 4096 };
+        var probe = new Option<bool>("--probe") { Description = "Only the kernel probe: one thread, CPU time per product of the Q8_0 decode kernel and the plane kernels at 8/4/2 bits on the 374M shapes." };
         var outOption = CommonOptions.Out("planes");
         var command = new Command("planes", "Matryoshka bit planes: decode time and weight bytes per token at 8/4/2 bits and under the entropy policy, and the policy's perplexity cost.");
-        foreach (var option in new Option[] { cache, models, threads, prompt, decode, rounds, pplTokens, outOption }) command.Options.Add(option);
+        foreach (var option in new Option[] { cache, models, threads, prompt, decode, rounds, pplTokens, probe, outOption }) command.Options.Add(option);
         command.SetAction(parse => context.Execute(() =>
         {
             foreach (var (v, option) in new[] { (parse.GetValue(threads), "--threads"), (parse.GetValue(prompt), "--prompt-tokens"), (parse.GetValue(decode), "--decode-tokens"), (parse.GetValue(rounds), "--rounds"), (parse.GetValue(pplTokens), "--ppl-tokens") })
@@ -53,6 +55,15 @@ internal static class PlanesCommand
                 if (!m.Equals("stories260K", StringComparison.OrdinalIgnoreCase) && !m.Equals("374m", StringComparison.OrdinalIgnoreCase))
                     throw new CliException($"--models: unknown model '{m}' (known: stories260K, 374m).");
             var folder = OutputFolder.Prepare(parse.GetValue(outOption)!);
+            if (parse.GetValue(probe))
+            {
+                var probeRows = PlaneProbe.Run(1.0, s => context.Output.WriteLine(s));
+                string load = File.Exists("/proc/loadavg") ? File.ReadAllText("/proc/loadavg").Trim() : "unknown";
+                var (probeMd, probeJs) = folder.WriteReport("planes-probe", PlaneProbe.Render(probeRows, load), probeRows);
+                context.Output.WriteLine(PlaneProbe.Render(probeRows, load));
+                context.Output.WriteLine($"Results: {probeMd}, {probeJs}");
+                return ExitCodes.Success;
+            }
             int n = parse.GetValue(threads);
             KernelSettings.Threads = n;
             var reports = new List<PlanesModelReport>();

@@ -18,10 +18,16 @@ namespace QuickSilver.Engine.Kernels;
 /// The Matryoshka Quantization of Nair et al. (2025) slices the most significant bits of one code the same way;
 /// the paper's AMQ (2.5) assigns each token the number of slices its weights are read at.</para>
 /// <para><b>Layout.</b> Rows are padded to whole super-blocks of 4 blocks (128 weights; padded blocks have scale 0 and
-/// value 0). Per super-block: <see cref="Top"/> and <see cref="Middle"/> 32 bytes each, byte j holding weights j,
-/// 32+j, 64+j, 96+j in bits 0–1, 2–3, 4–5, 6–7, so one shift-and-mask yields a whole block in element order;
-/// <see cref="Low"/> 64 bytes, byte j holding weight j in its low nibble and 64+j in its high nibble. Each plane is
-/// its own row-major array, so a pass streams only the planes it reads.</para>
+/// value 0). Each plane is its own array, each row of it contiguous, so a pass streams only the planes it reads; the
+/// block scales are a fourth array. A row's super-blocks are taken in chunks of two (256 weights, 8 blocks; the last
+/// chunk of an odd count holds one), the unit a 512-bit kernel step reads from each plane. Within a chunk of c
+/// super-blocks, weight e (0–31) of block b (0–4c) is written as j = e / 8, i = e % 8 and sits at byte p = 8b + i of
+/// the chunk's <see cref="Top"/> and <see cref="Middle"/> bytes (32c each) and of part j / 2 of its <see cref="Low"/>
+/// bytes (two parts of 32c, nibble j % 2). Its top bits are bits 2–3, 6–7, 0–1, 4–5 of the <see cref="Top"/> byte and
+/// its middle bits bits 0–1, 4–5, 2–3, 6–7 of the <see cref="Middle"/> byte for j = 0, 1, 2, 3. With that interleave one
+/// bitwise select of (top, middle) and one of (top ≪ 2, middle ≫ 2) give the high nibbles (top·4 + middle) of
+/// all 8c·32 weights as packed nibbles, so the 4-bit pass costs what a Q4_0 pass costs; the activations are reordered to
+/// match (<see cref="PlaneActivations"/>).</para>
 /// </remarks>
 public sealed class BitPlaneMatrix
 {
@@ -51,13 +57,13 @@ public sealed class BitPlaneMatrix
     /// <summary>Where row 0 of this view is in the plane arrays.</summary>
     internal int FirstRow { get; }
 
-    /// <summary>Bits 7–6 of each offset code, 32 bytes per super-block, pinned.</summary>
+    /// <summary>Bits 7–6 of each offset code, 32 bytes per super-block (layout in the remarks), pinned.</summary>
     internal byte[] Top { get; }
 
     /// <summary>Bits 5–4, same layout as <see cref="Top"/>, pinned.</summary>
     internal byte[] Middle { get; }
 
-    /// <summary>Bits 3–0, 64 bytes per super-block, pinned.</summary>
+    /// <summary>Bits 3–0, 64 bytes per super-block (layout in the remarks), pinned.</summary>
     internal byte[] Low { get; }
 
     /// <summary>Half-precision block scales, <see cref="PaddedBlocksPerRow"/> per row, pinned.</summary>
@@ -93,32 +99,18 @@ public sealed class BitPlaneMatrix
         var middle = GC.AllocateArray<byte>(rows * superBlocks * 32, pinned: true);
         var low = GC.AllocateArray<byte>(rows * superBlocks * 64, pinned: true);
         var scales = GC.AllocateArray<ushort>(rows * padded, pinned: true); // padding: scale 0
-        Span<byte> offsetCodes = stackalloc byte[SuperBlockSize];
+        int quarter = superBlocks * 32, half = superBlocks * 64;
         for (int r = 0; r < rows; r++)
         {
             ReadOnlySpan<byte> codes = matrix.Codes.AsSpan((matrix.FirstRow + r) * matrix.RowCodeBytes, matrix.RowCodeBytes);
             matrix.Scales.AsSpan((matrix.FirstRow + r) * nb, nb).CopyTo(scales.AsSpan(r * padded));
-            for (int s = 0; s < superBlocks; s++)
+            for (int column = 0; column < superBlocks * SuperBlockSize; column++)
             {
-                for (int i = 0; i < SuperBlockSize; i++)
-                {
-                    int element = (s * SuperBlockSize) + i;
-                    offsetCodes[i] = element < columns ? (byte)((sbyte)codes[element] + 128) : (byte)128; // padding: value 0
-                }
-                Span<byte> t = top.AsSpan(((r * superBlocks) + s) * 32, 32), m = middle.AsSpan(((r * superBlocks) + s) * 32, 32);
-                Span<byte> l = low.AsSpan(((r * superBlocks) + s) * 64, 64);
-                for (int j = 0; j < 32; j++)
-                {
-                    int tb = 0, mb = 0;
-                    for (int k = 0; k < 4; k++)
-                    {
-                        int o = offsetCodes[(32 * k) + j];
-                        tb |= (o >> 6) << (2 * k);
-                        mb |= ((o >> 4) & 3) << (2 * k);
-                    }
-                    (t[j], m[j]) = ((byte)tb, (byte)mb);
-                }
-                for (int j = 0; j < 64; j++) l[j] = (byte)((offsetCodes[j] & 0x0F) | ((offsetCodes[64 + j] & 0x0F) << 4));
+                int o = column < columns ? (sbyte)codes[column] + 128 : 128; // offset binary; padding: value 0
+                var (t, m, l, lowNibble) = Locate(column, superBlocks);
+                top[(r * quarter) + t.Byte] |= (byte)((o >> 6) << t.Shift);
+                middle[(r * quarter) + m.Byte] |= (byte)(((o >> 4) & 3) << m.Shift);
+                low[(r * half) + l] |= (byte)((o & 0x0F) << lowNibble);
             }
         }
         return new BitPlaneMatrix(rows, columns, top, middle, low, scales, 0);
@@ -134,15 +126,33 @@ public sealed class BitPlaneMatrix
     /// <summary>The 8-bit code of weight (<paramref name="row"/>, <paramref name="column"/>) read at <paramref name="bits"/> bits, in Q8_0 code units.</summary>
     public float Code(int row, int column, int bits)
     {
-        int s = column / SuperBlockSize, i = column % SuperBlockSize, k = i / 32, j = i % 32;
-        long sb = ((long)(FirstRow + row) * SuperBlocksPerRow) + s;
-        int top = (Top[(sb * 32) + j] >> (2 * k)) & 3;
+        var (t, m, l, lowNibble) = Locate(column, SuperBlocksPerRow);
+        long r = FirstRow + row;
+        int top = (Top[(r * QuarterRowBytes) + t.Byte] >> t.Shift) & 3;
         if (CheckBits(bits) == 2) return (64 * top) - 96;
-        int hi = (top << 2) | ((Middle[(sb * 32) + j] >> (2 * k)) & 3);
+        int hi = (top << 2) | ((Middle[(r * QuarterRowBytes) + m.Byte] >> m.Shift) & 3);
         if (bits == 4) return (16 * hi) - 120;
-        byte packed = Low[(sb * 64) + (i % 64)];
-        int lo = i < 64 ? packed & 0x0F : packed >> 4;
+        int lo = (Low[(r * HalfRowBytes) + l] >> lowNibble) & 0x0F;
         return (16 * hi) + lo - 128;
+    }
+
+    /// <summary>Bit shift of the top bits of quarter j (weights 8j..8j+7 of a block) in a <see cref="Top"/> byte.</summary>
+    internal static ReadOnlySpan<byte> TopShift => [2, 6, 0, 4];
+
+    /// <summary>Bit shift of the middle bits of quarter j in a <see cref="Middle"/> byte.</summary>
+    internal static ReadOnlySpan<byte> MiddleShift => [0, 4, 2, 6];
+
+    /// <summary>
+    /// Where weight <paramref name="column"/> of a row of <paramref name="superBlocks"/> super-blocks sits: its byte in the
+    /// row's <see cref="Top"/> (and <see cref="Middle"/>) bytes with the bit shift of each, its byte in the row's
+    /// <see cref="Low"/> bytes and the nibble's shift (the layout in the remarks).
+    /// </summary>
+    internal static ((int Byte, int Shift) Top, (int Byte, int Shift) Middle, int Low, int LowShift) Locate(int column, int superBlocks)
+    {
+        int s = column / SuperBlockSize, chunk = s / 2, c = Math.Min(2, superBlocks - (2 * chunk));
+        int b = (s % 2 * SuperBlockBlocks) + (column % SuperBlockSize / 32), e = column % 32, j = e / 8, p = (8 * b) + (e % 8);
+        int quarterByte = (64 * chunk) + p;
+        return ((quarterByte, TopShift[j]), (quarterByte, MiddleShift[j]), (128 * chunk) + (j / 2 * 32 * c) + p, j % 2 * 4);
     }
 
     /// <summary>Decodes the weights as a pass at <paramref name="bits"/> sees them (row-major, float32): the reference every plane kernel must agree with.</summary>

@@ -43,9 +43,10 @@ internal static class PlanesCommand
         var rounds = new Option<int>("--rounds") { Description = "Interleaved rounds over the settings (median).", DefaultValueFactory = _ => 3 };
         var pplTokens = new Option<int>("--ppl-tokens") { Description = "TinyStories tokens scored for the perplexity cost (stories260K).", DefaultValueFactory = _ => 4096 };
         var probe = new Option<bool>("--probe") { Description = "Only the kernel probe: one thread, CPU time per product of the Q8_0 decode kernel and the plane kernels at 8/4/2 bits on the 374M shapes." };
+        var inCache = new Option<bool>("--in-cache") { Description = "With --probe: one copy of each matrix, so it stays in cache (the kernels' arithmetic without the memory stream)." };
         var outOption = CommonOptions.Out("planes");
         var command = new Command("planes", "Matryoshka bit planes: decode time and weight bytes per token at 8/4/2 bits and under the entropy policy, and the policy's perplexity cost.");
-        foreach (var option in new Option[] { cache, models, threads, prompt, decode, rounds, pplTokens, probe, outOption }) command.Options.Add(option);
+        foreach (var option in new Option[] { cache, models, threads, prompt, decode, rounds, pplTokens, probe, inCache, outOption }) command.Options.Add(option);
         command.SetAction(parse => context.Execute(() =>
         {
             foreach (var (v, option) in new[] { (parse.GetValue(threads), "--threads"), (parse.GetValue(prompt), "--prompt-tokens"), (parse.GetValue(decode), "--decode-tokens"), (parse.GetValue(rounds), "--rounds"), (parse.GetValue(pplTokens), "--ppl-tokens") })
@@ -57,7 +58,7 @@ internal static class PlanesCommand
             var folder = OutputFolder.Prepare(parse.GetValue(outOption)!);
             if (parse.GetValue(probe))
             {
-                var probeRows = PlaneProbe.Run(1.0, s => context.Output.WriteLine(s));
+                var probeRows = PlaneProbe.Run(1.0, parse.GetValue(inCache), s => context.Output.WriteLine(s));
                 string load = File.Exists("/proc/loadavg") ? File.ReadAllText("/proc/loadavg").Trim() : "unknown";
                 var (probeMd, probeJs) = folder.WriteReport("planes-probe", PlaneProbe.Render(probeRows, load), probeRows);
                 context.Output.WriteLine(PlaneProbe.Render(probeRows, load));

@@ -4,8 +4,8 @@ namespace QuickSilver.Engine.Kernels;
 /// Activation rows quantized per 32-value block to 8 bits exactly as <see cref="Q8Activations"/> does, laid out for the
 /// bit-plane kernels: each row padded with zero codes to whole 128-value super-blocks (so the kernels have no ragged
 /// tail inside a super-block) and put in the order of the planes' chunks (<see cref="BitPlaneMatrix"/>), plus each
-/// block's scale and code sum (the sum carries the offset of the planes' unsigned codes), padded per row to whole
-/// steps of 16 blocks with zeros.
+/// block's scale and the offset terms of the planes' unsigned codes at each width (a multiple of the block's code sum),
+/// padded per row to whole steps of 16 blocks with zeros.
 /// </summary>
 public sealed class PlaneActivations
 {
@@ -20,7 +20,7 @@ public sealed class PlaneActivations
     /// <summary>Values per row after padding (a multiple of 128).</summary>
     public int PaddedColumns { get; private set; }
 
-    /// <summary>Blocks per row of <see cref="Scales"/> and <see cref="Sums"/>: the padded blocks rounded up to 16.</summary>
+    /// <summary>Blocks per row of <see cref="Scales"/> and the offsets: the padded blocks rounded up to 16.</summary>
     internal int BlockStride { get; private set; }
 
     /// <summary>
@@ -32,8 +32,17 @@ public sealed class PlaneActivations
     /// <summary>Block scales, Rows·<see cref="BlockStride"/> (0 for padding), pinned.</summary>
     internal float[] Scales { get; private set; } = [];
 
-    /// <summary>Σq per block, Rows·<see cref="BlockStride"/> (0 for padding), pinned.</summary>
-    internal int[] Sums { get; private set; } = [];
+    /// <summary>128·Σq per block, Rows·<see cref="BlockStride"/> (0 for padding), pinned: the offset of an 8-bit read.</summary>
+    internal int[] Offsets8 { get; private set; } = [];
+
+    /// <summary>120·Σq per block, laid out as <see cref="Offsets8"/>: the offset of a 4-bit read (16·hi − 120).</summary>
+    internal int[] Offsets4 { get; private set; } = [];
+
+    /// <summary>96·Σq per block, laid out as <see cref="Offsets8"/>: the offset of a 2-bit read (64·top − 96).</summary>
+    internal int[] Offsets2 { get; private set; } = [];
+
+    /// <summary>The offsets of a read at <paramref name="bits"/> (8, 4 or 2).</summary>
+    internal int[] Offsets(int bits) => bits == 8 ? Offsets8 : bits == 4 ? Offsets4 : Offsets2;
 
     /// <summary>Quantizes <paramref name="rows"/> rows of <paramref name="columns"/> values (a multiple of 32).</summary>
     /// <exception cref="ArgumentException"><paramref name="columns"/> is not a positive multiple of 32, or the source is too short.</exception>
@@ -48,7 +57,9 @@ public sealed class PlaneActivations
         if (Scales.Length < rows * stride)
         {
             Scales = GC.AllocateArray<float>(rows * stride, pinned: true);
-            Sums = GC.AllocateArray<int>(rows * stride, pinned: true);
+            Offsets8 = GC.AllocateArray<int>(rows * stride, pinned: true);
+            Offsets4 = GC.AllocateArray<int>(rows * stride, pinned: true);
+            Offsets2 = GC.AllocateArray<int>(rows * stride, pinned: true);
         }
         for (int r = 0; r < rows; r++)
         {
@@ -64,13 +75,11 @@ public sealed class PlaneActivations
             }
             _q8.Scales.AsSpan(r * nb, nb).CopyTo(Scales.AsSpan(r * stride));
             Scales.AsSpan((r * stride) + nb, stride - nb).Clear();
-            Span<int> sums = Sums.AsSpan(r * stride, stride);
-            sums.Clear();
-            for (int b = 0; b < nb; b++)
+            for (int b = 0; b < stride; b++)
             {
                 int sum = 0;
-                foreach (sbyte q in natural.Slice(b * 32, 32)) sum += q;
-                sums[b] = sum;
+                if (b < nb) foreach (sbyte q in natural.Slice(b * 32, 32)) sum += q;
+                (Offsets8[(r * stride) + b], Offsets4[(r * stride) + b], Offsets2[(r * stride) + b]) = (128 * sum, 120 * sum, 96 * sum);
             }
         }
     }

@@ -81,16 +81,20 @@ public static unsafe class PlaneMatMul
         {
             int nsb = weights.SuperBlocksPerRow, pnb = weights.PaddedBlocksPerRow, quarter = weights.QuarterRowBytes, halfBytes = weights.HalfRowBytes;
             int n = activations.Rows, columns = activations.PaddedColumns, stride = activations.BlockStride;
-            fixed (byte* top0 = weights.Top)
-            fixed (byte* middle0 = weights.Middle)
+            bool reads2 = Array.IndexOf(bits, 2) >= 0, finite = weights.FiniteScales;
+            fixed (byte* top0 = reads2 ? weights.Top : null)
+            fixed (byte* high0 = weights.High)
             fixed (byte* low0 = weights.Low)
             fixed (ushort* ws0 = weights.Scales)
             fixed (sbyte* a = activations.Codes)
             fixed (float* sa = activations.Scales)
-            fixed (int* sums = activations.Sums)
+            fixed (int* offsets8 = activations.Offsets8)
+            fixed (int* offsets4 = activations.Offsets4)
+            fixed (int* offsets2 = activations.Offsets2)
             {
                 long first = weights.FirstRow;
-                byte* top = top0 + (first * quarter), middle = middle0 + (first * quarter), low = low0 + (first * halfBytes);
+                byte* top = top0 == null ? null : top0 + (first * quarter);
+                byte* high = high0 + (first * halfBytes), low = low0 + (first * halfBytes);
                 ushort* ws = ws0 + (first * pnb);
                 for (int tile = rowStart; tile < rowEnd; tile += RowTile)
                 {
@@ -99,11 +103,12 @@ public static unsafe class PlaneMatMul
                     {
                         long aOffset = (long)t * columns;
                         int sOffset = t * stride, b = bits[t];
+                        int* offsets = (b == 8 ? offsets8 : b == 4 ? offsets4 : offsets2) + sOffset;
                         float* y = output + ((long)t * outRows);
                         for (int r = tile; r < tileEnd; r++)
                         {
-                            y[r] = PlaneDot.Dot(isa, b, top + ((long)r * quarter), middle + ((long)r * quarter), low + ((long)r * halfBytes),
-                                ws + ((long)r * pnb), a + aOffset, sa + sOffset, sums + sOffset, nsb);
+                            y[r] = PlaneDot.Dot(isa, b, top + ((long)r * quarter), high + ((long)r * halfBytes), low + ((long)r * halfBytes),
+                                ws + ((long)r * pnb), a + aOffset, sa + sOffset, offsets, nsb, finite);
                         }
                     }
                 }

@@ -129,6 +129,39 @@ public sealed class BitPlaneKernelTests
     }
 
     [Fact]
+    public void The_finite_scale_widening_is_exact_for_every_finite_half()
+    {
+        if (!System.Runtime.Intrinsics.X86.Avx512BW.IsSupported) return;
+        var halves = new ushort[16];
+        for (int h = 0; h < 65536; h += 16)
+        {
+            for (int i = 0; i < 16; i++) halves[i] = (ushort)(h + i);
+            var widened = PlaneDot.HalfToSingleFinite(System.Runtime.Intrinsics.Vector256.Create(halves));
+            for (int i = 0; i < 16; i++)
+                if (((h + i) & 0x7FFF) < 0x7C00)
+                    Assert.Equal(BitConverter.SingleToInt32Bits(HalfTable.Values[h + i]), BitConverter.SingleToInt32Bits(widened[i]));
+        }
+    }
+
+    [Fact]
+    public void The_top_plane_is_made_only_for_a_two_bit_pass_and_the_views_share_it()
+    {
+        var random = new Random(19);
+        var planes = BitPlaneMatrix.FromQ8_0(QuantizedMatrix.Quantize(GgufTensorType.Q8_0, 6, 384, RandomValues(random, 6 * 384, 0.5f)));
+        long before = planes.ByteSize;
+        Assert.Equal(planes.BytesRead(8), before); // both nibble planes and the scales
+        var activations = new PlaneActivations();
+        activations.Quantize(RandomValues(random, 384, 1f), 1, 384);
+        var view = planes.SliceRows(2, 3);
+        var viewOutput = new float[3];
+        PlaneMatMul.Multiply(view, activations, [2], viewOutput, KernelSettings.Best, 1, 3, 0);
+        Assert.Equal(before + (6 * 3 * 32), planes.ByteSize); // a quarter of the codes more, made once for every view
+        var output = new float[6];
+        PlaneMatMul.Multiply(planes, activations, [2], output, KernelSettings.Best, 1, 6, 0);
+        Assert.Equal(output.AsSpan(2, 3).ToArray(), viewOutput);
+    }
+
+    [Fact]
     public void Stacked_parts_in_one_pass_equal_each_part_alone_on_every_path()
     {
         var random = new Random(13);

@@ -17,7 +17,11 @@ namespace QuickSilver.Cli.Commands;
 
 /// <summary>One model's measurements in <c>quicksilver planes</c>.</summary>
 internal sealed record PlanesModelReport(string Model, string Weights, int Threads, int PromptTokens, int DecodeTokens, int Rounds,
-    IReadOnlyList<PlanesDecodeRow> Decode, IReadOnlyList<PlanesPerplexityRow> Perplexity);
+    IReadOnlyList<PlanesDecodeRow> Decode, IReadOnlyList<PlanesPerplexityRow> Perplexity)
+{
+    /// <summary>With --profile: per setting, ms per token by timed operation (one extra decode each), plus the untimed rest.</summary>
+    public IReadOnlyList<(string Setting, IReadOnlyDictionary<string, double> MsPerToken)> Profile { get; init; } = [];
+}
 
 /// <summary>Decode at one precision setting: median ms per token over rounds, weight bytes read per token.</summary>
 internal sealed record PlanesDecodeRow(string Setting, double MsPerToken, double RatioTo8Bit, double WeightBytesPerToken, double PlaneBytesPerToken, string Bits);
@@ -43,10 +47,11 @@ internal static class PlanesCommand
         var rounds = new Option<int>("--rounds") { Description = "Interleaved rounds over the settings (median).", DefaultValueFactory = _ => 3 };
         var pplTokens = new Option<int>("--ppl-tokens") { Description = "TinyStories tokens scored for the perplexity cost (stories260K).", DefaultValueFactory = _ => 4096 };
         var probe = new Option<bool>("--probe") { Description = "Only the kernel probe: one thread, CPU time per product of the Q8_0 decode kernel and the plane kernels at 8/4/2 bits on the 374M shapes." };
+        var profile = new Option<bool>("--profile") { Description = "After the timed rounds, one more decode per setting with the per-operation profile on: where each setting's time per token goes." };
         var inCache = new Option<bool>("--in-cache") { Description = "With --probe: one copy of each matrix, so it stays in cache (the kernels' arithmetic without the memory stream)." };
         var outOption = CommonOptions.Out("planes");
         var command = new Command("planes", "Matryoshka bit planes: decode time and weight bytes per token at 8/4/2 bits and under the entropy policy, and the policy's perplexity cost.");
-        foreach (var option in new Option[] { cache, models, threads, prompt, decode, rounds, pplTokens, probe, inCache, outOption }) command.Options.Add(option);
+        foreach (var option in new Option[] { cache, models, threads, prompt, decode, rounds, pplTokens, probe, inCache, profile, outOption }) command.Options.Add(option);
         command.SetAction(parse => context.Execute(() =>
         {
             foreach (var (v, option) in new[] { (parse.GetValue(threads), "--threads"), (parse.GetValue(prompt), "--prompt-tokens"), (parse.GetValue(decode), "--decode-tokens"), (parse.GetValue(rounds), "--rounds"), (parse.GetValue(pplTokens), "--ppl-tokens") })
@@ -77,7 +82,7 @@ internal static class PlanesCommand
                 var options = new LanguageModelOptions { Threads = n, BitPlanes = true, QuantizeWeights = small ? Engine.Loading.GgufTensorType.Q8_0 : null };
                 using var lm = context.Reporter.Task($"Loading {path} with bit planes", 1, _ => LanguageModel.Load(path, options));
                 reports.Add(Measure(lm, small ? "stories260K (F32 → Q8_0 at load)" : "random Llama 374M (Q8_0 GGUF)", parse.GetValue(prompt), parse.GetValue(decode), parse.GetValue(rounds), n,
-                    small ? parse.GetValue(pplTokens) : 0, context.Reporter));
+                    small ? parse.GetValue(pplTokens) : 0, parse.GetValue(profile), context.Reporter));
             }
             var markdown = Render(reports, "quicksilver " + string.Join(' ', parse.Tokens.Select(t => t.Value)));
             var (md, js) = folder.WriteReport("planes", markdown, reports);
@@ -120,7 +125,11 @@ internal static class PlanesCommand
         },
     };
 
-    private static PlanesModelReport Measure(LanguageModel lm, string name, int promptTokens, int decodeTokens, int rounds, int threads, int pplTokens, Reporter reporter)
+    // Dense 8 bits through the per-layer tensor path the routed rows take (no decode row path): what routing costs
+    // beyond its own decisions.
+    private const string TensorPath = "8 bits, tensor path (dense, row path off)";
+
+    private static PlanesModelReport Measure(LanguageModel lm, string name, int promptTokens, int decodeTokens, int rounds, int threads, int pplTokens, bool profile, Reporter reporter)
     {
         var model = lm.Transformer;
         var matrices = model.Blocks.SelectMany(b => b.ProjectionWeights).ToList();
@@ -137,6 +146,7 @@ internal static class PlanesCommand
         {
             ("8 bits (all blocks)", 8, null), ("4 bits (all blocks)", 4, null), ("2 bits (all blocks)", 2, null), (entropy.Name + ", decision at the middle layer", null, entropy),
             ("routed, K/V float (reference for the next row)", null, KvPolicy(false)), ("routed, K/V packed at 8 bits", null, KvPolicy(true)),
+            (TensorPath, 8, null),
         };
         var times = settings.Select(_ => new List<double>()).ToArray();
         var planeBytes = new double[settings.Length];
@@ -144,17 +154,31 @@ internal static class PlanesCommand
         for (int r = 0; r < rounds; r++)
             for (int s = 0; s < settings.Length; s++)
             {
-                var (ms, bytes, stats) = reporter.Task($"{name}: {settings[s].Name}, round {r + 1}", 1, _ => Decode(lm, prompt, decodeTokens, settings[s].Bits, settings[s].Policy));
+                var (ms, bytes, stats) = reporter.Task($"{name}: {settings[s].Name}, round {r + 1}", 1, _ => Decode(lm, prompt, decodeTokens, settings[s].Bits, settings[s].Policy, rowPath: settings[s].Name != TensorPath));
                 times[s].Add(ms);
                 planeBytes[s] = bytes;
                 bitCounts[s] = stats;
             }
+        var profiles = new List<(string, IReadOnlyDictionary<string, double>)>();
+        for (int s = 0; profile && s < settings.Length; s++)
+        {
+            // The profile's own timestamps cost a little; its rows are shares, the timed rounds above are the times.
+            var (ms, _, _) = reporter.Task($"{name}: {settings[s].Name}, profiled", 1, _ => Decode(lm, prompt, decodeTokens, settings[s].Bits, settings[s].Policy, profiled: true, rowPath: settings[s].Name != TensorPath));
+            var ops = OpProfile.Snapshot().ToDictionary(p => p.Key, p => p.Value.Seconds * 1000 / Math.Max(1, decodeTokens - 1));
+            OpProfile.Enabled = false;
+            // On the row path the block's parts are timed around their products, so the products are not added again.
+            bool rowParts = ops.ContainsKey("q|k|v projection");
+            double timed = ops.Where(o => !rowParts || !(o.Key.Contains("matmul", StringComparison.Ordinal) || o.Key == "quantize activations")).Sum(o => o.Value);
+            ops["everything else (norms, rotary, attention, routing, dispatch, argmax)"] = Math.Max(0, ms - timed);
+            profiles.Add((settings[s].Name, ops));
+        }
         double eight = Median(times[0]);
         var rows = new List<PlanesDecodeRow>();
         for (int s = 0; s < settings.Length; s++)
         {
             double ms = Median(times[s]);
             bool kv = settings[s].Policy is { } p && p.Quantization.HighBits == p.Quantization.LowBits;
+            // The tensor-path row is compared with 8 bits on the row path, like the uniform widths.
             int headPasses = settings[s].Policy is null || kv ? 1 : 2; // the entropy policy reads the head once more for the decision-layer entropy
             string bits = settings[s].Policy is null ? $"{settings[s].Bits}" : BitsText(bitCounts[s]);
             double reference = kv ? Median(times[4]) : eight; // the packed K/V row is compared with the float K/V row
@@ -175,15 +199,18 @@ internal static class PlanesCommand
                 ppl.Add(new PlanesPerplexityRow(policy.Name, result.Perplexity, result.Perplexity - baseline.Perplexity, BitsText(result.Stats)));
             }
         }
-        return new PlanesModelReport(name, $"attention matrices as bit planes: {matrices.Count(w => w is BitPlaneLinearWeight)} of {matrices.Count}; feed-forward {(c.IntermediateSize % 32 != 0 ? "gate/up as planes, down float32" : "as planes")}; head {model.Head.Format}", threads, prompt.Count, decodeTokens, rounds, rows, ppl);
+        return new PlanesModelReport(name, $"attention matrices as bit planes: {matrices.Count(w => w is BitPlaneLinearWeight)} of {matrices.Count}; feed-forward {(c.IntermediateSize % 32 != 0 ? "gate/up as planes, down float32" : "as planes")}; head {model.Head.Format}", threads, prompt.Count, decodeTokens, rounds, rows, ppl) { Profile = profiles };
     }
 
-    private static (double MsPerToken, double PlaneBytesPerToken, RuntimeStats Stats) Decode(LanguageModel lm, List<int> prompt, int tokens, int? bits, QuickSilverPolicy? policy)
+    private static (double MsPerToken, double PlaneBytesPerToken, RuntimeStats Stats) Decode(LanguageModel lm, List<int> prompt, int tokens, int? bits, QuickSilverPolicy? policy, bool profiled = false, bool rowPath = true)
     {
         var model = lm.Transformer;
         var runner = lm.Runner;
         var plan = policy is null ? null : new RoutingPlan(policy, model.Config);
         var stats = new RuntimeStats();
+        bool wasRowPath = runner.DecodeRowPath;
+        runner.DecodeRowPath = rowPath;
+        using var restore = new Restore(() => runner.DecodeRowPath = wasRowPath);
         using var cache = new KvCache(model.Config, prompt.Count + tokens + 1, model.Device);
         int next;
         using (var o = runner.Run(new ForwardInput { TokenIds = prompt, Cache = cache, Plan = plan, Stats = new RuntimeStats() }))
@@ -192,7 +219,15 @@ internal static class PlanesCommand
         long bytesBefore = 0, ticks = 0;
         for (int t = 0; t < tokens; t++)
         {
-            if (t == 1) bytesBefore = BitPlaneLinearWeight.TotalBytesRead; // step 0 is a warm-up
+            if (t == 1)
+            {
+                bytesBefore = BitPlaneLinearWeight.TotalBytesRead; // step 0 is a warm-up
+                if (profiled)
+                {
+                    OpProfile.Reset();
+                    OpProfile.Enabled = true;
+                }
+            }
             long start = Stopwatch.GetTimestamp();
             using (WeightPrecision.Use(bits is null ? null : width))
             using (var o = runner.Run(new ForwardInput { TokenIds = [next], StartPosition = prompt.Count + t, Cache = cache, Plan = plan, Stats = t == 0 ? new RuntimeStats() : stats }))
@@ -201,6 +236,11 @@ internal static class PlanesCommand
         }
         int measured = Math.Max(1, tokens - 1);
         return (ticks * 1000.0 / Stopwatch.Frequency / measured, (BitPlaneLinearWeight.TotalBytesRead - bytesBefore) / (double)measured, stats);
+    }
+
+    private sealed class Restore(Action undo) : IDisposable
+    {
+        public void Dispose() => undo();
     }
 
     private static List<int> PromptIds(LanguageModel lm, int count)
@@ -247,6 +287,16 @@ internal static class PlanesCommand
                 sb.AppendLine("| perplexity (TinyStories) | ppl | Δ vs 8-bit | bits (token share) |");
                 sb.AppendLine("|---|---:|---:|---|");
                 foreach (var p in r.Perplexity) sb.AppendLine($"| {p.Setting} | {F(p.Perplexity, 3)} | {F(p.DeltaVs8Bit, 3)} | {p.Bits} |");
+            }
+            if (r.Profile.Count > 0)
+            {
+                var ops = r.Profile.SelectMany(p => p.MsPerToken.Keys).Distinct().OrderByDescending(k => r.Profile.Max(p => p.MsPerToken.GetValueOrDefault(k))).ToList();
+                sb.AppendLine();
+                sb.AppendLine("Profile (one more decode per setting, ms per token by operation; on the decode row path the products and activation quantization are also inside the block parts' times):");
+                sb.AppendLine();
+                sb.AppendLine("| operation | " + string.Join(" | ", r.Profile.Select(p => p.Setting)) + " |");
+                sb.AppendLine("|---|" + string.Concat(r.Profile.Select(_ => "---:|")));
+                foreach (var op in ops) sb.AppendLine($"| {op} | " + string.Join(" | ", r.Profile.Select(p => F(p.MsPerToken.GetValueOrDefault(op), 3))) + " |");
             }
         }
         return sb.ToString();

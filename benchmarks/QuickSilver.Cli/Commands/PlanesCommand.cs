@@ -24,7 +24,18 @@ internal sealed record PlanesModelReport(string Model, string Weights, int Threa
 }
 
 /// <summary>Decode at one precision setting: median ms per token over rounds, weight bytes read per token.</summary>
-internal sealed record PlanesDecodeRow(string Setting, double MsPerToken, double RatioTo8Bit, double WeightBytesPerToken, double PlaneBytesPerToken, string Bits);
+/// <remarks>
+/// CPU ms per token is the process's CPU time (all threads) per token: on a loaded machine the wall clock counts other
+/// processes' turns, CPU time only this process's work (memory stalls included).
+/// </remarks>
+internal sealed record PlanesDecodeRow(string Setting, double MsPerToken, double RatioTo8Bit, double WeightBytesPerToken, double PlaneBytesPerToken, string Bits)
+{
+    /// <summary>Median process CPU ms per token.</summary>
+    public double CpuMsPerToken { get; init; }
+
+    /// <summary><see cref="CpuMsPerToken"/> ÷ the reference row's, as <see cref="RatioTo8Bit"/>.</summary>
+    public double CpuRatio { get; init; }
+}
 
 /// <summary>Perplexity under one setting.</summary>
 internal sealed record PlanesPerplexityRow(string Setting, double Perplexity, double DeltaVs8Bit, string Bits);
@@ -149,13 +160,15 @@ internal static class PlanesCommand
             (TensorPath, 8, null),
         };
         var times = settings.Select(_ => new List<double>()).ToArray();
+        var cpuTimes = settings.Select(_ => new List<double>()).ToArray();
         var planeBytes = new double[settings.Length];
         var bitCounts = settings.Select(_ => new RuntimeStats()).ToArray();
         for (int r = 0; r < rounds; r++)
             for (int s = 0; s < settings.Length; s++)
             {
-                var (ms, bytes, stats) = reporter.Task($"{name}: {settings[s].Name}, round {r + 1}", 1, _ => Decode(lm, prompt, decodeTokens, settings[s].Bits, settings[s].Policy, rowPath: settings[s].Name != TensorPath));
+                var (ms, bytes, stats, cpuMs) = reporter.Task($"{name}: {settings[s].Name}, round {r + 1}", 1, _ => Decode(lm, prompt, decodeTokens, settings[s].Bits, settings[s].Policy, rowPath: settings[s].Name != TensorPath));
                 times[s].Add(ms);
+                cpuTimes[s].Add(cpuMs);
                 planeBytes[s] = bytes;
                 bitCounts[s] = stats;
             }
@@ -163,7 +176,7 @@ internal static class PlanesCommand
         for (int s = 0; profile && s < settings.Length; s++)
         {
             // The profile's own timestamps cost a little; its rows are shares, the timed rounds above are the times.
-            var (ms, _, _) = reporter.Task($"{name}: {settings[s].Name}, profiled", 1, _ => Decode(lm, prompt, decodeTokens, settings[s].Bits, settings[s].Policy, profiled: true, rowPath: settings[s].Name != TensorPath));
+            var (ms, _, _, _) = reporter.Task($"{name}: {settings[s].Name}, profiled", 1, _ => Decode(lm, prompt, decodeTokens, settings[s].Bits, settings[s].Policy, profiled: true, rowPath: settings[s].Name != TensorPath));
             var ops = OpProfile.Snapshot().ToDictionary(p => p.Key, p => p.Value.Seconds * 1000 / Math.Max(1, decodeTokens - 1));
             OpProfile.Enabled = false;
             // On the row path the block's parts are timed around their products, so the products are not added again.
@@ -182,7 +195,11 @@ internal static class PlanesCommand
             int headPasses = settings[s].Policy is null || kv ? 1 : 2; // the entropy policy reads the head once more for the decision-layer entropy
             string bits = settings[s].Policy is null ? $"{settings[s].Bits}" : BitsText(bitCounts[s]);
             double reference = kv ? Median(times[4]) : eight; // the packed K/V row is compared with the float K/V row
-            rows.Add(new PlanesDecodeRow(settings[s].Name, ms, ms / reference, planeBytes[s] + otherBytes + (headPasses * headBytes), planeBytes[s], bits));
+            double cpuReference = kv ? Median(cpuTimes[4]) : Median(cpuTimes[0]);
+            rows.Add(new PlanesDecodeRow(settings[s].Name, ms, ms / reference, planeBytes[s] + otherBytes + (headPasses * headBytes), planeBytes[s], bits)
+            {
+                CpuMsPerToken = Median(cpuTimes[s]), CpuRatio = Median(cpuTimes[s]) / cpuReference,
+            });
         }
         var ppl = new List<PlanesPerplexityRow>();
         if (pplTokens > 0)
@@ -202,7 +219,7 @@ internal static class PlanesCommand
         return new PlanesModelReport(name, $"attention matrices as bit planes: {matrices.Count(w => w is BitPlaneLinearWeight)} of {matrices.Count}; feed-forward {(c.IntermediateSize % 32 != 0 ? "gate/up as planes, down float32" : "as planes")}; head {model.Head.Format}", threads, prompt.Count, decodeTokens, rounds, rows, ppl) { Profile = profiles };
     }
 
-    private static (double MsPerToken, double PlaneBytesPerToken, RuntimeStats Stats) Decode(LanguageModel lm, List<int> prompt, int tokens, int? bits, QuickSilverPolicy? policy, bool profiled = false, bool rowPath = true)
+    private static (double MsPerToken, double PlaneBytesPerToken, RuntimeStats Stats, double CpuMsPerToken) Decode(LanguageModel lm, List<int> prompt, int tokens, int? bits, QuickSilverPolicy? policy, bool profiled = false, bool rowPath = true)
     {
         var model = lm.Transformer;
         var runner = lm.Runner;
@@ -217,11 +234,13 @@ internal static class PlanesCommand
             next = (int)o.Logits[0].argmax().item<long>();
         int[] width = [bits ?? 8];
         long bytesBefore = 0, ticks = 0;
+        double cpuBefore = 0;
         for (int t = 0; t < tokens; t++)
         {
             if (t == 1)
             {
                 bytesBefore = BitPlaneLinearWeight.TotalBytesRead; // step 0 is a warm-up
+                cpuBefore = Environment.CpuUsage.TotalTime.TotalMilliseconds;
                 if (profiled)
                 {
                     OpProfile.Reset();
@@ -235,7 +254,8 @@ internal static class PlanesCommand
             if (t > 0) ticks += Stopwatch.GetTimestamp() - start;
         }
         int measured = Math.Max(1, tokens - 1);
-        return (ticks * 1000.0 / Stopwatch.Frequency / measured, (BitPlaneLinearWeight.TotalBytesRead - bytesBefore) / (double)measured, stats);
+        double cpu = (Environment.CpuUsage.TotalTime.TotalMilliseconds - cpuBefore) / measured;
+        return (ticks * 1000.0 / Stopwatch.Frequency / measured, (BitPlaneLinearWeight.TotalBytesRead - bytesBefore) / (double)measured, stats, cpu);
     }
 
     private sealed class Restore(Action undo) : IDisposable
@@ -269,7 +289,7 @@ internal static class PlanesCommand
         var sb = new StringBuilder();
         sb.AppendLine("# Matryoshka bit planes: bytes read and decode time per token");
         sb.AppendLine();
-        sb.AppendLine($"Command: `{commandLine}`. Decode: greedy, after a prompt, median over interleaved rounds; weight bytes per token = plane bytes the kernels read + other block matrices + the head (twice under the policy: the decision-layer entropy reads it).");
+        sb.AppendLine($"Command: `{commandLine}`. Decode: greedy, after a prompt, median over interleaved rounds; CPU ms/token = process CPU time per timed token (all threads; other processes' turns on a loaded machine not counted); weight bytes per token = plane bytes the kernels read + other block matrices + the head (twice under the policy: the decision-layer entropy reads it).");
         foreach (var r in reports)
         {
             sb.AppendLine();
@@ -277,10 +297,10 @@ internal static class PlanesCommand
             sb.AppendLine();
             sb.AppendLine($"{r.Weights}; {r.Threads} threads; prompt {r.PromptTokens}, {r.DecodeTokens} decoded tokens × {r.Rounds} rounds.");
             sb.AppendLine();
-            sb.AppendLine("| setting | ms/token | ratio (÷ 8-bit; K/V rows ÷ float K/V) | weight MB/token | plane MB/token | bits (token share) |");
-            sb.AppendLine("|---|---:|---:|---:|---:|---|");
+            sb.AppendLine("| setting | ms/token | ratio (÷ 8-bit; K/V rows ÷ float K/V) | CPU ms/token | CPU ratio | weight MB/token | plane MB/token | bits (token share) |");
+            sb.AppendLine("|---|---:|---:|---:|---:|---:|---:|---|");
             foreach (var d in r.Decode)
-                sb.AppendLine($"| {d.Setting} | {F(d.MsPerToken, 3)} | {F(d.RatioTo8Bit, 2)} | {F(d.WeightBytesPerToken / 1e6, 3)} | {F(d.PlaneBytesPerToken / 1e6, 3)} | {d.Bits} |");
+                sb.AppendLine($"| {d.Setting} | {F(d.MsPerToken, 3)} | {F(d.RatioTo8Bit, 2)} | {F(d.CpuMsPerToken, 3)} | {F(d.CpuRatio, 2)} | {F(d.WeightBytesPerToken / 1e6, 3)} | {F(d.PlaneBytesPerToken / 1e6, 3)} | {d.Bits} |");
             if (r.Perplexity.Count > 0)
             {
                 sb.AppendLine();

@@ -3,6 +3,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text;
 using QuickSilver.Cli.Infrastructure;
+using QuickSilver.Cli.Kernels;
 using QuickSilver.Cli.Speed;
 using QuickSilver.Engine;
 using QuickSilver.Engine.Evaluation;
@@ -16,10 +17,25 @@ namespace QuickSilver.Cli.Commands;
 
 /// <summary>One model's measurements in <c>quicksilver planes</c>.</summary>
 internal sealed record PlanesModelReport(string Model, string Weights, int Threads, int PromptTokens, int DecodeTokens, int Rounds,
-    IReadOnlyList<PlanesDecodeRow> Decode, IReadOnlyList<PlanesPerplexityRow> Perplexity);
+    IReadOnlyList<PlanesDecodeRow> Decode, IReadOnlyList<PlanesPerplexityRow> Perplexity)
+{
+    /// <summary>With --profile: per setting, ms per token by timed operation (one extra decode each), plus the untimed rest.</summary>
+    public IReadOnlyList<(string Setting, IReadOnlyDictionary<string, double> MsPerToken)> Profile { get; init; } = [];
+}
 
 /// <summary>Decode at one precision setting: median ms per token over rounds, weight bytes read per token.</summary>
-internal sealed record PlanesDecodeRow(string Setting, double MsPerToken, double RatioTo8Bit, double WeightBytesPerToken, double PlaneBytesPerToken, string Bits);
+/// <remarks>
+/// CPU ms per token is the process's CPU time (all threads) per token: on a loaded machine the wall clock counts other
+/// processes' turns, CPU time only this process's work (memory stalls included).
+/// </remarks>
+internal sealed record PlanesDecodeRow(string Setting, double MsPerToken, double RatioTo8Bit, double WeightBytesPerToken, double PlaneBytesPerToken, string Bits)
+{
+    /// <summary>Median process CPU ms per token.</summary>
+    public double CpuMsPerToken { get; init; }
+
+    /// <summary><see cref="CpuMsPerToken"/> ÷ the reference row's, as <see cref="RatioTo8Bit"/>.</summary>
+    public double CpuRatio { get; init; }
+}
 
 /// <summary>Perplexity under one setting.</summary>
 internal sealed record PlanesPerplexityRow(string Setting, double Perplexity, double DeltaVs8Bit, string Bits);
@@ -41,9 +57,12 @@ internal static class PlanesCommand
         var decode = new Option<int>("--decode-tokens") { Description = "Greedy tokens decoded per round and setting.", DefaultValueFactory = _ => 32 };
         var rounds = new Option<int>("--rounds") { Description = "Interleaved rounds over the settings (median).", DefaultValueFactory = _ => 3 };
         var pplTokens = new Option<int>("--ppl-tokens") { Description = "TinyStories tokens scored for the perplexity cost (stories260K).", DefaultValueFactory = _ => 4096 };
+        var probe = new Option<bool>("--probe") { Description = "Only the kernel probe: one thread, CPU time per product of the Q8_0 decode kernel and the plane kernels at 8/4/2 bits on the 374M shapes." };
+        var profile = new Option<bool>("--profile") { Description = "After the timed rounds, one more decode per setting with the per-operation profile on: where each setting's time per token goes." };
+        var inCache = new Option<bool>("--in-cache") { Description = "With --probe: one copy of each matrix, so it stays in cache (the kernels' arithmetic without the memory stream)." };
         var outOption = CommonOptions.Out("planes");
         var command = new Command("planes", "Matryoshka bit planes: decode time and weight bytes per token at 8/4/2 bits and under the entropy policy, and the policy's perplexity cost.");
-        foreach (var option in new Option[] { cache, models, threads, prompt, decode, rounds, pplTokens, outOption }) command.Options.Add(option);
+        foreach (var option in new Option[] { cache, models, threads, prompt, decode, rounds, pplTokens, probe, inCache, profile, outOption }) command.Options.Add(option);
         command.SetAction(parse => context.Execute(() =>
         {
             foreach (var (v, option) in new[] { (parse.GetValue(threads), "--threads"), (parse.GetValue(prompt), "--prompt-tokens"), (parse.GetValue(decode), "--decode-tokens"), (parse.GetValue(rounds), "--rounds"), (parse.GetValue(pplTokens), "--ppl-tokens") })
@@ -53,6 +72,15 @@ internal static class PlanesCommand
                 if (!m.Equals("stories260K", StringComparison.OrdinalIgnoreCase) && !m.Equals("374m", StringComparison.OrdinalIgnoreCase))
                     throw new CliException($"--models: unknown model '{m}' (known: stories260K, 374m).");
             var folder = OutputFolder.Prepare(parse.GetValue(outOption)!);
+            if (parse.GetValue(probe))
+            {
+                var probeRows = PlaneProbe.Run(1.0, parse.GetValue(inCache), s => context.Output.WriteLine(s));
+                string load = File.Exists("/proc/loadavg") ? File.ReadAllText("/proc/loadavg").Trim() : "unknown";
+                var (probeMd, probeJs) = folder.WriteReport("planes-probe", PlaneProbe.Render(probeRows, load), probeRows);
+                context.Output.WriteLine(PlaneProbe.Render(probeRows, load));
+                context.Output.WriteLine($"Results: {probeMd}, {probeJs}");
+                return ExitCodes.Success;
+            }
             int n = parse.GetValue(threads);
             KernelSettings.Threads = n;
             var reports = new List<PlanesModelReport>();
@@ -65,7 +93,7 @@ internal static class PlanesCommand
                 var options = new LanguageModelOptions { Threads = n, BitPlanes = true, QuantizeWeights = small ? Engine.Loading.GgufTensorType.Q8_0 : null };
                 using var lm = context.Reporter.Task($"Loading {path} with bit planes", 1, _ => LanguageModel.Load(path, options));
                 reports.Add(Measure(lm, small ? "stories260K (F32 → Q8_0 at load)" : "random Llama 374M (Q8_0 GGUF)", parse.GetValue(prompt), parse.GetValue(decode), parse.GetValue(rounds), n,
-                    small ? parse.GetValue(pplTokens) : 0, context.Reporter));
+                    small ? parse.GetValue(pplTokens) : 0, parse.GetValue(profile), context.Reporter));
             }
             var markdown = Render(reports, "quicksilver " + string.Join(' ', parse.Tokens.Select(t => t.Value)));
             var (md, js) = folder.WriteReport("planes", markdown, reports);
@@ -108,7 +136,11 @@ internal static class PlanesCommand
         },
     };
 
-    private static PlanesModelReport Measure(LanguageModel lm, string name, int promptTokens, int decodeTokens, int rounds, int threads, int pplTokens, Reporter reporter)
+    // Dense 8 bits through the per-layer tensor path the routed rows take (no decode row path): what routing costs
+    // beyond its own decisions.
+    private const string TensorPath = "8 bits, tensor path (dense, row path off)";
+
+    private static PlanesModelReport Measure(LanguageModel lm, string name, int promptTokens, int decodeTokens, int rounds, int threads, int pplTokens, bool profile, Reporter reporter)
     {
         var model = lm.Transformer;
         var matrices = model.Blocks.SelectMany(b => b.ProjectionWeights).ToList();
@@ -125,28 +157,49 @@ internal static class PlanesCommand
         {
             ("8 bits (all blocks)", 8, null), ("4 bits (all blocks)", 4, null), ("2 bits (all blocks)", 2, null), (entropy.Name + ", decision at the middle layer", null, entropy),
             ("routed, K/V float (reference for the next row)", null, KvPolicy(false)), ("routed, K/V packed at 8 bits", null, KvPolicy(true)),
+            (TensorPath, 8, null),
         };
         var times = settings.Select(_ => new List<double>()).ToArray();
+        var cpuTimes = settings.Select(_ => new List<double>()).ToArray();
         var planeBytes = new double[settings.Length];
         var bitCounts = settings.Select(_ => new RuntimeStats()).ToArray();
         for (int r = 0; r < rounds; r++)
             for (int s = 0; s < settings.Length; s++)
             {
-                var (ms, bytes, stats) = reporter.Task($"{name}: {settings[s].Name}, round {r + 1}", 1, _ => Decode(lm, prompt, decodeTokens, settings[s].Bits, settings[s].Policy));
+                var (ms, bytes, stats, cpuMs) = reporter.Task($"{name}: {settings[s].Name}, round {r + 1}", 1, _ => Decode(lm, prompt, decodeTokens, settings[s].Bits, settings[s].Policy, rowPath: settings[s].Name != TensorPath));
                 times[s].Add(ms);
+                cpuTimes[s].Add(cpuMs);
                 planeBytes[s] = bytes;
                 bitCounts[s] = stats;
             }
+        var profiles = new List<(string, IReadOnlyDictionary<string, double>)>();
+        for (int s = 0; profile && s < settings.Length; s++)
+        {
+            // The profile's own timestamps cost a little; its rows are shares, the timed rounds above are the times.
+            var (ms, _, _, _) = reporter.Task($"{name}: {settings[s].Name}, profiled", 1, _ => Decode(lm, prompt, decodeTokens, settings[s].Bits, settings[s].Policy, profiled: true, rowPath: settings[s].Name != TensorPath));
+            var ops = OpProfile.Snapshot().ToDictionary(p => p.Key, p => p.Value.Seconds * 1000 / Math.Max(1, decodeTokens - 1));
+            OpProfile.Enabled = false;
+            // On the row path the block's parts are timed around their products, so the products are not added again.
+            bool rowParts = ops.ContainsKey("q|k|v projection");
+            double timed = ops.Where(o => !rowParts || !(o.Key.Contains("matmul", StringComparison.Ordinal) || o.Key == "quantize activations")).Sum(o => o.Value);
+            ops["everything else (norms, rotary, attention, routing, dispatch, argmax)"] = Math.Max(0, ms - timed);
+            profiles.Add((settings[s].Name, ops));
+        }
         double eight = Median(times[0]);
         var rows = new List<PlanesDecodeRow>();
         for (int s = 0; s < settings.Length; s++)
         {
             double ms = Median(times[s]);
             bool kv = settings[s].Policy is { } p && p.Quantization.HighBits == p.Quantization.LowBits;
+            // The tensor-path row is compared with 8 bits on the row path, like the uniform widths.
             int headPasses = settings[s].Policy is null || kv ? 1 : 2; // the entropy policy reads the head once more for the decision-layer entropy
             string bits = settings[s].Policy is null ? $"{settings[s].Bits}" : BitsText(bitCounts[s]);
             double reference = kv ? Median(times[4]) : eight; // the packed K/V row is compared with the float K/V row
-            rows.Add(new PlanesDecodeRow(settings[s].Name, ms, ms / reference, planeBytes[s] + otherBytes + (headPasses * headBytes), planeBytes[s], bits));
+            double cpuReference = kv ? Median(cpuTimes[4]) : Median(cpuTimes[0]);
+            rows.Add(new PlanesDecodeRow(settings[s].Name, ms, ms / reference, planeBytes[s] + otherBytes + (headPasses * headBytes), planeBytes[s], bits)
+            {
+                CpuMsPerToken = Median(cpuTimes[s]), CpuRatio = Median(cpuTimes[s]) / cpuReference,
+            });
         }
         var ppl = new List<PlanesPerplexityRow>();
         if (pplTokens > 0)
@@ -163,24 +216,37 @@ internal static class PlanesCommand
                 ppl.Add(new PlanesPerplexityRow(policy.Name, result.Perplexity, result.Perplexity - baseline.Perplexity, BitsText(result.Stats)));
             }
         }
-        return new PlanesModelReport(name, $"attention matrices as bit planes: {matrices.Count(w => w is BitPlaneLinearWeight)} of {matrices.Count}; feed-forward {(c.IntermediateSize % 32 != 0 ? "gate/up as planes, down float32" : "as planes")}; head {model.Head.Format}", threads, prompt.Count, decodeTokens, rounds, rows, ppl);
+        return new PlanesModelReport(name, $"attention matrices as bit planes: {matrices.Count(w => w is BitPlaneLinearWeight)} of {matrices.Count}; feed-forward {(c.IntermediateSize % 32 != 0 ? "gate/up as planes, down float32" : "as planes")}; head {model.Head.Format}", threads, prompt.Count, decodeTokens, rounds, rows, ppl) { Profile = profiles };
     }
 
-    private static (double MsPerToken, double PlaneBytesPerToken, RuntimeStats Stats) Decode(LanguageModel lm, List<int> prompt, int tokens, int? bits, QuickSilverPolicy? policy)
+    private static (double MsPerToken, double PlaneBytesPerToken, RuntimeStats Stats, double CpuMsPerToken) Decode(LanguageModel lm, List<int> prompt, int tokens, int? bits, QuickSilverPolicy? policy, bool profiled = false, bool rowPath = true)
     {
         var model = lm.Transformer;
         var runner = lm.Runner;
         var plan = policy is null ? null : new RoutingPlan(policy, model.Config);
         var stats = new RuntimeStats();
+        bool wasRowPath = runner.DecodeRowPath;
+        runner.DecodeRowPath = rowPath;
+        using var restore = new Restore(() => runner.DecodeRowPath = wasRowPath);
         using var cache = new KvCache(model.Config, prompt.Count + tokens + 1, model.Device);
         int next;
         using (var o = runner.Run(new ForwardInput { TokenIds = prompt, Cache = cache, Plan = plan, Stats = new RuntimeStats() }))
             next = (int)o.Logits[0].argmax().item<long>();
         int[] width = [bits ?? 8];
         long bytesBefore = 0, ticks = 0;
+        double cpuBefore = 0;
         for (int t = 0; t < tokens; t++)
         {
-            if (t == 1) bytesBefore = BitPlaneLinearWeight.TotalBytesRead; // step 0 is a warm-up
+            if (t == 1)
+            {
+                bytesBefore = BitPlaneLinearWeight.TotalBytesRead; // step 0 is a warm-up
+                cpuBefore = Environment.CpuUsage.TotalTime.TotalMilliseconds;
+                if (profiled)
+                {
+                    OpProfile.Reset();
+                    OpProfile.Enabled = true;
+                }
+            }
             long start = Stopwatch.GetTimestamp();
             using (WeightPrecision.Use(bits is null ? null : width))
             using (var o = runner.Run(new ForwardInput { TokenIds = [next], StartPosition = prompt.Count + t, Cache = cache, Plan = plan, Stats = t == 0 ? new RuntimeStats() : stats }))
@@ -188,7 +254,13 @@ internal static class PlanesCommand
             if (t > 0) ticks += Stopwatch.GetTimestamp() - start;
         }
         int measured = Math.Max(1, tokens - 1);
-        return (ticks * 1000.0 / Stopwatch.Frequency / measured, (BitPlaneLinearWeight.TotalBytesRead - bytesBefore) / (double)measured, stats);
+        double cpu = (Environment.CpuUsage.TotalTime.TotalMilliseconds - cpuBefore) / measured;
+        return (ticks * 1000.0 / Stopwatch.Frequency / measured, (BitPlaneLinearWeight.TotalBytesRead - bytesBefore) / (double)measured, stats, cpu);
+    }
+
+    private sealed class Restore(Action undo) : IDisposable
+    {
+        public void Dispose() => undo();
     }
 
     private static List<int> PromptIds(LanguageModel lm, int count)
@@ -217,7 +289,7 @@ internal static class PlanesCommand
         var sb = new StringBuilder();
         sb.AppendLine("# Matryoshka bit planes: bytes read and decode time per token");
         sb.AppendLine();
-        sb.AppendLine($"Command: `{commandLine}`. Decode: greedy, after a prompt, median over interleaved rounds; weight bytes per token = plane bytes the kernels read + other block matrices + the head (twice under the policy: the decision-layer entropy reads it).");
+        sb.AppendLine($"Command: `{commandLine}`. Decode: greedy, after a prompt, median over interleaved rounds; CPU ms/token = process CPU time per timed token (all threads; other processes' turns on a loaded machine not counted); weight bytes per token = plane bytes the kernels read + other block matrices + the head (twice under the policy: the decision-layer entropy reads it).");
         foreach (var r in reports)
         {
             sb.AppendLine();
@@ -225,16 +297,26 @@ internal static class PlanesCommand
             sb.AppendLine();
             sb.AppendLine($"{r.Weights}; {r.Threads} threads; prompt {r.PromptTokens}, {r.DecodeTokens} decoded tokens × {r.Rounds} rounds.");
             sb.AppendLine();
-            sb.AppendLine("| setting | ms/token | ratio (÷ 8-bit; K/V rows ÷ float K/V) | weight MB/token | plane MB/token | bits (token share) |");
-            sb.AppendLine("|---|---:|---:|---:|---:|---|");
+            sb.AppendLine("| setting | ms/token | ratio (÷ 8-bit; K/V rows ÷ float K/V) | CPU ms/token | CPU ratio | weight MB/token | plane MB/token | bits (token share) |");
+            sb.AppendLine("|---|---:|---:|---:|---:|---:|---:|---|");
             foreach (var d in r.Decode)
-                sb.AppendLine($"| {d.Setting} | {F(d.MsPerToken, 3)} | {F(d.RatioTo8Bit, 2)} | {F(d.WeightBytesPerToken / 1e6, 3)} | {F(d.PlaneBytesPerToken / 1e6, 3)} | {d.Bits} |");
+                sb.AppendLine($"| {d.Setting} | {F(d.MsPerToken, 3)} | {F(d.RatioTo8Bit, 2)} | {F(d.CpuMsPerToken, 3)} | {F(d.CpuRatio, 2)} | {F(d.WeightBytesPerToken / 1e6, 3)} | {F(d.PlaneBytesPerToken / 1e6, 3)} | {d.Bits} |");
             if (r.Perplexity.Count > 0)
             {
                 sb.AppendLine();
                 sb.AppendLine("| perplexity (TinyStories) | ppl | Δ vs 8-bit | bits (token share) |");
                 sb.AppendLine("|---|---:|---:|---|");
                 foreach (var p in r.Perplexity) sb.AppendLine($"| {p.Setting} | {F(p.Perplexity, 3)} | {F(p.DeltaVs8Bit, 3)} | {p.Bits} |");
+            }
+            if (r.Profile.Count > 0)
+            {
+                var ops = r.Profile.SelectMany(p => p.MsPerToken.Keys).Distinct().OrderByDescending(k => r.Profile.Max(p => p.MsPerToken.GetValueOrDefault(k))).ToList();
+                sb.AppendLine();
+                sb.AppendLine("Profile (one more decode per setting, ms per token by operation; on the decode row path the products and activation quantization are also inside the block parts' times):");
+                sb.AppendLine();
+                sb.AppendLine("| operation | " + string.Join(" | ", r.Profile.Select(p => p.Setting)) + " |");
+                sb.AppendLine("|---|" + string.Concat(r.Profile.Select(_ => "---:|")));
+                foreach (var op in ops) sb.AppendLine($"| {op} | " + string.Join(" | ", r.Profile.Select(p => F(p.MsPerToken.GetValueOrDefault(op), 3))) + " |");
             }
         }
         return sb.ToString();

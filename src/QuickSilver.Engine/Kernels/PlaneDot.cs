@@ -6,182 +6,237 @@ namespace QuickSilver.Engine.Kernels;
 
 /// <summary>
 /// One bit-plane weight row (<see cref="BitPlaneMatrix"/>) · one 8-bit activation row (<see cref="PlaneActivations"/>),
-/// reading only the planes of the requested width. Per block, with unsigned plane codes u and activation codes a:
-/// 8 bits <c>Σ(16·hi + lo)·a − 128·Σa</c>, 4 bits <c>16·Σhi·a − 120·Σa</c>, 2 bits <c>64·Σtop·a − 96·Σa</c>
-/// (hi = top·4 + middle), times the two block scales. The integer part is exact on every path.
+/// reading only the planes of the requested width. Per block, with unsigned plane codes and activation codes a:
+/// 8 bits <c>16·Σhi·a + Σlo·a − 128·Σa</c>, 4 bits <c>16·Σhi·a − 120·Σa</c>, 2 bits <c>64·Σtop·a − 96·Σa</c>
+/// (hi the high nibble, lo the low nibble, top = hi ≫ 2), times the two block scales. The integer part is exact on
+/// every path.
 /// </summary>
+/// <remarks>
+/// The AVX-512 path takes 16 blocks per step, as the Q8_0 decode kernel does. Per chunk of 8 blocks it loads 64 bytes
+/// per 128 weights of each plane it reads, splits them into nibble (or 2-bit) vectors with one shift and masks, multiplies
+/// them with maddubs (their int16 sums stay below 4·2·15·127) and widens with one madd whose multiplier is the width's
+/// weight (16 for hi, 1 for lo, 64 for top) to two int32 lanes per block; two chunks are reduced to one lane per block,
+/// the offset term comes off, the 16 half scales are widened at once and one FMA adds the step.
+/// </remarks>
 internal static unsafe class PlaneDot
 {
     /// <summary>The row dot at <paramref name="bits"/> on path <paramref name="isa"/>; <paramref name="nsb"/> super-blocks.</summary>
+    /// <param name="top">The row's top plane (read at 2 bits only; may be null otherwise).</param>
+    /// <param name="sa">The row's block scales, zero-padded to whole steps of 16 blocks.</param>
+    /// <param name="offsets">The row's offset terms at this width (<see cref="PlaneActivations.Offsets(int)"/>), padded like <paramref name="sa"/>.</param>
+    /// <param name="finite">Whether every weight scale is finite.</param>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static float Dot(KernelIsa isa, int bits, byte* top, byte* middle, byte* low, ushort* ws, sbyte* a, float* sa, int* sums, int nsb) => isa switch
+    public static float Dot(KernelIsa isa, int bits, byte* top, byte* high, byte* low, ushort* ws, sbyte* a, float* sa, int* offsets, int nsb, bool finite) => isa switch
     {
         KernelIsa.Avx512 => bits switch
         {
-            8 => Avx512Bits8(top, middle, low, ws, a, sa, sums, nsb),
-            4 => Avx512Bits4(top, middle, ws, a, sa, sums, nsb),
-            _ => Avx512Bits2(top, ws, a, sa, sums, nsb),
+            8 => Avx512<Bits8>(top, high, low, ws, a, sa, offsets, nsb, finite),
+            4 => Avx512<Bits4>(top, high, low, ws, a, sa, offsets, nsb, finite),
+            _ => Avx512<Bits2>(top, high, low, ws, a, sa, offsets, nsb, finite),
         },
-        KernelIsa.Avx2 => Avx2Dot(bits, top, middle, low, ws, a, sa, sums, nsb),
-        _ => Scalar(bits, top, middle, low, ws, a, sa, nsb),
+        KernelIsa.Avx2 => bits switch
+        {
+            8 => Avx2Dot<Bits8>(top, high, low, ws, a, sa, offsets, nsb),
+            4 => Avx2Dot<Bits4>(top, high, low, ws, a, sa, offsets, nsb),
+            _ => Avx2Dot<Bits2>(top, high, low, ws, a, sa, offsets, nsb),
+        },
+        _ => Scalar(bits, top, high, low, ws, a, sa, nsb),
     };
 
-    /// <summary>The portable definition every SIMD path is tested against.</summary>
-    public static float Scalar(int bits, byte* top, byte* middle, byte* low, ushort* ws, sbyte* a, float* sa, int nsb)
+    /// <summary>The portable definition every SIMD path is tested against (the plane layout read weight by weight).</summary>
+    public static float Scalar(int bits, byte* top, byte* high, byte* low, ushort* ws, sbyte* a, float* sa, int nsb)
     {
         float* half = Table;
         float sum = 0;
+        for (int b = 0; b < 4 * nsb; b++)
+        {
+            int dot = 0, asum = 0;
+            for (int e = 0; e < 32; e++)
+            {
+                int column = (32 * b) + e;
+                var (nibble, shift, topByte, topShift) = BitPlaneMatrix.Locate(column, nsb);
+                int chunk = column / 256, c = Math.Min(2, nsb - (2 * chunk));
+                int av = a[(256 * chunk) + (32 * c * (e / 8)) + (topByte - (64 * chunk))]; // plane order: quarter e/8, then byte p
+                asum += av;
+                if (bits == 2) { dot += 64 * ((top[topByte] >> topShift) & 3) * av; continue; }
+                int hi = (high[nibble] >> shift) & 0x0F;
+                if (bits == 4) { dot += 16 * hi * av; continue; }
+                dot += ((16 * hi) + ((low[nibble] >> shift) & 0x0F)) * av;
+            }
+            dot -= (bits == 8 ? 128 : bits == 4 ? 120 : 96) * asum;
+            sum += half[ws[b]] * sa[b] * dot;
+        }
+        return sum;
+    }
+
+    private static float Avx512<TWidth>(byte* top, byte* high, byte* low, ushort* ws, sbyte* a, float* sa, int* offsets, int nsb, bool finite) where TWidth : struct, IPlaneWidth
+    {
+        var acc = Vector512<float>.Zero;
+        int s = 0;
+        for (; s + 4 <= nsb; s += 4)
+        {
+            // Two full chunks: blocks 4s..4s+15.
+            var v0 = TWidth.Chunk512(top + (32 * s), high + (64 * s), low + (64 * s), a + (128 * s));
+            var v1 = TWidth.Chunk512(top + (32 * s) + 64, high + (64 * s) + 128, low + (64 * s) + 128, a + (128 * s) + 256);
+            var halves = Avx.LoadVector256(ws + (4 * s));
+            acc = Accumulate(Pair(v0, v1), finite ? HalfToSingleFinite(halves) : DecodeMatVec.HalfToSingle(halves), sa + (4 * s), offsets + (4 * s), acc);
+        }
+        if (s < nsb) acc = Tail<TWidth>(top + (32 * s), high + (64 * s), low + (64 * s), ws + (4 * s), a + (128 * s), sa + (4 * s), offsets + (4 * s), nsb - s, acc);
+        return Vector512.Sum(acc);
+    }
+
+    // The last 1..3 super-blocks: a full chunk and/or a one-super-block chunk; absent lanes and scales are zero.
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static Vector512<float> Tail<TWidth>(byte* top, byte* high, byte* low, ushort* ws, sbyte* a, float* sa, int* offsets, int count, Vector512<float> acc) where TWidth : struct, IPlaneWidth
+    {
+        Vector512<int> v0, v1 = Vector512<int>.Zero;
+        if (count >= 2)
+        {
+            v0 = TWidth.Chunk512(top, high, low, a);
+            if (count == 3) v1 = TWidth.Chunk256(top + 64, high + 128, high + 160, low + 128, low + 160, a + 256, 32).ToVector512();
+        }
+        else v0 = TWidth.Chunk256(top, high, high + 32, low, low + 32, a, 32).ToVector512();
+        ushort* scales = stackalloc ushort[16];
+        for (int i = 0; i < 16; i++) scales[i] = i < 4 * count ? ws[i] : (ushort)0;
+        return Accumulate(Pair(v0, v1), DecodeMatVec.HalfToSingle(Avx.LoadVector256(scales)), sa, offsets, acc);
+    }
+
+    /// <summary>acc + float(dots − offsets) · weight scales · sa for 16 blocks.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<float> Accumulate(Vector512<int> dots, Vector512<float> weightScales, float* sa, int* offsets, Vector512<float> acc) =>
+        Avx512F.FusedMultiplyAdd(Avx512F.ConvertToVector512Single(dots - Avx512F.LoadVector512(offsets)), weightScales * Avx512F.LoadVector512(sa), acc);
+
+    /// <summary>
+    /// Finite half bits → float32, exactly (normals, subnormals, zeros): <see cref="DecodeMatVec.HalfToSingle"/> without
+    /// the infinity/NaN case, for matrices whose scales were all checked finite at load.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static Vector512<float> HalfToSingleFinite(Vector256<ushort> halves)
+    {
+        var h = Avx512F.ConvertToVector512Int32(halves);
+        // Exponent and mantissa moved under float32's; rebiasing by a multiply is exact and turns subnormals into normals.
+        var magnitude = (Vector512.ShiftLeft(h, 13) & Vector512.Create(0x0FFFE000)).AsSingle() * Vector512.Create(0x77800000).AsSingle(); // × 2^112
+        return Vector512.ConditionalSelect(Vector512.Create(int.MinValue), Vector512.ShiftLeft(h, 16), magnitude.AsInt32()).AsSingle();
+    }
+
+    /// <summary>Two chunks of 8 blocks × 2 lanes → one lane per block, block order kept.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<int> Pair(Vector512<int> x, Vector512<int> y)
+    {
+        var even = Vector512.Create(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+        var odd = Vector512.Create(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
+        return Avx512F.PermuteVar16x32x2(x, even, y) + Avx512F.PermuteVar16x32x2(x, odd, y);
+    }
+
+    private static float Avx2Dot<TWidth>(byte* top, byte* high, byte* low, ushort* ws, sbyte* a, float* sa, int* offsets, int nsb) where TWidth : struct, IPlaneWidth
+    {
+        float* half = Table;
+        int* lanes = stackalloc int[8];
+        float sum = 0;
         for (int s = 0; s < nsb; s++)
         {
+            // Super-block s is half h of chunk s/2 (c super-blocks): its bytes start 32h into each part of the chunk.
+            int chunk = s / 2, h = s % 2, c = Math.Min(2, nsb - (2 * chunk));
+            byte* high0 = high + (128 * chunk) + (32 * h), low0 = low + (128 * chunk) + (32 * h);
+            TWidth.Chunk256(top + (32 * s), high0, high0 + (32 * c), low0, low0 + (32 * c), a + (256 * chunk) + (32 * h), 32 * c).Store(lanes);
             for (int k = 0; k < 4; k++)
             {
-                int b = (4 * s) + k, dot = 0, asum = 0;
-                sbyte* ab = a + (b * 32);
-                for (int j = 0; j < 32; j++)
-                {
-                    int t = (top[(s * 32) + j] >> (2 * k)) & 3;
-                    asum += ab[j];
-                    if (bits == 2) { dot += 64 * t * ab[j]; continue; }
-                    int hi = (t << 2) | ((middle[(s * 32) + j] >> (2 * k)) & 3);
-                    if (bits == 4) { dot += 16 * hi * ab[j]; continue; }
-                    int e = (32 * k) + j;
-                    int lo = e < 64 ? low[(s * 64) + e] & 0x0F : low[(s * 64) + e - 64] >> 4;
-                    dot += ((16 * hi) + lo) * ab[j];
-                }
-                dot -= (bits == 8 ? 128 : bits == 4 ? 120 : 96) * asum;
-                sum += half[ws[b]] * sa[b] * dot;
+                int b = (4 * s) + k;
+                sum += half[ws[b]] * sa[b] * (lanes[2 * k] + lanes[(2 * k) + 1] - offsets[b]);
             }
         }
         return sum;
     }
 
-    private static float Avx2Dot(int bits, byte* top, byte* middle, byte* low, ushort* ws, sbyte* a, float* sa, int* sums, int nsb)
-    {
-        float* half = Table;
-        var three = Vector256.Create((byte)3);
-        var fifteen = Vector256.Create((byte)15);
-        var multiplier = Vector256.Create((short)(bits == 2 ? 64 : 16));
-        var ones = Vector256.Create((short)1);
-        var offset = Vector256.Create(bits == 8 ? -128 : bits == 4 ? -120 : -96);
-        var acc = Vector256<float>.Zero;
-        for (int s = 0; s < nsb; s++)
-        {
-            var t = Avx.LoadVector256(top + (s * 32)).AsUInt16();
-            var m = bits == 2 ? default : Avx.LoadVector256(middle + (s * 32)).AsUInt16();
-            var l0 = bits == 8 ? Avx.LoadVector256(low + (s * 64)).AsUInt16() : default;
-            var l1 = bits == 8 ? Avx.LoadVector256(low + (s * 64) + 32).AsUInt16() : default;
-            for (int k = 0; k < 4; k++)
-            {
-                int b = (4 * s) + k;
-                var av = Avx.LoadVector256(a + (b * 32));
-                var tk = Vector256.ShiftRightLogical(t, 2 * k).AsByte() & three;
-                Vector256<int> ints;
-                if (bits == 2)
-                {
-                    ints = Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(tk, av), multiplier);
-                }
-                else
-                {
-                    var hk = Avx2.ShiftLeftLogical(tk.AsUInt16(), 2).AsByte() | (Vector256.ShiftRightLogical(m, 2 * k).AsByte() & three);
-                    ints = Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(hk, av), multiplier);
-                    if (bits == 8)
-                    {
-                        var lk = (k & 1) == 0 ? l0 : l1;
-                        var nib = (k < 2 ? lk.AsByte() : Avx2.ShiftRightLogical(lk, 4).AsByte()) & fifteen;
-                        ints = Avx2.Add(ints, Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(nib, av), ones));
-                    }
-                }
-                ints = Avx2.Add(ints, Avx2.MultiplyLow(Avx.LoadVector256(sums + (b * 8)), offset));
-                acc = Fma.MultiplyAdd(Avx.ConvertToVector256Single(ints), Vector256.Create(half[ws[b]] * sa[b]), acc);
-            }
-        }
-        return Vector256.Sum(acc);
-    }
-
-    private static float Avx512Bits2(byte* top, ushort* ws, sbyte* a, float* sa, int* sums, int nsb)
-    {
-        float* half = Table;
-        var three = Vector512.Create((byte)3);
-        var multiplier = Vector512.Create((short)64);
-        var offset = Vector512.Create(-96);
-        var acc = Vector512<float>.Zero;
-        for (int s = 0; s < nsb; s++)
-        {
-            var t256 = Avx.LoadVector256(top + (s * 32)).AsUInt16();
-            var t = Vector512.Create(t256, Avx2.ShiftRightLogical(t256, 2)); // low half: block 0 in bits 0–1; high half: block 1
-            int b = 4 * s;
-            var t01 = t.AsByte() & three;
-            var t23 = Avx512BW.ShiftRightLogical(t, 4).AsByte() & three;
-            acc = Accumulate(acc, Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(t01, Avx512BW.LoadVector512(a + (b * 32))), multiplier), sums, offset, half, ws, sa, b);
-            acc = Accumulate(acc, Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(t23, Avx512BW.LoadVector512(a + (b * 32) + 64)), multiplier), sums, offset, half, ws, sa, b + 2);
-        }
-        return Vector512.Sum(acc);
-    }
-
-    private static float Avx512Bits4(byte* top, byte* middle, ushort* ws, sbyte* a, float* sa, int* sums, int nsb)
-    {
-        float* half = Table;
-        var three = Vector512.Create((byte)3);
-        var twelve = Vector512.Create((byte)12);
-        var multiplier = Vector512.Create((short)16);
-        var offset = Vector512.Create(-120);
-        var acc = Vector512<float>.Zero;
-        for (int s = 0; s < nsb; s++)
-        {
-            var t256 = Avx.LoadVector256(top + (s * 32)).AsUInt16();
-            var m256 = Avx.LoadVector256(middle + (s * 32)).AsUInt16();
-            // (top ≪ 2) | middle per 2-bit field: fields 0,1 of both halves hold blocks 0,1; fields 2,3 blocks 2,3.
-            var t = Vector512.Create(Avx2.ShiftLeftLogical(t256, 2), t256).AsUInt16();
-            var m = Vector512.Create(m256, Avx2.ShiftRightLogical(m256, 2)).AsUInt16();
-            int b = 4 * s;
-            var h01 = (t.AsByte() & twelve) | (m.AsByte() & three);
-            var h23 = (Avx512BW.ShiftRightLogical(t, 4).AsByte() & twelve) | (Avx512BW.ShiftRightLogical(m, 4).AsByte() & three);
-            acc = Accumulate(acc, Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(h01, Avx512BW.LoadVector512(a + (b * 32))), multiplier), sums, offset, half, ws, sa, b);
-            acc = Accumulate(acc, Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(h23, Avx512BW.LoadVector512(a + (b * 32) + 64)), multiplier), sums, offset, half, ws, sa, b + 2);
-        }
-        return Vector512.Sum(acc);
-    }
-
-    private static float Avx512Bits8(byte* top, byte* middle, byte* low, ushort* ws, sbyte* a, float* sa, int* sums, int nsb)
-    {
-        float* half = Table;
-        var three = Vector512.Create((byte)3);
-        var twelve = Vector512.Create((byte)12);
-        var fifteen = Vector512.Create((byte)15);
-        var sixteen = Vector512.Create((short)16);
-        var ones = Vector512.Create((short)1);
-        var offset = Vector512.Create(-128);
-        var acc = Vector512<float>.Zero;
-        for (int s = 0; s < nsb; s++)
-        {
-            var t256 = Avx.LoadVector256(top + (s * 32)).AsUInt16();
-            var m256 = Avx.LoadVector256(middle + (s * 32)).AsUInt16();
-            var t = Vector512.Create(Avx2.ShiftLeftLogical(t256, 2), t256).AsUInt16();
-            var m = Vector512.Create(m256, Avx2.ShiftRightLogical(m256, 2)).AsUInt16();
-            var l = Avx512BW.LoadVector512(low + (s * 64));
-            int b = 4 * s;
-            var h01 = (t.AsByte() & twelve) | (m.AsByte() & three);
-            var h23 = (Avx512BW.ShiftRightLogical(t, 4).AsByte() & twelve) | (Avx512BW.ShiftRightLogical(m, 4).AsByte() & three);
-            var l01 = l & fifteen;
-            var l23 = Avx512BW.ShiftRightLogical(l.AsUInt16(), 4).AsByte() & fifteen;
-            var a01 = Avx512BW.LoadVector512(a + (b * 32));
-            var a23 = Avx512BW.LoadVector512(a + (b * 32) + 64);
-            var i01 = Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(h01, a01), sixteen) + Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(l01, a01), ones);
-            var i23 = Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(h23, a23), sixteen) + Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(l23, a23), ones);
-            acc = Accumulate(acc, i01, sums, offset, half, ws, sa, b);
-            acc = Accumulate(acc, i23, sums, offset, half, ws, sa, b + 2);
-        }
-        return Vector512.Sum(acc);
-    }
-
-    /// <summary>Adds the offset term of blocks b, b+1 (lanes 0–7, 8–15) and accumulates their scaled sums.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector512<float> Accumulate(Vector512<float> acc, Vector512<int> ints, int* sums, Vector512<int> offset, float* half, ushort* ws, float* sa, int b)
-    {
-        ints += Avx512F.MultiplyLow(Avx512F.LoadVector512(sums + (b * 8)), offset);
-        var scale = Vector512.Create(Vector256.Create(half[ws[b]] * sa[b]), Vector256.Create(half[ws[b + 1]] * sa[b + 1]));
-        return Avx512F.FusedMultiplyAdd(Avx512F.ConvertToVector512Single(ints), scale, acc);
-    }
-
     private static float* Table => (float*)Unsafe.AsPointer(ref HalfTable.Values[0]);
+
+    /// <summary>The planes one width reads: lanes 2b, 2b+1 of a chunk's dots sum to block b's integer dot, weighted (16·hi + lo, 16·hi, 64·top).</summary>
+    private interface IPlaneWidth
+    {
+        /// <summary>A full chunk (8 blocks): 64 bytes of the top plane, 2·64 of each nibble plane, 4·64 codes.</summary>
+        static abstract Vector512<int> Chunk512(byte* top, byte* high, byte* low, sbyte* a);
+
+        /// <summary>One super-block (4 blocks): 32 bytes of the top plane, nibble parts at high0/high1 and low0/low1, quarters of codes aStride apart.</summary>
+        static abstract Vector256<int> Chunk256(byte* top, byte* high0, byte* high1, byte* low0, byte* low1, sbyte* a, int aStride);
+    }
+
+    /// <summary>Σ nibble·a over the four quarters of a chunk as int16 pair sums (each below 4·2·15·127).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<short> Nibbles512(byte* plane, Vector512<sbyte> a0, Vector512<sbyte> a1, Vector512<sbyte> a2, Vector512<sbyte> a3)
+    {
+        var f = Vector512.Create((byte)0x0F);
+        var p0 = Avx512BW.LoadVector512(plane).AsUInt16();
+        var p1 = Avx512BW.LoadVector512(plane + 64).AsUInt16();
+        return Avx512BW.MultiplyAddAdjacent(p0.AsByte() & f, a0) + Avx512BW.MultiplyAddAdjacent(Vector512.ShiftRightLogical(p0, 4).AsByte() & f, a1)
+            + Avx512BW.MultiplyAddAdjacent(p1.AsByte() & f, a2) + Avx512BW.MultiplyAddAdjacent(Vector512.ShiftRightLogical(p1, 4).AsByte() & f, a3);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<short> Nibbles256(byte* part0, byte* part1, Vector256<sbyte> a0, Vector256<sbyte> a1, Vector256<sbyte> a2, Vector256<sbyte> a3)
+    {
+        var f = Vector256.Create((byte)0x0F);
+        var p0 = Avx.LoadVector256(part0).AsUInt16();
+        var p1 = Avx.LoadVector256(part1).AsUInt16();
+        return Avx2.MultiplyAddAdjacent(p0.AsByte() & f, a0) + Avx2.MultiplyAddAdjacent(Vector256.ShiftRightLogical(p0, 4).AsByte() & f, a1)
+            + Avx2.MultiplyAddAdjacent(p1.AsByte() & f, a2) + Avx2.MultiplyAddAdjacent(Vector256.ShiftRightLogical(p1, 4).AsByte() & f, a3);
+    }
+
+    private readonly struct Bits8 : IPlaneWidth
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector512<int> Chunk512(byte* top, byte* high, byte* low, sbyte* a)
+        {
+            var (a0, a1, a2, a3) = (Avx512BW.LoadVector512(a), Avx512BW.LoadVector512(a + 64), Avx512BW.LoadVector512(a + 128), Avx512BW.LoadVector512(a + 192));
+            return Avx512BW.MultiplyAddAdjacent(Nibbles512(high, a0, a1, a2, a3), Vector512.Create((short)16))
+                + Avx512BW.MultiplyAddAdjacent(Nibbles512(low, a0, a1, a2, a3), Vector512.Create((short)1));
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector256<int> Chunk256(byte* top, byte* high0, byte* high1, byte* low0, byte* low1, sbyte* a, int aStride)
+        {
+            var (a0, a1, a2, a3) = (Avx.LoadVector256(a), Avx.LoadVector256(a + aStride), Avx.LoadVector256(a + (2 * aStride)), Avx.LoadVector256(a + (3 * aStride)));
+            return Avx2.MultiplyAddAdjacent(Nibbles256(high0, high1, a0, a1, a2, a3), Vector256.Create((short)16))
+                + Avx2.MultiplyAddAdjacent(Nibbles256(low0, low1, a0, a1, a2, a3), Vector256.Create((short)1));
+        }
+    }
+
+    private readonly struct Bits4 : IPlaneWidth
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector512<int> Chunk512(byte* top, byte* high, byte* low, sbyte* a) => Avx512BW.MultiplyAddAdjacent(
+            Nibbles512(high, Avx512BW.LoadVector512(a), Avx512BW.LoadVector512(a + 64), Avx512BW.LoadVector512(a + 128), Avx512BW.LoadVector512(a + 192)),
+            Vector512.Create((short)16));
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector256<int> Chunk256(byte* top, byte* high0, byte* high1, byte* low0, byte* low1, sbyte* a, int aStride) => Avx2.MultiplyAddAdjacent(
+            Nibbles256(high0, high1, Avx.LoadVector256(a), Avx.LoadVector256(a + aStride), Avx.LoadVector256(a + (2 * aStride)), Avx.LoadVector256(a + (3 * aStride))),
+            Vector256.Create((short)16));
+    }
+
+    private readonly struct Bits2 : IPlaneWidth
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector512<int> Chunk512(byte* top, byte* high, byte* low, sbyte* a)
+        {
+            var three = Vector512.Create((byte)3);
+            var t = Avx512BW.LoadVector512(top).AsUInt16();
+            var d = Avx512BW.MultiplyAddAdjacent(t.AsByte() & three, Avx512BW.LoadVector512(a))
+                + Avx512BW.MultiplyAddAdjacent(Vector512.ShiftRightLogical(t, 2).AsByte() & three, Avx512BW.LoadVector512(a + 64))
+                + Avx512BW.MultiplyAddAdjacent(Vector512.ShiftRightLogical(t, 4).AsByte() & three, Avx512BW.LoadVector512(a + 128))
+                + Avx512BW.MultiplyAddAdjacent(Vector512.ShiftRightLogical(t, 6).AsByte() & three, Avx512BW.LoadVector512(a + 192));
+            return Avx512BW.MultiplyAddAdjacent(d, Vector512.Create((short)64));
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector256<int> Chunk256(byte* top, byte* high0, byte* high1, byte* low0, byte* low1, sbyte* a, int aStride)
+        {
+            var three = Vector256.Create((byte)3);
+            var t = Avx.LoadVector256(top).AsUInt16();
+            var d = Avx2.MultiplyAddAdjacent(t.AsByte() & three, Avx.LoadVector256(a))
+                + Avx2.MultiplyAddAdjacent(Vector256.ShiftRightLogical(t, 2).AsByte() & three, Avx.LoadVector256(a + aStride))
+                + Avx2.MultiplyAddAdjacent(Vector256.ShiftRightLogical(t, 4).AsByte() & three, Avx.LoadVector256(a + (2 * aStride)))
+                + Avx2.MultiplyAddAdjacent(Vector256.ShiftRightLogical(t, 6).AsByte() & three, Avx.LoadVector256(a + (3 * aStride)));
+            return Avx2.MultiplyAddAdjacent(d, Vector256.Create((short)64));
+        }
+    }
 }

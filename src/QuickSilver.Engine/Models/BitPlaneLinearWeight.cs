@@ -81,23 +81,45 @@ public sealed class BitPlaneLinearWeight : LinearWeight
         var activations = t_activations ??= new PlaneActivations();
         activations.Quantize(MemoryMarshal.Cast<byte, float>(flat.bytes), n, (int)InFeatures);
         OpProfile.Stop("quantize activations", start);
-        int offset = 0, widest = bits.Max();
-        foreach (var part in _parts)
-        {
-            start = OpProfile.Start();
-            PlaneMatMul.Multiply(part, activations, bits, output, KernelSettings.Isa, KernelSettings.Threads, outFeatures, offset);
-            OpProfile.Stop($"Q8_0 {widest}-bit planes matmul (managed)", start);
-            Interlocked.Add(ref s_bytesRead, part.BytesRead(widest));
-            offset += part.Rows;
-        }
+        Multiply(activations, bits, output);
         if (bias is not null) TensorScalars.AddInPlace(y, bias);
         shape[^1] = outFeatures;
         return y.view(shape).MoveToOuterDisposeScope(); // (…, out)
     }
 
+    /// <inheritdoc />
+    internal override void ApplyRow(ReadOnlySpan<float> x, Span<float> y) => ApplyRows(x, 1, y);
+
+    /// <inheritdoc />
+    /// <exception cref="InvalidOperationException">A <see cref="WeightPrecision"/> scope is active whose row count differs from <paramref name="n"/>.</exception>
+    internal override void ApplyRows(ReadOnlySpan<float> x, int n, Span<float> y)
+    {
+        // The decode row path: no tensors; each row's result is the one it gets alone (the kernels compute every pair alone).
+        int inFeatures = (int)InFeatures, outFeatures = (int)OutFeatures;
+        if (x.Length < (long)n * inFeatures || y.Length < (long)n * outFeatures) throw new ArgumentException("Rows or output are too short.");
+        int[] bits = RowBits(n);
+        long start = OpProfile.Start();
+        var activations = t_activations ??= new PlaneActivations();
+        activations.Quantize(x[..(n * inFeatures)], n, inFeatures);
+        OpProfile.Stop("quantize activations", start);
+        Multiply(activations, bits, y[..(n * outFeatures)]);
+    }
+
+    private void Multiply(PlaneActivations activations, int[] bits, Span<float> output)
+    {
+        int widest = bits.Max();
+        long start = OpProfile.Start();
+        PlaneMatMul.Multiply(_parts, activations, bits, output, KernelSettings.Isa, KernelSettings.Threads, (int)OutFeatures, 0);
+        OpProfile.Stop($"Q8_0 {widest}-bit planes matmul (managed)", start);
+        Interlocked.Add(ref s_bytesRead, BytesRead(widest));
+    }
+
+    private static readonly int[] EightBitsOneRow = [8];
+
     private static int[] RowBits(int n)
     {
         int[]? ambient = WeightPrecision.RowBits;
+        if (ambient is null && n == 1) return EightBitsOneRow;
         var bits = new int[n];
         if (ambient is null) { Array.Fill(bits, 8); return bits; }
         if (ambient.Length != n)

@@ -14,7 +14,7 @@ namespace QuickSilver.Engine.Tests.Kernels;
 /// </summary>
 public sealed class BitPlaneKernelTests
 {
-    private static readonly (int Rows, int Columns, int Tokens)[] Shapes = [(1, 32, 1), (37, 96, 1), (5, 160, 3), (64, 256, 2), (130, 64, 4), (3, 416, 2)];
+    private static readonly (int Rows, int Columns, int Tokens)[] Shapes = [(1, 32, 1), (37, 96, 1), (5, 160, 3), (64, 256, 2), (130, 64, 4), (3, 416, 2), (7, 384, 2), (9, 640, 1), (4, 896, 3), (2, 1056, 2), (3, 2048, 1)];
 
     public static TheoryData<KernelIsa, int> Paths()
     {
@@ -126,6 +126,89 @@ public sealed class BitPlaneKernelTests
         }
         Assert.Throws<ArgumentOutOfRangeException>(() => PlaneMatMul.Multiply(planes, activations, [8, 8, 3, 8, 8], together, KernelIsa.Scalar, 1, rows, 0));
         Assert.Throws<ArgumentException>(() => PlaneMatMul.Multiply(planes, activations, [8, 8], together, KernelIsa.Scalar, 1, rows, 0));
+    }
+
+    [Fact]
+    public void The_finite_scale_widening_is_exact_for_every_finite_half()
+    {
+        if (!System.Runtime.Intrinsics.X86.Avx512BW.IsSupported) return;
+        var halves = new ushort[16];
+        for (int h = 0; h < 65536; h += 16)
+        {
+            for (int i = 0; i < 16; i++) halves[i] = (ushort)(h + i);
+            var widened = PlaneDot.HalfToSingleFinite(System.Runtime.Intrinsics.Vector256.Create(halves));
+            for (int i = 0; i < 16; i++)
+                if (((h + i) & 0x7FFF) < 0x7C00)
+                    Assert.Equal(BitConverter.SingleToInt32Bits(HalfTable.Values[h + i]), BitConverter.SingleToInt32Bits(widened[i]));
+        }
+    }
+
+    [Fact]
+    public void The_top_plane_is_made_only_for_a_two_bit_pass_and_the_views_share_it()
+    {
+        var random = new Random(19);
+        var planes = BitPlaneMatrix.FromQ8_0(QuantizedMatrix.Quantize(GgufTensorType.Q8_0, 6, 384, RandomValues(random, 6 * 384, 0.5f)));
+        long before = planes.ByteSize;
+        Assert.Equal(planes.BytesRead(8), before); // both nibble planes and the scales
+        var activations = new PlaneActivations();
+        activations.Quantize(RandomValues(random, 384, 1f), 1, 384);
+        var view = planes.SliceRows(2, 3);
+        var viewOutput = new float[3];
+        PlaneMatMul.Multiply(view, activations, [2], viewOutput, KernelSettings.Best, 1, 3, 0);
+        Assert.Equal(before + (6 * 3 * 32), planes.ByteSize); // a quarter of the codes more, made once for every view
+        var output = new float[6];
+        PlaneMatMul.Multiply(planes, activations, [2], output, KernelSettings.Best, 1, 6, 0);
+        Assert.Equal(output.AsSpan(2, 3).ToArray(), viewOutput);
+    }
+
+    [Fact]
+    public void Stacked_parts_in_one_pass_equal_each_part_alone_on_every_path()
+    {
+        var random = new Random(13);
+        const int columns = 896, tokens = 3;
+        var parts = new[] { 40, 9, 23 }.Select(rows => BitPlaneMatrix.FromQ8_0(QuantizedMatrix.Quantize(GgufTensorType.Q8_0, rows, columns, RandomValues(random, rows * columns, 0.5f)))).ToArray();
+        var activations = new PlaneActivations();
+        activations.Quantize(RandomValues(random, tokens * columns, 1f), tokens, columns);
+        int[] bits = [8, 4, 2];
+        foreach (var isa in Enum.GetValues<KernelIsa>().Where(KernelSettings.IsSupported))
+            foreach (int threads in new[] { 1, 2, 3 })
+            {
+                var stacked = new float[tokens * 72];
+                PlaneMatMul.Multiply(parts, activations, bits, stacked, isa, threads, 72, 0);
+                int offset = 0;
+                foreach (var part in parts)
+                {
+                    var alone = new float[tokens * part.Rows];
+                    PlaneMatMul.Multiply(part, activations, bits, alone, isa, 1, part.Rows, 0);
+                    for (int t = 0; t < tokens; t++)
+                        Assert.Equal(alone.AsSpan(t * part.Rows, part.Rows).ToArray(), stacked.AsSpan((t * 72) + offset, part.Rows).ToArray());
+                    offset += part.Rows;
+                }
+            }
+    }
+
+    [Fact]
+    public void The_row_path_equals_the_tensor_path_and_each_row_alone()
+    {
+        var random = new Random(17);
+        const int columns = 640, tokens = 3;
+        float[] x = RandomValues(random, tokens * columns, 1f);
+        using var planes = (BitPlaneLinearWeight)BitPlaneLinearWeight.FromQ8_0(new PackedLinearWeight(
+            [QuantizedMatrix.Quantize(GgufTensorType.Q8_0, 24, columns, RandomValues(random, 24 * columns, 0.5f)), QuantizedMatrix.Quantize(GgufTensorType.Q8_0, 8, columns, RandomValues(random, 8 * columns, 0.5f))]));
+        using (WeightPrecision.Use([4, 8, 2]))
+        {
+            var rows = new float[tokens * 32];
+            planes.ApplyRows(x, tokens, rows);
+            using var input = torch.tensor(x, [tokens, columns]);
+            Assert.Equal(TestModels.ToArray(planes.Apply(input)), rows);
+            int[] widths = [4, 8, 2];
+            for (int t = 0; t < tokens; t++)
+            {
+                var alone = new float[32];
+                using (WeightPrecision.Use([widths[t]])) planes.ApplyRow(x.AsSpan(t * columns, columns), alone);
+                Assert.Equal(rows.AsSpan(t * 32, 32).ToArray(), alone);
+            }
+        }
     }
 
     [Fact]

@@ -133,7 +133,8 @@ internal static partial class MatVecProbe
         return rounds[rounds.Length / 2];
     }
 
-    private static double MedianCpuSeconds(Action once, double seconds)
+    /// <summary>Median thread CPU seconds per call of <paramref name="once"/> over 5 rounds filling <paramref name="seconds"/>.</summary>
+    internal static double MedianCpuSeconds(Action once, double seconds)
     {
         var rounds = new double[5];
         for (int round = 0; round < rounds.Length; round++)

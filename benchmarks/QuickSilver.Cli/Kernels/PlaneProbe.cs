@@ -15,7 +15,7 @@ namespace QuickSilver.Cli.Kernels;
 internal sealed record PlaneProbeRow(string Shape, int Rows, int Columns, double Q8Microseconds, double Bits8Microseconds, double Bits4Microseconds, double Bits2Microseconds);
 
 /// <summary><c>quicksilver planes --probe</c>: the plane kernels against the Q8_0 decode kernel, per CPU second.</summary>
-internal static partial class PlaneProbe
+internal static class PlaneProbe
 {
     public static IReadOnlyList<PlaneProbeRow> Run(double seconds, bool inCache, Action<string> progress)
     {
@@ -65,38 +65,10 @@ internal static partial class PlaneProbe
         return sb.ToString();
     }
 
+    // Warm-up first (the plane kernels' first calls repack and tier up), then MatVecProbe's thread-CPU median.
     private static double MedianCpuSeconds(Action once, double seconds)
     {
         for (int i = 0; i < 10; i++) once();
-        var rounds = new double[5];
-        for (int round = 0; round < rounds.Length; round++)
-        {
-            long start = Stopwatch.GetTimestamp();
-            double cpu0 = ThreadCpuSeconds();
-            int calls = 0;
-            while (Stopwatch.GetElapsedTime(start).TotalSeconds < seconds / rounds.Length || calls < 5)
-            {
-                once();
-                calls++;
-            }
-            rounds[round] = (ThreadCpuSeconds() - cpu0) / calls;
-        }
-        Array.Sort(rounds);
-        return rounds[rounds.Length / 2];
-    }
-
-    [StructLayout(LayoutKind.Sequential)]
-    private struct TimeSpec
-    {
-        public long Seconds, Nanoseconds;
-    }
-
-    [LibraryImport("libc", EntryPoint = "clock_gettime")]
-    private static partial int ClockGetTime(int clock, out TimeSpec time);
-
-    private static double ThreadCpuSeconds()
-    {
-        const int ThreadCpuTimeClock = 3; // CLOCK_THREAD_CPUTIME_ID
-        return ClockGetTime(ThreadCpuTimeClock, out var t) == 0 ? t.Seconds + (t.Nanoseconds * 1e-9) : double.NaN;
+        return MatVecProbe.MedianCpuSeconds(once, seconds);
     }
 }

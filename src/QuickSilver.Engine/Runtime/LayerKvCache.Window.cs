@@ -78,17 +78,7 @@ public sealed partial class LayerKvCache
         foreach (var region in _packed.Values) region.EvictBelow(keepFrom);
         if (_count == 0) return;
         using var scope = torch.NewDisposeScope();
-        var keep = TensorScalars.AtLeast(_positions.narrow(0, 0, _count), keepFrom).nonzero().squeeze(1); // host sync: once per compaction
-        int kept = (int)keep.shape[0];
-        if (kept == _count) return;
-        var k = _keys.narrow(2, 0, _count).index_select(2, keep);
-        var v = _values.narrow(2, 0, _count).index_select(2, keep);
-        var p = _positions.narrow(0, 0, _count).index_select(0, keep);
-        _keys.narrow(2, 0, kept).copy_(k);
-        _values.narrow(2, 0, kept).copy_(v);
-        _positions.narrow(0, 0, kept).copy_(p);
-        _count = kept;
-        IsContiguousPrefix = false;
+        if (KeepEntries(TensorScalars.AtLeast(_positions.narrow(0, 0, _count), keepFrom))) IsContiguousPrefix = false; // host sync: once per compaction
     }
 
     /// <summary>The first and newest of <paramref name="positions"/> (n): from <paramref name="firstPosition"/> when consecutive.</summary>

@@ -210,9 +210,18 @@ public sealed partial class LayerKvCache : IDisposable
             return;
         }
         using var scope = torch.NewDisposeScope();
-        var keep = TensorScalars.Below(_positions.narrow(0, 0, _count), position).nonzero().squeeze(1); // host sync: rare (prefix reuse only)
+        KeepEntries(TensorScalars.Below(_positions.narrow(0, 0, _count), position)); // host sync: rare (prefix reuse only)
+    }
+
+    /// <summary>
+    /// Keeps the entries whose <paramref name="keepMask"/> (count) is true, in order, at the front of the buffers; false when
+    /// every entry was kept. The caller owns the dispose scope.
+    /// </summary>
+    private bool KeepEntries(torch.Tensor keepMask)
+    {
+        var keep = keepMask.nonzero().squeeze(1); // (kept)
         int kept = (int)keep.shape[0];
-        if (kept == _count) return;
+        if (kept == _count) return false;
         var k = _keys.narrow(2, 0, _count).index_select(2, keep);
         var v = _values.narrow(2, 0, _count).index_select(2, keep);
         var p = _positions.narrow(0, 0, _count).index_select(0, keep);
@@ -220,6 +229,7 @@ public sealed partial class LayerKvCache : IDisposable
         _values.narrow(2, 0, kept).copy_(v);
         _positions.narrow(0, 0, kept).copy_(p);
         _count = kept;
+        return true;
     }
 
     /// <summary>

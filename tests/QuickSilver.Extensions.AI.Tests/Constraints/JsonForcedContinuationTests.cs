@@ -145,7 +145,7 @@ public sealed class JsonForcedContinuationTests
     private static float[] FakeLogits(int seed, List<int> context)
     {
         int hash = seed;
-        foreach (int t in context) hash = HashCode.Combine(hash, t);
+        foreach (int t in context) hash = StableSeed.Combine(hash, t);
         var random = new Random(hash);
         var logits = new float[Tokenizer.VocabSize];
         for (int i = 0; i < logits.Length; i++) logits[i] = (float)(random.NextDouble() * 4);

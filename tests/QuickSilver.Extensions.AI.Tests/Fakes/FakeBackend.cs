@@ -27,7 +27,7 @@ internal sealed class FakeBackend(Func<string, string>? script = null, FakeToken
 
     protected override void Fill(ScriptedSequence sequence, int index, Span<float> row)
     {
-        var noise = new Random(HashCode.Combine(index, 12345));
+        var noise = new Random(StableSeed.Combine(12345, index));
         for (int i = 0; i < row.Length; i++) row[i] = (float)(noise.NextDouble() * 4);
         if (index < sequence.Reply.Count) row[sequence.Reply[index]] = 6;
     }

@@ -28,7 +28,7 @@ internal sealed class LogitsSourceBackend(ITokenizer tokenizer, Func<IReadOnlyLi
 
     protected override void Fill(ScriptedSequence sequence, int index, Span<float> row)
     {
-        var noise = new Random(HashCode.Combine(1234, index));
+        var noise = new Random(StableSeed.Combine(1234, index));
         for (int i = 0; i < row.Length; i++) row[i] = (float)noise.NextDouble();
         row[index < sequence.Reply.Count ? sequence.Reply[index] : _turnEnd] = 10;
     }

@@ -27,28 +27,30 @@ internal static class AccelProbeCommand
         var tokens = new Option<int>("--tokens") { Description = "Greedy tokens per agent prompt.", DefaultValueFactory = _ => 64 };
         var runs = new Option<int>("--runs") { Description = "Rounds (after one warm-up).", DefaultValueFactory = _ => 3 };
         var threads = new Option<int>("--threads") { Description = "Threads.", DefaultValueFactory = _ => 2 };
-        var what = new Option<string>("--what") { Description = "spec, jump, both, or client (the speculative variants through IChatClient).", DefaultValueFactory = _ => "both" };
+        var what = new Option<string>("--what") { Description = "spec, jump, both, client (the speculative variants through IChatClient), or oracle (each prompt's plain greedy output and the steps drafting could save).", DefaultValueFactory = _ => "both" };
+        var prompt = new Option<string[]>("--prompt") { Description = "Agent prompts for spec, client and oracle (repeatable; default: the bench's agent prompts).", AllowMultipleArgumentsPerToken = false };
         var command = new Command("accel-probe", "Profiles speculative decoding and jump-forward: propose / model step / consume, per variant.");
-        foreach (var option in new Option[] { model, jumpModel, tokens, runs, threads, what }) command.Options.Add(option);
+        foreach (var option in new Option[] { model, jumpModel, tokens, runs, threads, what, prompt }) command.Options.Add(option);
         command.SetAction(parse => context.Execute(() =>
         {
             int n = parse.GetValue(tokens), r = parse.GetValue(runs), t = parse.GetValue(threads);
             CommonOptions.Positive(n, "--tokens");
             CommonOptions.Positive(r, "--runs");
             string w = parse.GetValue(what)!;
-            if (w is not ("spec" or "jump" or "both" or "client")) throw new CliException("--what must be spec, jump, both or client.", ExitCodes.UsageError);
-            if (w is "client")
+            if (w is not ("spec" or "jump" or "both" or "client" or "oracle")) throw new CliException("--what must be spec, jump, both, client or oracle.", ExitCodes.UsageError);
+            string[] prompts = parse.GetValue(prompt) is { Length: > 0 } given ? given : AccelerationBench.AgentPrompts;
+            if (w is "client" or "oracle")
             {
                 string path = parse.GetValue(model) ?? SharedPaths.Stories260KBin ?? throw new CliException("No --model and no shared stories260K.");
                 using var lm = ModelLoader.Load(path, t);
-                context.Output.WriteLine(Client(lm, n, r));
+                context.Output.WriteLine(w is "client" ? Client(lm, n, r, prompts) : Oracles(lm, n, prompts));
                 return ExitCodes.Success;
             }
             if (w is "spec" or "both")
             {
                 string path = parse.GetValue(model) ?? SharedPaths.Stories260KBin ?? throw new CliException("No --model and no shared stories260K.");
                 using var lm = ModelLoader.Load(path, t);
-                context.Output.WriteLine(Speculative(lm, n, r));
+                context.Output.WriteLine(Speculative(lm, n, r, prompts));
                 var notes = new List<string>();
                 context.Output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"bench speculative_speedup_agent = {AccelerationBench.SpeculativeSpeedup(lm, n, r, notes)}; {string.Join(' ', notes)}"));
             }
@@ -134,9 +136,25 @@ internal static class AccelProbeCommand
         return (t.Seconds * 1_000_000_000L) + t.Nanoseconds;
     }
 
-    private static string Speculative(LanguageModel model, int tokens, int runs)
+    /// <summary>Each prompt's plain greedy output and the steps prompt lookup and an oracle drafter would need for it.</summary>
+    private static string Oracles(LanguageModel model, int tokens, string[] texts)
     {
-        var prompts = AccelerationBench.AgentPrompts.Select(p => model.Tokenizer.Encode(p, addBos: true)).ToArray();
+        var text = new StringBuilder();
+        foreach (string p in texts)
+        {
+            var prompt = model.Tokenizer.Encode(p, addBos: true);
+            using var sequence = model.CreateSequence();
+            var output = new Generator(model, sequence, prompt, new GenerationRequest { MaxNewTokens = tokens, IgnoreEndOfSequence = true }).Run().Tokens;
+            text.AppendLine(CultureInfo.InvariantCulture, $"prompt ({prompt.Count} tokens): {p}");
+            text.AppendLine("output: " + model.Tokenizer.Decode(output).Replace("\n", "\\n", StringComparison.Ordinal));
+            text.AppendLine(Oracle(prompt, [.. output]));
+        }
+        return text.ToString();
+    }
+
+    private static string Speculative(LanguageModel model, int tokens, int runs, string[] texts)
+    {
+        var prompts = texts.Select(p => model.Tokenizer.Encode(p, addBos: true)).ToArray();
         var variants = new (string Name, Func<Sequence, IDraftProvider?> Provider)[]
         {
             ("plain", _ => null),
@@ -185,7 +203,7 @@ internal static class AccelProbeCommand
     /// The speculative variants through <see cref="QuickSilver.Extensions.AI.QuickSilverChatClient"/> (greedy, the agent prompts as
     /// user messages): process CPU time per variant (the scheduler runs the steps on its own thread), draft counts from usage.
     /// </summary>
-    private static string Client(LanguageModel model, int tokens, int runs)
+    private static string Client(LanguageModel model, int tokens, int runs, string[] prompts)
     {
         var variants = new (string Name, bool Lookup, bool Early)[] { ("plain", false, false), ("prompt lookup", true, false), ("early exit", false, true), ("lookup + early exit", true, true) };
         var cpu = new double[variants.Length];
@@ -199,8 +217,8 @@ internal static class AccelProbeCommand
         {
             for (int v = 0; v < variants.Length; v++)
             {
-                texts[v] = new string[AccelerationBench.AgentPrompts.Length];
-                for (int i = 0; i < AccelerationBench.AgentPrompts.Length; i++)
+                texts[v] = new string[prompts.Length];
+                for (int i = 0; i < prompts.Length; i++)
                 {
                     var options = new Microsoft.Extensions.AI.ChatOptions
                     {
@@ -215,7 +233,7 @@ internal static class AccelProbeCommand
                     process.Refresh();
                     var before = process.TotalProcessorTime;
                     long start = Stopwatch.GetTimestamp();
-                    var response = client.GetResponseAsync([new(Microsoft.Extensions.AI.ChatRole.User, AccelerationBench.AgentPrompts[i])], options).GetAwaiter().GetResult();
+                    var response = client.GetResponseAsync([new(Microsoft.Extensions.AI.ChatRole.User, prompts[i])], options).GetAwaiter().GetResult();
                     double seconds = Stopwatch.GetElapsedTime(start).TotalSeconds;
                     process.Refresh();
                     texts[v][i] = response.Text;
@@ -229,7 +247,7 @@ internal static class AccelProbeCommand
             }
         }
         var text = new StringBuilder();
-        text.AppendLine(CultureInfo.InvariantCulture, $"Through IChatClient: {AccelerationBench.AgentPrompts.Length} agent prompts × ≤{tokens} greedy tokens, {runs} rounds, whole requests (prefill included), process CPU time.");
+        text.AppendLine(CultureInfo.InvariantCulture, $"Through IChatClient: {prompts.Length} agent prompts × ≤{tokens} greedy tokens, {runs} rounds, whole requests (prefill included), process CPU time.");
         text.AppendLine("| variant | CPU s | wall s | drafted/accepted | plain ÷ this (CPU) | same text |");
         text.AppendLine("|---|---|---|---|---|---|");
         for (int v = 0; v < variants.Length; v++)

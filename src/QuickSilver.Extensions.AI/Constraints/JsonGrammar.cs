@@ -58,6 +58,15 @@ internal static class JsonGrammar
         int count = 0;
         while (count < destination.Length && !state.CanEnd)
         {
+            if (state.Top.OnlyByte(state) is int known and >= 0)
+            {
+                // The frame knows its one accepted byte: no scan of the other 255.
+                JsonState? after = state.Top.Step(state, (byte)known);
+                if (after is null) return count;
+                destination[count++] = (byte)known;
+                state = after;
+                continue;
+            }
             JsonState? only = null;
             int onlyByte = -1;
             for (int b = 0; b < 256; b++)
@@ -140,6 +149,12 @@ internal static class JsonGrammar
 
         public virtual JsonState? ChildDone(JsonState self, int tag) => self;
 
+        /// <summary>
+        /// A byte <c>b</c> such that <see cref="Step"/> rejects every byte but <c>b</c> (it may reject <c>b</c> too), or -1 when the
+        /// frame may accept several or cannot tell cheaply. Lets forced text be found without stepping all 256 bytes.
+        /// </summary>
+        public virtual int OnlyByte(JsonState self) => -1;
+
         /// <summary>This frame's value can end at end of input (numbers, literals whose match is complete).</summary>
         public virtual bool CanEndHere => false;
 
@@ -164,6 +179,19 @@ internal static class JsonGrammar
     private sealed class ValueFrame(JsonSchemaNode schema) : JsonFrame
     {
         public override int BytesToClose(bool childActive) => schema.MinimumValueBytes;
+
+        public override int OnlyByte(JsonState self)
+        {
+            if (schema.EnumLiterals is { } literals) return LiteralFrame.OnlyNextByte(literals, 0);
+            // Numbers and booleans start with several bytes; each other type with one.
+            if (schema.Allows(JsonTypes.Number | JsonTypes.Integer | JsonTypes.Boolean)) return -1;
+            int only = -1, kinds = 0;
+            if (schema.Allows(JsonTypes.Object)) (only, kinds) = ('{', kinds + 1);
+            if (schema.Allows(JsonTypes.Array)) (only, kinds) = ('[', kinds + 1);
+            if (schema.Allows(JsonTypes.String)) (only, kinds) = ('"', kinds + 1);
+            if (schema.Allows(JsonTypes.Null)) (only, kinds) = ('n', kinds + 1);
+            return kinds == 1 ? only : -1;
+        }
 
         public override JsonState? Step(JsonState self, byte b)
         {
@@ -212,6 +240,25 @@ internal static class JsonGrammar
         }
 
         public override bool CanEndHere => CompleteIndex() >= 0;
+
+        public override int OnlyByte(JsonState self) => OnlyNextByte(candidates, matched);
+
+        /// <summary>
+        /// The next byte of every live candidate when they all agree and none is complete (a complete one would hand any other
+        /// byte to the parent), else -1.
+        /// </summary>
+        internal static int OnlyNextByte(byte[][] candidates, int matched)
+        {
+            int only = -1;
+            foreach (byte[] c in candidates)
+            {
+                if (c.Length == matched) return -1;
+                if (c.Length < matched) continue;
+                if (only < 0) only = c[matched];
+                else if (only != c[matched]) return -1;
+            }
+            return only;
+        }
 
         private int CompleteIndex()
         {
@@ -281,6 +328,15 @@ internal static class JsonGrammar
                     return schema.RequiredBytesFrom(next, first: false);
             }
         }
+
+        public override int OnlyByte(JsonState self) => phase switch
+        {
+            ObjectPhase.AfterKey => ':',
+            ObjectPhase.AfterComma => '"',
+            ObjectPhase.Open => schema.FreeFormObject || NoRequiredLeft() ? -1 : '"',
+            ObjectPhase.AfterValue => NoRequiredLeft() ? (schema.FreeFormObject || Candidates().Length > 0 ? -1 : '}') : ',',
+            _ => -1,
+        };
 
         private int CheapestAfterComma()
         {
@@ -488,6 +544,8 @@ internal static class JsonGrammar
         public override int BytesToClose(bool childActive) => chosen >= 0 ? 1 : 0;
 
         public int Chosen => chosen;
+
+        public override int OnlyByte(JsonState self) => chosen >= 0 ? '}' : -1;
 
         public override JsonState? Step(JsonState self, byte b)
             => chosen >= 0 && b == (byte)'}' ? self.Pop(-1) : null;

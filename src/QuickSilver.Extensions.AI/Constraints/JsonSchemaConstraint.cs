@@ -232,6 +232,7 @@ public sealed class JsonSchemaConstraint : ITokenConstraint, IForcedContinuation
     public int ForcedToken()
     {
         if (CanonicalForcedSpans) return CanonicalForcedToken();
+        if (FastForcedToken() is int fast and >= -1) return fast;
         bool[] mask = ComputeMask();
         int only = -1;
         for (int id = 0; id < mask.Length; id++)
@@ -241,6 +242,21 @@ public sealed class JsonSchemaConstraint : ITokenConstraint, IForcedContinuation
             only = id;
         }
         return only;
+    }
+
+    /// <summary>
+    /// <see cref="ForcedToken"/> without a vocabulary walk when the grammar knows its one next byte (keys, punctuation, the
+    /// rest of an enum value): the mask can then hold only tokens starting with that byte, so the walk of that byte's subtree
+    /// decides. -2 when this shortcut does not apply (the output may end, so empty tokens are allowed; the budget filters the
+    /// mask; the grammar has a choice of bytes).
+    /// </summary>
+    private int FastForcedToken()
+    {
+        if (_maxTokens is { } max && _state.MinimumBytesToComplete() + BudgetSlack >= max - _accepted) return -2;
+        if (_state.CanEnd || _state.Top.OnlyByte(_state) is not (int first and >= 0)) return -2;
+        JsonState? after = _state.Top.Step(_state, (byte)first);
+        if (after is null) return -2;
+        return _trie.OnlyTokenStartingWith((byte)first, after, StepByte);
     }
 
     /// <inheritdoc />

@@ -143,6 +143,51 @@ internal sealed class TokenTrie
     }
 
     /// <summary>
+    /// The one token whose bytes start with <paramref name="first"/> and that <paramref name="step"/> accepts, given the state
+    /// <paramref name="afterFirst"/> after that byte; -1 when there are none or several. Walks only that byte's subtree and
+    /// stops at the second token, so it costs what the forced token's neighbourhood costs, not a vocabulary walk.
+    /// </summary>
+    public int OnlyTokenStartingWith<TState>(byte first, TState afterFirst, Func<TState, byte, TState?> step) where TState : class
+    {
+        int child = Child(0, first);
+        if (child < 0) return -1;
+        int found = -1, count = 0;
+        CountFrom(child, afterFirst, step, ref found, ref count);
+        return count == 1 ? found : -1;
+    }
+
+    private void CountFrom<TState>(int nodeIndex, TState state, Func<TState, byte, TState?> step, ref int found, ref int count) where TState : class
+    {
+        Node node = _nodes[nodeIndex];
+        if (node.Tokens is not null)
+        {
+            count += node.Tokens.Count;
+            found = node.Tokens[0];
+            if (count > 1) return;
+        }
+        foreach ((byte b, int child) in node.Edges)
+        {
+            TState? next = step(state, b);
+            if (next is null) continue;
+            CountFrom(child, next, step, ref found, ref count);
+            if (count > 1) return;
+        }
+    }
+
+    private int Child(int nodeIndex, byte b)
+    {
+        (byte Byte, int Child)[] edges = _nodes[nodeIndex].Edges;
+        int lo = 0, hi = edges.Length - 1;
+        while (lo <= hi)
+        {
+            int mid = (lo + hi) >> 1;
+            if (edges[mid].Byte == b) return edges[mid].Child;
+            if (edges[mid].Byte < b) lo = mid + 1; else hi = mid - 1;
+        }
+        return -1;
+    }
+
+    /// <summary>
     /// The token with the longest bytes that are a prefix of <paramref name="bytes"/> (of several with the same bytes, the
     /// highest id: vocabularies list byte-fallback tokens before the pieces that spell the same text), or -1 when none is.
     /// </summary>
@@ -151,15 +196,7 @@ internal sealed class TokenTrie
         int node = 0, best = -1;
         foreach (byte b in bytes)
         {
-            (byte Byte, int Child)[] edges = _nodes[node].Edges;
-            int child = -1;
-            int lo = 0, hi = edges.Length - 1;
-            while (lo <= hi)
-            {
-                int mid = (lo + hi) >> 1;
-                if (edges[mid].Byte == b) { child = edges[mid].Child; break; }
-                if (edges[mid].Byte < b) lo = mid + 1; else hi = mid - 1;
-            }
+            int child = Child(node, b);
             if (child < 0) break;
             node = child;
             if (_nodes[node].Tokens is { } tokens) best = tokens.Max();

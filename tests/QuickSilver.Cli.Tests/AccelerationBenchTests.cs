@@ -20,6 +20,7 @@ public sealed class AccelerationBenchTests
         Assert.Contains(notes, n => n.StartsWith("speculative_speedup_agent: stories260K", StringComparison.Ordinal));
         Assert.Contains(notes, n => n.Contains("reused", StringComparison.Ordinal));
         Assert.Contains(notes, n => n.Contains("tokens forced", StringComparison.Ordinal));
+        Assert.Equal(2, notes.Count(n => n.Contains("in process CPU time", StringComparison.Ordinal)));
     }
 }
 
@@ -43,6 +44,23 @@ public sealed class AccelProbeCommandTests
         Assert.DoesNotContain("DIFFER", run.Output, StringComparison.Ordinal);
         Assert.Contains("plain ÷ jump-forward", run.Output, StringComparison.Ordinal);
         Assert.Contains("oracle:", run.Output, StringComparison.Ordinal);
+    }
+}
+
+/// <summary>accel-probe's oracle mode: given prompts, free or as a constrained tool call.</summary>
+public sealed class AccelProbeOracleTests
+{
+    [Fact]
+    public void Oracle_reports_each_given_prompt_and_a_tool_call_output_is_the_call()
+    {
+        var run = CliRun.Invoke("accel-probe", "--what", "oracle", "--tokens", "6", "--threads", "1", "--prompt", "Tom had a ball.", "--prompt", "Lily ran.");
+        Assert.True(run.ExitCode == 0, run.Error);
+        Assert.Equal(2, run.Output.Split("oracle: 6 tokens").Length - 1);
+        Assert.Contains("prompt (", run.Output, StringComparison.Ordinal);
+
+        var call = CliRun.Invoke("accel-probe", "--what", "oracle", "--tokens", "40", "--threads", "1", "--tool-call", "--prompt", "Send a note.");
+        Assert.True(call.ExitCode == 0, call.Error);
+        Assert.Contains("output: {\"name\":\"send_", call.Output, StringComparison.Ordinal);
     }
 }
 

@@ -28,9 +28,10 @@ internal static class AccelProbeCommand
         var runs = new Option<int>("--runs") { Description = "Rounds (after one warm-up).", DefaultValueFactory = _ => 3 };
         var threads = new Option<int>("--threads") { Description = "Threads.", DefaultValueFactory = _ => 2 };
         var what = new Option<string>("--what") { Description = "spec, jump, both, client (the speculative variants through IChatClient), or oracle (each prompt's plain greedy output and the steps drafting could save).", DefaultValueFactory = _ => "both" };
+        var toolCall = new Option<bool>("--tool-call") { Description = "oracle: generate each output as a send_note(text) tool call under the tool-call constraint (canonical forced spans, no jump-forward)." };
         var prompt = new Option<string[]>("--prompt") { Description = "Agent prompts for spec, client and oracle (repeatable; default: the bench's agent prompts).", AllowMultipleArgumentsPerToken = false };
         var command = new Command("accel-probe", "Profiles speculative decoding and jump-forward: propose / model step / consume, per variant.");
-        foreach (var option in new Option[] { model, jumpModel, tokens, runs, threads, what, prompt }) command.Options.Add(option);
+        foreach (var option in new Option[] { model, jumpModel, tokens, runs, threads, what, prompt, toolCall }) command.Options.Add(option);
         command.SetAction(parse => context.Execute(() =>
         {
             int n = parse.GetValue(tokens), r = parse.GetValue(runs), t = parse.GetValue(threads);
@@ -43,7 +44,7 @@ internal static class AccelProbeCommand
             {
                 string path = parse.GetValue(model) ?? SharedPaths.Stories260KBin ?? throw new CliException("No --model and no shared stories260K.");
                 using var lm = ModelLoader.Load(path, t);
-                context.Output.WriteLine(w is "client" ? Client(lm, n, r, prompts) : Oracles(lm, n, prompts));
+                context.Output.WriteLine(w is "client" ? Client(lm, n, r, prompts) : Oracles(lm, n, prompts, parse.GetValue(toolCall)));
                 return ExitCodes.Success;
             }
             if (w is "spec" or "both")
@@ -137,14 +138,22 @@ internal static class AccelProbeCommand
     }
 
     /// <summary>Each prompt's plain greedy output and the steps prompt lookup and an oracle drafter would need for it.</summary>
-    private static string Oracles(LanguageModel model, int tokens, string[] texts)
+    private static string Oracles(LanguageModel model, int tokens, string[] texts, bool toolCall)
     {
+        using var noteSchema = JsonDocument.Parse("""{"type":"object","properties":{"text":{"type":"string"}},"required":["text"]}""");
         var text = new StringBuilder();
         foreach (string p in texts)
         {
             var prompt = model.Tokenizer.Encode(p, addBos: true);
             using var sequence = model.CreateSequence();
-            var output = new Generator(model, sequence, prompt, new GenerationRequest { MaxNewTokens = tokens, IgnoreEndOfSequence = true }).Run().Tokens;
+            var request = new GenerationRequest { MaxNewTokens = tokens, IgnoreEndOfSequence = true };
+            if (toolCall)
+            {
+                var constraint = JsonSchemaConstraint.ForToolCall(model.Tokenizer, [("send_note", noteSchema.RootElement.Clone())]);
+                constraint.CanonicalForcedSpans = true;
+                request.Constraint = constraint;
+            }
+            var output = new Generator(model, sequence, prompt, request).Run().Tokens;
             text.AppendLine(CultureInfo.InvariantCulture, $"prompt ({prompt.Count} tokens): {p}");
             text.AppendLine("output: " + model.Tokenizer.Decode(output).Replace("\n", "\\n", StringComparison.Ordinal));
             text.AppendLine(Oracle(prompt, [.. output]));
@@ -279,12 +288,25 @@ internal static class AccelProbeCommand
             while (m < draft.Count && p + 1 + m < output.Count && draft[m] == output[p + 1 + m]) m++;
             return m;
         }
+        // Per matched suffix length n: proposals, first draft token right, draft tokens accepted (of 8 proposed).
+        var byLength = new long[PromptLookupOptions.MaxNgramLimit + 1, 3];
         int lookup = Steps((c, p) =>
         {
-            var drafter = new PromptLookupDrafter();
+            var drafter = new PromptLookupDrafter(new PromptLookupOptions { MinNgram = 1 });
             drafter.Sync([.. c, output[p]]);
-            return Match(drafter.Propose(8), p);
+            var draft = drafter.Propose(8);
+            int m = Match(draft, p), n = drafter.LastMatchLength;
+            if (draft.Count > 0 && p + 1 < output.Count)
+            {
+                byLength[n, 0]++;
+                byLength[n, 1] += m > 0 ? 1 : 0;
+                byLength[n, 2] += m;
+            }
+            return n >= new PromptLookupOptions().MinNgram ? m : 0;
         });
+        var lengths = new StringBuilder();
+        for (int n = 1; n <= PromptLookupOptions.MaxNgramLimit; n++)
+            if (byLength[n, 0] > 0) lengths.Append(CultureInfo.InvariantCulture, $" n={n}: {byLength[n, 0]} proposals, first right {byLength[n, 1]}, accepted {byLength[n, 2]};");
         int oracle = Steps((c, p) =>
         {
             var full = new List<int>(c) { output[p] };
@@ -297,7 +319,7 @@ internal static class AccelProbeCommand
             }
             return best;
         });
-        return string.Create(CultureInfo.InvariantCulture, $"oracle: {output.Count} tokens; plain {output.Count} steps, prompt lookup (no feedback) {lookup}, best single earlier match (any n ≥ 1, no periodic extension) {oracle}.");
+        return string.Create(CultureInfo.InvariantCulture, $"oracle: {output.Count} tokens; plain {output.Count} steps, prompt lookup (no feedback) {lookup}, best single earlier match (any n ≥ 1, no periodic extension) {oracle}. By matched suffix (MinNgram 1, 8 drafted):{lengths}");
     }
 
     private static string Jump(LanguageModel model, int runs)

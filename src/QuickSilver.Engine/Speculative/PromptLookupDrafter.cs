@@ -32,6 +32,9 @@ public sealed class PromptLookupDrafter
     /// <summary>The settings.</summary>
     public PromptLookupOptions Options => _options.Clone();
 
+    /// <summary>Length of the suffix the last <see cref="Propose"/> matched (0 when it proposed nothing): longer matches are surer.</summary>
+    public int LastMatchLength { get; private set; }
+
     /// <summary>The context the index covers.</summary>
     public IReadOnlyList<int> Context => _tokens;
 
@@ -88,6 +91,7 @@ public sealed class PromptLookupDrafter
     public IReadOnlyList<int> Propose(int maxTokens = int.MaxValue)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(maxTokens);
+        LastMatchLength = 0;
         int k = Math.Min(maxTokens, _options.MaxDraftTokens), length = _tokens.Count;
         if (k == 0 || length < _options.MinNgram + 1) return [];
         // Occurrences that end before the last token are eligible: the suffix itself ends at `length` and must not match itself.
@@ -100,6 +104,7 @@ public sealed class PromptLookupDrafter
             var draft = new int[count];
             // Past the context's end the copy reads its own proposal: the span from `end` repeats with period length − end.
             for (int i = 0; i < count; i++) draft[i] = end + i < length ? _tokens[end + i] : draft[end + i - length];
+            LastMatchLength = n;
             return draft;
         }
         return [];

@@ -21,6 +21,10 @@ public sealed class PromptLookupDrafterTests
         // Suffix "5 6 7": its 3-gram occurred once (followed by 8 8); the 1-gram "7" occurred more recently (followed by 1).
         drafter.Append([5, 6, 7, 8, 8, 7, 1, 5, 6, 7]);
         Assert.Equal([8, 8], drafter.Propose());
+        Assert.Equal(3, drafter.LastMatchLength);
+        drafter.Append(9);
+        Assert.Empty(drafter.Propose());
+        Assert.Equal(0, drafter.LastMatchLength); // nothing proposed
     }
 
     [Fact]

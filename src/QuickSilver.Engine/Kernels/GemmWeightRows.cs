@@ -108,7 +108,7 @@ internal sealed unsafe class GemmWeightRows
                 case GgufTensorType.Q4_0:
                     for (int b = 0; b < nb; b++)
                     {
-                        var q = Sse2.LoadVector128(x + (16 * b));
+                        var q = Q4_0Layout.LoadBlock(x, nb, b); // q4dec: GGUF order from the stored layout
                         var low128 = Vector128.Create((byte)0x0F);
                         Avx.Store(tile + (32 * b), Vector256.Create(q & low128, Sse2.ShiftRightLogical(q.AsUInt16(), 4).AsByte() & low128));
                         d[b] = HalfTable.Values[halves[b]];

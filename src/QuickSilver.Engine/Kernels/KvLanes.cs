@@ -81,3 +81,34 @@ internal readonly unsafe struct ExactHalfLanes : IKvLanes
         return finite | (special & Vector512.Create(0x7F800000)).AsSingle();
     }
 }
+
+/// <summary>
+/// IEEE half codes as k·2^−112 (3 instructions, no multiply): the bits <see cref="FiniteHalfLanes"/> has before its rebias,
+/// exact as a float32 (half subnormals become float32 subnormals). Loops that multiply by a factor they scaled by 2^112
+/// beforehand (a query below 2^16, the softmax weights) get the same products, so the same bits, as with the widened
+/// values. Blocks with ±∞ or NaN are read through <see cref="ExactScaledHalfLanes"/>.
+/// </summary>
+internal readonly unsafe struct ScaledHalfLanes : IKvLanes
+{
+    public static int Size => sizeof(ushort);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> Load(byte* p, long element) =>
+        (Avx512F.ShiftLeftLogical(Avx512F.ConvertToVector512Int32(Avx.LoadVector256((short*)p + element)), 13)
+            & Vector512.Create(unchecked((int)0x8FFFE000))).AsSingle();
+}
+
+/// <summary><see cref="ScaledHalfLanes"/> with the all-ones exponent mapped to float32's: ±∞ and NaN stay what they are under the 2^112 scaling.</summary>
+internal readonly unsafe struct ExactScaledHalfLanes : IKvLanes
+{
+    public static int Size => sizeof(ushort);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> Load(byte* p, long element)
+    {
+        var bits = Avx512F.ShiftLeftLogical(Avx512F.ConvertToVector512Int32(Avx.LoadVector256((short*)p + element)), 13)
+            & Vector512.Create(unchecked((int)0x8FFFE000));
+        var special = Vector512.Equals(bits & Vector512.Create(0x0F800000), Vector512.Create(0x0F800000));
+        return (bits | (special & Vector512.Create(0x7F800000))).AsSingle();
+    }
+}

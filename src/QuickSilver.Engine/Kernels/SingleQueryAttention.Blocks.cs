@@ -17,7 +17,9 @@ namespace QuickSilver.Engine.Kernels;
 /// the results differ from it by float rounding). Heads of 32, 64 or 128 values (16-bit K/V): the output head stays in
 /// registers, one FMA per element in key order, zero weights skipped, the same bits as <see cref="HalfKvRows.AddScaled"/>.</item>
 /// </list>
-/// Half codes are widened by <see cref="FiniteHalfLanes"/> unless the block holds ±∞ or NaN (<see cref="ExactHalfLanes"/>).
+/// Half codes are read by <see cref="ScaledHalfLanes"/> (k·2^−112, with the query and the weights scaled by 2^112 instead:
+/// the same products) or <see cref="FiniteHalfLanes"/> (a query of 2^16 or more), and by the exact forms of either when the
+/// block holds ±∞ or NaN.
 /// </summary>
 public static unsafe partial class SingleQueryAttention
 {
@@ -52,6 +54,7 @@ public static unsafe partial class SingleQueryAttention
     private static Vector512<float> ScoreBlock<T>(float* q, Vector512<float> q0, byte* k, int headDim) where T : struct, IKvLanes
     {
         if (typeof(T) == typeof(FiniteHalfLanes) && FiniteHalfLanes.AnySpecial(k, 16 * headDim)) return ScoreBlockOf<ExactHalfLanes>(q, q0, k, headDim);
+        if (typeof(T) == typeof(ScaledHalfLanes) && FiniteHalfLanes.AnySpecial(k, 16 * headDim)) return ScoreBlockOf<ExactScaledHalfLanes>(q, q0, k, headDim);
         return ScoreBlockOf<T>(q, q0, k, headDim);
     }
 
@@ -128,6 +131,12 @@ public static unsafe partial class SingleQueryAttention
             else ValueBlock16<ExactHalfLanes>(probabilities, v, true, ref a0, ref a1, ref a2, ref a3);
             return;
         }
+        if (typeof(T) == typeof(ScaledHalfLanes) && FiniteHalfLanes.AnySpecial(v, 16 * headDim))
+        {
+            if (headDim == 8) ValueBlock8<ExactScaledHalfLanes>(probabilities, v, true, ref a0, ref a1, ref a2, ref a3);
+            else ValueBlock16<ExactScaledHalfLanes>(probabilities, v, true, ref a0, ref a1, ref a2, ref a3);
+            return;
+        }
         if (headDim == 8) ValueBlock8<T>(probabilities, v, false, ref a0, ref a1, ref a2, ref a3);
         else ValueBlock16<T>(probabilities, v, false, ref a0, ref a1, ref a2, ref a3);
     }
@@ -193,6 +202,8 @@ public static unsafe partial class SingleQueryAttention
             byte* block = values + ((long)start * headDim * T.Size);
             if (typeof(T) == typeof(FiniteHalfLanes) && FiniteHalfLanes.AnySpecial(block, (end - start) * headDim))
                 ValueChains<ExactHalfLanes>(p, start, end, values, headDim, ref o0, ref o1, ref o2, ref o3, ref o4, ref o5, ref o6, ref o7);
+            else if (typeof(T) == typeof(ScaledHalfLanes) && FiniteHalfLanes.AnySpecial(block, (end - start) * headDim))
+                ValueChains<ExactScaledHalfLanes>(p, start, end, values, headDim, ref o0, ref o1, ref o2, ref o3, ref o4, ref o5, ref o6, ref o7);
             else
                 ValueChains<T>(p, start, end, values, headDim, ref o0, ref o1, ref o2, ref o3, ref o4, ref o5, ref o6, ref o7);
         }

@@ -67,4 +67,23 @@ public static unsafe partial class SingleQueryAttention
         Scale(x, n, 1f / sum);
         return true;
     }
+
+    /// <summary>2^112: the factor between a half code's value and its <see cref="ScaledHalfLanes"/> bits.</summary>
+    private const float HalfRebias = 5.192297e33f;
+
+    /// <summary>
+    /// scaled = q·2^112 when every |q| is below 2^16 (so nothing overflows and each product with a k·2^−112 equals q·k);
+    /// false otherwise.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static bool ScaleQuery(float* q, int n, float* scaled)
+    {
+        for (int i = 0; i < n; i++)
+        {
+            float x = q[i];
+            if (!(MathF.Abs(x) < 65536f)) return false; // NaN too
+            scaled[i] = x * HalfRebias;
+        }
+        return true;
+    }
 }

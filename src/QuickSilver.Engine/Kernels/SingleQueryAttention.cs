@@ -94,6 +94,7 @@ public static unsafe partial class SingleQueryAttention
             int padded = (count + 15) & ~15; // narrow value blocks read whole blocks of weights
             float[] rented = ArrayPool<float>.Shared.Rent(Math.Max(1, padded));
             byte* scratch = stackalloc byte[blockedScores || blockedValues ? 16 * headDim * element : 1];
+            float* scaledQuery = stackalloc float[blockedScores ? headDim : 1];
             try
             {
                 var scores = rented.AsSpan(0, count);
@@ -112,6 +113,7 @@ public static unsafe partial class SingleQueryAttention
                         {
                             if (wide) ScoreBlocks<Float32Lanes>(qp, kh, headDim, count, sp, scratch);
                             else if (bfloat16) ScoreBlocks<BFloat16Lanes>(qp, kh, headDim, count, sp, scratch);
+                            else if (ScaleQuery(qp, headDim, scaledQuery)) ScoreBlocks<ScaledHalfLanes>(scaledQuery, kh, headDim, count, sp, scratch);
                             else ScoreBlocks<FiniteHalfLanes>(qp, kh, headDim, count, sp, scratch);
                             ready = count;
                         }
@@ -145,7 +147,11 @@ public static unsafe partial class SingleQueryAttention
                             new Span<float>(sp + count, padded - count).Clear();
                             if (wide) AddValueBlocks<Float32Lanes>(sp, count, vh, headDim, op, scratch);
                             else if (bfloat16) AddValueBlocks<BFloat16Lanes>(sp, count, vh, headDim, op, scratch);
-                            else AddValueBlocks<FiniteHalfLanes>(sp, count, vh, headDim, op, scratch);
+                            else
+                            {
+                                Scale(sp, count, HalfRebias); // weights ≤ 1: scaling by 2^112 is exact
+                                AddValueBlocks<ScaledHalfLanes>(sp, count, vh, headDim, op, scratch);
+                            }
                             continue;
                         }
                         if (wide && WideValues(headDim))

@@ -86,21 +86,32 @@ public sealed unsafe class BlockedAttentionTests
         {
             var some = Scores(storage, q, k, headDim, count);
             for (int j = 0; j < count; j++) Assert.Equal(BitConverter.SingleToInt32Bits(all[j]), BitConverter.SingleToInt32Bits(some[j]));
+            if (storage != KvCacheType.Float16) continue;
+            var scaled = Scores(storage, q, k, headDim, count, scaledHalves: true);
+            for (int j = 0; j < count; j++) Assert.Equal(BitConverter.SingleToInt32Bits(all[j]), BitConverter.SingleToInt32Bits(scaled[j]));
         }
     }
 
-    private static float[] Scores(KvCacheType storage, float[] q, byte[] k, int headDim, int count)
+    private static float[] Scores(KvCacheType storage, float[] q, byte[] k, int headDim, int count, bool scaledHalves = false)
     {
         var scores = new float[count];
         var scratch = new byte[16 * headDim * 4];
+        var scaledQuery = new float[headDim];
         fixed (float* pq = q)
+        fixed (float* psq = scaledQuery)
         fixed (byte* pk = k)
         fixed (float* ps = scores)
         fixed (byte* sc = scratch)
         {
             if (storage == KvCacheType.Float32) SingleQueryAttention.ScoreBlocks<Float32Lanes>(pq, pk, headDim, count, ps, sc);
             else if (storage == KvCacheType.BFloat16) SingleQueryAttention.ScoreBlocks<BFloat16Lanes>(pq, pk, headDim, count, ps, sc);
-            else SingleQueryAttention.ScoreBlocks<FiniteHalfLanes>(pq, pk, headDim, count, ps, sc);
+            else if (!scaledHalves) SingleQueryAttention.ScoreBlocks<FiniteHalfLanes>(pq, pk, headDim, count, ps, sc);
+            else
+            {
+                // The query times 2^112 against k·2^−112: the same products, so the same bits as the widened keys.
+                Assert.True(SingleQueryAttention.ScaleQuery(pq, headDim, psq));
+                SingleQueryAttention.ScoreBlocks<ScaledHalfLanes>(psq, pk, headDim, count, ps, sc);
+            }
         }
         return scores;
     }
@@ -140,6 +151,16 @@ public sealed unsafe class BlockedAttentionTests
             else SingleQueryAttention.AddValueBlocks<FiniteHalfLanes>(pp, count, pv, headDim, pa, sc);
         }
         for (int i = 0; i < headDim; i++) Assert.Equal(BitConverter.SingleToInt32Bits(expected[i]), BitConverter.SingleToInt32Bits(actual[i]));
+        if (bfloat16) return;
+        // Weights times 2^112 against v·2^−112 (what Attend runs): the same bits again.
+        float[] scaled = [.. p.Select(x => x * 5.192297e33f)];
+        var viaScaled = Enumerable.Repeat(float.NaN, headDim).ToArray();
+        fixed (float* pp = scaled)
+        fixed (byte* pv = v)
+        fixed (float* pa = viaScaled)
+        fixed (byte* sc = scratch)
+            SingleQueryAttention.AddValueBlocks<ScaledHalfLanes>(pp, count, pv, headDim, pa, sc);
+        for (int i = 0; i < headDim; i++) Assert.Equal(BitConverter.SingleToInt32Bits(expected[i]), BitConverter.SingleToInt32Bits(viaScaled[i]));
     }
 
     [Fact]
@@ -153,14 +174,23 @@ public sealed unsafe class BlockedAttentionTests
             {
                 var exact = ExactHalfLanes.Load((byte*)pc, i);
                 var finite = FiniteHalfLanes.Load((byte*)pc, i);
+                var exactScaled = ExactScaledHalfLanes.Load((byte*)pc, i) * Vector512.Create(5.192297e33f);
+                var scaled = ScaledHalfLanes.Load((byte*)pc, i) * Vector512.Create(5.192297e33f);
                 bool special = FiniteHalfLanes.AnySpecial((byte*)(pc + (i & ~31)), 32);
                 Assert.Equal(((i & 0x7C00) == 0x7C00), special);
                 for (int l = 0; l < 16; l++)
                 {
                     float expected = (float)BitConverter.UInt16BitsToHalf(codes[i + l]);
-                    if (float.IsNaN(expected)) { Assert.True(float.IsNaN(exact.GetElement(l)), $"{i + l:X4}"); continue; }
+                    if (float.IsNaN(expected))
+                    {
+                        Assert.True(float.IsNaN(exact.GetElement(l)) && float.IsNaN(exactScaled.GetElement(l)), $"{i + l:X4}");
+                        continue;
+                    }
                     Assert.Equal(BitConverter.SingleToInt32Bits(expected), BitConverter.SingleToInt32Bits(exact.GetElement(l)));
-                    if (!float.IsInfinity(expected)) Assert.Equal(BitConverter.SingleToInt32Bits(expected), BitConverter.SingleToInt32Bits(finite.GetElement(l)));
+                    Assert.Equal(BitConverter.SingleToInt32Bits(expected), BitConverter.SingleToInt32Bits(exactScaled.GetElement(l)));
+                    if (float.IsInfinity(expected)) continue;
+                    Assert.Equal(BitConverter.SingleToInt32Bits(expected), BitConverter.SingleToInt32Bits(finite.GetElement(l)));
+                    Assert.Equal(BitConverter.SingleToInt32Bits(expected), BitConverter.SingleToInt32Bits(scaled.GetElement(l)));
                 }
             }
     }

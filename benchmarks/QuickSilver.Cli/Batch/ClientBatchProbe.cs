@@ -16,7 +16,9 @@ namespace QuickSilver.Cli.Batch;
 /// levels in one process. Aggregate = all output tokens ÷ wall time from submission to the last reply; decode-only = tokens
 /// that arrived once every request had its first token (all prompts prefilled) ÷ the time from then to the last reply;
 /// per CPU-second = all output tokens ÷ the process's CPU time over the same span (a load-independent view of the work a
-/// token costs, for a shared machine where wall time depends on what else runs).
+/// token costs, for a shared machine where wall time depends on what else runs). Through the client every level sees its
+/// prompts in the same cache state: warm by default (each prompt's K/V kept from the warm-up under its own conversation id,
+/// so the levels compare decode), or cold (a fresh conversation per request, every prompt prefilled).
 /// </summary>
 internal static class ClientBatchProbe
 {

@@ -5,7 +5,8 @@ namespace QuickSilver.Cli.Batch;
 
 /// <summary>
 /// The continuous-batching keys of <c>bench --summary-json</c>: aggregate decode tok/s of 8 concurrent chat requests through
-/// IChatClient ÷ one request alone, on speed's random 374M Llama (F32 → <c>batch8_throughput_ratio</c>, other formats →
+/// IChatClient ÷ one request alone (same client options, every request's prompt K/V warm from the probe's warm-up, so
+/// both sides measure decode; see <see cref="ClientBatchProbe"/>), on speed's random 374M Llama (F32 → <c>batch8_throughput_ratio</c>, other formats →
 /// <c>batch8_throughput_ratio_&lt;format&gt;</c>) and on the summary's own model (<c>batch8_throughput_ratio_bench_model</c>).
 /// A file that is missing is not generated here (that is <c>speed --prepare-only</c>'s job): its key stays null with a note.
 /// </summary>
@@ -62,7 +63,9 @@ internal static class BatchSummary
         var alone = result.Client[0];
         var batched = result.Client[^1];
         notes.Add($"{key} on {Path.GetFileName(path)}: {batched.TokensPerSecond:F1} ÷ {alone.TokensPerSecond:F1} aggregate tok/s through IChatClient "
-            + $"({Batch} concurrent requests ÷ 1, up to {tokens} output tokens each, {threads} threads, one round); decode-only {result.ClientDecodeRatio:F2}×.");
+            + $"({Batch} concurrent requests ÷ 1, up to {tokens} output tokens each, {threads} threads, one round, same client options; warm prompts: every "
+            + $"request reuses its prompt's K/V from the warm-up, so both sides measure decode); decode-only {result.ClientDecodeRatio:F2}×, "
+            + $"per CPU-second {result.ClientCpuRatio:F2}×.");
         return JsonOutput.Finite(result.ClientRatio);
     }
 }

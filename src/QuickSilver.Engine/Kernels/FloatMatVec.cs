@@ -5,9 +5,10 @@ namespace QuickSilver.Engine.Kernels;
 /// <summary>
 /// <c>y = W·x</c> for a float32 matrix W (rows × columns, row-major, e.g. a libtorch weight's storage) and one activation
 /// row: the decode product of a dense weight without a libtorch call. Rows are split into contiguous ranges, one per
-/// thread, so each thread streams its own part of W once. Tested against <see cref="RowOpsReference.MatVec"/>.
+/// thread, so each thread streams its own part of W once. Every dot has one order, <see cref="ProductDot"/>'s, in the one-row
+/// and the multi-row products alike (see FloatMatVec.Tiles.cs). Tested against <see cref="RowOpsReference.MatVec"/>.
 /// </summary>
-public static unsafe class FloatMatVec
+public static unsafe partial class FloatMatVec
 {
     /// <summary>Weight values below which a product runs on the calling thread alone (a fork costs more than it saves).</summary>
     public const long ParallelThreshold = 1 << 16;
@@ -87,82 +88,38 @@ public static unsafe class FloatMatVec
         [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
         public void Run(int start, int end)
         {
-            bool wide = System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated && columns >= 16;
             int r = start;
-            if (wide)
+            if (Wide(columns))
             {
-                // 2 weight rows × 2 activation rows per pass: each load feeds two FMAs, with the accumulation order of RowOps.Dot.
-                for (; r + 2 <= end; r += 2)
+                // 4 weight rows × 4 activation rows per pass (two FMAs per load), then 4 × 2 and 4 × 1 for the ragged activation
+                // rows; every dot has the one-accumulator order of ProductDot, so the grouping changes no bit.
+                var tile = stackalloc float[16];
+                for (; r + 4 <= end; r += 4)
                 {
-                    float* w0 = weights + ((long)r * columns), w1 = w0 + columns;
+                    float* w0 = weights + ((long)r * columns);
                     int t = 0;
-                    for (; t + 2 <= n; t += 2)
+                    for (; t + 4 <= n; t += 4)
                     {
-                        float* x0 = x + ((long)t * columns), x1 = x0 + columns;
-                        Dot2x2(w0, w1, x0, x1, columns, out float a, out float b, out float c, out float d);
-                        y[((long)t * rows) + r] = a;
-                        y[((long)t * rows) + r + 1] = b;
-                        y[((long)(t + 1) * rows) + r] = c;
-                        y[((long)(t + 1) * rows) + r + 1] = d;
+                        Tile4x4(w0, x + ((long)t * columns), columns, tile);
+                        for (int b = 0; b < 4; b++)
+                            for (int a = 0; a < 4; a++) y[((long)(t + b) * rows) + r + a] = tile[(a * 4) + b];
                     }
-                    if (t < n)
+                    if (t + 2 <= n)
                     {
-                        var xt = new ReadOnlySpan<float>(x + ((long)t * columns), columns);
-                        y[((long)t * rows) + r] = RowOps.Dot(new ReadOnlySpan<float>(w0, columns), xt);
-                        y[((long)t * rows) + r + 1] = RowOps.Dot(new ReadOnlySpan<float>(w1, columns), xt);
+                        Tile4x2(w0, x + ((long)t * columns), columns, tile);
+                        for (int b = 0; b < 2; b++)
+                            for (int a = 0; a < 4; a++) y[((long)(t + b) * rows) + r + a] = tile[(a * 2) + b];
+                        t += 2;
                     }
+                    if (t < n) Tile4x1(w0, x + ((long)t * columns), columns, y + ((long)t * rows) + r);
                 }
             }
             for (; r < end; r++)
             {
-                var w = new ReadOnlySpan<float>(weights + ((long)r * columns), columns);
-                for (int t = 0; t < n; t++) y[((long)t * rows) + r] = RowOps.Dot(w, new ReadOnlySpan<float>(x + ((long)t * columns), columns));
+                float* w = weights + ((long)r * columns);
+                for (int t = 0; t < n; t++) y[((long)t * rows) + r] = ProductDot(w, x + ((long)t * columns), columns);
             }
         }
-    }
-
-    /// <summary>
-    /// Four dots (w0·x0, w1·x0, w0·x1, w1·x1) whose every operation, in order, is that of <see cref="RowOps.Dot"/>'s
-    /// 512-bit path (4 accumulators over 64 values, then 16 at a time into the first, then the scalar tail), so each result
-    /// equals RowOps.Dot bit for bit. Needs columns ≥ 16 and 512-bit vectors.
-    /// </summary>
-    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
-    internal static void Dot2x2(float* w0, float* w1, float* x0, float* x1, int columns, out float r00, out float r10, out float r01, out float r11)
-    {
-        Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default; // w0·x0
-        Vector512<float> b0 = default, b1 = default, b2 = default, b3 = default; // w1·x0
-        Vector512<float> c0 = default, c1 = default, c2 = default, c3 = default; // w0·x1
-        Vector512<float> d0 = default, d1 = default, d2 = default, d3 = default; // w1·x1
-        int i = 0;
-        for (; i + 64 <= columns; i += 64)
-        {
-            var p0 = Vector512.Load(w0 + i); var q0 = Vector512.Load(w1 + i); var u0 = Vector512.Load(x0 + i); var v0 = Vector512.Load(x1 + i);
-            a0 = Vector512.FusedMultiplyAdd(p0, u0, a0); b0 = Vector512.FusedMultiplyAdd(q0, u0, b0);
-            c0 = Vector512.FusedMultiplyAdd(p0, v0, c0); d0 = Vector512.FusedMultiplyAdd(q0, v0, d0);
-            var p1 = Vector512.Load(w0 + i + 16); var q1 = Vector512.Load(w1 + i + 16); var u1 = Vector512.Load(x0 + i + 16); var v1 = Vector512.Load(x1 + i + 16);
-            a1 = Vector512.FusedMultiplyAdd(p1, u1, a1); b1 = Vector512.FusedMultiplyAdd(q1, u1, b1);
-            c1 = Vector512.FusedMultiplyAdd(p1, v1, c1); d1 = Vector512.FusedMultiplyAdd(q1, v1, d1);
-            var p2 = Vector512.Load(w0 + i + 32); var q2 = Vector512.Load(w1 + i + 32); var u2 = Vector512.Load(x0 + i + 32); var v2 = Vector512.Load(x1 + i + 32);
-            a2 = Vector512.FusedMultiplyAdd(p2, u2, a2); b2 = Vector512.FusedMultiplyAdd(q2, u2, b2);
-            c2 = Vector512.FusedMultiplyAdd(p2, v2, c2); d2 = Vector512.FusedMultiplyAdd(q2, v2, d2);
-            var p3 = Vector512.Load(w0 + i + 48); var q3 = Vector512.Load(w1 + i + 48); var u3 = Vector512.Load(x0 + i + 48); var v3 = Vector512.Load(x1 + i + 48);
-            a3 = Vector512.FusedMultiplyAdd(p3, u3, a3); b3 = Vector512.FusedMultiplyAdd(q3, u3, b3);
-            c3 = Vector512.FusedMultiplyAdd(p3, v3, c3); d3 = Vector512.FusedMultiplyAdd(q3, v3, d3);
-        }
-        for (; i + 16 <= columns; i += 16)
-        {
-            var p = Vector512.Load(w0 + i); var q = Vector512.Load(w1 + i); var u = Vector512.Load(x0 + i); var v = Vector512.Load(x1 + i);
-            a0 = Vector512.FusedMultiplyAdd(p, u, a0); b0 = Vector512.FusedMultiplyAdd(q, u, b0);
-            c0 = Vector512.FusedMultiplyAdd(p, v, c0); d0 = Vector512.FusedMultiplyAdd(q, v, d0);
-        }
-        float s00 = Vector512.Sum((a0 + a1) + (a2 + a3)), s10 = Vector512.Sum((b0 + b1) + (b2 + b3));
-        float s01 = Vector512.Sum((c0 + c1) + (c2 + c3)), s11 = Vector512.Sum((d0 + d1) + (d2 + d3));
-        for (; i < columns; i++)
-        {
-            s00 += w0[i] * x0[i]; s10 += w1[i] * x0[i];
-            s01 += w0[i] * x1[i]; s11 += w1[i] * x1[i];
-        }
-        (r00, r10, r01, r11) = (s00, s10, s01, s11);
     }
 
     private readonly struct Job(float* weights, int columns, float* x, float* y)
@@ -170,9 +127,9 @@ public static unsafe class FloatMatVec
         [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
         public void Run(int start, int end)
         {
-            var activations = new ReadOnlySpan<float>(x, columns);
-            for (int r = start; r < end; r++)
-                y[r] = RowOps.Dot(new ReadOnlySpan<float>(weights + ((long)r * columns), columns), activations);
+            int r = start;
+            if (Wide(columns)) for (; r + 4 <= end; r += 4) Tile4x1(weights + ((long)r * columns), x, columns, y + r);
+            for (; r < end; r++) y[r] = ProductDot(weights + ((long)r * columns), x, columns);
         }
     }
 }

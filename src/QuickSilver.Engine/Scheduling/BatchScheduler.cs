@@ -1,4 +1,5 @@
 using QuickSilver.Engine.Generation;
+using QuickSilver.Engine.Runtime;
 
 namespace QuickSilver.Engine.Scheduling;
 
@@ -214,8 +215,10 @@ public sealed class BatchScheduler : IDisposable
             if (slot.Prefill is null && slot.Pending is null)
             {
                 SequenceStep? next;
+                long started = OpProfile.Start();
                 try { next = slot.Generator.NextStep(); }
                 catch (Exception e) { slot.Error = e; continue; }
+                finally { OpProfile.Stop("scheduler: next step (drafting, constraints)", started); }
                 if (next is null) { slot.Done = true; continue; }
                 if (next.Value.LastRowOnly) slot.Prefill = next;
                 else slot.Pending = next;
@@ -257,9 +260,11 @@ public sealed class BatchScheduler : IDisposable
     {
         IReadOnlyList<StepLogits> logits;
         var lengths = steps.Select(s => s.Sequence.Length).ToArray();
+        long started = OpProfile.Start();
         try
         {
             logits = _model.Decode(steps);
+            OpProfile.Stop(steps.Any(s => s.LastRowOnly) ? "scheduler: model step with prefill" : "scheduler: model step, decode rows only", started);
         }
         catch (Exception) when (steps.Count > 1)
         {
@@ -281,7 +286,9 @@ public sealed class BatchScheduler : IDisposable
             owners[0].Error = e;
             return;
         }
+        started = OpProfile.Start();
         for (int i = 0; i < steps.Count; i++) Advance(owners[i], steps[i], logits[i]);
+        OpProfile.Stop("scheduler: advance (sampling, verification, streaming)", started);
     }
 
     private static void Advance(Slot slot, SequenceStep step, StepLogits logits)

@@ -29,6 +29,12 @@ public sealed class QuantizationPolicy
     /// 2-bit token a quarter. Matrices not held as bit planes are read in full. Off by default.
     /// </summary>
     public bool QuantizeWeights { get; set; }
+    /// <summary>
+    /// With <see cref="QuantizeWeights"/>, also read the output head at each token's bit width (when the model holds it as
+    /// bit planes). The paper's decision covers the blocks after the decision layer and the head is not one of them, so
+    /// this goes beyond the paper's policy: off by default (the head is then read at full width for every token).
+    /// </summary>
+    public bool QuantizeHead { get; set; }
     /// <summary>Store the K/V these tokens write packed at their bit width.</summary>
     public bool QuantizeKv { get; set; } = true;
     /// <summary>Force 8 bits for number tokens.</summary>

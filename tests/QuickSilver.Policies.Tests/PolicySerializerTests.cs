@@ -44,7 +44,7 @@ public sealed class PolicySerializerTests : IDisposable
             Quantization = new QuantizationPolicy
             {
                 Enabled = true, DecisionLayer = 5, Normalization = EntropyNormalization.MinMax, LowThreshold = 0.2f, HighThreshold = 0.7f,
-                LowBits = 4, MidBits = 4, HighBits = 8, GroupSize = 64, QuantizeActivations = false, QuantizeKv = false,
+                LowBits = 4, MidBits = 4, HighBits = 8, GroupSize = 64, QuantizeActivations = false, QuantizeWeights = true, QuantizeHead = true, QuantizeKv = false,
                 ProtectNumbers = false, RareTokenIdFraction = null,
             },
             Lexicons = new TokenLexicons

@@ -149,15 +149,17 @@ internal static class PlanesCommand
         // when its input width is not whole 32-value blocks (stories260K's 172), which then stays float32.
         long otherBytes = matrices.Where(w => w is not BitPlaneLinearWeight).Sum(w => w.StorageBytes)
             + (c.IntermediateSize % 32 != 0 ? (long)c.NumLayers * c.HiddenSize * c.IntermediateSize * sizeof(float) : 0);
-        long headBytes = model.Head.StorageBytes;
+        // A head held as planes is counted by the plane kernels' own byte counter (each read at the width it was read at).
+        long headBytes = model.Head is BitPlaneLinearWeight ? 0 : model.Head.StorageBytes;
         var prompt = PromptIds(lm, promptTokens);
         var entropy = EntropyPolicy();
         // Uniform widths: every block matrix read at b bits for the decoded token (a scope around the dense step).
-        var settings = new (string Name, int? Bits, QuickSilverPolicy? Policy)[]
+        // "and head": the head (when held as planes) read at the same width, beyond the paper's policy (QuantizeHead).
+        var settings = new (string Name, int? Bits, QuickSilverPolicy? Policy, bool Head)[]
         {
-            ("8 bits (all blocks)", 8, null), ("4 bits (all blocks)", 4, null), ("2 bits (all blocks)", 2, null), (entropy.Name + ", decision at the middle layer", null, entropy),
-            ("routed, K/V float (reference for the next row)", null, KvPolicy(false)), ("routed, K/V packed at 8 bits", null, KvPolicy(true)),
-            (TensorPath, 8, null),
+            ("8 bits (all blocks)", 8, null, false), ("4 bits (all blocks)", 4, null, false), ("2 bits (all blocks)", 2, null, false), (entropy.Name + ", decision at the middle layer", null, entropy, false),
+            ("routed, K/V float (reference for the next row)", null, KvPolicy(false), false), ("routed, K/V packed at 8 bits", null, KvPolicy(true), false),
+            (TensorPath, 8, null, false), ("4 bits, all blocks and head", 4, null, true), ("2 bits, all blocks and head", 2, null, true),
         };
         var times = settings.Select(_ => new List<double>()).ToArray();
         var cpuTimes = settings.Select(_ => new List<double>()).ToArray();
@@ -166,7 +168,7 @@ internal static class PlanesCommand
         for (int r = 0; r < rounds; r++)
             for (int s = 0; s < settings.Length; s++)
             {
-                var (ms, bytes, stats, cpuMs) = reporter.Task($"{name}: {settings[s].Name}, round {r + 1}", 1, _ => Decode(lm, prompt, decodeTokens, settings[s].Bits, settings[s].Policy, rowPath: settings[s].Name != TensorPath));
+                var (ms, bytes, stats, cpuMs) = reporter.Task($"{name}: {settings[s].Name}, round {r + 1}", 1, _ => Decode(lm, prompt, decodeTokens, settings[s].Bits, settings[s].Policy, rowPath: settings[s].Name != TensorPath, head: settings[s].Head));
                 times[s].Add(ms);
                 cpuTimes[s].Add(cpuMs);
                 planeBytes[s] = bytes;
@@ -176,7 +178,7 @@ internal static class PlanesCommand
         for (int s = 0; profile && s < settings.Length; s++)
         {
             // The profile's own timestamps cost a little; its rows are shares, the timed rounds above are the times.
-            var (ms, _, _, _) = reporter.Task($"{name}: {settings[s].Name}, profiled", 1, _ => Decode(lm, prompt, decodeTokens, settings[s].Bits, settings[s].Policy, profiled: true, rowPath: settings[s].Name != TensorPath));
+            var (ms, _, _, _) = reporter.Task($"{name}: {settings[s].Name}, profiled", 1, _ => Decode(lm, prompt, decodeTokens, settings[s].Bits, settings[s].Policy, profiled: true, rowPath: settings[s].Name != TensorPath, head: settings[s].Head));
             var ops = OpProfile.Snapshot().ToDictionary(p => p.Key, p => p.Value.Seconds * 1000 / Math.Max(1, decodeTokens - 1));
             OpProfile.Enabled = false;
             // On the row path the block's parts are timed around their products, so the products are not added again.
@@ -219,7 +221,7 @@ internal static class PlanesCommand
         return new PlanesModelReport(name, $"attention matrices as bit planes: {matrices.Count(w => w is BitPlaneLinearWeight)} of {matrices.Count}; feed-forward {(c.IntermediateSize % 32 != 0 ? "gate/up as planes, down float32" : "as planes")}; head {model.Head.Format}", threads, prompt.Count, decodeTokens, rounds, rows, ppl) { Profile = profiles };
     }
 
-    private static (double MsPerToken, double PlaneBytesPerToken, RuntimeStats Stats, double CpuMsPerToken) Decode(LanguageModel lm, List<int> prompt, int tokens, int? bits, QuickSilverPolicy? policy, bool profiled = false, bool rowPath = true)
+    private static (double MsPerToken, double PlaneBytesPerToken, RuntimeStats Stats, double CpuMsPerToken) Decode(LanguageModel lm, List<int> prompt, int tokens, int? bits, QuickSilverPolicy? policy, bool profiled = false, bool rowPath = true, bool head = false)
     {
         var model = lm.Transformer;
         var runner = lm.Runner;
@@ -248,7 +250,7 @@ internal static class PlanesCommand
                 }
             }
             long start = Stopwatch.GetTimestamp();
-            using (WeightPrecision.Use(bits is null ? null : width))
+            using (WeightPrecision.Use(bits is null ? null : width, head ? width : null))
             using (var o = runner.Run(new ForwardInput { TokenIds = [next], StartPosition = prompt.Count + t, Cache = cache, Plan = plan, Stats = t == 0 ? new RuntimeStats() : stats }))
                 next = (int)o.Logits[0].argmax().item<long>();
             if (t > 0) ticks += Stopwatch.GetTimestamp() - start;
@@ -289,7 +291,7 @@ internal static class PlanesCommand
         var sb = new StringBuilder();
         sb.AppendLine("# Matryoshka bit planes: bytes read and decode time per token");
         sb.AppendLine();
-        sb.AppendLine($"Command: `{commandLine}`. Decode: greedy, after a prompt, median over interleaved rounds; CPU ms/token = process CPU time per timed token (all threads; other processes' turns on a loaded machine not counted); weight bytes per token = plane bytes the kernels read + other block matrices + the head (twice under the policy: the decision-layer entropy reads it).");
+        sb.AppendLine($"Command: `{commandLine}`. Decode: greedy, after a prompt, median over interleaved rounds; CPU ms/token = process CPU time per timed token (all threads; other processes' turns on a loaded machine not counted); weight bytes per token = plane bytes the kernels read (the head's too when it is held as planes) + other block matrices + a head not held as planes (twice under the policy: the decision-layer entropy reads it).");
         foreach (var r in reports)
         {
             sb.AppendLine();

@@ -12,7 +12,11 @@ namespace QuickSilver.Cli.Kernels;
 /// kernels at 8, 4 and 2 bits, on one thread (thread CPU seconds, so other processes' turns on a loaded machine do not
 /// count), with the weights cycled through enough copies to come from memory.
 /// </summary>
-internal sealed record PlaneProbeRow(string Shape, int Rows, int Columns, double Q8Microseconds, double Bits8Microseconds, double Bits4Microseconds, double Bits2Microseconds);
+internal sealed record PlaneProbeRow(string Shape, int Rows, int Columns, double Q8Microseconds, double Bits8Microseconds, double Bits4Microseconds, double Bits2Microseconds)
+{
+    /// <summary>The 4-bit pass with the kernel called row by row (<see cref="PlaneMatMul.FourRowsPerCall"/> off): what four rows per call saves.</summary>
+    public double Bits4OneRowMicroseconds { get; init; }
+}
 
 /// <summary><c>quicksilver planes --probe</c>: the plane kernels against the Q8_0 decode kernel, per CPU second.</summary>
 internal static class PlaneProbe
@@ -45,7 +49,11 @@ internal static class PlaneProbe
             int next = 0;
             double q8Time = MedianCpuSeconds(() => QuantizedMatMul.Multiply(q8[next++ % count], a8, y, KernelIsa.Avx512, 1), seconds);
             double Planes(int bits) => MedianCpuSeconds(() => PlaneMatMul.Multiply(planes[next++ % count], ap, [bits], y, KernelIsa.Avx512, 1, r, 0), seconds);
-            var row = new PlaneProbeRow(name, r, c, q8Time * 1e6, Planes(8) * 1e6, Planes(4) * 1e6, Planes(2) * 1e6);
+            double oneRow;
+            PlaneMatMul.FourRowsPerCall = false;
+            try { oneRow = Planes(4); }
+            finally { PlaneMatMul.FourRowsPerCall = true; }
+            var row = new PlaneProbeRow(name, r, c, q8Time * 1e6, Planes(8) * 1e6, Planes(4) * 1e6, Planes(2) * 1e6) { Bits4OneRowMicroseconds = oneRow * 1e6 };
             rows.Add(row);
             progress(string.Create(CultureInfo.InvariantCulture, $"{name} {r}x{c}: Q8_0 {row.Q8Microseconds:F0} µs, planes 8/4/2 bits {row.Bits8Microseconds:F0}/{row.Bits4Microseconds:F0}/{row.Bits2Microseconds:F0} µs per CPU"));
         }
@@ -58,10 +66,10 @@ internal static class PlaneProbe
         var sb = new StringBuilder();
         sb.AppendLine($"Kernel probe: one thread, CPU µs per product (weights from memory), load average {load}.");
         sb.AppendLine();
-        sb.AppendLine("| shape | rows×cols | Q8_0 kernel µs | planes 8-bit µs | ÷ Q8_0 | planes 4-bit µs | 4 ÷ 8 | planes 2-bit µs | 2 ÷ 8 |");
-        sb.AppendLine("|---|---|---:|---:|---:|---:|---:|---:|---:|");
+        sb.AppendLine("| shape | rows×cols | Q8_0 kernel µs | planes 8-bit µs | ÷ Q8_0 | planes 4-bit µs | 4 ÷ 8 | 4-bit, one row per call µs | planes 2-bit µs | 2 ÷ 8 |");
+        sb.AppendLine("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|");
         foreach (var r in rows)
-            sb.AppendLine($"| {r.Shape} | {r.Rows}×{r.Columns} | {F(r.Q8Microseconds, 0)} | {F(r.Bits8Microseconds, 0)} | {F(r.Bits8Microseconds / r.Q8Microseconds, 2)} | {F(r.Bits4Microseconds, 0)} | {F(r.Bits4Microseconds / r.Bits8Microseconds, 2)} | {F(r.Bits2Microseconds, 0)} | {F(r.Bits2Microseconds / r.Bits8Microseconds, 2)} |");
+            sb.AppendLine($"| {r.Shape} | {r.Rows}×{r.Columns} | {F(r.Q8Microseconds, 0)} | {F(r.Bits8Microseconds, 0)} | {F(r.Bits8Microseconds / r.Q8Microseconds, 2)} | {F(r.Bits4Microseconds, 0)} | {F(r.Bits4Microseconds / r.Bits8Microseconds, 2)} | {F(r.Bits4OneRowMicroseconds, 0)} | {F(r.Bits2Microseconds, 0)} | {F(r.Bits2Microseconds / r.Bits8Microseconds, 2)} |");
         return sb.ToString();
     }
 

@@ -20,7 +20,7 @@ internal static unsafe class BlockDot
         _ => Q8_0Scalar(w, ws, a, sa, nb),
     };
 
-    /// <summary>Q4_0 row dot. <paramref name="w"/>: nb·16 nibble bytes; <paramref name="offsets"/>: 8 ints per block.</summary>
+    /// <summary>Q4_0 row dot. <paramref name="w"/>: nb·16 nibble bytes as stored (<see cref="Q4_0Layout"/>); <paramref name="offsets"/>: 8 ints per block.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static float Q4_0(KernelIsa isa, byte* w, ushort* ws, sbyte* a, int* offsets, float* sa, int nb) => isa switch
     {
@@ -51,12 +51,12 @@ internal static unsafe class BlockDot
         for (int b = 0; b < nb; b++)
         {
             int dot = 0;
-            byte* wb = w + (b * 16);
             sbyte* ab = a + (b * 32);
             for (int i = 0; i < 16; i++)
             {
-                dot += ((wb[i] & 0x0F) - 8) * ab[i];
-                dot += ((wb[i] >> 4) - 8) * ab[i + 16];
+                byte packed = w[Q4_0Layout.Offset(nb, b, i)];
+                dot += ((packed & 0x0F) - 8) * ab[i];
+                dot += ((packed >> 4) - 8) * ab[i + 16];
             }
             sum += half[ws[b]] * sa[b] * dot;
         }
@@ -86,7 +86,7 @@ internal static unsafe class BlockDot
         var low = Vector128.Create((byte)0x0F);
         for (int b = from; b < nb; b++)
         {
-            var packed = Sse2.LoadVector128(w + (b * 16));
+            var packed = Q4_0Layout.LoadBlock(w, nb, b);
             var nibbles = Vector256.Create(packed & low, Sse2.ShiftRightLogical(packed.AsUInt16(), 4).AsByte() & low); // elements 0..31 in order
             var av = Avx.LoadVector256(a + (b * 32));
             var ints = Avx2.Add(Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(nibbles, av), ones), Avx.LoadVector256(offsets + (b * 8)));
@@ -123,7 +123,7 @@ internal static unsafe class BlockDot
         int b = 0;
         for (; b + 1 < nb; b += 2)
         {
-            var packed = Avx.LoadVector256(w + (b * 16)); // block b in the low 128 bits, b+1 in the high
+            var packed = Vector256.Create(Q4_0Layout.LoadBlock(w, nb, b), Q4_0Layout.LoadBlock(w, nb, b + 1)); // block b in the low 128 bits, b+1 in the high
             var lo = packed & low;
             var hi = Avx2.ShiftRightLogical(packed.AsUInt16(), 4).AsByte() & low;
             // [lo_b, lo_b1, hi_b, hi_b1] → [lo_b, hi_b, lo_b1, hi_b1]: both blocks' 32 values in element order.

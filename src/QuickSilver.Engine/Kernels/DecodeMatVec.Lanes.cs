@@ -37,6 +37,15 @@ internal static unsafe partial class DecodeMatVec
         return bits.AsSingle() * Vector512.Create(0x77800000).AsSingle();
     }
 
+    /// <summary>
+    /// The high nibble of each byte, as (x &gt;&gt; 4) &amp; 0x0F: one GF(2) affine transform (gf2p8affineqb, whose matrix moves
+    /// bits 4..7 to 0..3 and clears the rest) where GFNI is present, a shift and a mask otherwise.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static Vector512<byte> HighNibbles(Vector512<byte> packed) => Gfni.V512.IsSupported
+        ? Gfni.V512.GaloisFieldAffineTransform(packed, Vector512.Create(0x1020408000000000UL).AsByte(), 0)
+        : Avx512BW.ShiftRightLogical(packed.AsUInt16(), 4).AsByte() & Vector512.Create((byte)0x0F);
+
     /// <summary>How a step widens its 16 half-precision weight scales.</summary>
     internal interface IHalfWidening
     {

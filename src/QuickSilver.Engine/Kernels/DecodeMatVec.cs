@@ -183,8 +183,9 @@ internal static unsafe partial class DecodeMatVec
         Avx512BW.VL.MaskLoad(ws, Vector256.LessThan(Vector256<ushort>.Indices, Vector256.Create((ushort)count)), Vector256<ushort>.Zero);
 
     /// <summary>
-    /// One Q4_0 row · one activation row in <see cref="Q8Activations.Q4Order"/>: each 64-byte load holds four blocks'
-    /// nibbles, whose low halves meet the first 64 ordered codes and high halves the next 64.
+    /// One Q4_0 row (as stored, <see cref="Q4_0Layout"/>) · one activation row in <see cref="Q8Activations.Q4Order"/>: per
+    /// whole group of 16 blocks, 64-byte load k holds word k of the 16 blocks, whose low nibbles meet ordered code vector
+    /// k and high nibbles vector 4 + k; the last 1..15 blocks (GGUF order) take four blocks per 64-byte load.
     /// </summary>
     public static float Q4_0<TDot>(byte* w, ushort* ws, sbyte* a, float* sa, int* sums, int nb) where TDot : struct, IBlockDot =>
         Q4_0<TDot, ExactHalves>(w, ws, a, sa, sums, nb);
@@ -233,10 +234,8 @@ internal static unsafe partial class DecodeMatVec
         var acc = Vector512<float>.Zero;
         for (int b = 0; b + 16 <= nb; b += 16)
         {
-            byte* wb = w + (b * 16);
-            sbyte* ab = a + (b * 32);
-            var dots = Reduce(TDot.Q4Quad(wb, ab), TDot.Q4Quad(wb + 64, ab + 128), TDot.Q4Quad(wb + 128, ab + 256), TDot.Q4Quad(wb + 192, ab + 384));
-            acc = Accumulate<THalves>(dots, Avx.LoadVector256(ws + b), sa + b, sums + b, 3, acc);
+            // A whole group is stored transposed (Q4_0Layout), so its dots come out one lane per block.
+            acc = Accumulate<THalves>(TDot.Q4Group(w + (b * 16), a + (b * 32)), Avx.LoadVector256(ws + b), sa + b, sums + b, 3, acc);
         }
         return acc;
     }
@@ -282,6 +281,12 @@ internal static unsafe partial class DecodeMatVec
         /// <summary>Four Q4_0 blocks' unsigned nibbles · ordered codes: lanes 4k..4k+3 sum to block k's Σ nibble·a.</summary>
         static abstract Vector512<int> Q4Quad(byte* w, sbyte* a);
 
+        /// <summary>
+        /// A transposed group of 16 Q4_0 blocks (<see cref="Q4_0Layout"/>, 256 bytes) · its 512 ordered codes: lane j is
+        /// block j's Σ nibble·a.
+        /// </summary>
+        static abstract Vector512<int> Q4Group(byte* w, sbyte* a);
+
         /// <summary><see cref="Q8Pair"/> of loaded weights and codes.</summary>
         static abstract Vector512<int> Q8PairOf(Vector512<sbyte> w, Vector512<sbyte> a);
 
@@ -316,14 +321,26 @@ internal static unsafe partial class DecodeMatVec
             KQuantDot.Join(Q8Block(w.GetLower(), a.GetLower()).AsByte(), Q8Block(w.GetUpper(), a.GetUpper()).AsByte()).AsInt32();
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector512<int> Q4Group(byte* w, sbyte* a) => KQuantDot.Join(Q4Half(w, a).AsByte(), Q4Half(w + 32, a + 32).AsByte()).AsInt32();
+
+        // Blocks 0..7 (or 8..15, from w + 32 and a + 32) of a transposed group: four words, each meeting two code vectors.
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static Vector256<int> Q4Half(byte* w, sbyte* a)
+        {
+            var acc = Vector256<int>.Zero;
+            for (int k = 0; k < 4; k++) acc = Q4Pair(Avx.LoadVector256(w + (64 * k)), a + (64 * k), a + 256 + (64 * k), acc);
+            return acc;
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         private static Vector256<int> Q8Block(Vector256<sbyte> w, Vector256<sbyte> a) =>
             AvxVnni.MultiplyWideningAndAdd(Vector256<int>.Zero, w.AsByte() ^ Vector256.Create((byte)0x80), a);
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        private static Vector256<int> Q4Pair(Vector256<byte> packed, sbyte* aLow, sbyte* aHigh)
+        private static Vector256<int> Q4Pair(Vector256<byte> packed, sbyte* aLow, sbyte* aHigh, Vector256<int> start = default)
         {
             var low = Vector256.Create((byte)0x0F);
-            var lo = AvxVnni.MultiplyWideningAndAdd(Vector256<int>.Zero, packed & low, Avx.LoadVector256(aLow));
+            var lo = AvxVnni.MultiplyWideningAndAdd(start, packed & low, Avx.LoadVector256(aLow));
             return AvxVnni.MultiplyWideningAndAdd(lo, Avx2.ShiftRightLogical(packed.AsUInt16(), 4).AsByte() & low, Avx.LoadVector256(aHigh));
         }
     }
@@ -359,9 +376,25 @@ internal static unsafe partial class DecodeMatVec
         {
             var low = Vector512.Create((byte)0x0F);
             var lo = Avx512BW.MultiplyAddAdjacent(packed & low, Avx512BW.LoadVector512(a));
-            var hi = Avx512BW.MultiplyAddAdjacent(Avx512BW.ShiftRightLogical(packed.AsUInt16(), 4).AsByte() & low, Avx512BW.LoadVector512(a + 64));
+            var hi = Avx512BW.MultiplyAddAdjacent(HighNibbles(packed), Avx512BW.LoadVector512(a + 64));
             // |nibble·a| ≤ 15·127, so the pair sums of lo + hi stay far inside int16.
             return Avx512BW.MultiplyAddAdjacent(lo + hi, Vector512.Create((short)1));
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector512<int> Q4Group(byte* w, sbyte* a)
+        {
+            var low = Vector512.Create((byte)0x0F);
+            var w0 = Avx512BW.LoadVector512(w);
+            var w1 = Avx512BW.LoadVector512(w + 64);
+            var w2 = Avx512BW.LoadVector512(w + 128);
+            var w3 = Avx512BW.LoadVector512(w + 192);
+            var s0 = Avx512BW.MultiplyAddAdjacent(w0 & low, Avx512BW.LoadVector512(a)) + Avx512BW.MultiplyAddAdjacent(HighNibbles(w0), Avx512BW.LoadVector512(a + 256));
+            var s1 = Avx512BW.MultiplyAddAdjacent(w1 & low, Avx512BW.LoadVector512(a + 64)) + Avx512BW.MultiplyAddAdjacent(HighNibbles(w1), Avx512BW.LoadVector512(a + 320));
+            var s2 = Avx512BW.MultiplyAddAdjacent(w2 & low, Avx512BW.LoadVector512(a + 128)) + Avx512BW.MultiplyAddAdjacent(HighNibbles(w2), Avx512BW.LoadVector512(a + 384));
+            var s3 = Avx512BW.MultiplyAddAdjacent(w3 & low, Avx512BW.LoadVector512(a + 192)) + Avx512BW.MultiplyAddAdjacent(HighNibbles(w3), Avx512BW.LoadVector512(a + 448));
+            // Each int16 lane sums 16 products |nibble·a| ≤ 15·127 (codes are in [−127, 127]): at most 30480, inside int16.
+            return Avx512BW.MultiplyAddAdjacent((s0 + s1) + (s2 + s3), Vector512.Create((short)1));
         }
     }
 }

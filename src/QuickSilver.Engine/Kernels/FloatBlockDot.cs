@@ -50,9 +50,11 @@ internal static unsafe class FloatBlockDot
             for (int b = 0; b < nb; b++)
             {
                 float d = half[ws[b]], block = 0;
-                byte* q = w + (b * 16);
                 for (int i = 0; i < 16; i++)
-                    block += (((q[i] & 0x0F) - 8) * x[(b * 32) + i]) + (((q[i] >> 4) - 8) * x[(b * 32) + i + 16]);
+                {
+                    byte q = w[Q4_0Layout.Offset(nb, b, i)];
+                    block += (((q & 0x0F) - 8) * x[(b * 32) + i]) + (((q >> 4) - 8) * x[(b * 32) + i + 16]);
+                }
                 sum += d * block;
             }
             return sum;
@@ -63,7 +65,7 @@ internal static unsafe class FloatBlockDot
         for (int b = 0; b < nb; b++)
         {
             var d = Vector256.Create(half[ws[b]]);
-            var packed = Vector128.Load(w + (b * 16));
+            var packed = Q4_0Layout.LoadBlock(w, nb, b);
             var lo = (packed & low).AsSByte() - eight;                 // elements 0..15
             var hi = Vector128.ShiftRightLogical(packed, 4).AsSByte() - eight; // elements 16..31
             float* xb = x + (b * 32);

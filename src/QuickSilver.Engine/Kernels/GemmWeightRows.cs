@@ -8,7 +8,7 @@ namespace QuickSilver.Engine.Kernels;
 /// <summary>
 /// A tile of <see cref="Rows"/> weight rows unpacked once for <see cref="QuantizedGemm"/>: small unsigned codes (what
 /// vpmaddubsw multiplies: Q4_0 and Q4_K nibbles, Q5_K 5-bit, Q6_K 6-bit codes; Q8_0 split into a low and a high nibble
-/// plane, <c>w = 16·(h − 8) + l</c>), row-major, plus per unit of codes the int16 multiplier of its int16 partial sums
+/// plane, <c>w = 16·(h − 8) + l</c>, or for the VNNI kernels one plane <c>w + 128</c>), row-major, plus per unit of codes the int16 multiplier of its int16 partial sums
 /// (the sub-block scale), per block the float scales, and per block 8 pairs of int16 multipliers of the activations'
 /// 16-value sums (Q4_K/Q5_K minimums, Q6_K's −32 offset times the scale). Rows past the matrix repeat its last row
 /// (their outputs are dropped).
@@ -22,6 +22,7 @@ internal sealed unsafe class GemmWeightRows
     private int[] _multipliers = [], _pairs = [];
     private float[] _d = [], _dmin = [];
     private int _rowBytes;
+    private bool _vnni;
 
     /// <summary>Multiplier units per row (k-quants: 8 for Q4_K, 16 for Q5_K, 32 for Q6_K per block).</summary>
     public int Units { get; private set; }
@@ -47,9 +48,10 @@ internal sealed unsafe class GemmWeightRows
     /// <summary><c>[row][block][pair]</c> two int16 multipliers of the activations' 16-value sums (k-quants), pinned.</summary>
     public int[] Pairs => _pairs;
 
-    /// <summary>Unpacks rows [<paramref name="first"/>, first + 4) of <paramref name="weights"/>.</summary>
-    public void Load(QuantizedMatrix weights, int first)
+    /// <summary>Unpacks rows [<paramref name="first"/>, first + 4) of <paramref name="weights"/> (Q8_0 as one plane for <paramref name="vnni"/>).</summary>
+    public void Load(QuantizedMatrix weights, int first, bool vnni = false)
     {
+        _vnni = vnni;
         Prepare(weights);
         for (int r = 0; r < Rows; r++) LoadRow(weights, Math.Min(first + r, weights.Rows - 1), r);
     }
@@ -65,7 +67,7 @@ internal sealed unsafe class GemmWeightRows
             GgufTensorType.Q6_K => columns / 8,
             _ => 0,
         };
-        _rowBytes = weights.Type == GgufTensorType.Q8_0 ? 2 * columns : columns;
+        _rowBytes = weights.Type == GgufTensorType.Q8_0 && !_vnni ? 2 * columns : columns;
         if (_codes.Length < Rows * _rowBytes) _codes = GC.AllocateArray<byte>(Rows * _rowBytes, pinned: true);
         if (_multipliers.Length < Rows * Units) _multipliers = GC.AllocateArray<int>(Rows * Units, pinned: true);
         if (_d.Length < Rows * Blocks)
@@ -95,6 +97,14 @@ internal sealed unsafe class GemmWeightRows
             var low = Vector256.Create((byte)0x0F);
             switch (weights.Type)
             {
+                case GgufTensorType.Q8_0 when _vnni:
+                    for (int b = 0; b < nb; b++)
+                    {
+                        // w + 128 as an unsigned byte: vpdpbusd's unsigned operand; the −128·Σa rides on the activation sums.
+                        Avx.Store(tile + (32 * b), Avx.LoadVector256(x + (32 * b)) ^ Vector256.Create((byte)0x80));
+                        d[b] = HalfTable.Values[halves[b]];
+                    }
+                    break;
                 case GgufTensorType.Q8_0:
                     for (int b = 0; b < nb; b++)
                     {
@@ -108,7 +118,7 @@ internal sealed unsafe class GemmWeightRows
                 case GgufTensorType.Q4_0:
                     for (int b = 0; b < nb; b++)
                     {
-                        var q = Sse2.LoadVector128(x + (16 * b));
+                        var q = Q4_0Layout.LoadBlock(x, nb, b); // q4dec: GGUF order from the stored layout
                         var low128 = Vector128.Create((byte)0x0F);
                         Avx.Store(tile + (32 * b), Vector256.Create(q & low128, Sse2.ShiftRightLogical(q.AsUInt16(), 4).AsByte() & low128));
                         d[b] = HalfTable.Values[halves[b]];

@@ -76,13 +76,73 @@ internal static unsafe class PlaneDot
         for (; s + 4 <= nsb; s += 4)
         {
             // Two full chunks: blocks 4s..4s+15.
-            var v0 = TWidth.Chunk512(top + (32 * s), high + (64 * s), low + (64 * s), a + (128 * s));
-            var v1 = TWidth.Chunk512(top + (32 * s) + 64, high + (64 * s) + 128, low + (64 * s) + 128, a + (128 * s) + 256);
+            var v0 = Chunk512<TWidth>(top + (32 * s), high + (64 * s), low + (64 * s), a + (128 * s));
+            var v1 = Chunk512<TWidth>(top + (32 * s) + 64, high + (64 * s) + 128, low + (64 * s) + 128, a + (128 * s) + 256);
             var halves = Avx.LoadVector256(ws + (4 * s));
             acc = Accumulate(Pair(v0, v1), finite ? HalfToSingleFinite(halves) : DecodeMatVec.HalfToSingle(halves), sa + (4 * s), offsets + (4 * s), acc);
         }
         if (s < nsb) acc = Tail<TWidth>(top + (32 * s), high + (64 * s), low + (64 * s), ws + (4 * s), a + (128 * s), sa + (4 * s), offsets + (4 * s), nsb - s, acc);
-        return Vector512.Sum(acc);
+        return DecodeMatVec.Sum16(acc);
+    }
+
+    /// <summary>A full chunk's dots with the chunk's activation codes loaded here.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<int> Chunk512<TWidth>(byte* top, byte* high, byte* low, sbyte* a) where TWidth : struct, IPlaneWidth =>
+        TWidth.Chunk512(top, high, low, Avx512BW.LoadVector512(a), Avx512BW.LoadVector512(a + 64), Avx512BW.LoadVector512(a + 128), Avx512BW.LoadVector512(a + 192));
+
+    /// <summary>
+    /// Four consecutive weight rows (plane rows <paramref name="quarterBytes"/>/<paramref name="halfBytes"/> apart, scale rows
+    /// <paramref name="scaleStride"/> apart) · one activation row at <paramref name="bits"/> on the AVX-512 path: each row's
+    /// result is bit-identical to <see cref="Dot"/> on that row alone (same integers, same FMA chain, same reduction
+    /// tree), but the activation codes, scales and offsets are loaded once for the four rows and one reduction serves them.
+    /// </summary>
+    /// <remarks>At 4 bits a row reads half the bytes of an 8-bit one while the activation loads and the per-row reduction
+    /// stay the same, so they are a larger share of the work: sharing them is what lets the narrow pass keep up with memory.</remarks>
+    public static Vector128<float> Dot4(int bits, byte* top, byte* high, byte* low, ushort* ws, int quarterBytes, int halfBytes, int scaleStride,
+        sbyte* a, float* sa, int* offsets, int nsb, bool finite) => bits switch
+    {
+        8 => Avx512Rows4<Bits8>(top, high, low, ws, quarterBytes, halfBytes, scaleStride, a, sa, offsets, nsb, finite),
+        4 => Avx512Rows4<Bits4>(top, high, low, ws, quarterBytes, halfBytes, scaleStride, a, sa, offsets, nsb, finite),
+        _ => Avx512Rows4<Bits2>(top, high, low, ws, quarterBytes, halfBytes, scaleStride, a, sa, offsets, nsb, finite),
+    };
+
+    private static Vector128<float> Avx512Rows4<TWidth>(byte* top, byte* high, byte* low, ushort* ws, int quarterBytes, int halfBytes, int scaleStride,
+        sbyte* a, float* sa, int* offsets, int nsb, bool finite) where TWidth : struct, IPlaneWidth
+    {
+        var (c0, c1, c2, c3) = (Vector512<float>.Zero, Vector512<float>.Zero, Vector512<float>.Zero, Vector512<float>.Zero);
+        int s = 0;
+        for (; s + 4 <= nsb; s += 4)
+        {
+            sbyte* ab = a + (128 * s);
+            var (a0, a1, a2, a3) = (Avx512BW.LoadVector512(ab), Avx512BW.LoadVector512(ab + 64), Avx512BW.LoadVector512(ab + 128), Avx512BW.LoadVector512(ab + 192));
+            var (a4, a5, a6, a7) = (Avx512BW.LoadVector512(ab + 256), Avx512BW.LoadVector512(ab + 320), Avx512BW.LoadVector512(ab + 384), Avx512BW.LoadVector512(ab + 448));
+            var off = Avx512F.LoadVector512(offsets + (4 * s));
+            var scales = Avx512F.LoadVector512(sa + (4 * s));
+            c0 = Row<TWidth>(top + (32 * s), high + (64 * s), low + (64 * s), ws + (4 * s), a0, a1, a2, a3, a4, a5, a6, a7, off, scales, finite, c0);
+            c1 = Row<TWidth>(top + quarterBytes + (32 * s), high + halfBytes + (64 * s), low + halfBytes + (64 * s), ws + scaleStride + (4 * s), a0, a1, a2, a3, a4, a5, a6, a7, off, scales, finite, c1);
+            c2 = Row<TWidth>(top + (2 * quarterBytes) + (32 * s), high + (2 * halfBytes) + (64 * s), low + (2 * halfBytes) + (64 * s), ws + (2 * scaleStride) + (4 * s), a0, a1, a2, a3, a4, a5, a6, a7, off, scales, finite, c2);
+            c3 = Row<TWidth>(top + (3 * quarterBytes) + (32 * s), high + (3 * halfBytes) + (64 * s), low + (3 * halfBytes) + (64 * s), ws + (3 * scaleStride) + (4 * s), a0, a1, a2, a3, a4, a5, a6, a7, off, scales, finite, c3);
+        }
+        if (s < nsb)
+        {
+            c0 = Tail<TWidth>(top + (32 * s), high + (64 * s), low + (64 * s), ws + (4 * s), a + (128 * s), sa + (4 * s), offsets + (4 * s), nsb - s, c0);
+            c1 = Tail<TWidth>(top + quarterBytes + (32 * s), high + halfBytes + (64 * s), low + halfBytes + (64 * s), ws + scaleStride + (4 * s), a + (128 * s), sa + (4 * s), offsets + (4 * s), nsb - s, c1);
+            c2 = Tail<TWidth>(top + (2 * quarterBytes) + (32 * s), high + (2 * halfBytes) + (64 * s), low + (2 * halfBytes) + (64 * s), ws + (2 * scaleStride) + (4 * s), a + (128 * s), sa + (4 * s), offsets + (4 * s), nsb - s, c2);
+            c3 = Tail<TWidth>(top + (3 * quarterBytes) + (32 * s), high + (3 * halfBytes) + (64 * s), low + (3 * halfBytes) + (64 * s), ws + (3 * scaleStride) + (4 * s), a + (128 * s), sa + (4 * s), offsets + (4 * s), nsb - s, c3);
+        }
+        return DecodeMatVec.Sum4(c0, c1, c2, c3);
+    }
+
+    /// <summary>One row's step of 16 blocks against preloaded activations: the same operations as a step of <see cref="Avx512{TWidth}"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<float> Row<TWidth>(byte* top, byte* high, byte* low, ushort* ws,
+        Vector512<sbyte> a0, Vector512<sbyte> a1, Vector512<sbyte> a2, Vector512<sbyte> a3, Vector512<sbyte> a4, Vector512<sbyte> a5, Vector512<sbyte> a6, Vector512<sbyte> a7,
+        Vector512<int> offsets, Vector512<float> sa, bool finite, Vector512<float> acc) where TWidth : struct, IPlaneWidth
+    {
+        var dots = Pair(TWidth.Chunk512(top, high, low, a0, a1, a2, a3), TWidth.Chunk512(top + 64, high + 128, low + 128, a4, a5, a6, a7));
+        var halves = Avx.LoadVector256(ws);
+        var weightScales = finite ? HalfToSingleFinite(halves) : DecodeMatVec.HalfToSingle(halves);
+        return Avx512F.FusedMultiplyAdd(Avx512F.ConvertToVector512Single(dots - offsets), weightScales * sa, acc);
     }
 
     // The last 1..3 super-blocks: a full chunk and/or a one-super-block chunk; absent lanes and scales are zero.
@@ -92,7 +152,7 @@ internal static unsafe class PlaneDot
         Vector512<int> v0, v1 = Vector512<int>.Zero;
         if (count >= 2)
         {
-            v0 = TWidth.Chunk512(top, high, low, a);
+            v0 = Chunk512<TWidth>(top, high, low, a);
             if (count == 3) v1 = TWidth.Chunk256(top + 64, high + 128, high + 160, low + 128, low + 160, a + 256, 32).ToVector512();
         }
         else v0 = TWidth.Chunk256(top, high, high + 32, low, low + 32, a, 32).ToVector512();
@@ -153,8 +213,8 @@ internal static unsafe class PlaneDot
     /// <summary>The planes one width reads: lanes 2b, 2b+1 of a chunk's dots sum to block b's integer dot, weighted (16·hi + lo, 16·hi, 64·top).</summary>
     private interface IPlaneWidth
     {
-        /// <summary>A full chunk (8 blocks): 64 bytes of the top plane, 2·64 of each nibble plane, 4·64 codes.</summary>
-        static abstract Vector512<int> Chunk512(byte* top, byte* high, byte* low, sbyte* a);
+        /// <summary>A full chunk (8 blocks): 64 bytes of the top plane, 2·64 of each nibble plane, against its four 64-code quarters.</summary>
+        static abstract Vector512<int> Chunk512(byte* top, byte* high, byte* low, Vector512<sbyte> a0, Vector512<sbyte> a1, Vector512<sbyte> a2, Vector512<sbyte> a3);
 
         /// <summary>One super-block (4 blocks): 32 bytes of the top plane, nibble parts at high0/high1 and low0/low1, quarters of codes aStride apart.</summary>
         static abstract Vector256<int> Chunk256(byte* top, byte* high0, byte* high1, byte* low0, byte* low1, sbyte* a, int aStride);
@@ -184,9 +244,8 @@ internal static unsafe class PlaneDot
     private readonly struct Bits8 : IPlaneWidth
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static Vector512<int> Chunk512(byte* top, byte* high, byte* low, sbyte* a)
+        public static Vector512<int> Chunk512(byte* top, byte* high, byte* low, Vector512<sbyte> a0, Vector512<sbyte> a1, Vector512<sbyte> a2, Vector512<sbyte> a3)
         {
-            var (a0, a1, a2, a3) = (Avx512BW.LoadVector512(a), Avx512BW.LoadVector512(a + 64), Avx512BW.LoadVector512(a + 128), Avx512BW.LoadVector512(a + 192));
             return Avx512BW.MultiplyAddAdjacent(Nibbles512(high, a0, a1, a2, a3), Vector512.Create((short)16))
                 + Avx512BW.MultiplyAddAdjacent(Nibbles512(low, a0, a1, a2, a3), Vector512.Create((short)1));
         }
@@ -203,9 +262,8 @@ internal static unsafe class PlaneDot
     private readonly struct Bits4 : IPlaneWidth
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static Vector512<int> Chunk512(byte* top, byte* high, byte* low, sbyte* a) => Avx512BW.MultiplyAddAdjacent(
-            Nibbles512(high, Avx512BW.LoadVector512(a), Avx512BW.LoadVector512(a + 64), Avx512BW.LoadVector512(a + 128), Avx512BW.LoadVector512(a + 192)),
-            Vector512.Create((short)16));
+        public static Vector512<int> Chunk512(byte* top, byte* high, byte* low, Vector512<sbyte> a0, Vector512<sbyte> a1, Vector512<sbyte> a2, Vector512<sbyte> a3) =>
+            Avx512BW.MultiplyAddAdjacent(Nibbles512(high, a0, a1, a2, a3), Vector512.Create((short)16));
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static Vector256<int> Chunk256(byte* top, byte* high0, byte* high1, byte* low0, byte* low1, sbyte* a, int aStride) => Avx2.MultiplyAddAdjacent(
@@ -216,14 +274,14 @@ internal static unsafe class PlaneDot
     private readonly struct Bits2 : IPlaneWidth
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static Vector512<int> Chunk512(byte* top, byte* high, byte* low, sbyte* a)
+        public static Vector512<int> Chunk512(byte* top, byte* high, byte* low, Vector512<sbyte> a0, Vector512<sbyte> a1, Vector512<sbyte> a2, Vector512<sbyte> a3)
         {
             var three = Vector512.Create((byte)3);
             var t = Avx512BW.LoadVector512(top).AsUInt16();
-            var d = Avx512BW.MultiplyAddAdjacent(t.AsByte() & three, Avx512BW.LoadVector512(a))
-                + Avx512BW.MultiplyAddAdjacent(Vector512.ShiftRightLogical(t, 2).AsByte() & three, Avx512BW.LoadVector512(a + 64))
-                + Avx512BW.MultiplyAddAdjacent(Vector512.ShiftRightLogical(t, 4).AsByte() & three, Avx512BW.LoadVector512(a + 128))
-                + Avx512BW.MultiplyAddAdjacent(Vector512.ShiftRightLogical(t, 6).AsByte() & three, Avx512BW.LoadVector512(a + 192));
+            var d = Avx512BW.MultiplyAddAdjacent(t.AsByte() & three, a0)
+                + Avx512BW.MultiplyAddAdjacent(Vector512.ShiftRightLogical(t, 2).AsByte() & three, a1)
+                + Avx512BW.MultiplyAddAdjacent(Vector512.ShiftRightLogical(t, 4).AsByte() & three, a2)
+                + Avx512BW.MultiplyAddAdjacent(Vector512.ShiftRightLogical(t, 6).AsByte() & three, a3);
             return Avx512BW.MultiplyAddAdjacent(d, Vector512.Create((short)64));
         }
 

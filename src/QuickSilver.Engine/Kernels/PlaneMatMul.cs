@@ -1,3 +1,5 @@
+using System.Runtime.Intrinsics;
+
 namespace QuickSilver.Engine.Kernels;
 
 /// <summary>
@@ -12,6 +14,13 @@ namespace QuickSilver.Engine.Kernels;
 public static unsafe class PlaneMatMul
 {
     private const int RowTile = 16;
+
+    /// <summary>
+    /// Whether the AVX-512 path takes four weight rows per kernel call, sharing the activation loads and the lane reduction
+    /// (default true). Each row's result is bit-identical either way; false calls the kernel row by row, for comparison in
+    /// benchmarks.
+    /// </summary>
+    public static bool FourRowsPerCall { get; set; } = true;
 
     /// <summary>
     /// Multiplies into columns [<paramref name="outputOffset"/>, offset + R) of an output whose rows are
@@ -81,7 +90,7 @@ public static unsafe class PlaneMatMul
         {
             int nsb = weights.SuperBlocksPerRow, pnb = weights.PaddedBlocksPerRow, quarter = weights.QuarterRowBytes, halfBytes = weights.HalfRowBytes;
             int n = activations.Rows, columns = activations.PaddedColumns, stride = activations.BlockStride;
-            bool reads2 = Array.IndexOf(bits, 2) >= 0, finite = weights.FiniteScales;
+            bool reads2 = Array.IndexOf(bits, 2) >= 0, finite = weights.FiniteScales, fourRows = FourRowsPerCall;
             fixed (byte* top0 = reads2 ? weights.Top : null)
             fixed (byte* high0 = weights.High)
             fixed (byte* low0 = weights.Low)
@@ -105,7 +114,17 @@ public static unsafe class PlaneMatMul
                         int sOffset = t * stride, b = bits[t];
                         int* offsets = (b == 8 ? offsets8 : b == 4 ? offsets4 : offsets2) + sOffset;
                         float* y = output + ((long)t * outRows);
-                        for (int r = tile; r < tileEnd; r++)
+                        int r = tile;
+                        // Four rows per call on the AVX-512 path: each result is the one the row gets alone (PlaneDot.Dot4).
+                        if (isa == KernelIsa.Avx512 && fourRows)
+                        {
+                            for (; r + 4 <= tileEnd; r += 4)
+                            {
+                                PlaneDot.Dot4(b, top + ((long)r * quarter), high + ((long)r * halfBytes), low + ((long)r * halfBytes), ws + ((long)r * pnb),
+                                    quarter, halfBytes, pnb, a + aOffset, sa + sOffset, offsets, nsb, finite).Store(y + r);
+                            }
+                        }
+                        for (; r < tileEnd; r++)
                         {
                             y[r] = PlaneDot.Dot(isa, b, top + ((long)r * quarter), high + ((long)r * halfBytes), low + ((long)r * halfBytes),
                                 ws + ((long)r * pnb), a + aOffset, sa + sOffset, offsets, nsb, finite);

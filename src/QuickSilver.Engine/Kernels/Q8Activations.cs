@@ -61,9 +61,12 @@ public sealed class Q8Activations
     internal int[] BlockSums { get; private set; } = [];
 
     /// <summary>
-    /// Codes in the order of a 64-byte load of four Q4_0 blocks' nibbles: per group of four blocks, the first halves
-    /// (elements 0..15 of blocks 0..3, which meet the low nibbles) then the second halves (16..31, the high nibbles).
-    /// Rows are padded with zeros to <see cref="Q4RowBytes"/>.
+    /// Codes in the order the Q4_0 decode kernel meets them (<see cref="Q4_0Layout"/>). Each whole group of 16 blocks
+    /// (512 codes) is transposed by 4-code words: vector m (64 bytes, m = 0..7) holds elements 4m..4m+3 of blocks 0..15
+    /// (m &lt; 4 meet the low nibbles of weight word m, m ≥ 4 the high nibbles of word m − 4). The last <c>nb mod 16</c>
+    /// blocks are in the order of a 64-byte load of four GGUF-order blocks' nibbles: per group of four blocks, the first
+    /// halves (elements 0..15 of blocks 0..3, which meet the low nibbles) then the second halves (16..31, the high
+    /// nibbles). Rows are padded with zeros to <see cref="Q4RowBytes"/>.
     /// </summary>
     internal sbyte[] Q4Order { get; private set; } = [];
 
@@ -78,7 +81,7 @@ public sealed class Q8Activations
         if (source.Length < count) throw new ArgumentException($"Need {count} values, got {source.Length}.", nameof(source));
         Version = Interlocked.Increment(ref s_versions); // first: a failed quantize must not look like the last good one
         Ensure(rows, columns);
-        int nb = BlocksPerRow, padded = PaddedBlocks, q4Bytes = Q4RowBytes;
+        int nb = BlocksPerRow, padded = PaddedBlocks, q4Bytes = Q4RowBytes, full = nb / Q4_0Layout.GroupBlocks * Q4_0Layout.GroupBlocks;
         for (int r = 0; r < rows; r++)
         {
             // Padding first: a row's last partial step reads it as zeros.
@@ -91,6 +94,13 @@ public sealed class Q8Activations
                 int sum = QuantizeBlock(source.Slice(block * BlockSize, BlockSize), block);
                 PaddedScales[(r * padded) + j] = Scales[block];
                 BlockSums[(r * padded) + j] = sum;
+                if (j < full)
+                {
+                    // Group j/16, slot j%16: word m of the block at 64·m + 4·slot.
+                    int start = (r * q4Bytes) + (j / 16 * 512) + (j % 16 * 4);
+                    for (int m = 0; m < 8; m++) Codes.AsSpan((block * BlockSize) + (4 * m), 4).CopyTo(Q4Order.AsSpan(start + (64 * m), 4));
+                    continue;
+                }
                 // Group j/4, slot j%4: first half at 16·slot, second half 64 bytes further.
                 int at = (r * q4Bytes) + (j / 4 * 128) + (j % 4 * 16);
                 Codes.AsSpan(block * BlockSize, 16).CopyTo(Q4Order.AsSpan(at, 16));

@@ -6,8 +6,9 @@ namespace QuickSilver.Engine.Kernels;
 
 /// <summary>
 /// <c>Y = A · Wᵀ</c> for many activation rows (prefill): a register-blocked int8 GEMM on AVX-512 BW (vpmaddubsw into
-/// int16, vpmaddwd into int32). .NET 10 reaches vpdpbusd only through AVX-VNNI (VEX) and AVX10, which an AVX-512 VNNI
-/// CPU such as AMD Zen 4 does not report, so VNNI is not used. Threads split the weight rows in tiles of 4; each thread
+/// int16, vpmaddwd into int32), or where the CPU has AVX-512 VNNI the same kernels with vpdpbusd as machine code
+/// (<see cref="GemmVnniCode"/>: .NET 10 reaches vpdpbusd only through AVX-VNNI and AVX10, which a Zen 4 does not report).
+/// Threads split the weight rows in tiles of 4; each thread
 /// unpacks a tile once per chunk of tokens (<see cref="GemmWeightRows"/>) and runs it against every 16-token group of the chunk, whose
 /// activations (<see cref="GemmActivations"/>) stay in L2. Results are bit-identical per (row, token) whatever the number
 /// of tokens, the chunking or the threads (see the micro-kernels); against the per-row kernels they differ by float
@@ -22,6 +23,18 @@ internal static unsafe partial class QuantizedGemm
 
     /// <summary>Whether this CPU has the instructions (AVX-512 F and BW).</summary>
     public static bool IsSupported => Avx512BW.IsSupported && Avx512F.IsSupported;
+
+    /// <summary>
+    /// Whether the micro-kernels are the AVX-512 VNNI machine code (default: where <see cref="GemmVnniCode.IsAvailable"/>);
+    /// false runs the managed ones. Both give the same bits; the switch is for tests and benchmarks.
+    /// </summary>
+    internal static bool Vnni
+    {
+        get => s_vnni;
+        set => s_vnni = value && GemmVnniCode.IsAvailable;
+    }
+
+    private static bool s_vnni = GemmVnniCode.IsAvailable;
 
     /// <summary>Whether <paramref name="type"/> has a GEMM path.</summary>
     public static bool Handles(GgufTensorType type) =>
@@ -93,6 +106,7 @@ internal static unsafe partial class QuantizedGemm
             var rows = t_rows ??= new GemmWeightRows();
             int groups = activations.Groups, n = activations.Rows, chunk = Math.Max(1, ChunkBytes / activations.GroupCodeBytes);
             var type = weights.Type;
+            bool vnni = Vnni;
             bool blocks32 = type is GgufTensorType.Q8_0 or GgufTensorType.Q4_0;
             bool q8 = type == GgufTensorType.Q8_0;
             int words = type switch { GgufTensorType.Q4_K => 8, GgufTensorType.Q5_K => 4, _ => 2 }; // int16 sums that cannot saturate
@@ -107,7 +121,7 @@ internal static unsafe partial class QuantizedGemm
                     for (int tile = firstTile; tile < endTile; tile++)
                     {
                         int r0 = tile * GemmWeightRows.Rows;
-                        rows.Load(weights, r0);
+                        rows.Load(weights, r0, vnni);
                         int nb = rows.Blocks, rowCount = Math.Min(GemmWeightRows.Rows, weights.Rows - r0);
                         fixed (byte* codes = rows.Codes)
                         fixed (int* multipliers = rows.Multipliers)
@@ -121,7 +135,10 @@ internal static unsafe partial class QuantizedGemm
                                 byte* a = a0 + ((long)g * activations.GroupCodeBytes);
                                 float* sa = sa0 + ((long)g * activations.GroupScales);
                                 int* sums = sums0 + ((long)g * activations.GroupSums);
-                                if (blocks32) Blocks32(w0, w1, w2, w3, q8 ? 2 : 1, q8 ? -128 : -8, d, a, sa, sums, nb, result);
+                                if (vnni && blocks32) GemmVnniCode.Blocks32(w0, w1, w2, w3, q8 ? -128 : -8, d, a, sa, sums, nb, result);
+                                else if (vnni) GemmVnniCode.KBlocks(w0, w1, w2, w3, multipliers, rows.Units, pairs, type == GgufTensorType.Q6_K ? 1 : 0, d, dmin, nb,
+                                    type == GgufTensorType.Q6_K ? 4 : 8, type == GgufTensorType.Q4_K ? 1 : 2, a, sa, sums, result);
+                                else if (blocks32) Blocks32(w0, w1, w2, w3, q8 ? 2 : 1, q8 ? -128 : -8, d, a, sa, sums, nb, result);
                                 else KBlocks(w0, w1, w2, w3, multipliers, rows.Units, pairs, type == GgufTensorType.Q6_K, d, dmin, nb, words, a, sa, sums, result);
                                 int t0 = g * GemmActivations.GroupTokens, tokens = Math.Min(GemmActivations.GroupTokens, n - t0);
                                 if (rowCount == GemmWeightRows.Rows && tokens == GemmActivations.GroupTokens)

@@ -8,7 +8,8 @@ namespace QuickSilver.Engine.Kernels;
 /// A weight matrix (rows = output features, columns = input features) kept in a ggml block format, repacked at the same
 /// size: each row's block codes contiguous in <see cref="Codes"/> and its half-precision block scales in <see cref="Scales"/>,
 /// so a SIMD load takes two blocks' codes at once. Q8_0: 32 int8 codes per block, <c>x = q·d</c>. Q4_0: 16 bytes per block,
-/// low nibbles elements 0..15 and high nibbles 16..31, <c>x = (q − 8)·d</c> (the GGUF order, unchanged).
+/// low nibbles elements 0..15 and high nibbles 16..31, <c>x = (q − 8)·d</c>, each whole group of 16 blocks of a row
+/// transposed by 4-byte words (<see cref="Q4_0Layout"/>: the decode kernel's integer dots then need no lane reduction).
 /// Every other format (Q4_1, Q5_0, Q5_1, IQ4_NL, the k-quants, IQ4_XS, F16, BF16) stays byte for byte in its GGUF block
 /// layout (the layouts are documented next to the decoders in <c>Quantization/</c>): <see cref="Codes"/> holds whole blocks,
 /// a row's blocks contiguous, and <see cref="Scales"/> is empty; their block scales sit inside the blocks, where the
@@ -94,10 +95,16 @@ public sealed class QuantizedMatrix
             throw new ArgumentException($"Shape [{rows}, {columns}] cannot be held as {type}: columns must be a positive multiple of {values} and the size below 2 GiB.");
     }
 
-    // Moves one GGUF block into the split arrays (Q8_0/Q4_0) or copies it whole.
-    private static void Store(GgufTensorType type, ReadOnlySpan<byte> block, long index, byte[] codes, ushort[] scales)
+    // Moves one GGUF block into the split arrays (Q8_0/Q4_0; Q4_0 codes to their place in Q4_0Layout) or copies it whole.
+    private static void Store(GgufTensorType type, ReadOnlySpan<byte> block, long index, int blocksPerRow, byte[] codes, ushort[] scales)
     {
-        if (IsSplit(type))
+        if (type == GgufTensorType.Q4_0)
+        {
+            scales[index] = BinaryPrimitives.ReadUInt16LittleEndian(block);
+            long row = index / blocksPerRow;
+            Q4_0Layout.StoreBlock(block[2..], codes.AsSpan((int)(row * blocksPerRow * 16), blocksPerRow * 16), blocksPerRow, (int)(index - (row * blocksPerRow)));
+        }
+        else if (IsSplit(type))
         {
             int codeBytes = block.Length - 2;
             scales[index] = BinaryPrimitives.ReadUInt16LittleEndian(block);
@@ -120,7 +127,8 @@ public sealed class QuantizedMatrix
             throw new ArgumentException($"{type} [{rows}, {columns}] needs {blockCount * blockBytes} bytes, got {blocks.Length}.", nameof(blocks));
         var codes = GC.AllocateUninitializedArray<byte>((int)(blockCount * CodeBytesPerBlock(type)), pinned: true);
         var scales = GC.AllocateUninitializedArray<ushort>(ScaleCount(type, blockCount), pinned: true);
-        for (int b = 0; b < blockCount; b++) Store(type, blocks.Slice(b * blockBytes, blockBytes), b, codes, scales);
+        int perRow = (int)(columns / BlockFormats.Get(type).BlockValues);
+        for (int b = 0; b < blockCount; b++) Store(type, blocks.Slice(b * blockBytes, blockBytes), b, perRow, codes, scales);
         return new QuantizedMatrix(type, (int)rows, (int)columns, codes, scales);
     }
 
@@ -144,12 +152,13 @@ public sealed class QuantizedMatrix
         var codes = GC.AllocateUninitializedArray<byte>(blockCount * CodeBytesPerBlock(type), pinned: true);
         var scales = GC.AllocateUninitializedArray<ushort>(ScaleCount(type, blockCount), pinned: true);
         var buffer = new byte[Math.Min(blockCount, (1 << 20) / blockBytes) * blockBytes];
+        int perRow = (int)(columns / BlockFormats.Get(type).BlockValues);
         for (int first = 0; first < blockCount;)
         {
             int count = Math.Min(blockCount - first, buffer.Length / blockBytes);
             Span<byte> chunk = buffer.AsSpan(0, count * blockBytes);
             readBlocks(first, chunk);
-            for (int b = 0; b < count; b++) Store(type, chunk.Slice(b * blockBytes, blockBytes), first + b, codes, scales);
+            for (int b = 0; b < count; b++) Store(type, chunk.Slice(b * blockBytes, blockBytes), first + b, perRow, codes, scales);
             first += count;
         }
         return new QuantizedMatrix(type, (int)rows, (int)columns, codes, scales);
@@ -174,10 +183,19 @@ public sealed class QuantizedMatrix
         int blockBytes = BlockBytes(Type), codeBytes = blockBytes - 2, count = Rows * BlocksPerRow, first = FirstRow * BlocksPerRow;
         if (!IsSplit(Type)) return Codes.AsSpan(first * blockBytes, count * blockBytes).ToArray();
         var result = new byte[(long)count * blockBytes];
+        int nb = BlocksPerRow;
         for (int b = 0; b < count; b++)
         {
             BinaryPrimitives.WriteUInt16LittleEndian(result.AsSpan(b * blockBytes), Scales[first + b]);
-            Codes.AsSpan((first + b) * codeBytes, codeBytes).CopyTo(result.AsSpan((b * blockBytes) + 2));
+            if (Type == GgufTensorType.Q4_0)
+            {
+                int rowStart = (first + b) / nb * nb * 16, block = (first + b) % nb;
+                for (int i = 0; i < 16; i++) result[(b * blockBytes) + 2 + i] = Codes[rowStart + Q4_0Layout.Offset(nb, block, i)];
+            }
+            else
+            {
+                Codes.AsSpan((first + b) * codeBytes, codeBytes).CopyTo(result.AsSpan((b * blockBytes) + 2));
+            }
         }
         return result;
     }
@@ -215,7 +233,7 @@ public sealed class QuantizedMatrix
             {
                 for (int i = 0; i < 16; i++)
                 {
-                    byte packed = codes[(b * 16) + i];
+                    byte packed = codes[Q4_0Layout.Offset(nb, b, i)];
                     y[i] = ((packed & 0x0F) - 8) * d;
                     y[i + 16] = ((packed >> 4) - 8) * d;
                 }

@@ -13,6 +13,9 @@ public static unsafe partial class SingleQueryAttention
     /// <summary>Multiply-adds below which the heads run on the calling thread alone.</summary>
     public const long ParallelThreshold = 1 << 16;
 
+    /// <summary>Widest head the block loops take (their scratch block is on the stack).</summary>
+    private const int MaxBlockedHeadDim = 256;
+
     /// <summary>
     /// Writes softmax(q·kᵀ·scale)·v per head into <paramref name="output"/> (nh·hs): keys later than
     /// <paramref name="queryPosition"/> or outside the window are masked, scores soft-capped when <paramref name="softCap"/> &gt; 0.
@@ -85,49 +88,83 @@ public static unsafe partial class SingleQueryAttention
         {
             bool wide = storage == KvCacheType.Float32, bfloat16 = storage == KvCacheType.BFloat16;
             int element = wide ? sizeof(float) : sizeof(ushort);
-            float[] rented = ArrayPool<float>.Shared.Rent(Math.Max(1, count));
+            // Blocks of 16 keys (SingleQueryAttention.Blocks.cs) where they apply; float32 heads of 16·m keep KeyDots16.
+            bool blockedScores = headDim <= MaxBlockedHeadDim && (wide ? isa == KernelIsa.Avx512 && headDim == 8 : BlockedScores(isa, headDim));
+            bool blockedValues = headDim <= MaxBlockedHeadDim && BlockedValues(isa, storage, headDim);
+            int padded = (count + 15) & ~15; // narrow value blocks read whole blocks of weights
+            float[] rented = ArrayPool<float>.Shared.Rent(Math.Max(1, padded));
+            byte* scratch = stackalloc byte[blockedScores || blockedValues ? 16 * headDim * element : 1];
+            float* scaledQuery = stackalloc float[blockedScores ? headDim : 1];
             try
             {
                 var scores = rented.AsSpan(0, count);
-                for (int h = headStart; h < headEnd; h++)
+                fixed (float* sp = rented)
                 {
-                    int g = h / groups;
-                    float* qp = q + ((long)h * headDim);
-                    var qh = new ReadOnlySpan<float>(qp, headDim);
-                    byte* kh = keys + ((long)g * capacity * headDim * element);
-                    byte* vh = values + ((long)g * capacity * headDim * element);
-                    // Float32 keys: 16 keys' dots at a time, the same bits as RowOps.Dot key by key; masks and scale below.
-                    int wideKeys = wide && WideDots(headDim) ? count & ~15 : 0;
-                    if (wideKeys > 0)
+                    for (int h = headStart; h < headEnd; h++)
                     {
-                        fixed (float* sp = scores) KeyDots16(qp, (float*)kh, headDim, wideKeys, sp);
-                    }
-                    for (int j = 0; j < count; j++)
-                    {
-                        if (positions is not null)
+                        int g = h / groups;
+                        float* qp = q + ((long)h * headDim);
+                        var qh = new ReadOnlySpan<float>(qp, headDim);
+                        byte* kh = keys + ((long)g * capacity * headDim * element);
+                        byte* vh = values + ((long)g * capacity * headDim * element);
+                        // Dots computed ahead for keys [0, ready) (same bits as the key-by-key calls below); masks and scale after.
+                        int ready = 0;
+                        if (blockedScores)
                         {
-                            long distance = queryPosition - positions[j];
-                            if (distance < 0 || (window is int w && distance >= w)) { scores[j] = float.NegativeInfinity; continue; }
+                            if (wide) ScoreBlocks<Float32Lanes>(qp, kh, headDim, count, sp, scratch);
+                            else if (bfloat16) ScoreBlocks<BFloat16Lanes>(qp, kh, headDim, count, sp, scratch);
+                            else if (ScaleQuery(qp, headDim, scaledQuery)) ScoreBlocks<ScaledHalfLanes>(scaledQuery, kh, headDim, count, sp, scratch);
+                            else ScoreBlocks<FiniteHalfLanes>(qp, kh, headDim, count, sp, scratch);
+                            ready = count;
                         }
-                        else if (window is int w && queryPosition - j >= w) { scores[j] = float.NegativeInfinity; continue; }
-                        float s = (j < wideKeys ? scores[j] : wide ? RowOps.Dot(qh, new ReadOnlySpan<float>((float*)kh + ((long)j * headDim), headDim))
-                            : HalfKvRows.Dot(isa, bfloat16, qp, (ushort*)kh + ((long)j * headDim), headDim)) * scale;
-                        scores[j] = softCap > 0 ? MathF.Tanh(s / softCap) * softCap : s;
-                    }
-                    var oh = new Span<float>(output + ((long)h * headDim), headDim);
-                    oh.Clear();
-                    if (!RowOps.Softmax(scores)) continue;
-                    float* op = output + ((long)h * headDim);
-                    if (wide && WideValues(headDim))
-                    {
-                        fixed (float* sp = scores) AddScaledValues(sp, count, (float*)vh, headDim, op);
-                        continue;
-                    }
-                    for (int j = 0; j < count; j++)
-                    {
-                        if (scores[j] == 0) continue;
-                        if (wide) RowOps.AddScaled(oh, scores[j], new ReadOnlySpan<float>((float*)vh + ((long)j * headDim), headDim));
-                        else HalfKvRows.AddScaled(isa, bfloat16, op, scores[j], (ushort*)vh + ((long)j * headDim), headDim);
+                        else if (wide && WideDots(headDim))
+                        {
+                            ready = count & ~15;
+                            if (ready > 0) KeyDots16(qp, (float*)kh, headDim, ready, sp);
+                        }
+                        if (positions is null && window is null && softCap == 0 && ready == count) Scale(sp, count, scale);
+                        else
+                        {
+                            for (int j = 0; j < count; j++)
+                            {
+                                if (positions is not null)
+                                {
+                                    long distance = queryPosition - positions[j];
+                                    if (distance < 0 || (window is int w && distance >= w)) { scores[j] = float.NegativeInfinity; continue; }
+                                }
+                                else if (window is int w && queryPosition - j >= w) { scores[j] = float.NegativeInfinity; continue; }
+                                float s = (j < ready ? scores[j] : wide ? RowOps.Dot(qh, new ReadOnlySpan<float>((float*)kh + ((long)j * headDim), headDim))
+                                    : HalfKvRows.Dot(isa, bfloat16, qp, (ushort*)kh + ((long)j * headDim), headDim)) * scale;
+                                scores[j] = softCap > 0 ? MathF.Tanh(s / softCap) * softCap : s;
+                            }
+                        }
+                        var oh = new Span<float>(output + ((long)h * headDim), headDim);
+                        oh.Clear();
+                        if (!Softmax(sp, count)) continue;
+                        float* op = output + ((long)h * headDim);
+                        if (blockedValues)
+                        {
+                            new Span<float>(sp + count, padded - count).Clear();
+                            if (wide) AddValueBlocks<Float32Lanes>(sp, count, vh, headDim, op, scratch);
+                            else if (bfloat16) AddValueBlocks<BFloat16Lanes>(sp, count, vh, headDim, op, scratch);
+                            else
+                            {
+                                Scale(sp, count, HalfRebias); // weights ≤ 1: scaling by 2^112 is exact
+                                AddValueBlocks<ScaledHalfLanes>(sp, count, vh, headDim, op, scratch);
+                            }
+                            continue;
+                        }
+                        if (wide && WideValues(headDim))
+                        {
+                            AddScaledValues(sp, count, (float*)vh, headDim, op);
+                            continue;
+                        }
+                        for (int j = 0; j < count; j++)
+                        {
+                            if (scores[j] == 0) continue;
+                            if (wide) RowOps.AddScaled(oh, scores[j], new ReadOnlySpan<float>((float*)vh + ((long)j * headDim), headDim));
+                            else HalfKvRows.AddScaled(isa, bfloat16, op, scores[j], (ushort*)vh + ((long)j * headDim), headDim);
+                        }
                     }
                 }
             }

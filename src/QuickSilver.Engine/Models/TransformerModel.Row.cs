@@ -56,7 +56,7 @@ public sealed partial class TransformerModel
         ((IRowNormalization)FinalNorm).ApplyRow(hidden, normalized);
         OpProfile.Stop(TransformerBlock.ProfileNorms, start);
         start = OpProfile.Start();
-        _head.ApplyRow(normalized, logits);
+        using (WeightPrecision.ForHead()) _head.ApplyRow(normalized, logits);
         float cap = Config.FinalLogitSoftCap;
         if (cap > 0) RowOps.SoftCap(logits, cap);
         OpProfile.Stop("head", start);
@@ -71,7 +71,7 @@ public sealed partial class TransformerModel
         for (int i = 0; i < n; i++) ((IRowNormalization)FinalNorm).ApplyRow(hidden.Slice(i * d, d), normalized.Slice(i * d, d));
         OpProfile.Stop(TransformerBlock.ProfileNorms, start);
         start = OpProfile.Start();
-        _head.ApplyRows(normalized, n, logits);
+        using (WeightPrecision.ForHead()) _head.ApplyRows(normalized, n, logits);
         float cap = Config.FinalLogitSoftCap;
         if (cap > 0) for (int i = 0; i < n; i++) RowOps.SoftCap(logits.Slice(i * vocab, vocab), cap);
         OpProfile.Stop("head", start);

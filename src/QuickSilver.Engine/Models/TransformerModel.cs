@@ -76,7 +76,8 @@ public sealed partial class TransformerModel : IDisposable
     /// <param name="keepHalfPrecision">F16/BF16 matrices the loader kept packed stay 16-bit (unless <paramref name="quantizeTo"/> is set); false widens them to float32.</param>
     /// <exception cref="ArgumentException"><paramref name="quantizeTo"/> is not Q8_0 or Q4_0.</exception>
     /// <param name="bitPlanes">Hold the blocks' Q8_0 projection matrices as nested bit planes (<see cref="BitPlaneLinearWeight"/>), so a
-    /// quantization policy with <c>QuantizeWeights</c> reads fewer bytes for low-precision tokens; the embedding and head stay as they are.</param>
+    /// quantization policy with <c>QuantizeWeights</c> reads fewer bytes for low-precision tokens; an untied Q8_0 head too (read at full width
+    /// unless the policy's <c>QuantizeHead</c> says otherwise); the embedding (and a head tied to it) stays as it is.</param>
     public static TransformerModel Create(CheckpointData checkpoint, torch.Device device, GgufTensorType? quantizeTo, bool quantizeActivations = true, bool keepHalfPrecision = true, bool bitPlanes = false)
     {
         if (quantizeTo is { } target && !Kernels.QuantizedMatrix.CanQuantizeTo(target))
@@ -166,6 +167,8 @@ public sealed partial class TransformerModel : IDisposable
         var positions = config.Positions == PositionEncodingKind.Learned ? Take(WeightNames.PositionEmbedding, config.MaxPositions, d) : null;
         var finalNorm = Norm(WeightNames.FinalNormWeight, WeightNames.FinalNormBias);
         var head = config.TiedEmbeddings || !tensors.ContainsKey(WeightNames.LmHead) ? null : Linear(WeightNames.LmHead, config.VocabSize, d);
+        // An untied Q8_0 head is held as planes too (the same values at 8 bits), so a policy may read it at the token's width.
+        if (head is not null && bitPlanes && quantizeActivations) head = BitPlaneLinearWeight.FromQ8_0(head);
         return new TransformerModel(config, device, embedding, positions, blocks, finalNorm, head ?? embedding, head is null,
             ReferenceEquals(localRotation, rotation) ? [rotation] : [rotation, localRotation]);
     }
@@ -186,7 +189,8 @@ public sealed partial class TransformerModel : IDisposable
     public torch.Tensor Logits(torch.Tensor hidden)
     {
         using var scope = torch.NewDisposeScope();
-        var logits = _head.Apply(FinalNorm.Apply(hidden));
+        torch.Tensor logits;
+        using (Runtime.WeightPrecision.ForHead()) logits = _head.Apply(FinalNorm.Apply(hidden));
         float cap = Config.FinalLogitSoftCap;
         if (cap > 0) logits = TensorScalars.Times(TensorScalars.DividedBy(logits, cap).tanh(), cap);
         return logits.MoveToOuterDisposeScope();

@@ -297,7 +297,13 @@ public sealed partial class ForwardRunner
             if (next.Count != ta) { active = next; activeChanged = true; }
         }
 
-        var logits = input.AllLogits ? _model.Logits(LogitRows(h, input)).squeeze(0) : _model.Logits(h.narrow(1, t - 1, 1)).squeeze(0);
+        int logitsFrom = input.AllLogits ? Math.Clamp(input.LogitsFrom, 0, t - 1) : t - 1;
+        var q = policy.Quantization;
+        // The head reads each logits row at its token's width only when the policy asks (it is outside the paper's decision).
+        int[]? headBits = q.Enabled && q.QuantizeWeights && q.QuantizeHead ? bits[logitsFrom..] : null;
+        torch.Tensor logits;
+        using (WeightPrecision.Use(null, headBits))
+            logits = input.AllLogits ? _model.Logits(LogitRows(h, input)).squeeze(0) : _model.Logits(h.narrow(1, t - 1, 1)).squeeze(0);
         if (trace is not null) for (int i = 0; i < t; i++) trace.Bits[i] = bits[i];
         return new ForwardOutput
         {

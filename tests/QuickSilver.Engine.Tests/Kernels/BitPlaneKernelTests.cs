@@ -129,6 +129,35 @@ public sealed class BitPlaneKernelTests
     }
 
     [Fact]
+    public void A_row_gets_the_same_bits_in_a_four_row_call_as_alone_at_every_width_and_offset()
+    {
+        // The AVX-512 path takes four weight rows per call; which rows share a call moves with the view's first row and the
+        // thread split, so every row must come out bit for bit as alone (ragged super-block tails included).
+        var random = new Random(23);
+        foreach (var (rows, columns) in new[] { (11, 96), (13, 416), (9, 1056), (10, 2048), (7, 64) })
+        {
+            var planes = BitPlaneMatrix.FromQ8_0(QuantizedMatrix.Quantize(GgufTensorType.Q8_0, rows, columns, RandomValues(random, rows * columns, 0.5f)));
+            var activations = new PlaneActivations();
+            activations.Quantize(RandomValues(random, 2 * columns, 1f), 2, columns);
+            foreach (var isa in Enum.GetValues<KernelIsa>().Where(KernelSettings.IsSupported))
+                foreach (int bits in new[] { 8, 4, 2 })
+                {
+                    int[] rowBits = [bits, bits];
+                    var full = new float[2 * rows];
+                    PlaneMatMul.Multiply(planes, activations, rowBits, full, isa, 1, rows, 0);
+                    for (int first = 0; first < 4; first++)
+                        for (int count = 1; first + count <= rows; count += 3)
+                        {
+                            var part = new float[2 * count];
+                            PlaneMatMul.Multiply(planes.SliceRows(first, count), activations, rowBits, part, isa, 3, count, 0);
+                            for (int t = 0; t < 2; t++)
+                                Assert.Equal(full.AsSpan((t * rows) + first, count).ToArray(), part.AsSpan(t * count, count).ToArray());
+                        }
+                }
+        }
+    }
+
+    [Fact]
     public void The_finite_scale_widening_is_exact_for_every_finite_half()
     {
         if (!System.Runtime.Intrinsics.X86.Avx512BW.IsSupported) return;

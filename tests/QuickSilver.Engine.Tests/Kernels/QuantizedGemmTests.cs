@@ -84,6 +84,41 @@ public sealed class QuantizedGemmTests
         }
     }
 
+    [Theory]
+    [MemberData(nameof(Formats))]
+    public void TheVnniMachineCodeGivesTheManagedKernelsBits(GgufTensorType type)
+    {
+        // The AVX-512 VNNI kernels (machine code) compute the same exact integer block dots and the same float operations
+        // in the same order as the managed vpmaddubsw kernels, so every (row, token) result has the same bits. Ragged
+        // shapes: rows off the 4-row tile, token counts off the 16-token group, one and several blocks.
+        if (!QuantizedGemm.IsSupported || !GemmVnniCode.IsAvailable) return;
+        var random = new Random(71 + (int)type);
+        int values = BlockFormats.Get(type).BlockValues;
+        bool saved = QuantizedGemm.Vnni;
+        try
+        {
+            foreach (var (rows, blocks, tokens) in new[] { (37, 3, 33), (4, 1, 32), (6, 2, 47), (1, 5, 40), (13, 1, 130) })
+            {
+                int columns = blocks * Math.Max(values, 64);
+                var weights = RandomMatrix(random, type, rows, columns);
+                float[] x = QuantizedKernelTests.RandomValues(random, tokens * columns, 2f);
+                var vnni = new float[tokens * rows];
+                var managed = new float[tokens * rows];
+                QuantizedGemm.Vnni = true;
+                Multiply(weights, x, tokens, vnni, threads: 2);
+                QuantizedGemm.Vnni = false;
+                Multiply(weights, x, tokens, managed, threads: 2);
+                for (int i = 0; i < vnni.Length; i++)
+                    Assert.True(BitConverter.SingleToInt32Bits(vnni[i]) == BitConverter.SingleToInt32Bits(managed[i]),
+                        $"{type} [{rows}x{columns}] tokens {tokens}: token {i / rows} row {i % rows}: {vnni[i]} vs {managed[i]}");
+            }
+        }
+        finally
+        {
+            QuantizedGemm.Vnni = saved;
+        }
+    }
+
     [Fact]
     public void TheSwitchFallsBackToThePerRowKernels()
     {

@@ -66,6 +66,39 @@ public sealed class BitPlanePrecisionTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void The_head_reads_each_tokens_width_only_when_the_policy_asks()
+    {
+        using var model = PlaneModel(7);
+        Assert.IsType<BitPlaneLinearWeight>(model.Head); // an untied Q8_0 head is held as planes too
+        var runner = new ForwardRunner(model);
+        var ids = TestModels.RandomTokens(20, Config.VocabSize, 7);
+        var paper = PlanePolicy(true);
+        var withHead = PlanePolicy(true);
+        withHead.Quantization.QuantizeHead = true;
+        var trace = new TokenTrace(ids.Length, Config.NumLayers, 0);
+        using var off = runner.Run(new ForwardInput { TokenIds = ids, Plan = new RoutingPlan(paper, Config), AllLogits = true, Trace = trace });
+        using var on = runner.Run(new ForwardInput { TokenIds = ids, Plan = new RoutingPlan(withHead, Config), AllLogits = true });
+        Assert.Contains(trace.Bits, b => b < 8);
+        Assert.Contains(trace.Bits, b => b >= 8);
+        for (int t = 0; t < ids.Length; t++)
+        {
+            float[] a = TestModels.ToArray(off.Logits[t]), b = TestModels.ToArray(on.Logits[t]);
+            if (trace.Bits[t] >= 8) Assert.Equal(a, b); // same hidden rows, head at full width either way
+            else Assert.True(TestModels.MaxAbsDiff(a, b) > 1e-4f, $"position {t} at {trace.Bits[t]} bits: the head read the same planes");
+        }
+        // A dense pass inside a block-width scope leaves the head at full width unless the scope names head widths.
+        using var dense = runner.Run(new ForwardInput { TokenIds = [ids[0]], AllLogits = true });
+        using (WeightPrecision.Use([4]))
+        using (var blocksOnly = runner.Run(new ForwardInput { TokenIds = [ids[0]], AllLogits = true }))
+        using (WeightPrecision.Use([8], [4]))
+        using (var headOnly = runner.Run(new ForwardInput { TokenIds = [ids[0]], AllLogits = true }))
+        {
+            Assert.True(TestModels.MaxAbsDiff(TestModels.ToArray(dense.Logits), TestModels.ToArray(blocksOnly.Logits)) > 1e-4f);
+            Assert.True(TestModels.MaxAbsDiff(TestModels.ToArray(dense.Logits), TestModels.ToArray(headOnly.Logits)) > 1e-4f);
+        }
+    }
+
+    [Fact]
     public void Plane_selection_is_causal_alone_and_under_random_policies()
     {
         var policies = new List<QuickSilverPolicy> { PlanePolicy(true) };
@@ -73,6 +106,7 @@ public sealed class BitPlanePrecisionTests(ITestOutputHelper output)
         {
             p.Quantization.Enabled = true;
             p.Quantization.QuantizeWeights = true;
+            p.Quantization.QuantizeHead = policies.Count % 2 == 0;
             policies.Add(p);
         }
         long low = 0;

@@ -24,16 +24,24 @@ public sealed class DraftFeedback
     /// <param name="minAcceptance">Acceptance rate in [0, 1) below which drafting rests; 0 never rests.</param>
     /// <param name="restSteps">Steps to rest before probing again (at least 1).</param>
     /// <param name="maxRestSteps">Longest rest after repeated failed probes (at least <paramref name="restSteps"/>; default 8 × it).</param>
+    /// <param name="initialTokens">Length of the first draft (1 to <paramref name="maxTokens"/>; default <paramref name="maxTokens"/>).
+    /// A drafter whose drafts cost work of their own starts short and doubles while its drafts are accepted.</param>
+    /// <param name="initialAcceptance">The running acceptance rate before any verification, in [0, 1] (default 1). At
+    /// <paramref name="minAcceptance"/>, the first rejected draft already rests the drafter: an unproven drafter is on probation.</param>
     /// <exception cref="ArgumentOutOfRangeException">A setting is out of range.</exception>
-    public DraftFeedback(int maxTokens, double minAcceptance = 0, int restSteps = 8, int? maxRestSteps = null)
+    public DraftFeedback(int maxTokens, double minAcceptance = 0, int restSteps = 8, int? maxRestSteps = null, int? initialTokens = null, double initialAcceptance = 1)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(maxTokens, 1);
         if (!(minAcceptance >= 0 && minAcceptance < 1)) throw new ArgumentOutOfRangeException(nameof(minAcceptance), minAcceptance, "The minimum acceptance rate must be in [0, 1).");
         ArgumentOutOfRangeException.ThrowIfLessThan(restSteps, 1);
         int maxRest = maxRestSteps ?? (8 * restSteps);
         if (maxRest < restSteps) throw new ArgumentOutOfRangeException(nameof(maxRestSteps), maxRest, $"The longest rest must be at least restSteps ({restSteps}).");
+        int first = initialTokens ?? maxTokens;
+        if (first < 1 || first > maxTokens) throw new ArgumentOutOfRangeException(nameof(initialTokens), first, $"The first draft length must be between 1 and maxTokens ({maxTokens}).");
+        if (!(initialAcceptance >= 0 && initialAcceptance <= 1)) throw new ArgumentOutOfRangeException(nameof(initialAcceptance), initialAcceptance, "The initial acceptance rate must be in [0, 1].");
         _maxTokens = maxTokens;
-        _length = maxTokens;
+        _length = first;
+        AcceptanceRate = initialAcceptance;
         MinAcceptance = minAcceptance;
         RestSteps = restSteps;
         MaxRestSteps = maxRest;
@@ -49,8 +57,8 @@ public sealed class DraftFeedback
     /// <summary>Steps a rest lasts at most, after repeated failed probes.</summary>
     public int MaxRestSteps { get; }
 
-    /// <summary>Running acceptance rate (accepted ÷ proposed, recent verifications weighted most); starts at 1.</summary>
-    public double AcceptanceRate { get; private set; } = 1;
+    /// <summary>Running acceptance rate (accepted ÷ proposed, recent verifications weighted most); starts at the initial acceptance (default 1).</summary>
+    public double AcceptanceRate { get; private set; }
 
     /// <summary>Tokens proposed, all verifications together.</summary>
     public long Proposed { get; private set; }

@@ -42,6 +42,7 @@ internal static class SpeedWorker
 
     private static void RunOurs(SpeedSide side, string path, int threads, int promptTokens, int decodeTokens, int runs, KvCacheType kvType)
     {
+        using var sampler = MemoryStage.TraceEnabled ? new AllocationSampler() : null;
         long start = Stopwatch.GetTimestamp();
         using var model = LanguageModel.Load(path, new LanguageModelOptions { Threads = threads, KvCacheType = kvType });
         side.LoadSeconds = Stopwatch.GetElapsedTime(start).TotalSeconds;
@@ -85,6 +86,7 @@ internal static class SpeedWorker
             profile[OutsideForward] = Math.Max(0, perToken.Average() - profile.Values.Sum());
             return profile;
         }
+        if (MemoryStage.TraceEnabled) MemoryStage.Trace("before decode");
         Step(ids[..DecodePrompt]);
         side.DecodeTokens = decodeTokens;
         side.DecodeSecondsPerToken = Summary.Of(Decode(decodeTokens)).Median;

@@ -19,9 +19,10 @@ public sealed class NativeAllocatorTests
         Assert.False(NativeAllocator.ShouldFixThreshold(new Hashtable { ["PATH"] = "/usr/bin", [name] = value }));
 
     [Fact]
-    public void The_threshold_is_one_mebibyte_and_applied_once()
+    public void The_threshold_is_256_kibibytes_and_applied_once()
     {
-        Assert.Equal(1 << 20, NativeAllocator.MmapThresholdBytes);
+        // Above a decode step's 128 KB logits row (kept in the arenas), below a prefill's per-chunk temporaries.
+        Assert.Equal(256 * 1024, NativeAllocator.MmapThresholdBytes);
         NativeAllocator.FixMmapThreshold();
         Assert.False(NativeAllocator.FixMmapThreshold()); // a second call does nothing
     }

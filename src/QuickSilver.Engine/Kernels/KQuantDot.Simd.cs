@@ -172,6 +172,11 @@ internal static unsafe partial class KQuantDot
         // vpermw indices spreading four 16-value sub-blocks' scales over 8 int16 lanes each.
         var spread = Vector512.Create((short)0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3);
         var four = Vector512.Create((short)4);
+        // GF(2) affine matrices (one per 64-bit lane) moving a 2-bit field of each qh byte to bits 4..5, all else cleared:
+        // fields 0 and 1 (values 0..63 of a half: [bits 0..1 | bits 2..3]), fields 2 and 3 (64..127: [4..5 | 6..7]).
+        var gfniLow = Vector512.Create(Vector256.Create(0x01020000UL), Vector256.Create(0x04080000UL)).AsByte();
+        var gfniHigh = Vector512.Create(Vector256.Create(0x10200000UL), Vector256.Create(0x40800000UL)).AsByte();
+        Vector512<short> spread4 = spread + four, spread8 = spread4 + four, spread12 = spread8 + four;
         var acc = Vector512<float>.Zero;
         for (int b = 0; b < nb; b++)
         {
@@ -181,6 +186,13 @@ internal static unsafe partial class KQuantDot
             var scales = Join(scales16.AsByte(), scales16.AsByte()).AsInt16();
             var offset = Avx2.ShiftLeftLogical(Avx2.MultiplyAddAdjacent(scales16, Avx.LoadVector256(sums + (b * 16))), 5);
             var sumi = (Vector256<int>.Zero - offset).ToVector512(); // upper half zero
+            if (Gfni.V512.IsSupported)
+            {
+                sumi += Q6_KHalfDots(x, q8, scales, spread, spread4, gfniLow, gfniHigh);
+                sumi += Q6_KHalfDots(x + 64, q8 + 128, scales, spread8, spread12, gfniLow, gfniHigh, qhOffset: 128 + 32 - 64);
+                acc = Avx512F.FusedMultiplyAdd(Avx512F.ConvertToVector512Single(sumi), Vector512.Create(half[*(ushort*)(x + 208)] * sa[b]), acc);
+                continue;
+            }
             var index = spread;
             for (int h = 0; h < 2; h++)
             {
@@ -197,6 +209,27 @@ internal static unsafe partial class KQuantDot
             acc = Avx512F.FusedMultiplyAdd(Avx512F.ConvertToVector512Single(sumi), Vector512.Create(half[*(ushort*)(x + 208)] * sa[b]), acc);
         }
         return acc;
+    }
+
+    /// <summary>
+    /// One half of a Q6_K block (128 values) with GFNI: the 32 qh bytes broadcast to both 256-bit halves, where one affine
+    /// transform per code vector moves each half's 2-bit field into place (instead of two shifts, two masks and a join);
+    /// the same int32 lanes as the shift-and-join loop (values 0..31 | 32..63, then 64..95 | 96..127).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<int> Q6_KHalfDots(byte* ql, sbyte* q8, Vector512<short> scales, Vector512<short> indexA, Vector512<short> indexB,
+        Vector512<byte> gfniLow, Vector512<byte> gfniHigh, int qhOffset = 128)
+    {
+        var low = Vector512.Create((byte)0x0F);
+        var codes = Avx512BW.LoadVector512(ql);
+        // Not Avx512F.BroadcastVector256ToVector512: with a constant offset folded into its address, .NET 10's JIT was seen
+        // to read the wrong bytes (a standalone repro gave stack garbage); an insert of the loaded half is exact.
+        var half = Avx.LoadVector256(ql + qhOffset);
+        var qh = Join(half, half);
+        var qa = (codes & low) | Gfni.V512.GaloisFieldAffineTransform(qh, gfniLow, 0);
+        var qb = DecodeMatVec.HighNibbles(codes) | Gfni.V512.GaloisFieldAffineTransform(qh, gfniHigh, 0);
+        var sumi = Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(qa, Avx512BW.LoadVector512(q8)), Avx512BW.PermuteVar32x16(scales, indexA));
+        return sumi + Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(qb, Avx512BW.LoadVector512(q8 + 64)), Avx512BW.PermuteVar32x16(scales, indexB));
     }
 
     private static float Q3_KAvx2(byte* w, sbyte* a, float* sa, short* sums, int nb)

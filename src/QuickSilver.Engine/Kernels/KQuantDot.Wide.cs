@@ -61,6 +61,8 @@ internal static unsafe partial class KQuantDot
         // Word-permute indices: chunk c multiplies sub-block 2c's scale in its low 16 words and 2c+1's in the high 16.
         var index0 = Vector512.Create(Vector256.Create((short)0), Vector256.Create((short)1));
         var step = Vector512.Create((short)2);
+        // Q4_K's chunk pairs take the chunks' indices as constants (index0 + 2c).
+        Vector512<short> index2 = index0 + step, index4 = index2 + step, index6 = index4 + step;
         var ones = Vector256.Create((short)1);
         var acc = Vector512<float>.Zero;
         var mins = Vector256<float>.Zero;
@@ -78,6 +80,12 @@ internal static unsafe partial class KQuantDot
             byte* qs = x + (fifthBit ? 48 : 16);
             var qh = fifthBit ? Avx.LoadVector256(x + 16).AsUInt16() : default;
             var sumi = Vector512<int>.Zero;
+            if (!fifthBit)
+            {
+                sumi = Q4_KBlockDots(qs, q8, scales, index0, index2, index4, index6);
+                acc = Avx512F.FusedMultiplyAdd(Avx512F.ConvertToVector512Single(sumi), Vector512.Create(half[*(ushort*)x] * sa[b]), acc);
+                continue;
+            }
             var index = index0;
             for (int c = 0; c < 4; c++)
             {
@@ -97,6 +105,37 @@ internal static unsafe partial class KQuantDot
             acc = Avx512F.FusedMultiplyAdd(Avx512F.ConvertToVector512Single(sumi), Vector512.Create(half[*(ushort*)x] * sa[b]), acc);
         }
         (accLanes, minLanes) = (acc, mins);
+    }
+
+    /// <summary>
+    /// Σ_j scale_j · Σ nibble·a over one Q4_K block's eight 32-value sub-blocks, in the int32 lanes of the per-chunk loop
+    /// it replaces (lanes 0..7 even sub-blocks, 8..15 odd ones; integer sums, so the same values). Each 64-byte load takes
+    /// two 32-byte chunks (chunk c: sub-block 2c in the low nibbles, 2c+1 in the high ones); one 128-bit-lane shuffle each
+    /// pairs the nibbles as [4p | 4p+1] and [4p+2 | 4p+3], in the codes' order, instead of joining 32-byte halves per chunk.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<int> Q4_KBlockDots(byte* qs, sbyte* q8, Vector512<short> scales, Vector512<short> index01, Vector512<short> index23, Vector512<short> index45, Vector512<short> index67)
+    {
+        var low = Vector512.Create((byte)0x0F);
+        var q = Avx512BW.LoadVector512(qs);
+        var lo = (q & low).AsInt32();                        // sub-blocks [0 | 2]
+        var hi = DecodeMatVec.HighNibbles(q).AsInt32();      // [1 | 3]
+        var sumi = Avx512BW.MultiplyAddAdjacent(
+            Avx512BW.MultiplyAddAdjacent(Avx512F.Shuffle4x128(lo, hi, 0b01_00_01_00).AsByte(), Avx512BW.LoadVector512(q8)), // [0 | 1]
+            Avx512BW.PermuteVar32x16(scales, index01));
+        sumi += Avx512BW.MultiplyAddAdjacent(
+            Avx512BW.MultiplyAddAdjacent(Avx512F.Shuffle4x128(lo, hi, 0b11_10_11_10).AsByte(), Avx512BW.LoadVector512(q8 + 64)), // [2 | 3]
+            Avx512BW.PermuteVar32x16(scales, index23));
+        q = Avx512BW.LoadVector512(qs + 64);
+        lo = (q & low).AsInt32();                            // [4 | 6]
+        hi = DecodeMatVec.HighNibbles(q).AsInt32();          // [5 | 7]
+        sumi += Avx512BW.MultiplyAddAdjacent(
+            Avx512BW.MultiplyAddAdjacent(Avx512F.Shuffle4x128(lo, hi, 0b01_00_01_00).AsByte(), Avx512BW.LoadVector512(q8 + 128)), // [4 | 5]
+            Avx512BW.PermuteVar32x16(scales, index45));
+        sumi += Avx512BW.MultiplyAddAdjacent(
+            Avx512BW.MultiplyAddAdjacent(Avx512F.Shuffle4x128(lo, hi, 0b11_10_11_10).AsByte(), Avx512BW.LoadVector512(q8 + 192)), // [6 | 7]
+            Avx512BW.PermuteVar32x16(scales, index67));
+        return sumi;
     }
 
     /// <summary>

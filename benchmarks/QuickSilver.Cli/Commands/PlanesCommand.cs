@@ -160,6 +160,7 @@ internal static class PlanesCommand
             ("8 bits (all blocks)", 8, null, false), ("4 bits (all blocks)", 4, null, false), ("2 bits (all blocks)", 2, null, false), (entropy.Name + ", decision at the middle layer", null, entropy, false),
             ("routed, K/V float (reference for the next row)", null, KvPolicy(false), false), ("routed, K/V packed at 8 bits", null, KvPolicy(true), false),
             (TensorPath, 8, null, false), ("4 bits, all blocks and head", 4, null, true), ("2 bits, all blocks and head", 2, null, true),
+            ("policy: 4 bits after the decision layer (routed)", null, Uniform(4), false),
         };
         var times = settings.Select(_ => new List<double>()).ToArray();
         var cpuTimes = settings.Select(_ => new List<double>()).ToArray();
@@ -192,9 +193,10 @@ internal static class PlanesCommand
         for (int s = 0; s < settings.Length; s++)
         {
             double ms = Median(times[s]);
-            bool kv = settings[s].Policy is { } p && p.Quantization.HighBits == p.Quantization.LowBits;
+            bool uniform = settings[s].Policy is { } p && p.Quantization.HighBits == p.Quantization.LowBits;
+            bool kv = uniform && !settings[s].Policy!.Quantization.QuantizeWeights;
             // The tensor-path row is compared with 8 bits on the row path, like the uniform widths.
-            int headPasses = settings[s].Policy is null || kv ? 1 : 2; // the entropy policy reads the head once more for the decision-layer entropy
+            int headPasses = settings[s].Policy is null || uniform ? 1 : 2; // the entropy policy reads the head once more for the decision-layer entropy
             string bits = settings[s].Policy is null ? $"{settings[s].Bits}" : BitsText(bitCounts[s]);
             double reference = kv ? Median(times[4]) : eight; // the packed K/V row is compared with the float K/V row
             double cpuReference = kv ? Median(cpuTimes[4]) : Median(cpuTimes[0]);

@@ -41,7 +41,7 @@ public sealed partial class ForwardRunner
             input.Stats.DenseKvBytes = (long)t * temporary.DenseBytesPerToken;
             return result;
         }
-        var output = routed ? RunRouted(input) : TryRunRow(input) ?? RunDense(input);
+        var output = routed ? TryRunRoutedRow(input) ?? RunRouted(input) : TryRunRow(input) ?? RunDense(input);
         RecordCache(input);
         return output;
     }
@@ -482,6 +482,12 @@ public sealed partial class ForwardRunner
         bool uniform = q.LowBits == q.MidBits && q.MidBits == q.HighBits;
         float[] entropy;
         if (uniform) entropy = new float[active.Count];
+        else if (_model.SupportsRows)
+        {
+            // The host rows' arithmetic, as the routed row step reads it: a step and a full pass decide alike on equal rows.
+            entropy = DecisionEntropies(states, stats);
+            stats.RouterHostSyncs++;
+        }
         else
         {
             using var e = ExactEntropy(states, stats);

@@ -128,19 +128,45 @@ public sealed class BitPlanePrecisionTests(ITestOutputHelper output)
         Assert.True(low > 0);
     }
 
-    [Fact]
-    public void Decoding_token_by_token_reads_the_planes_the_full_pass_reads()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void Decoding_token_by_token_reads_the_planes_the_full_pass_reads(bool rowPath)
     {
+        // A step attends over cached keys with other arithmetic than the full pass's causal attention (and on the row path
+        // also runs host norms, rotary and SiLU); the 8-bit activation rounding amplifies those ulps, so the decision
+        // entropy agrees to ~1e-2 nats, not bit for bit (measured: 0.006 at one position of 16 on both paths), and a token
+        // whose normalized entropy sits that close to a threshold may take the neighbouring width. Every width difference
+        // must be such a case, and the logits must agree until the first one.
+        const double EntropyNoise = 0.02;
         using var model = PlaneModel(5);
-        var runner = new ForwardRunner(model);
-        var plan = new RoutingPlan(PlanePolicy(true), Config);
+        var runner = new ForwardRunner(model) { DecodeRowPath = rowPath };
+        var policy = PlanePolicy(true);
+        var plan = new RoutingPlan(policy, Config);
         var ids = TestModels.RandomTokens(16, Config.VocabSize, 5);
-        using var full = runner.Run(new ForwardInput { TokenIds = ids, Plan = plan, AllLogits = true });
+        using var fullCache = new KvCache(Config, Config.MaxPositions, torch.CPU);
+        var fullTrace = new TokenTrace(ids.Length, Config.NumLayers, 0);
+        using var full = runner.Run(new ForwardInput { TokenIds = ids, Plan = plan, AllLogits = true, Cache = fullCache, Trace = fullTrace });
         using var cache = new KvCache(Config, Config.MaxPositions, torch.CPU);
+        bool same = true;
+        double min = double.PositiveInfinity, max = double.NegativeInfinity;
         for (int t = 0; t < ids.Length; t++)
         {
-            using var step = runner.Run(new ForwardInput { TokenIds = [ids[t]], StartPosition = t, Cache = cache, Plan = plan });
-            Assert.True(TestModels.MaxAbsDiff(TestModels.ToArray(step.Logits[0]), TestModels.ToArray(full.Logits[t])) <= LogitTolerance, $"position {t}");
+            var stepTrace = new TokenTrace(1, Config.NumLayers, t);
+            using var step = runner.Run(new ForwardInput { TokenIds = [ids[t]], StartPosition = t, Cache = cache, Plan = plan, Trace = stepTrace });
+            double a = fullCache.DecisionEntropy(t), b = cache.DecisionEntropy(t);
+            output.WriteLine($"{t}: full {a:R} ({fullTrace.Bits[t]} bits), step {b:R} ({stepTrace.Bits[0]} bits)");
+            // The decision layer comes before any reduced width, so the entropies stay comparable after a difference.
+            Assert.True(Math.Abs(a - b) <= EntropyNoise, $"position {t}: decision entropy {a} vs {b}");
+            (min, max) = (Math.Min(min, a), Math.Max(max, a));
+            if (stepTrace.Bits[0] != fullTrace.Bits[t])
+            {
+                double normalized = max > min ? (a - min) / (max - min) : 1, slack = 2 * EntropyNoise / Math.Max(max - min, 1e-9);
+                Assert.True(Math.Abs(normalized - policy.Quantization.LowThreshold) <= slack || Math.Abs(normalized - policy.Quantization.HighThreshold) <= slack,
+                    $"position {t}: the widths differ ({stepTrace.Bits[0]} vs {fullTrace.Bits[t]}) though the normalized entropy {normalized:F4} is not near a threshold");
+                same = false;
+            }
+            if (same) Assert.True(TestModels.MaxAbsDiff(TestModels.ToArray(step.Logits[0]), TestModels.ToArray(full.Logits[t])) <= LogitTolerance, $"position {t}");
         }
     }
 }

@@ -72,6 +72,26 @@ internal static class GemmCommand
         return text.ToString();
     }
 
+    // Minor faults and user/system seconds of this process from /proc/self/stat (Linux; null elsewhere).
+    private static (long MinorFaults, double User, double System)? SelfStat()
+    {
+        try
+        {
+            string stat = File.ReadAllText("/proc/self/stat");
+            string[] f = stat[(stat.LastIndexOf(')') + 2)..].Split(' '); // fields from 3 (state) on
+            const double ticks = 100; // USER_HZ
+            return (long.Parse(f[7], CultureInfo.InvariantCulture), long.Parse(f[11], CultureInfo.InvariantCulture) / ticks, long.Parse(f[12], CultureInfo.InvariantCulture) / ticks);
+        }
+        catch (IOException)
+        {
+            return null;
+        }
+        catch (UnauthorizedAccessException)
+        {
+            return null;
+        }
+    }
+
     // One warm-up prefill, then one with the engine's operation profile on: where prefill time goes besides the matmuls.
     private static string ProfilePrefill(string path, int promptTokens, int threads)
     {
@@ -83,14 +103,18 @@ internal static class GemmCommand
         QuickSilver.Engine.Runtime.OpProfile.Enabled = true;
         using var process = Process.GetCurrentProcess();
         var cpu0 = process.TotalProcessorTime;
+        var stat0 = SelfStat();
         var clock = Stopwatch.StartNew();
         prefill.Run();
         double total = clock.Elapsed.TotalSeconds;
+        var stat1 = SelfStat();
         process.Refresh();
         double cpu = (process.TotalProcessorTime - cpu0).TotalSeconds;
         QuickSilver.Engine.Runtime.OpProfile.Enabled = false;
         var text = new StringBuilder();
         text.AppendLine(CultureInfo.InvariantCulture, $"Prefill of {promptTokens} tokens, {threads} threads: {total:F3} s ({promptTokens / total:F1} tok/s), {cpu:F3} CPU-s (all threads; load-robust), GEMM {(KernelSettings.MatrixMatrix ? "on" : "off")}");
+        if (stat0 is { } a && stat1 is { } b)
+            text.AppendLine(CultureInfo.InvariantCulture, $"- of which user {b.User - a.User:F2} s, system {b.System - a.System:F2} s; {b.MinorFaults - a.MinorFaults} minor page faults (fresh pages of temporaries)");
         double timed = 0;
         foreach (var (op, (secs, calls)) in QuickSilver.Engine.Runtime.OpProfile.Snapshot().OrderByDescending(p => p.Value.Seconds))
         {

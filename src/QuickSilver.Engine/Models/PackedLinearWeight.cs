@@ -82,6 +82,16 @@ public sealed class PackedLinearWeight : LinearWeight
         return y.view(shape).MoveToOuterDisposeScope(); // (…, out)
     }
 
+    /// <summary>
+    /// <paramref name="n"/> host rows (n × in) into <paramref name="output"/> (n × out) without tensors: what
+    /// <see cref="Apply"/> computes for one piece of rows (same kernels, same bits), for callers that keep their own buffers.
+    /// </summary>
+    internal void MultiplyRows(ReadOnlySpan<float> input, int n, Span<float> output)
+    {
+        if (input.Length < (long)n * InFeatures || output.Length < (long)n * OutFeatures) throw new ArgumentException("Rows or output are too short.");
+        Multiply(input, n, output);
+    }
+
     /// <summary><paramref name="n"/> rows of <paramref name="input"/> (n × in) into <paramref name="output"/> (n × out), every part into its columns.</summary>
     private void Multiply(ReadOnlySpan<float> input, int n, Span<float> output)
     {

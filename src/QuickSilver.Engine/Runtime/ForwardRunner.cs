@@ -41,6 +41,7 @@ public sealed partial class ForwardRunner
             input.Stats.DenseKvBytes = (long)t * temporary.DenseBytesPerToken;
             return result;
         }
+        using var heap = PrefillHeap.Enter(input.TokenIds.Count); // a prefill's temporaries reuse heap blocks instead of fresh mmaps
         var output = routed ? TryRunRoutedRow(input) ?? RunRouted(input) : TryRunRow(input) ?? RunDense(input);
         RecordCache(input);
         return output;

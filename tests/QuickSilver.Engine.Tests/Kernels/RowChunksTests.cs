@@ -52,3 +52,42 @@ public sealed class RowChunksTests
         }
     }
 }
+
+/// <summary>
+/// The SiLU MLP of packed weights over host rows (per-thread buffers, down projection into the output rows) against the
+/// same pieces composed from the tensor ops: gate|up product, SiLU·up per row, down product — bit for bit, split or not.
+/// </summary>
+public sealed class HostMlpTests
+{
+    [Theory]
+    [InlineData(GgufTensorType.Q4_0, 300)]
+    [InlineData(GgufTensorType.Q8_0, 100)]
+    [InlineData(GgufTensorType.Q4_K, 300)]
+    [InlineData(GgufTensorType.Q4_0, 5)]
+    public void The_host_mlp_equals_its_pieces_through_the_tensor_ops(GgufTensorType type, int rows)
+    {
+        var random = new Random(11 + rows);
+        int d = 256, inner = 512;
+        QuantizedMatrix Random(int r, int c) => QuantizedMatrix.CanQuantizeTo(type)
+            ? QuantizedMatrix.Quantize(type, r, c, QuantizedKernelTests.RandomValues(random, r * c, 0.5f))
+            : PackedFormatKernelTests.RandomMatrix(random, type, r, c);
+        using var gate = new PackedLinearWeight(Random(inner, d));
+        using var up = new PackedLinearWeight(Random(inner, d));
+        using var down = new PackedLinearWeight(Random(d, inner));
+        using var gateUp = new PackedLinearWeight([gate.Matrix, up.Matrix]);
+        var mlp = new SwiGluFeedForward(new PackedLinearWeight(gate.Matrix), null, new PackedLinearWeight(up.Matrix), null, new PackedLinearWeight(down.Matrix), null);
+        using var scope = torch.NewDisposeScope();
+        var x = torch.tensor(QuantizedKernelTests.RandomValues(random, rows * d, 1f), [1, rows, d]);
+        float[] actual = mlp.Apply(x).data<float>().ToArray();
+        Assert.Equal(rows * d, actual.Length);
+        foreach (var (first, count) in RowChunks.Of(rows))
+        {
+            var both = gateUp.Apply(x.narrow(1, first, count)).data<float>().ToArray(); // (count, 2I)
+            var product = new float[count * inner];
+            for (int r = 0; r < count; r++)
+                RowOps.SiluMul(both.AsSpan(r * 2 * inner, inner), both.AsSpan((r * 2 * inner) + inner, inner), product.AsSpan(r * inner, inner));
+            var expected = down.Apply(torch.tensor(product, [count, inner])).data<float>().ToArray();
+            Assert.Equal(expected, actual.AsSpan((int)first * d, (int)count * d).ToArray());
+        }
+    }
+}

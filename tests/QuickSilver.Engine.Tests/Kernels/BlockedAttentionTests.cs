@@ -195,6 +195,25 @@ public sealed unsafe class BlockedAttentionTests
             }
     }
 
+    [Fact]
+    public void The_special_code_scan_finds_one_infinity_or_NaN_anywhere_in_a_block()
+    {
+        if (!Avx512) return;
+        foreach (int count in new[] { 32, 64, 96, 128, 1024 })
+        {
+            ushort[] codes = [.. Random(count, count).Select(v => HalfKvRows.Narrow(false, v * 60000f))];
+            fixed (ushort* pc = codes) Assert.False(FiniteHalfLanes.AnySpecial((byte*)pc, count));
+            foreach (ushort special in new ushort[] { 0x7C00, 0xFC00, 0x7E00, 0xFFFF, 0x7C01 })
+                for (int at = 0; at < count; at += 7)
+                {
+                    ushort saved = codes[at];
+                    codes[at] = special;
+                    fixed (ushort* pc = codes) Assert.True(FiniteHalfLanes.AnySpecial((byte*)pc, count), $"count {count}, {special:X4} at {at}");
+                    codes[at] = saved;
+                }
+        }
+    }
+
     [Theory]
     [InlineData(8)]
     [InlineData(16)]

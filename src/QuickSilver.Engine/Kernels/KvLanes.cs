@@ -58,11 +58,17 @@ internal readonly unsafe struct FiniteHalfLanes : IKvLanes
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static bool AnySpecial(byte* p, int count)
     {
-        var exponent = Vector512.Create((ushort)0x7C00);
-        var least = Vector512.Create(ushort.MaxValue);
-        // ~code & 0x7C00 is zero exactly for the all-ones exponent; its minimum over the block finds one in 2 operations per 32 codes.
-        for (int i = 0; i < count; i += 32) least = Avx512BW.Min(least, Avx512F.AndNot(Vector512.Load((ushort*)p + i), exponent));
-        return Vector512.EqualsAny(least, Vector512<ushort>.Zero);
+        // code | 0x83FF is 0xFFFF exactly for the all-ones exponent: one OR (load folded) and one unsigned max per 32 codes.
+        var others = Vector512.Create((ushort)0x83FF);
+        Vector512<ushort> m0 = default, m1 = default;
+        int i = 0;
+        for (; i + 64 <= count; i += 64)
+        {
+            m0 = Avx512BW.Max(m0, Vector512.Load((ushort*)p + i) | others);
+            m1 = Avx512BW.Max(m1, Vector512.Load((ushort*)p + i + 32) | others);
+        }
+        if (i < count) m0 = Avx512BW.Max(m0, Vector512.Load((ushort*)p + i) | others);
+        return Vector512.EqualsAny(Avx512BW.Max(m0, m1), Vector512<ushort>.AllBitsSet);
     }
 }
 

@@ -195,6 +195,25 @@ public sealed unsafe class BlockedAttentionTests
             }
     }
 
+    [Fact]
+    public void The_special_code_scan_finds_one_infinity_or_NaN_anywhere_in_a_block()
+    {
+        if (!Avx512) return;
+        foreach (int count in new[] { 32, 64, 96, 128, 1024 })
+        {
+            ushort[] codes = [.. Random(count, count).Select(v => HalfKvRows.Narrow(false, v * 60000f))];
+            fixed (ushort* pc = codes) Assert.False(FiniteHalfLanes.AnySpecial((byte*)pc, count));
+            foreach (ushort special in new ushort[] { 0x7C00, 0xFC00, 0x7E00, 0xFFFF, 0x7C01 })
+                for (int at = 0; at < count; at += 7)
+                {
+                    ushort saved = codes[at];
+                    codes[at] = special;
+                    fixed (ushort* pc = codes) Assert.True(FiniteHalfLanes.AnySpecial((byte*)pc, count), $"count {count}, {special:X4} at {at}");
+                    codes[at] = saved;
+                }
+        }
+    }
+
     [Theory]
     [InlineData(8)]
     [InlineData(16)]
@@ -220,19 +239,54 @@ public sealed unsafe class BlockedAttentionTests
     }
 
     [Fact]
-    public void Softmax_equals_RowOps_Softmax_bit_for_bit()
+    public void Softmax_matches_a_float64_softmax()
     {
         var r = new Random(4);
         foreach (int n in new[] { 1, 5, 8, 15, 16, 17, 40, 129 })
         {
-            float[] x = [.. Enumerable.Range(0, n).Select(_ => r.Next(5) == 0 ? float.NegativeInfinity : (float)(r.NextDouble() * 20) - 10)];
-            float[] expected = [.. x], actual = [.. x];
-            bool any = RowOps.Softmax(expected);
-            fixed (float* pa = actual) Assert.Equal(any, SingleQueryAttention.Softmax(pa, n));
-            for (int i = 0; i < n; i++) Assert.Equal(BitConverter.SingleToInt32Bits(expected[i]), BitConverter.SingleToInt32Bits(actual[i]));
+            float[] x = [.. Enumerable.Range(0, n).Select(_ => r.Next(5) == 0 ? float.NegativeInfinity : (float)(r.NextDouble() * 40) - 20)];
+            x[r.Next(n)] = 3f; // one finite entry at least
+            double max = x.Max(), sum = x.Sum(v => Math.Exp(v - max));
+            var actual = new float[(n + 15) & ~15]; // the kernel's buffers are padded to whole vectors
+            x.CopyTo(actual, 0);
+            fixed (float* pa = actual) Assert.True(SingleQueryAttention.Softmax(pa, n));
+            for (int i = 0; i < n; i++)
+            {
+                double expected = Math.Exp(x[i] - max) / sum;
+                // x − max is rounded to float first (half an ulp of up to 40: ~2e-6 relative after exp), as in any float softmax.
+                Assert.True(Math.Abs(expected - actual[i]) <= (5e-6 * expected) + 1e-30, $"n {n} [{i}]: {expected} vs {actual[i]}");
+                if (float.IsNegativeInfinity(x[i])) Assert.Equal(0f, actual[i]);
+            }
+            for (int i = n; i < actual.Length; i++) Assert.Equal(0f, actual[i]);
         }
-        float[] none = [float.NegativeInfinity, float.NegativeInfinity];
+        float[] none = new float[16];
+        none[0] = none[1] = float.NegativeInfinity;
         fixed (float* pn = none) Assert.False(SingleQueryAttention.Softmax(pn, 2));
         Assert.All(none, x => Assert.Equal(0f, x));
+    }
+
+    [Fact]
+    public void The_exponential_is_within_2_ulp_of_exp_and_exact_where_it_must_be()
+    {
+        if (!Avx512) return;
+        var r = new Random(5);
+        for (int t = 0; t < 20000; t += 16)
+        {
+            var x = Vector512.Create([.. Enumerable.Range(0, 16).Select(_ => (float)(-r.NextDouble() * 87.3))]);
+            var e = SingleQueryAttention.ExpNonPositive(x);
+            for (int l = 0; l < 16; l++)
+            {
+                float expected = (float)Math.Exp(x.GetElement(l));
+                Assert.True(Math.Abs(BitConverter.SingleToInt32Bits(expected) - BitConverter.SingleToInt32Bits(e.GetElement(l))) <= 2, $"exp({x.GetElement(l):R}): {expected:R} vs {e.GetElement(l):R}");
+            }
+        }
+        var special = SingleQueryAttention.ExpNonPositive(Vector512.Create([0f, -0f, float.NegativeInfinity, float.NaN, -100f, -87.4f, -1e-30f, -0.5f, -1f, -2f, -10f, -50f, -80f, -86f, -87f, -87.2f]));
+        Assert.Equal(1f, special.GetElement(0));
+        Assert.Equal(1f, special.GetElement(1));
+        Assert.Equal(0f, special.GetElement(2));
+        Assert.True(float.IsNaN(special.GetElement(3)));
+        Assert.Equal(0f, special.GetElement(4));
+        Assert.Equal(0f, special.GetElement(5));
+        Assert.Equal(1f, special.GetElement(6));
     }
 }

@@ -75,10 +75,19 @@ public sealed class ConcurrencyStressTests
 
         Assert.Equal(RacingRequests, completed + cancelled);
         Assert.True(cancelled > 0 && completed > 0, $"completed {completed}, cancelled {cancelled}");
+        // A request's stream ends just before the scheduler thread releases its sequence, so the session counts settle a moment
+        // after the last stream: wait for that (reading only counters and a copied list) before comparing them.
+        List<ScriptedSequence> sessions = [];
+        bool Settled()
+        {
+            lock (backend.Sessions) sessions = [.. backend.Sessions];
+            return client.Sessions.Count <= 2
+                && sessions.Count - client.Sessions.Count == sessions.Count(s => s.Disposed)
+                && client.Sessions.Evictions + client.Sessions.TemporaryDisposed == sessions.Count(s => s.Disposed);
+        }
+        SpinWait.SpinUntil(Settled, TimeSpan.FromSeconds(30));
         // A disposed sequence throws when used, so finishing without ObjectDisposedException already shows no evicted session ran.
         Assert.True(client.Sessions.Count <= 2);
-        List<ScriptedSequence> sessions;
-        lock (backend.Sessions) sessions = [.. backend.Sessions];
         Assert.Equal(sessions.Count - client.Sessions.Count, sessions.Count(s => s.Disposed));
         // Concurrent turns of one conversation never share a K/V: the later one runs on a temporary sequence, disposed when it ends.
         Assert.Equal(client.Sessions.Evictions + client.Sessions.TemporaryDisposed, sessions.Count(s => s.Disposed));

@@ -166,6 +166,11 @@ internal static class PolicyValidator
             throw Fail("Quantization.GroupSize", "must be a positive number of elements", q.GroupSize);
         }
 
+        if (q.QuantizeHead && !q.QuantizeWeights)
+        {
+            throw Fail("Quantization.QuantizeHead", "needs Quantization.QuantizeWeights (the head is read at a token's width only with the block weights)", q.QuantizeHead);
+        }
+
         if (q.DecisionLayer is { } decision)
         {
             Layer(decision, "Quantization.DecisionLayer", numLayers);

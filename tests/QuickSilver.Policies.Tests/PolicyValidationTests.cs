@@ -62,6 +62,7 @@ public class PolicyValidationTests
         ["low bits above mid bits"] = new(p => p.Quantization.LowBits = 8, "Quantization.MidBits", "4"),
         ["mid bits above high bits"] = new(p => { p.Quantization.MidBits = 8; p.Quantization.HighBits = 4; }, "Quantization.HighBits", "4"),
         ["group size 0"] = new(p => p.Quantization.GroupSize = 0, "Quantization.GroupSize", "0"),
+        ["head width without weight widths"] = new(p => { p.Quantization.QuantizeWeights = false; p.Quantization.QuantizeHead = true; }, "Quantization.QuantizeHead", "True"),
         ["group size negative"] = new(p => p.Quantization.GroupSize = -32, "Quantization.GroupSize", "-32"),
         ["decision layer 0"] = new(p => p.Quantization.DecisionLayer = 0, "Quantization.DecisionLayer", "0", NumLayers: null),
         ["decision layer above depth"] = new(p => p.Quantization.DecisionLayer = 13, "Quantization.DecisionLayer", "13"),

@@ -48,6 +48,9 @@ internal static class ClientBatchProbe
         /// <summary>"warm" (each prompt's K/V kept from the warm-up, no prefill) or "cold" (every request prefills its prompt).</summary>
         public string PromptState { get; init; } = "warm";
 
+        /// <summary>Whether the client drafted by prompt lookup (its default) on every level.</summary>
+        public bool PromptLookup { get; init; } = true;
+
         /// <summary>Aggregate tok/s with the most concurrent requests through the client ÷ one request.</summary>
         public double ClientRatio => Ratio(Client, l => l.TokensPerSecond);
 
@@ -78,7 +81,7 @@ internal static class ClientBatchProbe
         "Summarize the story of a boy who finds a map and follows it to the sea shore.",
     ];
 
-    public static Result Run(string path, int threads, int[] levels, int decodeTokens, int rounds, bool engineToo, Reporter reporter, string command, bool profile = false, bool coldPrompts = false)
+    public static Result Run(string path, int threads, int[] levels, int decodeTokens, int rounds, bool engineToo, Reporter reporter, string command, bool profile = false, bool coldPrompts = false, bool promptLookup = true)
     {
         using var model = EngineLoading.Load(path, new LanguageModelOptions { Threads = threads });
         int max = levels.Max();
@@ -86,7 +89,7 @@ internal static class ClientBatchProbe
         // own conversation id (a session per prompt), so a request prefills nothing and the levels compare decode; or cold, a
         // fresh conversation id per request, so every request prefills its whole prompt. (Before, the one request reused the
         // warm-up's session while most of the eight prefilled: the ratio compared a prefill-free request with prefilling ones.)
-        using var client = new QuickSilverChatClient(model, new QuickSilverOptions { Policy = "dense", Template = "plain", MaxBatchSize = max, Threads = threads, MaxCachedConversations = Math.Max(4, max) });
+        using var client = new QuickSilverChatClient(model, new QuickSilverOptions { Policy = "dense", Template = "plain", MaxBatchSize = max, Threads = threads, MaxCachedConversations = Math.Max(4, max), PromptLookup = promptLookup });
         Func<int, string> conversation = coldPrompts ? _ => Guid.NewGuid().ToString("N") : i => $"batch-probe-{i % Prompts.Length}";
         using var scheduler = engineToo ? new BatchScheduler(model, new BatchSchedulerOptions { MaxBatchSize = max }) : null;
 
@@ -130,7 +133,7 @@ internal static class ClientBatchProbe
         {
             Model = Path.GetFileName(path),
             WeightFormats = string.Join(", ", model.Transformer.Matrices.GroupBy(m => m.Format).Select(g => $"{g.Key}×{g.Count()}")),
-            Threads = threads, DecodeTokens = decodeTokens, Rounds = rounds, Command = command, PromptState = coldPrompts ? "cold" : "warm",
+            Threads = threads, DecodeTokens = decodeTokens, Rounds = rounds, Command = command, PromptState = coldPrompts ? "cold" : "warm", PromptLookup = promptLookup,
             Client = Reduce(levels, clientSamples, profiles), Engine = Reduce(levels, engineSamples),
         };
     }
@@ -211,7 +214,7 @@ internal static class ClientBatchProbe
     {
         var text = new System.Text.StringBuilder();
         text.Append($"# Continuous batching probe\n\n`{r.Command}`\n\n");
-        text.Append($"{r.Model} ({r.WeightFormats}), {r.Threads} threads, up to {r.DecodeTokens} output tokens per request, median of {r.Rounds} interleaved rounds, {r.PromptState} prompts through the client ({(r.PromptState == "warm" ? "each prompt's K/V kept from the warm-up: the levels compare decode" : "every request prefills its whole prompt")}).\n\n");
+        text.Append($"{r.Model} ({r.WeightFormats}), {r.Threads} threads, up to {r.DecodeTokens} output tokens per request, median of {r.Rounds} interleaved rounds, {r.PromptState} prompts through the client ({(r.PromptState == "warm" ? "each prompt's K/V kept from the warm-up: the levels compare decode" : "every request prefills its whole prompt")}), prompt-lookup drafting {(r.PromptLookup ? "on (the client's default)" : "off on every level (plain decode)")}.\n\n");
         void Table(string title, List<Level> levels)
         {
             if (levels.Count == 0) return;

@@ -24,9 +24,10 @@ internal static class BatchProbeCommand
         var throughClient = new Option<bool>("--through-client") { Description = "Concurrent chat requests through IChatClient (1, 2, 4, … up to --batch) and through the engine's scheduler alone, instead of the raw batched forward." };
         var profile = new Option<bool>("--profile") { Description = "With --through-client: time each operation per output token (thread CPU time with --threads 1, else wall time)." };
         var cold = new Option<bool>("--cold-prompts") { Description = "With --through-client: every request prefills its whole prompt (a fresh conversation), instead of reusing its prompt's K/V from the warm-up." };
+        var noLookup = new Option<bool>("--no-prompt-lookup") { Description = "With --through-client: the client's prompt-lookup drafting off on every level (plain decode), to separate batching from drafting." };
         var outOption = CommonOptions.Out("batch-probe");
         var command = new Command("batch-probe", "Batched decode inside the engine: aggregate tokens/s of N sequences stepped together ÷ one alone.");
-        foreach (var option in new Option[] { model, cache, format, batch, threads, prompt, decode, rounds, throughClient, profile, cold, outOption }) command.Options.Add(option);
+        foreach (var option in new Option[] { model, cache, format, batch, threads, prompt, decode, rounds, throughClient, profile, cold, noLookup, outOption }) command.Options.Add(option);
         command.SetAction(parse => context.Execute(() =>
         {
             foreach (var (v, n) in new[] { (parse.GetValue(batch), "--batch"), (parse.GetValue(threads), "--threads"), (parse.GetValue(prompt), "--prompt-tokens"), (parse.GetValue(decode), "--decode-tokens"), (parse.GetValue(rounds), "--rounds") })
@@ -40,7 +41,7 @@ internal static class BatchProbeCommand
             {
                 int most = parse.GetValue(batch);
                 var levels = Enumerable.Range(0, 8).Select(k => 1 << k).TakeWhile(n => n < most).Append(most).ToArray();
-                var probe = ClientBatchProbe.Run(path, parse.GetValue(threads), levels, parse.GetValue(decode), parse.GetValue(rounds), engineToo: !parse.GetValue(profile), context.Reporter, line, parse.GetValue(profile), parse.GetValue(cold));
+                var probe = ClientBatchProbe.Run(path, parse.GetValue(threads), levels, parse.GetValue(decode), parse.GetValue(rounds), engineToo: !parse.GetValue(profile), context.Reporter, line, parse.GetValue(profile), parse.GetValue(cold), promptLookup: !parse.GetValue(noLookup));
                 var report = ClientBatchProbe.Render(probe);
                 var (mdPath, jsPath) = folder.WriteReport("batch-probe-client", report, probe);
                 context.Output.WriteLine(report);

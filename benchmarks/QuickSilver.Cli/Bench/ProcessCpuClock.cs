@@ -18,12 +18,16 @@ internal static partial class ProcessCpuClock
     private static partial int ClockGetTime(int clock, out TimeSpec time);
 
     /// <summary>CPU seconds the process has used (CLOCK_PROCESS_CPUTIME_ID); NaN where the clock is missing.</summary>
-    public static double Seconds()
+    public static double Seconds() => Read(2); // CLOCK_PROCESS_CPUTIME_ID
+
+    /// <summary>CPU seconds the calling thread has used (CLOCK_THREAD_CPUTIME_ID); NaN where the clock is missing.</summary>
+    public static double ThreadSeconds() => Read(3); // CLOCK_THREAD_CPUTIME_ID
+
+    private static double Read(int clock)
     {
-        const int ProcessCpuTimeClock = 2; // CLOCK_PROCESS_CPUTIME_ID
         try
         {
-            return ClockGetTime(ProcessCpuTimeClock, out var t) == 0 ? t.Seconds + (t.Nanoseconds * 1e-9) : double.NaN;
+            return ClockGetTime(clock, out var t) == 0 ? t.Seconds + (t.Nanoseconds * 1e-9) : double.NaN;
         }
         catch (DllNotFoundException)
         {

@@ -1,6 +1,6 @@
 using System.Diagnostics;
-using System.Runtime.InteropServices;
 using System.Text;
+using QuickSilver.Cli.Bench;
 using QuickSilver.Engine.Kernels;
 using QuickSilver.Engine.Loading;
 
@@ -140,32 +140,17 @@ internal static partial class MatVecProbe
         for (int round = 0; round < rounds.Length; round++)
         {
             long start = Stopwatch.GetTimestamp();
-            double cpu0 = ThreadCpuSeconds();
+            double cpu0 = ProcessCpuClock.ThreadSeconds();
             int calls = 0;
             while (Stopwatch.GetElapsedTime(start).TotalSeconds < seconds / rounds.Length || calls < 5)
             {
                 once();
                 calls++;
             }
-            rounds[round] = (ThreadCpuSeconds() - cpu0) / calls;
+            rounds[round] = (ProcessCpuClock.ThreadSeconds() - cpu0) / calls;
         }
         Array.Sort(rounds);
         return rounds[rounds.Length / 2];
-    }
-
-    [StructLayout(LayoutKind.Sequential)]
-    private struct TimeSpec
-    {
-        public long Seconds, Nanoseconds;
-    }
-
-    [LibraryImport("libc", EntryPoint = "clock_gettime")]
-    private static partial int ClockGetTime(int clock, out TimeSpec time);
-
-    private static double ThreadCpuSeconds()
-    {
-        const int ThreadCpuTimeClock = 3; // CLOCK_THREAD_CPUTIME_ID
-        return ClockGetTime(ThreadCpuTimeClock, out var t) == 0 ? t.Seconds + (t.Nanoseconds * 1e-9) : double.NaN;
     }
 
     private static string Load()

@@ -23,8 +23,13 @@ public sealed class GgmlQuantizationTests
             float d = StoredScale(block);
             float amax = values.Max(Math.Abs);
             Assert.True(d >= amax / 127f, $"scale {d} below max/127 {amax / 127f}");
+            // ggml rounds with the float scale amax/127 and stores it as a half: code q then also carries |q|·|d − amax/127|.
+            float scaleRounding = Math.Abs(d - (amax / 127f));
             for (int i = 0; i < 32; i++)
-                Assert.True(Math.Abs(decoded[i] - values[i]) <= (d / 2) * (1 + 1e-5f), $"[{i}] {values[i]} -> {decoded[i]}, d {d}");
+            {
+                float bound = (d / 2) + (Math.Abs((sbyte)block[2 + i]) * scaleRounding);
+                Assert.True(Math.Abs(decoded[i] - values[i]) <= bound * (1 + 1e-5f), $"[{i}] {values[i]} -> {decoded[i]}, d {d}");
+            }
         }, iter: 500, threads: 1);
     }
 
@@ -40,9 +45,12 @@ public sealed class GgmlQuantizationTests
             float d = StoredScale(block);
             int extreme = Array.IndexOf(values, values.MaxBy(Math.Abs));
             Assert.True(Math.Abs(decoded[extreme] - values[extreme]) <= Math.Abs(d) / 2 * (1 + 1e-5f), "the extreme value keeps its code −8");
+            // The same for the half-stored scale (the float one is max/−8): code q − 8 also carries |q − 8|·|d − max/−8|.
+            float scaleRounding = Math.Abs(d - (values[extreme] / -8f));
             for (int i = 0; i < 32; i++)
             {
-                float bound = d != 0 && values[i] / d > 7.5f ? Math.Abs(d) : Math.Abs(d) / 2;
+                float code = d != 0 ? MathF.Round(Math.Abs(decoded[i] / d)) : 0;
+                float bound = (d != 0 && values[i] / d > 7.5f ? Math.Abs(d) : Math.Abs(d) / 2) + (code * scaleRounding);
                 Assert.True(Math.Abs(decoded[i] - values[i]) <= bound * (1 + 1e-5f), $"[{i}] {values[i]} -> {decoded[i]}, d {d}");
             }
         }, iter: 500, threads: 1);

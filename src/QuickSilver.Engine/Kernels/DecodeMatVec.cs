@@ -67,8 +67,8 @@ internal static unsafe partial class DecodeMatVec
                 for (int t = 0; t < n; t++)
                 {
                     var four = q8
-                        ? Q8_0Rows4<TDot, THalves>(wr, wsr, rowBytes, nb, a + ((long)t * aStride), sa + (t * padded), sums + (t * padded))
-                        : Q4_0Rows4<TDot, THalves>(wr, wsr, rowBytes, nb, a + ((long)t * aStride), sa + (t * padded), sums + (t * padded));
+                        ? Rows4<Q8_0Rows, TDot, THalves>(wr, wsr, rowBytes, nb, a + ((long)t * aStride), sa + (t * padded), sums + (t * padded))
+                        : Rows4<Q4_0Rows, TDot, THalves>(wr, wsr, rowBytes, nb, a + ((long)t * aStride), sa + (t * padded), sums + (t * padded));
                     four.Store(output + ((long)t * outputStride) + r);
                 }
             }
@@ -102,24 +102,56 @@ internal static unsafe partial class DecodeMatVec
         return Sum16(acc);
     }
 
-    /// <summary>Four consecutive Q8_0 rows (<paramref name="rowBytes"/> apart) · one activation row: their four results.</summary>
+    /// <summary>Four consecutive rows (<paramref name="rowBytes"/> apart) of a repacked format · one activation row: their four results.</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private static Vector128<float> Q8_0Rows4<TDot, THalves>(byte* w, ushort* ws, int rowBytes, int nb, sbyte* a, float* sa, int* sums)
-        where TDot : struct, IBlockDot where THalves : struct, IHalfWidening
+    private static Vector128<float> Rows4<TFormat, TDot, THalves>(byte* w, ushort* ws, int rowBytes, int nb, sbyte* a, float* sa, int* sums)
+        where TFormat : struct, IRepackedRows where TDot : struct, IBlockDot where THalves : struct, IHalfWidening
     {
-        var c0 = Q8_0StepLoop<TDot, THalves>(w, ws, a, sa, sums, nb);
-        var c1 = Q8_0StepLoop<TDot, THalves>(w + rowBytes, ws + nb, a, sa, sums, nb);
-        var c2 = Q8_0StepLoop<TDot, THalves>(w + (2 * rowBytes), ws + (2 * nb), a, sa, sums, nb);
-        var c3 = Q8_0StepLoop<TDot, THalves>(w + (3 * rowBytes), ws + (3 * nb), a, sa, sums, nb);
+        var c0 = TFormat.StepLoop<TDot, THalves>(w, ws, a, sa, sums, nb);
+        var c1 = TFormat.StepLoop<TDot, THalves>(w + rowBytes, ws + nb, a, sa, sums, nb);
+        var c2 = TFormat.StepLoop<TDot, THalves>(w + (2 * rowBytes), ws + (2 * nb), a, sa, sums, nb);
+        var c3 = TFormat.StepLoop<TDot, THalves>(w + (3 * rowBytes), ws + (3 * nb), a, sa, sums, nb);
         int b = nb & ~15;
         if (b < nb)
         {
-            c0 = Q8_0Tail<TDot, THalves>(w, ws, a, sa, sums, nb, b, c0);
-            c1 = Q8_0Tail<TDot, THalves>(w + rowBytes, ws + nb, a, sa, sums, nb, b, c1);
-            c2 = Q8_0Tail<TDot, THalves>(w + (2 * rowBytes), ws + (2 * nb), a, sa, sums, nb, b, c2);
-            c3 = Q8_0Tail<TDot, THalves>(w + (3 * rowBytes), ws + (3 * nb), a, sa, sums, nb, b, c3);
+            c0 = TFormat.Tail<TDot, THalves>(w, ws, a, sa, sums, nb, b, c0);
+            c1 = TFormat.Tail<TDot, THalves>(w + rowBytes, ws + nb, a, sa, sums, nb, b, c1);
+            c2 = TFormat.Tail<TDot, THalves>(w + (2 * rowBytes), ws + (2 * nb), a, sa, sums, nb, b, c2);
+            c3 = TFormat.Tail<TDot, THalves>(w + (3 * rowBytes), ws + (3 * nb), a, sa, sums, nb, b, c3);
         }
         return Sum4(c0, c1, c2, c3);
+    }
+
+    /// <summary>A repacked 32-value format's whole 16-block steps and ragged tail, so one four-row body serves Q8_0 and Q4_0.</summary>
+    private interface IRepackedRows
+    {
+        static abstract Vector512<float> StepLoop<TDot, THalves>(byte* w, ushort* ws, sbyte* a, float* sa, int* sums, int nb)
+            where TDot : struct, IBlockDot where THalves : struct, IHalfWidening;
+
+        static abstract Vector512<float> Tail<TDot, THalves>(byte* w, ushort* ws, sbyte* a, float* sa, int* sums, int nb, int b, Vector512<float> acc)
+            where TDot : struct, IBlockDot where THalves : struct, IHalfWidening;
+    }
+
+    private readonly struct Q8_0Rows : IRepackedRows
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector512<float> StepLoop<TDot, THalves>(byte* w, ushort* ws, sbyte* a, float* sa, int* sums, int nb)
+            where TDot : struct, IBlockDot where THalves : struct, IHalfWidening => Q8_0StepLoop<TDot, THalves>(w, ws, a, sa, sums, nb);
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector512<float> Tail<TDot, THalves>(byte* w, ushort* ws, sbyte* a, float* sa, int* sums, int nb, int b, Vector512<float> acc)
+            where TDot : struct, IBlockDot where THalves : struct, IHalfWidening => Q8_0Tail<TDot, THalves>(w, ws, a, sa, sums, nb, b, acc);
+    }
+
+    private readonly struct Q4_0Rows : IRepackedRows
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector512<float> StepLoop<TDot, THalves>(byte* w, ushort* ws, sbyte* a, float* sa, int* sums, int nb)
+            where TDot : struct, IBlockDot where THalves : struct, IHalfWidening => Q4_0StepLoop<TDot, THalves>(w, ws, a, sa, sums, nb);
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector512<float> Tail<TDot, THalves>(byte* w, ushort* ws, sbyte* a, float* sa, int* sums, int nb, int b, Vector512<float> acc)
+            where TDot : struct, IBlockDot where THalves : struct, IHalfWidening => Q4_0Tail<TDot, THalves>(w, ws, a, sa, sums, nb, b, acc);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -197,26 +229,6 @@ internal static unsafe partial class DecodeMatVec
         int b = nb & ~15;
         if (b < nb) acc = Q4_0Tail<TDot, THalves>(w, ws, a, sa, sums, nb, b, acc);
         return Sum16(acc);
-    }
-
-    /// <summary>Four consecutive Q4_0 rows (<paramref name="rowBytes"/> apart) · one activation row: their four results.</summary>
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    private static Vector128<float> Q4_0Rows4<TDot, THalves>(byte* w, ushort* ws, int rowBytes, int nb, sbyte* a, float* sa, int* sums)
-        where TDot : struct, IBlockDot where THalves : struct, IHalfWidening
-    {
-        var c0 = Q4_0StepLoop<TDot, THalves>(w, ws, a, sa, sums, nb);
-        var c1 = Q4_0StepLoop<TDot, THalves>(w + rowBytes, ws + nb, a, sa, sums, nb);
-        var c2 = Q4_0StepLoop<TDot, THalves>(w + (2 * rowBytes), ws + (2 * nb), a, sa, sums, nb);
-        var c3 = Q4_0StepLoop<TDot, THalves>(w + (3 * rowBytes), ws + (3 * nb), a, sa, sums, nb);
-        int b = nb & ~15;
-        if (b < nb)
-        {
-            c0 = Q4_0Tail<TDot, THalves>(w, ws, a, sa, sums, nb, b, c0);
-            c1 = Q4_0Tail<TDot, THalves>(w + rowBytes, ws + nb, a, sa, sums, nb, b, c1);
-            c2 = Q4_0Tail<TDot, THalves>(w + (2 * rowBytes), ws + (2 * nb), a, sa, sums, nb, b, c2);
-            c3 = Q4_0Tail<TDot, THalves>(w + (3 * rowBytes), ws + (3 * nb), a, sa, sums, nb, b, c3);
-        }
-        return Sum4(c0, c1, c2, c3);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -47,12 +47,8 @@ internal readonly unsafe struct FiniteHalfLanes : IKvLanes
     public static int Size => sizeof(ushort);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector512<float> Load(byte* p, long element)
-    {
-        var bits = Avx512F.ShiftLeftLogical(Avx512F.ConvertToVector512Int32(Avx.LoadVector256((short*)p + element)), 13)
-            & Vector512.Create(unchecked((int)0x8FFFE000));
-        return bits.AsSingle() * Vector512.Create(0x77800000).AsSingle(); // 2^112
-    }
+    public static Vector512<float> Load(byte* p, long element) =>
+        ScaledHalfLanes.Load(p, element) * Vector512.Create(0x77800000).AsSingle(); // 2^112
 
     /// <summary>Whether any of the <paramref name="count"/> codes at <paramref name="p"/> (a multiple of 32) is ±∞ or NaN.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -80,11 +76,8 @@ internal readonly unsafe struct ExactHalfLanes : IKvLanes
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<float> Load(byte* p, long element)
     {
-        var bits = Avx512F.ShiftLeftLogical(Avx512F.ConvertToVector512Int32(Avx.LoadVector256((short*)p + element)), 13)
-            & Vector512.Create(unchecked((int)0x8FFFE000));
-        var special = Vector512.Equals(bits & Vector512.Create(0x0F800000), Vector512.Create(0x0F800000));
-        var finite = bits.AsSingle() * Vector512.Create(0x77800000).AsSingle();
-        return finite | (special & Vector512.Create(0x7F800000)).AsSingle();
+        var scaled = ScaledHalfLanes.Load(p, element);
+        return (scaled * Vector512.Create(0x77800000).AsSingle()) | ScaledHalfLanes.AllOnesExponent(scaled);
     }
 }
 
@@ -102,6 +95,14 @@ internal readonly unsafe struct ScaledHalfLanes : IKvLanes
     public static Vector512<float> Load(byte* p, long element) =>
         (Avx512F.ShiftLeftLogical(Avx512F.ConvertToVector512Int32(Avx.LoadVector256((short*)p + element)), 13)
             & Vector512.Create(unchecked((int)0x8FFFE000))).AsSingle();
+
+    /// <summary>float32's all-ones exponent in the lanes of <paramref name="scaled"/> (a <see cref="Load"/>) whose half code had it (±∞, NaN); zero elsewhere.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> AllOnesExponent(Vector512<float> scaled)
+    {
+        var bits = scaled.AsInt32();
+        return (Vector512.Equals(bits & Vector512.Create(0x0F800000), Vector512.Create(0x0F800000)) & Vector512.Create(0x7F800000)).AsSingle();
+    }
 }
 
 /// <summary><see cref="ScaledHalfLanes"/> with the all-ones exponent mapped to float32's: ±∞ and NaN stay what they are under the 2^112 scaling.</summary>
@@ -112,9 +113,7 @@ internal readonly unsafe struct ExactScaledHalfLanes : IKvLanes
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<float> Load(byte* p, long element)
     {
-        var bits = Avx512F.ShiftLeftLogical(Avx512F.ConvertToVector512Int32(Avx.LoadVector256((short*)p + element)), 13)
-            & Vector512.Create(unchecked((int)0x8FFFE000));
-        var special = Vector512.Equals(bits & Vector512.Create(0x0F800000), Vector512.Create(0x0F800000));
-        return (bits | (special & Vector512.Create(0x7F800000))).AsSingle();
+        var scaled = ScaledHalfLanes.Load(p, element);
+        return scaled | ScaledHalfLanes.AllOnesExponent(scaled);
     }
 }

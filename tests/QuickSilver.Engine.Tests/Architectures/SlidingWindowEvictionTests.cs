@@ -1,6 +1,7 @@
 using QuickSilver.Engine.Models;
 using QuickSilver.Engine.PrefixCaching;
 using QuickSilver.Engine.Runtime;
+using QuickSilver.Engine.Tests.Runtime;
 using TorchSharp;
 
 namespace QuickSilver.Engine.Tests.Architectures;
@@ -114,8 +115,9 @@ public sealed class SlidingWindowEvictionTests(Xunit.Abstractions.ITestOutputHel
         var runner = new ForwardRunner(model);
         int[] prefixes = [3, 20, 9];
         var tokens = prefixes.Select((p, i) => TestModels.RandomTokens(p + 40, config.VocabSize, seed: 50 + i)).ToArray();
-        var alone = DecodeMany(runner, config, prefixes, tokens, batched: false);
-        var batched = DecodeMany(runner, config, prefixes, tokens, batched: true);
+        KvCache NewCache() => new(config, Context, torch.CPU, initialCapacity: 4, rollbackMargin: Margin);
+        var alone = BatchedRowDecodeTests.DecodeSequences(runner, NewCache, prefixes, tokens, steps: 40, batched: false);
+        var batched = BatchedRowDecodeTests.DecodeSequences(runner, NewCache, prefixes, tokens, steps: 40, batched: true);
         for (int i = 0; i < prefixes.Length; i++)
             for (int step = 0; step < alone[i].Count; step++)
                 Assert.Equal(alone[i][step], batched[i][step]);
@@ -203,30 +205,5 @@ public sealed class SlidingWindowEvictionTests(Xunit.Abstractions.ITestOutputHel
             pieces.AddRange(TestModels.ToArray(step.Logits));
         }
         return [.. pieces];
-    }
-
-    private static List<float[]>[] DecodeMany(ForwardRunner runner, ModelConfig config, int[] prefixes, int[][] tokens, bool batched)
-    {
-        var caches = prefixes.Select(_ => new KvCache(config, Context, torch.CPU, initialCapacity: 4, rollbackMargin: Margin)).ToArray();
-        var logits = prefixes.Select(_ => new List<float[]>()).ToArray();
-        try
-        {
-            for (int i = 0; i < prefixes.Length; i++) runner.Run(new ForwardInput { TokenIds = tokens[i][..prefixes[i]], Cache = caches[i] }).Dispose();
-            for (int step = 0; step < 40; step++)
-            {
-                var inputs = prefixes.Select((p, i) => new ForwardInput { TokenIds = [tokens[i][p + step]], StartPosition = p + step, Cache = caches[i] }).ToArray();
-                var outputs = batched ? runner.RunBatch(inputs) : inputs.Select(runner.Run).ToArray();
-                for (int i = 0; i < outputs.Count; i++)
-                {
-                    logits[i].Add(TestModels.ToArray(outputs[i].Logits));
-                    outputs[i].Dispose();
-                }
-            }
-            return logits;
-        }
-        finally
-        {
-            foreach (var cache in caches) cache.Dispose();
-        }
     }
 }

@@ -30,22 +30,26 @@ public sealed class BatchedRowDecodeTests
         var runner = new ForwardRunner(model);
         int[] prefixes = [3, 9, 1, 17, 5];
         var tokens = prefixes.Select((p, i) => TestModels.RandomTokens(p + 4, config.VocabSize, seed: 40 + i)).ToArray();
-        var alone = Decode(runner, config, prefixes, tokens, batched: false, storage);
-        var batched = Decode(runner, config, prefixes, tokens, batched: true, storage);
+        KvCache NewCache() => new(config, 64, torch.CPU, initialCapacity: 4, storage);
+        var alone = DecodeSequences(runner, NewCache, prefixes, tokens, steps: 4, batched: false);
+        var batched = DecodeSequences(runner, NewCache, prefixes, tokens, steps: 4, batched: true);
         for (int i = 0; i < prefixes.Length; i++)
             for (int step = 0; step < alone[i].Count; step++)
                 Assert.Equal(alone[i][step], batched[i][step]);
     }
 
-    /// <summary>Prefills each cache, then runs four decode steps per sequence, alone or all sequences per call.</summary>
-    private static List<float[]>[] Decode(ForwardRunner runner, ModelConfig config, int[] prefixes, int[][] tokens, bool batched, KvCacheType storage)
+    /// <summary>
+    /// Prefills a new cache per sequence with its first <paramref name="prefixes"/> tokens, then runs <paramref name="steps"/>
+    /// decode steps per sequence, alone or all sequences per call; returns each sequence's logits per step.
+    /// </summary>
+    internal static List<float[]>[] DecodeSequences(ForwardRunner runner, Func<KvCache> newCache, int[] prefixes, int[][] tokens, int steps, bool batched)
     {
-        var caches = prefixes.Select(_ => new KvCache(config, 64, torch.CPU, initialCapacity: 4, storage)).ToArray();
+        var caches = prefixes.Select(_ => newCache()).ToArray();
         var logits = prefixes.Select(_ => new List<float[]>()).ToArray();
         try
         {
             for (int i = 0; i < prefixes.Length; i++) runner.Run(new ForwardInput { TokenIds = tokens[i][..prefixes[i]], Cache = caches[i] }).Dispose();
-            for (int step = 0; step < 4; step++)
+            for (int step = 0; step < steps; step++)
             {
                 var inputs = prefixes.Select((p, i) => new ForwardInput { TokenIds = [tokens[i][p + step]], StartPosition = p + step, Cache = caches[i] }).ToArray();
                 var outputs = batched ? runner.RunBatch(inputs) : inputs.Select(runner.Run).ToArray();

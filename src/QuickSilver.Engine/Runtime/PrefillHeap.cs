@@ -39,11 +39,22 @@ internal static class PrefillHeap
     /// <summary>Whether passes raise the thresholds (Linux, malloc left to us, a threshold above 1 MiB set).</summary>
     internal static bool Enabled => s_enabled;
 
-    /// <summary>The threshold for an environment value: unset or invalid 0 (off), else the value in MiB clamped to [0, 32].</summary>
-    internal static int ThresholdFromEnvironment(string? mebibytes) =>
-        int.TryParse(mebibytes, System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out int value)
-            ? Math.Clamp(value, 0, 32) << 20
-            : 0;
+    /// <summary>
+    /// The threshold for an environment value: unset or empty 0 (off), else the value in MiB, 0 to 32. Anything else is refused
+    /// by name rather than read as "off", so a mistyped setting is not silently ignored.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The value is not a whole number from 0 to 32.</exception>
+    internal static int ThresholdFromEnvironment(string? mebibytes)
+    {
+        if (string.IsNullOrWhiteSpace(mebibytes)) return 0;
+        if (!int.TryParse(mebibytes, System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out int value)
+            || value is < 0 or > 32)
+        {
+            throw new InvalidOperationException(
+                $"QUICKSILVER_PREFILL_HEAP_MIB='{mebibytes}': expected a whole number of MiB from 0 to 32 (glibc's cap on 64-bit); 0 or unset leaves malloc alone.");
+        }
+        return value << 20;
+    }
 
     /// <summary>Passes in flight that raised the thresholds.</summary>
     internal static int Depth

@@ -10,14 +10,23 @@ public sealed class PrefillHeapTests
     [Theory]
     [InlineData(null, 0)]
     [InlineData("", 0)]
-    [InlineData("abc", 0)]
     [InlineData("0", 0)]
     [InlineData("8", 8 << 20)]
     [InlineData("32", 32 << 20)]
-    [InlineData("1000", 32 << 20)]
-    [InlineData("-5", 0)]
-    public void The_threshold_comes_from_the_environment_off_by_default_and_clamped(string? value, int expected) =>
+    public void The_threshold_comes_from_the_environment_off_by_default(string? value, int expected) =>
         Assert.Equal(expected, PrefillHeap.ThresholdFromEnvironment(value));
+
+    [Theory]
+    [InlineData("abc")]
+    [InlineData("1000")]
+    [InlineData("-5")]
+    [InlineData("8.5")]
+    public void A_bad_threshold_is_refused_by_name(string value)
+    {
+        var error = Assert.Throws<InvalidOperationException>(() => PrefillHeap.ThresholdFromEnvironment(value));
+        Assert.Contains("QUICKSILVER_PREFILL_HEAP_MIB", error.Message);
+        Assert.Contains(value, error.Message);
+    }
 
     [Fact]
     public void Short_passes_leave_malloc_alone_and_nested_passes_restore_once()

@@ -50,9 +50,8 @@ internal static class NativeAllocator
         {
             string name = entry.Key as string ?? string.Empty;
             if (name.StartsWith("MALLOC_", StringComparison.Ordinal)) return false;
-            if (name == "QUICKSILVER_KEEP_MALLOC" && (entry.Value as string)?.Trim() == "1") return false;
         }
-        return true;
+        return !EnvironmentSwitch.Read(environment, "QUICKSILVER_KEEP_MALLOC", defaultValue: false);
     }
 
     [DllImport("libc", EntryPoint = "mallopt")]

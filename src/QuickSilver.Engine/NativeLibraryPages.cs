@@ -54,8 +54,7 @@ internal static class NativeLibraryPages
     /// <summary>Whether the environment allows it: no <c>QUICKSILVER_KEEP_LIBRARY_PAGES=1</c>.</summary>
     internal static bool ShouldRelease(IDictionary environment)
     {
-        ArgumentNullException.ThrowIfNull(environment);
-        return (environment["QUICKSILVER_KEEP_LIBRARY_PAGES"] as string)?.Trim() != "1";
+        return !EnvironmentSwitch.Read(environment, "QUICKSILVER_KEEP_LIBRARY_PAGES", defaultValue: false);
     }
 
     /// <summary>

@@ -45,7 +45,7 @@ internal static unsafe partial class GemmVnniCode
 
     private static nint Load()
     {
-        if (Environment.GetEnvironmentVariable("QUICKSILVER_GEMM_VNNI")?.Trim() == "0") return 0;
+        if (!EnvironmentSwitch.Read("QUICKSILVER_GEMM_VNNI", defaultValue: true)) return 0;
         if (!OperatingSystem.IsLinux() || RuntimeInformation.ProcessArchitecture != Architecture.X64 || !CpuHasAvx512Vnni()) return 0;
         try
         {

@@ -95,7 +95,7 @@ public static class KernelSettings
     /// <see cref="RowFork"/>) instead of Parallel.For; the spinning costs CPU on a machine shared with other work.
     /// Default off; the environment variable QUICKSILVER_PERSISTENT_WORKERS=1 turns it on for a whole process (benchmarks).
     /// </summary>
-    public static bool PersistentWorkers { get; set; } = Environment.GetEnvironmentVariable("QUICKSILVER_PERSISTENT_WORKERS") == "1";
+    public static bool PersistentWorkers { get; set; } = EnvironmentSwitch.Read("QUICKSILVER_PERSISTENT_WORKERS", defaultValue: false);
 
     /// <summary>Whether this CPU can run <paramref name="isa"/>.</summary>
     public static bool IsSupported(KernelIsa isa) => isa switch

@@ -83,7 +83,7 @@ public static unsafe partial class QuantizedMatMul
                 return;
             }
             int rows = weights.Rows;
-            Parallel.For(0, parts, new ParallelOptions { MaxDegreeOfParallelism = parts }, p =>
+            PoolFork.For(parts, p =>
                 job.Run((int)((long)rows * p / parts), (int)((long)rows * (p + 1) / parts)));
         }
     }

@@ -42,6 +42,7 @@ internal static class PoolFork
     {
         private readonly ManualResetEventSlim _done = new(false);
         private Action<int>? _body;
+        private const long Closed = int.MaxValue; // the share index of a call that has ended: above any share count
         private long _state;     // generation << 32 | next share to claim: a stale work item cannot claim another call's share
         private int _parts, _finished;
         private Exception? _failure;
@@ -63,6 +64,9 @@ internal static class PoolFork
                 // Always wait on the event: whoever finishes the last share sets it, so no set of this call can land after
                 // the next call's reset (which a check of _finished alone would allow).
                 _done.Wait();
+                // Close the call: a work item still queued from it (the caller often runs every share before a pool thread
+                // comes) must not claim a share of the next call while that call is still setting its fields.
+                Volatile.Write(ref _state, (generation << 32) | Closed);
                 _body = null;
                 if (_failure is { } failure) throw new AggregateException(failure);
             }

@@ -22,6 +22,20 @@ public sealed class PoolForkTests
     }
 
     [Fact]
+    public void Calls_with_growing_share_counts_run_every_share_exactly_once()
+    {
+        // A work item left queued by a call with few shares must not claim a share of a later call with more shares while
+        // that call is still setting up (the call closes its share counter when it ends).
+        for (int call = 0; call < 3000; call++)
+        {
+            int parts = 2 + (call % 7);
+            var runs = new int[parts];
+            PoolFork.For(parts, s => Interlocked.Increment(ref runs[s]));
+            for (int s = 0; s < parts; s++) Assert.Equal(1, runs[s]);
+        }
+    }
+
+    [Fact]
     public void A_failing_share_throws_an_aggregate_exception_after_every_share_finished()
     {
         var runs = new int[4];

@@ -11,7 +11,7 @@ namespace QuickSilver.Engine.Kernels;
 /// The kernels are compiled fully optimized at once: a decode loop calls them thousands of times per second from its
 /// first token, and tier-0 code of vector intrinsics is many times slower.
 /// </summary>
-public static class RowOps
+public static partial class RowOps
 {
     /// <summary>Σ a[i]·b[i] over the common length, float32 with four vector accumulators.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -152,22 +152,6 @@ public static class RowOps
             float g = gate[i];
             y[i] = g / (1f + MathF.Exp(-g)) * up[i];
         }
-    }
-
-    /// <summary>GeGLU's gate: y = gelu_tanh(gate) · up.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void GeluTanhMul(ReadOnlySpan<float> gate, ReadOnlySpan<float> up, Span<float> y)
-    {
-        int n = gate.Length;
-        if (up.Length < n || y.Length < n) throw new ArgumentException("Up and output must be as long as the gate.");
-        for (int i = 0; i < n; i++) y[i] = GeluTanh(gate[i]) * up[i];
-    }
-
-    /// <summary>y = gelu_tanh(x) in place (GPT-2's gelu_new).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void GeluTanh(Span<float> x)
-    {
-        for (int i = 0; i < x.Length; i++) x[i] = GeluTanh(x[i]);
     }
 
     /// <summary>0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))).</summary>

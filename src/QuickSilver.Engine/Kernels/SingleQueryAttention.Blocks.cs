@@ -34,8 +34,14 @@ public static unsafe partial class SingleQueryAttention
     /// scores[j] = q·k_j for the <paramref name="count"/> keys (<paramref name="headDim"/> apart) at <paramref name="keys"/>;
     /// <paramref name="scratch"/> holds 16·<paramref name="headDim"/> elements for the ragged last block.
     /// </summary>
+    /// <remarks>
+    /// With <paramref name="readPastCount"/> (float32 only: the buffer holds whole blocks past <paramref name="count"/>), the
+    /// ragged last block is read in place instead of through <paramref name="scratch"/>: the lanes past count are scored
+    /// from whatever the cache holds there and stored after scores[count − 1] (the buffer must hold count rounded up to 16);
+    /// the lanes below count get the same bits either way, each key's score being its own lane.
+    /// </remarks>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    internal static void ScoreBlocks<T>(float* q, byte* keys, int headDim, int count, float* scores, byte* scratch) where T : struct, IKvLanes
+    internal static void ScoreBlocks<T>(float* q, byte* keys, int headDim, int count, float* scores, byte* scratch, bool readPastCount = false) where T : struct, IKvLanes
     {
         var q0 = headDim == 8 ? Vector512.Create(Vector256.Load(q), Vector256.Load(q)) : Vector512.Load(q); // (q | q) for two 8-wide keys
         long block = 16L * headDim * T.Size;
@@ -43,6 +49,11 @@ public static unsafe partial class SingleQueryAttention
         for (int j = 0; j < full; j += 16)
             ScoreBlock<T>(q, q0, keys + ((long)j * headDim * T.Size), headDim).Store(scores + j);
         if (full == count) return;
+        if (readPastCount && typeof(T) == typeof(Float32Lanes))
+        {
+            ScoreBlock<T>(q, q0, keys + ((long)full * headDim * T.Size), headDim).Store(scores + full);
+            return;
+        }
         long used = (long)(count - full) * headDim * T.Size;
         Buffer.MemoryCopy(keys + ((long)full * headDim * T.Size), scratch, block, used);
         new Span<byte>(scratch + used, (int)(block - used)).Clear();
@@ -95,8 +106,13 @@ public static unsafe partial class SingleQueryAttention
     /// <paramref name="p"/> is readable and zero up to the next multiple of 16 for narrow heads, and
     /// <paramref name="scratch"/> holds 16·<paramref name="headDim"/> elements.
     /// </summary>
+    /// <remarks>
+    /// With <paramref name="readPastCount"/> (float32 only: the buffer holds whole blocks past <paramref name="count"/>), the
+    /// ragged last block is read in place with every value of a zero weight taken as +0 (as the scratch copy's zero rows
+    /// are past count), so nothing the cache holds past count reaches the output.
+    /// </remarks>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    internal static void AddValueBlocks<T>(float* p, int count, byte* values, int headDim, float* output, byte* scratch) where T : struct, IKvLanes
+    internal static void AddValueBlocks<T>(float* p, int count, byte* values, int headDim, float* output, byte* scratch, bool readPastCount = false) where T : struct, IKvLanes
     {
         if (headDim > 16)
         {
@@ -108,7 +124,14 @@ public static unsafe partial class SingleQueryAttention
         int full = count & ~15;
         for (int j = 0; j < full; j += 16)
             ValueBlock<T>(Vector512.Load(p + j), values + ((long)j * headDim * T.Size), headDim, ref a0, ref a1, ref a2, ref a3);
-        if (full < count)
+        if (full < count && readPastCount && typeof(T) == typeof(Float32Lanes))
+        {
+            var weights = Vector512.Load(p + full);
+            byte* v = values + ((long)full * headDim * T.Size);
+            if (headDim == 8) ValueBlock8<T>(weights, v, true, ref a0, ref a1, ref a2, ref a3);
+            else ValueBlock16<T>(weights, v, true, ref a0, ref a1, ref a2, ref a3);
+        }
+        else if (full < count)
         {
             long used = (long)(count - full) * headDim * T.Size;
             Buffer.MemoryCopy(values + ((long)full * headDim * T.Size), scratch, block, used);

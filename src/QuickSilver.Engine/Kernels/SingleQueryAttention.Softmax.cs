@@ -79,12 +79,19 @@ public static unsafe partial class SingleQueryAttention
         return true;
     }
 
+    /// <summary>
+    /// The largest lane of <paramref name="m"/>, whose lanes are never NaN (the loop above passes NaN over), so a tree of
+    /// vmaxps gives the scalar scan's value (at most the sign of a zero differs, and x − (±0) is the same for every x that
+    /// then matters: e^(±0) = 1).
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static float Max16(Vector512<float> m)
     {
-        float max = float.NegativeInfinity;
-        for (int l = 0; l < 16; l++) if (m.GetElement(l) > max) max = m.GetElement(l);
-        return max;
+        var half = Avx.Max(m.GetLower(), m.GetUpper());
+        var quarter = Sse.Max(half.GetLower(), half.GetUpper());
+        quarter = Sse.Max(quarter, Sse.Shuffle(quarter, quarter, 0b_01_00_11_10));
+        quarter = Sse.Max(quarter, Sse.Shuffle(quarter, quarter, 0b_10_11_00_01));
+        return quarter.ToScalar();
     }
 
     /// <summary>

@@ -88,10 +88,14 @@ public static unsafe partial class SingleQueryAttention
         {
             bool wide = storage == KvCacheType.Float32, bfloat16 = storage == KvCacheType.BFloat16;
             int element = wide ? sizeof(float) : sizeof(ushort);
-            // Blocks of 16 keys (SingleQueryAttention.Blocks.cs) where they apply; float32 heads of 16·m keep KeyDots16.
-            bool blockedScores = headDim <= MaxBlockedHeadDim && (wide ? isa == KernelIsa.Avx512 && headDim == 8 : BlockedScores(isa, headDim));
+            // Blocks of 16 keys (SingleQueryAttention.Blocks.cs) where they apply; float32 heads of 32 or more keep KeyDots16
+            // (RowOps.Dot's four chains). A 16-wide float32 key is one FMA and the same lane tree in both, so the blocks,
+            // which also take a ragged last block, give KeyDots16's bits.
+            bool blockedScores = headDim <= MaxBlockedHeadDim && (wide ? isa == KernelIsa.Avx512 && headDim is 8 or 16 : BlockedScores(isa, headDim));
             bool blockedValues = headDim <= MaxBlockedHeadDim && BlockedValues(isa, storage, headDim);
             int padded = (count + 15) & ~15; // narrow value blocks read whole blocks of weights
+            // Float32 blocks whose padding stays inside every head's buffer are read in place (no scratch copy of the tail).
+            bool readPastCount = wide && padded <= capacity;
             float[] rented = ArrayPool<float>.Shared.Rent(Math.Max(1, padded));
             byte* scratch = stackalloc byte[blockedScores || blockedValues ? 16 * headDim * element : 1];
             float* scaledQuery = stackalloc float[blockedScores ? headDim : 1];
@@ -111,7 +115,7 @@ public static unsafe partial class SingleQueryAttention
                         int ready = 0;
                         if (blockedScores)
                         {
-                            if (wide) ScoreBlocks<Float32Lanes>(qp, kh, headDim, count, sp, scratch);
+                            if (wide) ScoreBlocks<Float32Lanes>(qp, kh, headDim, count, sp, scratch, readPastCount);
                             else if (bfloat16) ScoreBlocks<BFloat16Lanes>(qp, kh, headDim, count, sp, scratch);
                             else if (ScaleQuery(qp, headDim, scaledQuery)) ScoreBlocks<ScaledHalfLanes>(scaledQuery, kh, headDim, count, sp, scratch);
                             else ScoreBlocks<FiniteHalfLanes>(qp, kh, headDim, count, sp, scratch);
@@ -145,7 +149,7 @@ public static unsafe partial class SingleQueryAttention
                         if (blockedValues)
                         {
                             new Span<float>(sp + count, padded - count).Clear();
-                            if (wide) AddValueBlocks<Float32Lanes>(sp, count, vh, headDim, op, scratch);
+                            if (wide) AddValueBlocks<Float32Lanes>(sp, count, vh, headDim, op, scratch, readPastCount);
                             else if (bfloat16) AddValueBlocks<BFloat16Lanes>(sp, count, vh, headDim, op, scratch);
                             else
                             {

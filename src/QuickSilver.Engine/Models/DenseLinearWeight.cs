@@ -15,16 +15,20 @@ public sealed class DenseLinearWeight : LinearWeight
         ArgumentNullException.ThrowIfNull(weight);
         if (weight.dim() != 2) throw new ArgumentException($"A linear weight is 2-D; got {weight.dim()}-D.", nameof(weight));
         (Weight, _owns) = (weight, owns);
+        // The shape never changes; asking libtorch for it costs a P/Invoke and an array, on every decode product.
+        (_outFeatures, _inFeatures) = (weight.shape[0], weight.shape[1]);
     }
+
+    private readonly long _outFeatures, _inFeatures;
 
     /// <summary>The tensor (out, in).</summary>
     public torch.Tensor Weight { get; }
 
     /// <inheritdoc />
-    public override long OutFeatures => Weight.shape[0];
+    public override long OutFeatures => _outFeatures;
 
     /// <inheritdoc />
-    public override long InFeatures => Weight.shape[1];
+    public override long InFeatures => _inFeatures;
 
     /// <inheritdoc />
     public override string Format => Weight.dtype.ToString().ToUpperInvariant() switch { "FLOAT32" => "F32", "FLOAT16" => "F16", "BFLOAT16" => "BF16", var other => other };

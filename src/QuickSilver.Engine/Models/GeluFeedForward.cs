@@ -7,6 +7,7 @@ public sealed class GeluFeedForward : IFeedForward, IRowFeedForward
 {
     private readonly LinearWeight _up, _down;
     private readonly torch.Tensor? _upBias, _downBias;
+    private Runtime.HostSpanCache _upBiasRow, _downBiasRow; // the biases' host spans, looked up once
 
     /// <summary>Creates the MLP from float tensors; it takes ownership of them.</summary>
     public GeluFeedForward(torch.Tensor up, torch.Tensor? upBias, torch.Tensor down, torch.Tensor? downBias)
@@ -41,10 +42,10 @@ public sealed class GeluFeedForward : IFeedForward, IRowFeedForward
     {
         var hidden = RowBuffers.Get(RowBuffers.MlpHidden, (int)_up.OutFeatures);
         _up.ApplyRow(x, hidden);
-        if (_upBias is not null) Kernels.RowOps.Add(hidden, Runtime.HostMemory.Span(_upBias));
+        if (_upBias is not null) Kernels.RowOps.Add(hidden, _upBiasRow.Get(_upBias));
         Kernels.RowOps.GeluTanh(hidden);
         _down.ApplyRow(hidden, y);
-        if (_downBias is not null) Kernels.RowOps.Add(y, Runtime.HostMemory.Span(_downBias));
+        if (_downBias is not null) Kernels.RowOps.Add(y, _downBiasRow.Get(_downBias));
     }
 
     /// <inheritdoc />
@@ -56,11 +57,11 @@ public sealed class GeluFeedForward : IFeedForward, IRowFeedForward
         for (int i = 0; i < n; i++)
         {
             var row = hidden.Slice(i * inner, inner);
-            if (_upBias is not null) Kernels.RowOps.Add(row, Runtime.HostMemory.Span(_upBias));
+            if (_upBias is not null) Kernels.RowOps.Add(row, _upBiasRow.Get(_upBias));
             Kernels.RowOps.GeluTanh(row);
         }
         _down.ApplyRows(hidden, n, y);
-        if (_downBias is not null) for (int i = 0; i < n; i++) Kernels.RowOps.Add(y.Slice(i * d, d), Runtime.HostMemory.Span(_downBias));
+        if (_downBias is not null) for (int i = 0; i < n; i++) Kernels.RowOps.Add(y.Slice(i * d, d), _downBiasRow.Get(_downBias));
     }
 
     /// <inheritdoc />

@@ -9,6 +9,7 @@ public sealed class SwiGluFeedForward : IFeedForward, IRowFeedForward
     private readonly torch.Tensor? _gateUpBias;
     private readonly LinearWeight _down;
     private readonly torch.Tensor? _downBias;
+    private Runtime.HostSpanCache _gateUpBiasRow, _downBiasRow; // the biases' host spans, looked up once
     private readonly long _inner;
     private readonly bool _gelu;
 
@@ -140,12 +141,12 @@ public sealed class SwiGluFeedForward : IFeedForward, IRowFeedForward
         int inner = (int)_inner;
         var both = RowBuffers.Get(RowBuffers.MlpBoth, 2 * inner);
         _gateUp.ApplyRow(x, both); // gate | up
-        if (_gateUpBias is not null) Kernels.RowOps.Add(both, Runtime.HostMemory.Span(_gateUpBias));
+        if (_gateUpBias is not null) Kernels.RowOps.Add(both, _gateUpBiasRow.Get(_gateUpBias));
         var hidden = RowBuffers.Get(RowBuffers.MlpHidden, inner);
         if (_gelu) Kernels.RowOps.GeluTanhMul(both[..inner], both[inner..], hidden);
         else Kernels.RowOps.SiluMul(both[..inner], both[inner..], hidden);
         _down.ApplyRow(hidden, y);
-        if (_downBias is not null) Kernels.RowOps.Add(y, Runtime.HostMemory.Span(_downBias));
+        if (_downBias is not null) Kernels.RowOps.Add(y, _downBiasRow.Get(_downBias));
     }
 
     /// <inheritdoc />
@@ -158,12 +159,12 @@ public sealed class SwiGluFeedForward : IFeedForward, IRowFeedForward
         for (int i = 0; i < n; i++)
         {
             var row = both.Slice(i * 2 * inner, 2 * inner);
-            if (_gateUpBias is not null) Kernels.RowOps.Add(row, Runtime.HostMemory.Span(_gateUpBias));
+            if (_gateUpBias is not null) Kernels.RowOps.Add(row, _gateUpBiasRow.Get(_gateUpBias));
             if (_gelu) Kernels.RowOps.GeluTanhMul(row[..inner], row[inner..], hidden.Slice(i * inner, inner));
             else Kernels.RowOps.SiluMul(row[..inner], row[inner..], hidden.Slice(i * inner, inner));
         }
         _down.ApplyRows(hidden, n, y);
-        if (_downBias is not null) for (int i = 0; i < n; i++) Kernels.RowOps.Add(y.Slice(i * d, d), Runtime.HostMemory.Span(_downBias));
+        if (_downBias is not null) for (int i = 0; i < n; i++) Kernels.RowOps.Add(y.Slice(i * d, d), _downBiasRow.Get(_downBias));
     }
 
     /// <inheritdoc />

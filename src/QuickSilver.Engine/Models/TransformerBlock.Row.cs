@@ -15,6 +15,7 @@ public sealed partial class TransformerBlock
         ProfileAttention = "attention (cache append, scores, softmax, values)", ProfileOutput = "output projection", ProfileMlp = "MLP (gate|up, activation, down)";
 
     private int _rowSupport; // 0 unknown, 1 yes, 2 no
+    private HostSpanCache _qkvBiasRow, _outBiasRow; // the biases' host spans, looked up once
 
     /// <summary>Whether every part can run on a host row (float32 host tensors, row-capable modules).</summary>
     internal bool SupportsRows
@@ -54,7 +55,7 @@ public sealed partial class TransformerBlock
         OpProfile.Stop(ProfileQkv, start);
 
         start = OpProfile.Start();
-        if (_qkvBias is not null) RowOps.Add(qkv, HostMemory.Span(_qkvBias));
+        if (_qkvBias is not null) RowOps.Add(qkv, _qkvBiasRow.Get(_qkvBias));
         var q = qkv[..qd];
         var k = qkv.Slice(qd, kvd);
         var v = qkv.Slice(qd + kvd, kvd);
@@ -79,7 +80,7 @@ public sealed partial class TransformerBlock
         OpProfile.Stop(ProfileOutput, start);
 
         start = OpProfile.Start();
-        if (_outBias is not null) RowOps.Add(projected, HostMemory.Span(_outBias));
+        if (_outBias is not null) RowOps.Add(projected, _outBiasRow.Get(_outBias));
         if (_extras.PostAttentionNorm is IRowNormalization postAttention) postAttention.ApplyRow(projected, projected);
         RowOps.Add(hidden, projected);
         ((IRowNormalization)_mlpNorm).ApplyRow(hidden, normalized);

@@ -36,7 +36,7 @@ public sealed partial class TransformerBlock
         {
             start = OpProfile.Start();
             var row = qkv.Slice(i * width, width);
-            if (_qkvBias is not null) RowOps.Add(row, HostMemory.Span(_qkvBias));
+            if (_qkvBias is not null) RowOps.Add(row, _qkvBiasRow.Get(_qkvBias));
             var q = row[..qd];
             var k = row.Slice(qd, kvd);
             var v = row.Slice(qd + kvd, kvd);
@@ -63,7 +63,7 @@ public sealed partial class TransformerBlock
         for (int i = 0; i < n; i++)
         {
             var p = projected.Slice(i * d, d);
-            if (_outBias is not null) RowOps.Add(p, HostMemory.Span(_outBias));
+            if (_outBias is not null) RowOps.Add(p, _outBiasRow.Get(_outBias));
             if (_extras.PostAttentionNorm is IRowNormalization postAttention) postAttention.ApplyRow(p, p);
             RowOps.Add(hidden.Slice(i * d, d), p);
             ((IRowNormalization)_mlpNorm).ApplyRow(hidden.Slice(i * d, d), normalized.Slice(i * d, d));

@@ -92,6 +92,56 @@ public sealed unsafe class BlockedAttentionTests
         }
     }
 
+    [Theory]
+    [InlineData(8)]
+    [InlineData(16)]
+    public void Float32_blocks_keep_the_bits_of_the_key_by_key_dot(int headDim)
+    {
+        if (!Avx512) return;
+        float[] q = Random(headDim, 21, 2);
+        float[] keys = Random(37 * headDim, 22, 2);
+        var (k, _) = Store(KvCacheType.Float32, keys);
+        var scores = Scores(KvCacheType.Float32, q, k, headDim, 37);
+        if (headDim != 16) return; // 8-wide keys are summed by the block tree only (RowOps.Dot sums 8 values another way)
+        for (int j = 0; j < 37; j++)
+            Assert.Equal(BitConverter.SingleToInt32Bits(RowOps.Dot(q, keys.AsSpan(j * headDim, headDim))), BitConverter.SingleToInt32Bits(scores[j]));
+    }
+
+    [Theory]
+    [InlineData(8, 8, 4)]
+    [InlineData(16, 4, 4)]
+    [InlineData(16, 8, 2)]
+    public void Float32_ragged_blocks_read_in_place_give_the_scratch_copys_bits_whatever_lies_past_the_count(int headDim, int heads, int kvHeads)
+    {
+        foreach (int count in new[] { 1, 7, 16, 17, 40, 100 })
+        {
+            // Tight: capacity = count, so the last block goes through the scratch copy. Roomy: the same entries in a buffer
+            // with room for whole blocks, garbage (NaN, ∞, huge) past count, read in place.
+            int roomy = count + 37;
+            float[] q = Random(heads * headDim, count, 2);
+            float[] tightKeys = Random(kvHeads * count * headDim, count + 1, 2), tightValues = Random(kvHeads * count * headDim, count + 2);
+            float[] roomyKeys = new float[kvHeads * roomy * headDim], roomyValues = new float[roomyKeys.Length];
+            float[] garbage = [float.NaN, float.PositiveInfinity, float.NegativeInfinity, 3e38f, -1e-40f];
+            for (int i = 0; i < roomyKeys.Length; i++) (roomyKeys[i], roomyValues[i]) = (garbage[i % 5], garbage[(i + 2) % 5]);
+            for (int g = 0; g < kvHeads; g++)
+            {
+                Array.Copy(tightKeys, g * count * headDim, roomyKeys, g * roomy * headDim, count * headDim);
+                Array.Copy(tightValues, g * count * headDim, roomyValues, g * roomy * headDim, count * headDim);
+            }
+            float[] tight = new float[heads * headDim], inPlace = new float[heads * headDim];
+            fixed (float* tk = tightKeys)
+            fixed (float* tv = tightValues)
+            fixed (float* rk = roomyKeys)
+            fixed (float* rv = roomyValues)
+            {
+                SingleQueryAttention.Attend(q, tk, tv, null, count, count, heads, kvHeads, headDim, count - 1, 0.25, null, 0, tight, 1);
+                SingleQueryAttention.Attend(q, rk, rv, null, count, roomy, heads, kvHeads, headDim, count - 1, 0.25, null, 0, inPlace, 1);
+            }
+            for (int i = 0; i < tight.Length; i++)
+                Assert.True(BitConverter.SingleToInt32Bits(tight[i]) == BitConverter.SingleToInt32Bits(inPlace[i]), $"count {count} [{i}]: {tight[i]} vs {inPlace[i]}");
+        }
+    }
+
     private static float[] Scores(KvCacheType storage, float[] q, byte[] k, int headDim, int count, bool scaledHalves = false)
     {
         var scores = new float[count];

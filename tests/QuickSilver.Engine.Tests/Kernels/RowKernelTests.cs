@@ -61,6 +61,50 @@ public sealed class RowKernelTests
     }
 
     [Theory]
+    [InlineData(1)]
+    [InlineData(15)]
+    [InlineData(16)]
+    [InlineData(77)]
+    [InlineData(256)]
+    public void GeluTanh_rows_match_reference_and_do_not_depend_on_position(int n)
+    {
+        // Wide inputs reach both saturations (tanh → ±1) and the cubic's overflow; values near 0 test the small-u side.
+        float[] x = Random(n, 11, 12);
+        if (n > 3) (x[0], x[1], x[2]) = (0f, 1e-6f, -1e-6f);
+        var y = x.ToArray();
+        RowOps.GeluTanh(y);
+        for (int i = 0; i < n; i++)
+        {
+            double expected = RowOpsReference.GeluTanh(x[i]);
+            Assert.True(Math.Abs(expected - y[i]) <= 1e-6 * Math.Max(1, Math.Abs(expected)), $"[{i}] gelu({x[i]}) expected {expected}, got {y[i]}");
+            // The same element alone, or at another offset of a longer row, gives the same bits (batched = alone).
+            var alone = new[] { x[i] };
+            RowOps.GeluTanh(alone);
+            Assert.Equal(BitConverter.SingleToInt32Bits(y[i]), BitConverter.SingleToInt32Bits(alone[0]));
+            var shifted = new float[n + 5];
+            x.CopyTo(shifted, 5);
+            RowOps.GeluTanh(shifted);
+            Assert.Equal(BitConverter.SingleToInt32Bits(y[i]), BitConverter.SingleToInt32Bits(shifted[i + 5]));
+        }
+    }
+
+    [Fact]
+    public void GeluTanh_rows_keep_special_values()
+    {
+        float[] x = [float.PositiveInfinity, float.NegativeInfinity, float.NaN, -1e30f, 1e30f, -20f, 0f, -0f];
+        var y = x.ToArray();
+        RowOps.GeluTanh(y);
+        Assert.Equal(float.PositiveInfinity, y[0]);
+        Assert.True(float.IsNaN(y[1])); // −∞ · 0, as 0.5·x·(1 + tanh u) gives
+        Assert.True(float.IsNaN(y[2]));
+        Assert.Equal(0f, y[3]);
+        Assert.Equal(1e30f, y[4]);
+        Assert.Equal(0f, y[5]);
+        Assert.Equal(0f, y[6]);
+        Assert.Equal(0f, y[7]);
+    }
+
+    [Theory]
     [InlineData(16, 16)]
     [InlineData(16, 12)] // partial rotary: the tail passes through
     public void RotateHalf_matches_reference(int width, int rotated)

@@ -24,7 +24,7 @@ internal static unsafe partial class DecodeVnniCode
     private static readonly nint s_code = ExecutableCode.Load(Code, "QUICKSILVER_DECODE_VNNI");
     private static readonly int[] s_tables = BuildTables();
 
-    // A weight row's prepared groups (8 code vectors and 16 widened scales each), reused by every activation row.
+    // A prepared group of a weight row: 8 code vectors and 16 widened scales.
     private const int PreparedGroupBytes = 576;
 
     [ThreadStatic] private static byte[]? t_prepared;
@@ -55,7 +55,9 @@ internal static unsafe partial class DecodeVnniCode
         if (!IsAvailable) throw new PlatformNotSupportedException("The AVX-512 VNNI decode kernel is not loaded on this machine.");
         int nb = weights.BlocksPerRow, rowBytes = weights.RowCodeBytes, n = activations.Rows, padded = activations.PaddedBlocks;
         if (rowEnd <= rowStart || n == 0) return;
-        int preparedBytes = (nb + 15) / 16 * PreparedGroupBytes;
+        // Scratch: one weight row's prepared groups (one-row-at-a-time path) or two rows' accumulators (16 floats per
+        // weight row and activation row, the two-row path).
+        int preparedBytes = Math.Max((nb + 15) / 16 * PreparedGroupBytes, 2 * n * 16 * sizeof(float));
         var scratch = t_prepared is { } buffer && buffer.Length >= preparedBytes ? buffer : t_prepared = GC.AllocateArray<byte>(preparedBytes, pinned: true);
         fixed (byte* w0 = weights.Codes)
         fixed (ushort* ws0 = weights.Scales)
@@ -63,11 +65,11 @@ internal static unsafe partial class DecodeVnniCode
         fixed (float* sa = activations.PaddedScales)
         fixed (int* sums = activations.BlockSums)
         fixed (int* tables = s_tables)
-        fixed (byte* prepared = scratch)
+        fixed (byte* work = scratch)
         {
             long first = (long)weights.FirstRow + rowStart;
             DecodeRows(w0 + (first * rowBytes), ws0 + (first * nb), rowBytes, nb, weights.Type == GgufTensorType.Q4_0 ? 1 : 0, codes, activations.GroupRowBytes,
-                sa, sums, padded, n, output + rowStart, outputStride, rowEnd - rowStart, tables, prepared);
+                sa, sums, padded, n, output + rowStart, outputStride, rowEnd - rowStart, tables, work);
         }
     }
 

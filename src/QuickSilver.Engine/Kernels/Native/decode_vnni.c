@@ -22,6 +22,11 @@
 #define PREFETCH_ROWS 4
 #endif
 
+// Activation rows from which weight rows go two at a time (two_rows) rather than one (rows_of).
+#ifndef PAIR_MIN_ROWS
+#define PAIR_MIN_ROWS 2
+#endif
+
 #define TABLE(i) _mm512_loadu_si512(tables + 16 * (i))
 
 static inline __mmask64 first_bytes(int valid)
@@ -140,6 +145,81 @@ static inline void sum4(__m512 c0, __m512 c1, __m512 c2, __m512 c3, const int32_
     for (int j = 0; j < count; j++) out[j * outStride] = lanes[j];
 }
 
+// A weight row's group g: its 8 prepared code vectors and 16 widened scales.
+static inline __attribute__((always_inline)) __m512 prepare(const uint8_t* wr, const uint16_t* wsr, int nb, int g, const int q4, const int32_t* tables, __m512i* wv)
+{
+    int b = 16 * g, count = nb - b < 16 ? nb - b : 16;
+    if (q4)
+    {
+        if (count == 16) q4_group(wr + 16 * b, tables, wv);
+        else q4_tail(wr + 16 * b, count, tables, wv);
+    }
+    else q8_group(wr + 32 * b, count, tables, wv);
+    if (count == 16) return _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i*)(wsr + b)));
+    return _mm512_cvtph_ps(_mm256_maskz_loadu_epi16((__mmask16)((1u << count) - 1), wsr + b));
+}
+
+static inline void prefetch_row(const uint8_t* wr, const uint16_t* wsr, long rowBytes, int nb)
+{
+    for (long o = 0; o < rowBytes; o += 64) _mm_prefetch((const char*)wr + o, _MM_HINT_T0);
+    for (long o = 0; o < 2L * nb; o += 64) _mm_prefetch((const char*)wsr + o, _MM_HINT_T0);
+}
+
+// Two weight rows (rowBytes apart) · n activation rows, weights held in registers: each activation vector loaded once
+// meets both rows. Accumulators (2 · n · 16 floats in acc) stay in memory between groups; each (row, activation row)
+// still adds its groups in order, the same float operations as alone. out points at the first row's column.
+static inline __attribute__((always_inline)) void two_rows(const uint8_t* wr, const uint16_t* wsr, long rowBytes, int nb, const int q4,
+    const int8_t* a, long aStride, const float* sa, const int32_t* sums, int padded, int n, float* out, long outStride,
+    const int32_t* tables, float* acc)
+{
+    int groups = (nb + 15) / 16;
+    float* acc0 = acc;
+    float* acc1 = acc + 16L * n;
+    for (int t = 0; t < n; t++)
+    {
+        _mm512_storeu_ps(acc0 + 16 * t, _mm512_setzero_ps());
+        _mm512_storeu_ps(acc1 + 16 * t, _mm512_setzero_ps());
+    }
+    for (int g = 0; g < groups; g++)
+    {
+        __m512i x[8], y[8];
+        __m512 d0 = prepare(wr, wsr, nb, g, q4, tables, x);
+        __m512 d1 = prepare(wr + rowBytes, wsr + nb, nb, g, q4, tables, y);
+        int b = 16 * g;
+        const int8_t* ag = a + 512L * g;
+        for (int t = 0; t < n; t++)
+        {
+            const int8_t* at = ag + t * aStride;
+            __m512i bias = _mm512_loadu_si512(sums + (long)t * padded + b);
+            bias = q4 ? _mm512_slli_epi32(bias, 3) : _mm512_slli_epi32(bias, 7);
+            __m512i i0 = _mm512_sub_epi32(_mm512_setzero_si512(), bias), i1 = _mm512_setzero_si512(), j0 = i0, j1 = i1;
+#pragma GCC unroll 4
+            for (int k = 0; k < 8; k += 2)
+            {
+                __m512i a0 = _mm512_loadu_si512(at + 64 * k), a1 = _mm512_loadu_si512(at + 64 * k + 64);
+                i0 = _mm512_dpbusd_epi32(i0, x[k], a0);
+                j0 = _mm512_dpbusd_epi32(j0, y[k], a0);
+                i1 = _mm512_dpbusd_epi32(i1, x[k + 1], a1);
+                j1 = _mm512_dpbusd_epi32(j1, y[k + 1], a1);
+            }
+            __m512 s = _mm512_loadu_ps(sa + (long)t * padded + b);
+            _mm512_storeu_ps(acc0 + 16 * t, _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_add_epi32(i0, i1)), _mm512_mul_ps(d0, s), _mm512_loadu_ps(acc0 + 16 * t)));
+            _mm512_storeu_ps(acc1 + 16 * t, _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_add_epi32(j0, j1)), _mm512_mul_ps(d1, s), _mm512_loadu_ps(acc1 + 16 * t)));
+        }
+    }
+    __m512 zero = _mm512_setzero_ps();
+    for (int t = 0; t < n; t += 4)
+    {
+        int m = n - t < 4 ? n - t : 4;
+        const float* c = acc0 + 16 * t;
+        sum4(_mm512_loadu_ps(c), m > 1 ? _mm512_loadu_ps(c + 16) : zero, m > 2 ? _mm512_loadu_ps(c + 32) : zero, m > 3 ? _mm512_loadu_ps(c + 48) : zero,
+             tables, out + t * outStride, outStride, m);
+        c = acc1 + 16 * t;
+        sum4(_mm512_loadu_ps(c), m > 1 ? _mm512_loadu_ps(c + 16) : zero, m > 2 ? _mm512_loadu_ps(c + 32) : zero, m > 3 ? _mm512_loadu_ps(c + 48) : zero,
+             tables, out + t * outStride + 1, outStride, m);
+    }
+}
+
 // decode_rows for one format (q4 a constant in each copy).
 static inline __attribute__((always_inline)) void rows_of(const uint8_t* w, const uint16_t* ws, long rowBytes, int nb, const int q4,
     const int8_t* a, long aStride, const float* sa, const int32_t* sums, int padded, int n, float* out, long outStride,
@@ -174,6 +254,7 @@ static inline __attribute__((always_inline)) void rows_of(const uint8_t* w, cons
             if (count == 16) d = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i*)(wsr + b)));
             else d = _mm512_cvtph_ps(_mm256_maskz_loadu_epi16((__mmask16)((1u << count) - 1), wsr + b));
             uint8_t* pg = prepared + 576L * g;
+#pragma GCC unroll 8
             for (int k = 0; k < 8; k++) _mm512_storeu_si512(pg + 64 * k, wv[k]);
             _mm512_storeu_ps((float*)(pg + 512), d);
         }
@@ -189,6 +270,7 @@ static inline __attribute__((always_inline)) void rows_of(const uint8_t* w, cons
             {
                 const uint8_t* pg = prepared + 576L * g;
                 __m512i wv[8];
+#pragma GCC unroll 8
                 for (int k = 0; k < 8; k++) wv[k] = _mm512_loadu_si512(pg + 64 * k);
                 __m512 d = _mm512_loadu_ps((const float*)(pg + 512));
                 int b = 16 * g;
@@ -207,6 +289,7 @@ static inline __attribute__((always_inline)) void rows_of(const uint8_t* w, cons
             {
                 const uint8_t* pg = prepared + 576L * g;
                 __m512i wv[8];
+#pragma GCC unroll 8
                 for (int k = 0; k < 8; k++) wv[k] = _mm512_loadu_si512(pg + 64 * k);
                 int b = 16 * g;
                 c0 = group_step(wv, _mm512_loadu_ps((const float*)(pg + 512)), q4, at + 512L * g, sa + (long)t * padded + b, sums + (long)t * padded + b, c0);
@@ -221,10 +304,32 @@ static inline __attribute__((always_inline)) void rows_of(const uint8_t* w, cons
 // a: GroupOrder codes, aStride bytes per activation row; sa, sums: padded scales and block sums, `padded` per row;
 // prepared: (nb + 15) / 16 * 576 bytes of scratch (a weight row's prepared groups: 8 code vectors and 16 scales each).
 // q4: 1 for Q4_0 (nibbles, offset 8), 0 for Q8_0 (codes + 128); each has its own copy of the loops.
+// Weight rows [0, rows) (rowBytes of codes and nb half scales apart) · n activation rows: out[t * outStride + r].
+// a: GroupOrder codes, aStride bytes per activation row; sa, sums: padded scales and block sums, `padded` per row;
+// q4: 1 for Q4_0 (nibbles, offset 8), 0 for Q8_0 (codes + 128), each with its own copy of the loops; scratch: at least
+// max((nb + 15) / 16 * 576, 2 * n * 64) bytes. With two or more activation rows the weight rows go two at a time, each
+// activation vector meeting both (two_rows); otherwise, and for an odd last row, one at a time (rows_of).
 void decode_rows(const uint8_t* w, const uint16_t* ws, long rowBytes, int nb, int q4, const int8_t* a, long aStride,
                  const float* sa, const int32_t* sums, int padded, int n, float* out, long outStride, int rows,
-                 const int32_t* tables, uint8_t* prepared)
+                 const int32_t* tables, uint8_t* scratch)
 {
-    if (q4) rows_of(w, ws, rowBytes, nb, 1, a, aStride, sa, sums, padded, n, out, outStride, rows, tables, prepared);
-    else rows_of(w, ws, rowBytes, nb, 0, a, aStride, sa, sums, padded, n, out, outStride, rows, tables, prepared);
+    int r = 0;
+    if (n >= PAIR_MIN_ROWS)
+    {
+        for (; r + 2 <= rows; r += 2)
+        {
+            const uint8_t* wr = w + r * rowBytes;
+            const uint16_t* wsr = ws + (long)r * nb;
+            if (r + PREFETCH_ROWS + 1 < rows)
+            {
+                prefetch_row(wr + PREFETCH_ROWS * rowBytes, wsr + PREFETCH_ROWS * (long)nb, rowBytes, nb);
+                prefetch_row(wr + (PREFETCH_ROWS + 1) * rowBytes, wsr + (PREFETCH_ROWS + 1) * (long)nb, rowBytes, nb);
+            }
+            if (q4) two_rows(wr, wsr, rowBytes, nb, 1, a, aStride, sa, sums, padded, n, out + r, outStride, tables, (float*)scratch);
+            else two_rows(wr, wsr, rowBytes, nb, 0, a, aStride, sa, sums, padded, n, out + r, outStride, tables, (float*)scratch);
+        }
+    }
+    if (r == rows) return;
+    if (q4) rows_of(w + r * rowBytes, ws + (long)r * nb, rowBytes, nb, 1, a, aStride, sa, sums, padded, n, out + r, outStride, rows - r, tables, scratch);
+    else rows_of(w + r * rowBytes, ws + (long)r * nb, rowBytes, nb, 0, a, aStride, sa, sums, padded, n, out + r, outStride, rows - r, tables, scratch);
 }

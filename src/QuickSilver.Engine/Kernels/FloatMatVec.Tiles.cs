@@ -82,6 +82,11 @@ public static unsafe partial class FloatMatVec
             p = Vector512.Load(w3 + i);
             d0 = Vector512.FusedMultiplyAdd(p, u0, d0); d1 = Vector512.FusedMultiplyAdd(p, u1, d1);
         }
+        if (i == columns && LaneSums.IsSupported)
+        {
+            LaneSums.Of8(a0, a1, b0, b1, c0, c1, d0, d1).GetLower().Store(result);
+            return;
+        }
         result[0] = Finish(Vector512.Sum(a0), w0, x0, i, columns); result[1] = Finish(Vector512.Sum(a1), w0, x1, i, columns);
         result[2] = Finish(Vector512.Sum(b0), w1, x0, i, columns); result[3] = Finish(Vector512.Sum(b1), w1, x1, i, columns);
         result[4] = Finish(Vector512.Sum(c0), w2, x0, i, columns); result[5] = Finish(Vector512.Sum(c1), w2, x1, i, columns);
@@ -117,6 +122,12 @@ public static unsafe partial class FloatMatVec
             p = Vector512.Load(w3 + i);
             d0 = Vector512.FusedMultiplyAdd(p, u0, d0); d1 = Vector512.FusedMultiplyAdd(p, u1, d1);
             d2 = Vector512.FusedMultiplyAdd(p, u2, d2); d3 = Vector512.FusedMultiplyAdd(p, u3, d3);
+        }
+        if (i == columns && LaneSums.IsSupported)
+        {
+            // The 16 sums in one shuffle tree (the bits of Vector512.Sum on each): result[4r + t] = w_r · x_t.
+            LaneSums.Of16(a0, a1, a2, a3, b0, b1, b2, b3, c0, c1, c2, c3, d0, d1, d2, d3).Store(result);
+            return;
         }
         result[0] = Finish(Vector512.Sum(a0), w0, x0, i, columns); result[1] = Finish(Vector512.Sum(a1), w0, x1, i, columns);
         result[2] = Finish(Vector512.Sum(a2), w0, x2, i, columns); result[3] = Finish(Vector512.Sum(a3), w0, x3, i, columns);

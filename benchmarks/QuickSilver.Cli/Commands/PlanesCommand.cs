@@ -60,9 +60,10 @@ internal static class PlanesCommand
         var probe = new Option<bool>("--probe") { Description = "Only the kernel probe: one thread, CPU time per product of the Q8_0 decode kernel and the plane kernels at 8/4/2 bits on the 374M shapes." };
         var profile = new Option<bool>("--profile") { Description = "After the timed rounds, one more decode per setting with the per-operation profile on: where each setting's time per token goes." };
         var inCache = new Option<bool>("--in-cache") { Description = "With --probe: one copy of each matrix, so it stays in cache (the kernels' arithmetic without the memory stream)." };
+        var only = new Option<string>("--settings") { Description = $"Comma-separated decode settings to run (default all): {string.Join(", ", SettingKeys)}. The ratios need 8 (and kv for the packed K/V row)." };
         var outOption = CommonOptions.Out("planes");
         var command = new Command("planes", "Matryoshka bit planes: decode time and weight bytes per token at 8/4/2 bits and under the entropy policy, and the policy's perplexity cost.");
-        foreach (var option in new Option[] { cache, models, threads, prompt, decode, rounds, pplTokens, probe, inCache, profile, outOption }) command.Options.Add(option);
+        foreach (var option in new Option[] { cache, models, threads, prompt, decode, rounds, pplTokens, probe, inCache, profile, only, outOption }) command.Options.Add(option);
         command.SetAction(parse => context.Execute(() =>
         {
             foreach (var (v, option) in new[] { (parse.GetValue(threads), "--threads"), (parse.GetValue(prompt), "--prompt-tokens"), (parse.GetValue(decode), "--decode-tokens"), (parse.GetValue(rounds), "--rounds"), (parse.GetValue(pplTokens), "--ppl-tokens") })
@@ -71,6 +72,9 @@ internal static class PlanesCommand
             foreach (var m in list)
                 if (!m.Equals("stories260K", StringComparison.OrdinalIgnoreCase) && !m.Equals("374m", StringComparison.OrdinalIgnoreCase))
                     throw new CliException($"--models: unknown model '{m}' (known: stories260K, 374m).");
+            string[]? chosen = parse.GetValue(only) is { } keys ? keys.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries) : null;
+            foreach (var key in chosen ?? [])
+                if (!SettingKeys.Contains(key)) throw new CliException($"--settings: unknown setting '{key}' (known: {string.Join(", ", SettingKeys)}).");
             var folder = OutputFolder.Prepare(parse.GetValue(outOption)!);
             if (parse.GetValue(probe))
             {
@@ -93,7 +97,7 @@ internal static class PlanesCommand
                 var options = new LanguageModelOptions { Threads = n, BitPlanes = true, QuantizeWeights = small ? Engine.Loading.GgufTensorType.Q8_0 : null };
                 using var lm = context.Reporter.Task($"Loading {path} with bit planes", 1, _ => LanguageModel.Load(path, options));
                 reports.Add(Measure(lm, small ? "stories260K (F32 → Q8_0 at load)" : "random Llama 374M (Q8_0 GGUF)", parse.GetValue(prompt), parse.GetValue(decode), parse.GetValue(rounds), n,
-                    small ? parse.GetValue(pplTokens) : 0, parse.GetValue(profile), context.Reporter));
+                    small ? parse.GetValue(pplTokens) : 0, parse.GetValue(profile), chosen, context.Reporter));
             }
             var markdown = Render(reports, "quicksilver " + string.Join(' ', parse.Tokens.Select(t => t.Value)));
             var (md, js) = folder.WriteReport("planes", markdown, reports);
@@ -140,7 +144,11 @@ internal static class PlanesCommand
     // beyond its own decisions.
     private const string TensorPath = "8 bits, tensor path (dense, row path off)";
 
-    private static PlanesModelReport Measure(LanguageModel lm, string name, int promptTokens, int decodeTokens, int rounds, int threads, int pplTokens, bool profile, Reporter reporter)
+    /// <summary>The keys of <c>--settings</c>, in the order the settings run.</summary>
+    private static readonly string[] SettingKeys = ["8", "4", "2", "entropy", "kv", "kvpacked", "tensor", "4head", "2head", "policy4"];
+
+    private static PlanesModelReport Measure(LanguageModel lm, string name, int promptTokens, int decodeTokens, int rounds, int threads, int pplTokens, bool profile,
+        string[]? chosen, Reporter reporter)
     {
         var model = lm.Transformer;
         var matrices = model.Blocks.SelectMany(b => b.ProjectionWeights).ToList();
@@ -155,17 +163,23 @@ internal static class PlanesCommand
         var entropy = EntropyPolicy();
         // Uniform widths: every block matrix read at b bits for the decoded token (a scope around the dense step).
         // "and head": the head (when held as planes) read at the same width, beyond the paper's policy (QuantizeHead).
-        var settings = new (string Name, int? Bits, QuickSilverPolicy? Policy, bool Head)[]
+        var all = new (string Name, int? Bits, QuickSilverPolicy? Policy, bool Head)[]
         {
             ("8 bits (all blocks)", 8, null, false), ("4 bits (all blocks)", 4, null, false), ("2 bits (all blocks)", 2, null, false), (entropy.Name + ", decision at the middle layer", null, entropy, false),
             ("routed, K/V float (reference for the next row)", null, KvPolicy(false), false), ("routed, K/V packed at 8 bits", null, KvPolicy(true), false),
             (TensorPath, 8, null, false), ("4 bits, all blocks and head", 4, null, true), ("2 bits, all blocks and head", 2, null, true),
             ("policy: 4 bits after the decision layer (routed)", null, Uniform(4), false),
         };
+        var settings = all.Where((_, i) => chosen is null || chosen.Contains(SettingKeys[i])).ToArray();
+        int eightAt = Array.FindIndex(settings, x => x.Name == all[0].Name), kvAt = Array.FindIndex(settings, x => x.Name == all[4].Name);
         var times = settings.Select(_ => new List<double>()).ToArray();
         var cpuTimes = settings.Select(_ => new List<double>()).ToArray();
         var planeBytes = new double[settings.Length];
         var bitCounts = settings.Select(_ => new RuntimeStats()).ToArray();
+        // One untimed round first: each width's kernels are generic instantiations JIT-compiled on first use, and code
+        // not yet at tier 1 would be timed in whichever setting meets it first (it made the first 8-bit round up to 1.6×).
+        foreach (var setting in settings)
+            reporter.Task($"{name}: {setting.Name}, warm-up", 1, _ => Decode(lm, prompt, decodeTokens, setting.Bits, setting.Policy, rowPath: setting.Name != TensorPath, head: setting.Head));
         for (int r = 0; r < rounds; r++)
             for (int s = 0; s < settings.Length; s++)
             {
@@ -188,7 +202,7 @@ internal static class PlanesCommand
             ops["everything else (norms, rotary, attention, routing, dispatch, argmax)"] = Math.Max(0, ms - timed);
             profiles.Add((settings[s].Name, ops));
         }
-        double eight = Median(times[0]);
+        double eight = eightAt < 0 ? double.NaN : Median(times[eightAt]);
         var rows = new List<PlanesDecodeRow>();
         for (int s = 0; s < settings.Length; s++)
         {
@@ -198,8 +212,8 @@ internal static class PlanesCommand
             // The tensor-path row is compared with 8 bits on the row path, like the uniform widths.
             int headPasses = settings[s].Policy is null || uniform ? 1 : 2; // the entropy policy reads the head once more for the decision-layer entropy
             string bits = settings[s].Policy is null ? $"{settings[s].Bits}" : BitsText(bitCounts[s]);
-            double reference = kv ? Median(times[4]) : eight; // the packed K/V row is compared with the float K/V row
-            double cpuReference = kv ? Median(cpuTimes[4]) : Median(cpuTimes[0]);
+            double reference = kv ? (kvAt < 0 ? double.NaN : Median(times[kvAt])) : eight; // the packed K/V row is compared with the float K/V row
+            double cpuReference = kv ? (kvAt < 0 ? double.NaN : Median(cpuTimes[kvAt])) : eightAt < 0 ? double.NaN : Median(cpuTimes[eightAt]);
             rows.Add(new PlanesDecodeRow(settings[s].Name, ms, ms / reference, planeBytes[s] + otherBytes + (headPasses * headBytes), planeBytes[s], bits)
             {
                 CpuMsPerToken = Median(cpuTimes[s]), CpuRatio = Median(cpuTimes[s]) / cpuReference,

@@ -210,6 +210,12 @@ internal static class SpeedRunner
             string? ours = MemoryStage.Describe(row.Ours.FirstOrDefault(x => x.Ok)), peer = MemoryStage.Describe(row.LlamaCpp.FirstOrDefault(x => x.Ok));
             if (ours is not null || peer is not null) sb.AppendLine($"- {row.Format}: ours {ours ?? "n/a"}; llama.cpp {peer ?? "n/a"}");
         }
+        sb.AppendLine().AppendLine("Our managed allocations (they fill the .NET GC's gen0 budget, whose pages become resident), first successful round:").AppendLine();
+        foreach (var row in all)
+        {
+            if (row.Ours.FirstOrDefault(x => x.Ok) is { ManagedBytesPerPrefill: long prefill, ManagedBytesPerDecodeToken: long token })
+                sb.AppendLine(string.Create(CultureInfo.InvariantCulture, $"- {row.Format}: {prefill / 1e6:F2} MB per prefill, {token / 1e3:F1} KB per decode token"));
+        }
         sb.AppendLine().AppendLine("Per-token overhead: our decode on the host row path (managed kernels, one tensor per step) against the tensor path " +
             "(one libtorch call per operation, the engine before issue 11 part 3), same process:").AppendLine();
         foreach (var row in all)

@@ -17,6 +17,13 @@ internal sealed class SpeedSide
     public Dictionary<string, long>? RssByStage { get; set; }
     /// <summary>The peak so far (VmHWM) at the same stages.</summary>
     public Dictionary<string, long>? PeakRssByStage { get; set; }
+    /// <summary>
+    /// Managed bytes allocated (all threads) per timed prefill and per timed decode token (ours only): what a run adds to
+    /// the .NET GC's gen0 budget, whose pages become resident as it is filled.
+    /// </summary>
+    public long? ManagedBytesPerPrefill { get; set; }
+    /// <inheritdoc cref="ManagedBytesPerPrefill"/>
+    public long? ManagedBytesPerDecodeToken { get; set; }
     public double LoadSeconds { get; set; }
     public string? WeightFormats { get; set; }
     /// <summary>Decode: mean seconds per token by operation, from a separate profiled pass (ours only).</summary>

@@ -52,7 +52,14 @@ internal static class SpeedWorker
         using (var prefill = new Prefill(model, ids))
         {
             side.PrefillTokens = ids.Length;
-            side.PrefillSeconds = Summary.Of(Timing.Interleaved(runs, [() => prefill.Run()])[0]).Median;
+            long allocated = 0;
+            side.PrefillSeconds = Summary.Of(Timing.Interleaved(runs, [() =>
+            {
+                long before = GC.GetTotalAllocatedBytes(precise: true);
+                prefill.Run();
+                allocated = GC.GetTotalAllocatedBytes(precise: true) - before; // the last run's (warm: no first-call costs)
+            }])[0]).Median;
+            side.ManagedBytesPerPrefill = allocated;
             MemoryStage.Record(side, MemoryStage.AfterPrefill);
         }
         using var noGrad = torch.no_grad();
@@ -60,19 +67,22 @@ internal static class SpeedWorker
         int extra = Math.Min(ProfileTokens, decodeTokens);
         int capacity = DecodePrompt + decodeTokens + (2 * extra) + 1;
         using var cache = new KvCache(model.Config, capacity, model.Transformer.Device, capacity, model.KvCacheType);
-        float[] logits = [];
+        int next = 0;
+        // The next token is read off the logits tensor's storage, as the peer reads llama.cpp's logits in place
+        // (GetLogitsIth): no managed copy of the vocabulary per token (a 128 KB large-object array that only the harness made).
         void Step(IReadOnlyList<int> tokens)
         {
             using var output = model.Runner.Run(new ForwardInput { TokenIds = tokens, StartPosition = cache.Length, Cache = cache });
-            logits = output.Logits.reshape(-1).data<float>().ToArray();
+            using var last = output.Logits.select(0, output.Logits.shape[0] - 1).contiguous(); // (V)
+            next = ArgMax(MemoryMarshal.Cast<byte, float>(last.bytes));
         }
         List<double> Decode(int count)
         {
             var perToken = new List<double>(count);
             for (int i = 0; i < count; i++)
             {
-                int next = BenchRunner.ArgMax(logits);
-                perToken.Add(Timing.SecondsNoGc(() => Step([next])));
+                int token = next;
+                perToken.Add(Timing.SecondsNoGc(() => Step([token])));
             }
             return perToken;
         }
@@ -89,7 +99,9 @@ internal static class SpeedWorker
         if (MemoryStage.TraceEnabled) MemoryStage.Trace("before decode");
         Step(ids[..DecodePrompt]);
         side.DecodeTokens = decodeTokens;
+        long decodeStart = GC.GetTotalAllocatedBytes(precise: true);
         side.DecodeSecondsPerToken = Summary.Of(Decode(decodeTokens)).Median;
+        side.ManagedBytesPerDecodeToken = (GC.GetTotalAllocatedBytes(precise: true) - decodeStart) / Math.Max(1, decodeTokens);
         MemoryStage.Record(side, MemoryStage.AfterDecode);
         side.DecodeProfile = Profiled(extra);
         bool rowPath = model.Runner.DecodeRowPath;
@@ -154,7 +166,7 @@ internal static class SpeedWorker
         MemoryStage.Record(side, MemoryStage.AfterDecode);
     }
 
-    private static int ArgMax(Span<float> values)
+    private static int ArgMax(ReadOnlySpan<float> values)
     {
         int best = 0;
         for (int i = 1; i < values.Length; i++) if (values[i] > values[best]) best = i;

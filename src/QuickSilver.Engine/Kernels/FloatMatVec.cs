@@ -37,7 +37,7 @@ public static unsafe partial class FloatMatVec
                 job.Run(0, rows);
                 return;
             }
-            Parallel.For(0, parts, new ParallelOptions { MaxDegreeOfParallelism = parts }, p =>
+            PoolFork.For(parts, p =>
                 job.Run((int)((long)rows * p / parts), (int)((long)rows * (p + 1) / parts)));
         }
     }
@@ -78,7 +78,7 @@ public static unsafe partial class FloatMatVec
                 job.Run(0, rows);
                 return;
             }
-            Parallel.For(0, parts, new ParallelOptions { MaxDegreeOfParallelism = parts }, p =>
+            PoolFork.For(parts, p =>
                 job.Run((int)((long)rows * p / parts), (int)((long)rows * (p + 1) / parts)));
         }
     }

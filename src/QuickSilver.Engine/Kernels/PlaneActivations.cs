@@ -46,6 +46,7 @@ public sealed class PlaneActivations
 
     /// <summary>Quantizes <paramref name="rows"/> rows of <paramref name="columns"/> values (a multiple of 32).</summary>
     /// <exception cref="ArgumentException"><paramref name="columns"/> is not a positive multiple of 32, or the source is too short.</exception>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     public void Quantize(ReadOnlySpan<float> source, int rows, int columns)
     {
         _q8.Quantize(source, rows, columns);

@@ -17,6 +17,8 @@ namespace QuickSilver.Engine.Kernels;
 /// them with maddubs (their int16 sums stay below 4·2·15·127) and widens with one madd whose multiplier is the width's
 /// weight (16 for hi, 1 for lo, 64 for top) to two int32 lanes per block; two chunks are reduced to one lane per block,
 /// the offset term comes off, the 16 half scales are widened at once and one FMA adds the step.
+/// <para>The kernels are compiled fully optimized on first use ([AggressiveOptimization]): each width is a generic
+/// instantiation met first when a token is read at that width, and tier-0 code there costs a token several times over.</para>
 /// </remarks>
 internal static unsafe class PlaneDot
 {
@@ -69,6 +71,7 @@ internal static unsafe class PlaneDot
         return sum;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static float Avx512<TWidth>(byte* top, byte* high, byte* low, ushort* ws, sbyte* a, float* sa, int* offsets, int nsb, bool finite) where TWidth : struct, IPlaneWidth
     {
         var acc = Vector512<float>.Zero;
@@ -106,6 +109,7 @@ internal static unsafe class PlaneDot
         _ => Avx512Rows4<Bits2>(top, high, low, ws, quarterBytes, halfBytes, scaleStride, a, sa, offsets, nsb, finite),
     };
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static Vector128<float> Avx512Rows4<TWidth>(byte* top, byte* high, byte* low, ushort* ws, int quarterBytes, int halfBytes, int scaleStride,
         sbyte* a, float* sa, int* offsets, int nsb, bool finite) where TWidth : struct, IPlaneWidth
     {
@@ -146,7 +150,7 @@ internal static unsafe class PlaneDot
     }
 
     // The last 1..3 super-blocks: a full chunk and/or a one-super-block chunk; absent lanes and scales are zero.
-    [MethodImpl(MethodImplOptions.NoInlining)]
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     private static Vector512<float> Tail<TWidth>(byte* top, byte* high, byte* low, ushort* ws, sbyte* a, float* sa, int* offsets, int count, Vector512<float> acc) where TWidth : struct, IPlaneWidth
     {
         Vector512<int> v0, v1 = Vector512<int>.Zero;
@@ -188,6 +192,7 @@ internal static unsafe class PlaneDot
         return Avx512F.PermuteVar16x32x2(x, even, y) + Avx512F.PermuteVar16x32x2(x, odd, y);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static float Avx2Dot<TWidth>(byte* top, byte* high, byte* low, ushort* ws, sbyte* a, float* sa, int* offsets, int nsb) where TWidth : struct, IPlaneWidth
     {
         float* half = Table;

@@ -86,6 +86,7 @@ public static unsafe class PlaneMatMul
 
     private readonly struct Job(BitPlaneMatrix weights, PlaneActivations activations, int[] bits, float* output, KernelIsa isa, int outRows)
     {
+        [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
         public void Run(int rowStart, int rowEnd)
         {
             int nsb = weights.SuperBlocksPerRow, pnb = weights.PaddedBlocksPerRow, quarter = weights.QuarterRowBytes, halfBytes = weights.HalfRowBytes;

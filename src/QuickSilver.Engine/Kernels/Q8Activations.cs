@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 
 namespace QuickSilver.Engine.Kernels;
@@ -70,6 +71,17 @@ public sealed class Q8Activations
     /// </summary>
     internal sbyte[] Q4Order { get; private set; } = [];
 
+    /// <summary>Bytes per row of <see cref="GroupOrder"/>: <see cref="PaddedBlocks"/> blocks of 32 codes.</summary>
+    internal int GroupRowBytes => PaddedBlocks * BlockSize;
+
+    /// <summary>
+    /// Codes of every group of 16 blocks transposed by 4-code words, the last partial group too (padded with zero codes):
+    /// vector m (64 bytes, m = 0..7) of a group holds elements 4m..4m+3 of its blocks 0..15, so an integer dot against
+    /// weights laid out the same way leaves one block per int32 lane (<see cref="DecodeVnniCode"/>). Whole groups equal
+    /// <see cref="Q4Order"/>'s. Rows are <see cref="GroupRowBytes"/> apart.
+    /// </summary>
+    internal sbyte[] GroupOrder { get; private set; } = [];
+
     /// <summary>Quantizes <paramref name="rows"/> rows of <paramref name="columns"/> values.</summary>
     /// <exception cref="ArgumentException"><paramref name="columns"/> is not a positive multiple of 32, or the source is too short.</exception>
     public void Quantize(ReadOnlySpan<float> source, int rows, int columns)
@@ -82,8 +94,13 @@ public sealed class Q8Activations
         Version = Interlocked.Increment(ref s_versions); // first: a failed quantize must not look like the last good one
         Ensure(rows, columns);
         int nb = BlocksPerRow, padded = PaddedBlocks, q4Bytes = Q4RowBytes, full = nb / Q4_0Layout.GroupBlocks * Q4_0Layout.GroupBlocks;
+        var codeWords = MemoryMarshal.Cast<sbyte, int>(Codes.AsSpan());
+        var groupWords = MemoryMarshal.Cast<sbyte, int>(GroupOrder.AsSpan());
+        int groupRowWords = GroupRowBytes / 4;
         for (int r = 0; r < rows; r++)
         {
+            // The last group's absent blocks are zero codes.
+            groupWords.Slice((r * groupRowWords) + (full * 8), groupRowWords - (full * 8)).Clear();
             // Padding first: a row's last partial step reads it as zeros.
             PaddedScales.AsSpan((r * padded) + nb, padded - nb).Clear();
             BlockSums.AsSpan((r * padded) + nb, padded - nb).Clear();
@@ -94,6 +111,9 @@ public sealed class Q8Activations
                 int sum = QuantizeBlock(source.Slice(block * BlockSize, BlockSize), block);
                 PaddedScales[(r * padded) + j] = Scales[block];
                 BlockSums[(r * padded) + j] = sum;
+                // Group j/16, slot j%16: word m of the block at word 16·m + slot.
+                int groupAt = (r * groupRowWords) + (j / 16 * 128) + (j % 16);
+                for (int m = 0; m < 8; m++) groupWords[groupAt + (16 * m)] = codeWords[(block * 8) + m];
                 if (j < full)
                 {
                     // Group j/16, slot j%16: word m of the block at 64·m + 4·slot.
@@ -126,6 +146,7 @@ public sealed class Q8Activations
             BlockSums = GC.AllocateUninitializedArray<int>(rows * PaddedBlocks, pinned: true);
         }
         if (Q4Order.Length < (long)rows * Q4RowBytes) Q4Order = GC.AllocateUninitializedArray<sbyte>(rows * Q4RowBytes, pinned: true);
+        if (GroupOrder.Length < (long)rows * GroupRowBytes) GroupOrder = GC.AllocateUninitializedArray<sbyte>(rows * GroupRowBytes, pinned: true);
     }
 
     private int QuantizeBlock(ReadOnlySpan<float> x, int block)

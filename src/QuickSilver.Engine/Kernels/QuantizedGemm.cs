@@ -57,7 +57,7 @@ internal static unsafe partial class QuantizedGemm
             job.Run(0, tiles);
             return;
         }
-        Parallel.For(0, parts, new ParallelOptions { MaxDegreeOfParallelism = parts }, p =>
+        PoolFork.For(parts, p =>
             job.Run((int)((long)tiles * p / parts), (int)((long)tiles * (p + 1) / parts)));
     }
 

@@ -83,7 +83,7 @@ public static unsafe partial class QuantizedMatMul
                 return;
             }
             int rows = weights.Rows;
-            Parallel.For(0, parts, new ParallelOptions { MaxDegreeOfParallelism = parts }, p =>
+            PoolFork.For(parts, p =>
                 job.Run((int)((long)rows * p / parts), (int)((long)rows * (p + 1) / parts)));
         }
     }
@@ -195,8 +195,10 @@ public static unsafe partial class QuantizedMatMul
         {
             if (UsesDecodeKernel(weights.Type, isa))
             {
-                // Several activation rows share the weight-only work (bit-identical per row to the one-row kernel).
-                if (activations.Rows > 1 && KernelSettings.MultiRowDecode && DecodeMatVecRows.Handles(weights.Type)) DecodeMatVecRows.Run(weights, activations, output, outRows, rowStart, rowEnd);
+                // Several activation rows share the weight-only work (bit-identical per row to the one-row kernel); the
+                // VNNI machine code does so for any number of rows and gives the managed kernels' bits.
+                if (DecodeVnniCode.Handles(weights.Type) && (activations.Rows > 1 ? KernelSettings.MultiRowDecode : DecodeVnniCode.OneRow)) DecodeVnniCode.Run(weights, activations, output, outRows, rowStart, rowEnd);
+                else if (activations.Rows > 1 && KernelSettings.MultiRowDecode && DecodeMatVecRows.Handles(weights.Type)) DecodeMatVecRows.Run(weights, activations, output, outRows, rowStart, rowEnd);
                 else DecodeMatVec.Run(weights, activations, output, outRows, rowStart, rowEnd);
                 return;
             }

@@ -1,10 +1,10 @@
 namespace QuickSilver.Engine.Kernels;
 
 /// <summary>
-/// Forks a decode matrix-vector product over threads with less overhead than <see cref="Parallel.For(int, int, ParallelOptions, Action{int})"/>:
+/// Forks a decode matrix-vector product over threads with less overhead than the thread pool (<see cref="PoolFork"/>):
 /// persistent worker threads spin briefly on a generation counter after each product (the next one usually follows within
 /// microseconds) before sleeping on a semaphore; the caller runs share 0 itself and spins until the others are done.
-/// One product at a time: a call made while another is in flight, or from inside a share, takes Parallel.For instead.
+/// One product at a time: a call made while another is in flight, or from inside a share, takes <see cref="PoolFork"/> instead.
 /// </summary>
 internal static class RowFork
 {
@@ -19,7 +19,7 @@ internal static class RowFork
 
     /// <summary>
     /// Runs <paramref name="body"/>(0 .. <paramref name="parts"/> − 1) on the persistent workers when
-    /// <see cref="KernelSettings.PersistentWorkers"/> is on, else with Parallel.For; share 0 on the calling thread.
+    /// <see cref="KernelSettings.PersistentWorkers"/> is on, else on the thread pool (<see cref="PoolFork"/>); share 0 on the calling thread.
     /// </summary>
     public static void For(int parts, Action<int> body) => For(parts, body, KernelSettings.PersistentWorkers);
 
@@ -33,7 +33,7 @@ internal static class RowFork
         }
         if (!persistent || t_inside || Interlocked.CompareExchange(ref _busy, 1, 0) != 0)
         {
-            Parallel.For(0, parts, new ParallelOptions { MaxDegreeOfParallelism = parts }, body);
+            PoolFork.For(parts, body);
             return;
         }
         try

@@ -76,7 +76,7 @@ public static unsafe partial class SingleQueryAttention
                 job.Run(0, heads);
                 return;
             }
-            Parallel.For(0, parts, new ParallelOptions { MaxDegreeOfParallelism = parts }, p => job.Run(heads * p / parts, heads * (p + 1) / parts));
+            PoolFork.For(parts, p => job.Run(heads * p / parts, heads * (p + 1) / parts));
         }
     }
 

@@ -186,18 +186,28 @@ public sealed class PackedLinearWeight : LinearWeight
     private PackedRowPlan? _rowPlan;
 
     /// <summary>Rows <paramref name="ids"/> (any shape) decoded to float32: an embedding lookup, (…) → (…, in).</summary>
-    public torch.Tensor GatherRows(torch.Tensor ids)
+    /// <remarks>
+    /// Decoded straight into the result's storage: a managed copy of a prompt's rows (2 MB for 512 tokens of width 1024, and
+    /// the same again when handed to libtorch) would go through the GC's gen0 budget, whose pages then stay resident.
+    /// </remarks>
+    public unsafe torch.Tensor GatherRows(torch.Tensor ids)
     {
         ArgumentNullException.ThrowIfNull(ids);
-        long[] idValues = ids.reshape(-1).to(torch.int64).data<long>().ToArray();
-        var values = new float[idValues.LongLength * InFeatures];
-        for (int i = 0; i < idValues.Length; i++)
-        {
+        using var flat = ids.reshape(-1).to(torch.int64, torch.CPU).contiguous();
+        long count = flat.NumberOfElements;
+        long* idValues = count == 0 ? null : HostMemory.Longs(flat);
+        for (long i = 0; i < count; i++)
             if ((ulong)idValues[i] >= (ulong)OutFeatures) throw new ArgumentOutOfRangeException(nameof(ids), $"Row {idValues[i]} is outside [0, {OutFeatures}).");
+        var result = torch.empty([.. ids.shape, InFeatures], torch.float32);
+        if (count == 0) return result;
+        float* values = HostMemory.Floats(result);
+        int width = (int)InFeatures;
+        for (long i = 0; i < count; i++)
+        {
             var (part, row) = Locate((int)idValues[i]);
-            part.DequantizeRow(row, values.AsSpan((int)(i * InFeatures), (int)InFeatures));
+            part.DequantizeRow(row, new Span<float>(values + (i * width), width));
         }
-        return torch.tensor(values, [.. ids.shape, InFeatures], torch.float32);
+        return result;
     }
 
     /// <summary>Row <paramref name="row"/> decoded to float32 into <paramref name="destination"/> (in): one embedding lookup.</summary>

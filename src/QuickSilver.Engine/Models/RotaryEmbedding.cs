@@ -12,6 +12,7 @@ public sealed unsafe class RotaryEmbedding : IPositionRotation, IRowRotation
     private readonly torch.Tensor _sin; // (P, hs)
     private readonly long _half;
     private readonly long _rotated;
+    private readonly long _positions; // rows of the tables, read once: a tensor's shape is a managed allocation per read
 
     /// <summary>Precomputes cos/sin tables for <paramref name="maxPositions"/> positions.</summary>
     /// <param name="headDim">Width of one head (all of it rotates).</param>
@@ -25,6 +26,7 @@ public sealed unsafe class RotaryEmbedding : IPositionRotation, IRowRotation
         int r = rotaryDim > 0 ? rotaryDim : headDim;
         _rotated = r;
         _half = r / 2;
+        _positions = maxPositions;
         using var scope = torch.NewDisposeScope();
         // Frequencies in float64, then cast: float32 pow drifts by ~1e-6 at long positions.
         var inv = TensorScalars.PowerOf(theta, -TensorScalars.DividedBy(TensorScalars.Range(0, r, 2, torch.float64), r)); // (r/2)
@@ -60,7 +62,7 @@ public sealed unsafe class RotaryEmbedding : IPositionRotation, IRowRotation
     /// <inheritdoc />
     void IRowRotation.RotateRow(Span<float> heads, int count, int width, long position)
     {
-        if ((ulong)position >= (ulong)_cos.shape[0]) throw new ArgumentOutOfRangeException(nameof(position), $"Position {position} is outside the {_cos.shape[0]} the tables cover.");
+        if ((ulong)position >= (ulong)_positions) throw new ArgumentOutOfRangeException(nameof(position), $"Position {position} is outside the {_positions} the tables cover.");
         if (_rowCos is null)
         {
             _rowSin = Runtime.HostMemory.Floats(_sin);

@@ -82,6 +82,17 @@ public static unsafe partial class FloatMatVec
             p = Vector512.Load(w3 + i);
             d0 = Vector512.FusedMultiplyAdd(p, u0, d0); d1 = Vector512.FusedMultiplyAdd(p, u1, d1);
         }
+        if (LaneSums.IsSupported)
+        {
+            LaneSums.Of8(a0, a1, b0, b1, c0, c1, d0, d1).GetLower().Store(result);
+            if (i == columns) return;
+            for (int r = 0; r < 4; r++)
+            {
+                float* wr = w + ((long)r * columns);
+                result[2 * r] = Finish(result[2 * r], wr, x0, i, columns); result[(2 * r) + 1] = Finish(result[(2 * r) + 1], wr, x1, i, columns);
+            }
+            return;
+        }
         result[0] = Finish(Vector512.Sum(a0), w0, x0, i, columns); result[1] = Finish(Vector512.Sum(a1), w0, x1, i, columns);
         result[2] = Finish(Vector512.Sum(b0), w1, x0, i, columns); result[3] = Finish(Vector512.Sum(b1), w1, x1, i, columns);
         result[4] = Finish(Vector512.Sum(c0), w2, x0, i, columns); result[5] = Finish(Vector512.Sum(c1), w2, x1, i, columns);
@@ -117,6 +128,20 @@ public static unsafe partial class FloatMatVec
             p = Vector512.Load(w3 + i);
             d0 = Vector512.FusedMultiplyAdd(p, u0, d0); d1 = Vector512.FusedMultiplyAdd(p, u1, d1);
             d2 = Vector512.FusedMultiplyAdd(p, u2, d2); d3 = Vector512.FusedMultiplyAdd(p, u3, d3);
+        }
+        if (LaneSums.IsSupported)
+        {
+            // The 16 sums in one shuffle tree (the bits of Vector512.Sum on each): result[4r + t] = w_r · x_t, then the
+            // columns past the last whole vector one by one, as Finish adds them.
+            LaneSums.Of16(a0, a1, a2, a3, b0, b1, b2, b3, c0, c1, c2, c3, d0, d1, d2, d3).Store(result);
+            if (i == columns) return;
+            for (int r = 0; r < 4; r++)
+            {
+                float* wr = w + ((long)r * columns);
+                result[(4 * r) + 0] = Finish(result[(4 * r) + 0], wr, x0, i, columns); result[(4 * r) + 1] = Finish(result[(4 * r) + 1], wr, x1, i, columns);
+                result[(4 * r) + 2] = Finish(result[(4 * r) + 2], wr, x2, i, columns); result[(4 * r) + 3] = Finish(result[(4 * r) + 3], wr, x3, i, columns);
+            }
+            return;
         }
         result[0] = Finish(Vector512.Sum(a0), w0, x0, i, columns); result[1] = Finish(Vector512.Sum(a1), w0, x1, i, columns);
         result[2] = Finish(Vector512.Sum(a2), w0, x2, i, columns); result[3] = Finish(Vector512.Sum(a3), w0, x3, i, columns);

@@ -128,32 +128,6 @@ public static partial class RowOps
         for (int i = 0; i < n; i++) centered[i] = (centered[i] * inv * weight[i]) + bias[i];
     }
 
-    /// <summary>SwiGLU's gate: y = silu(gate) · up = gate / (1 + e^−gate) · up.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void SiluMul(ReadOnlySpan<float> gate, ReadOnlySpan<float> up, Span<float> y)
-    {
-        int n = gate.Length;
-        if (up.Length < n || y.Length < n) throw new ArgumentException("Up and output must be as long as the gate.");
-        int i = 0;
-        if (Vector256.IsHardwareAccelerated)
-        {
-            ref float pg = ref MemoryMarshal.GetReference(gate);
-            ref float pu = ref MemoryMarshal.GetReference(up);
-            ref float py = ref MemoryMarshal.GetReference(y);
-            var one = Vector256.Create(1f);
-            for (; i + 8 <= n; i += 8)
-            {
-                var g = Vector256.LoadUnsafe(ref pg, (nuint)i);
-                (g / (one + Vector256.Exp(-g)) * Vector256.LoadUnsafe(ref pu, (nuint)i)).StoreUnsafe(ref py, (nuint)i);
-            }
-        }
-        for (; i < n; i++)
-        {
-            float g = gate[i];
-            y[i] = g / (1f + MathF.Exp(-g)) * up[i];
-        }
-    }
-
     /// <summary>0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static float GeluTanh(float x) => 0.5f * x * (1f + MathF.Tanh(0.7978845608f * (x + (0.044715f * x * x * x))));

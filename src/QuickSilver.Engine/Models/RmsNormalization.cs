@@ -29,12 +29,17 @@ public sealed unsafe class RmsNormalization : INormalization, IRowNormalization
     /// <inheritdoc />
     void IRowNormalization.ApplyRow(ReadOnlySpan<float> x, Span<float> y)
     {
-        if (_rowWeight is null) _rowWeight = Runtime.HostMemory.Floats(_weight);
-        int n = (int)_weight.shape[0];
+        if (_rowWeight is null)
+        {
+            _rowWeight = Runtime.HostMemory.Floats(_weight);
+            _rowWidth = (int)_weight.shape[0]; // read once: a tensor's shape is a P/Invoke and an array per read, twice per row and layer
+        }
+        int n = _rowWidth;
         Kernels.RowOps.RmsNorm(x[..n], new ReadOnlySpan<float>(_rowWeight, n), _eps, y);
     }
 
     private float* _rowWeight;
+    private int _rowWidth;
 
     /// <inheritdoc />
     public void Dispose() => _weight.Dispose();

@@ -1,4 +1,5 @@
 using QuickSilver.Engine.Kernels;
+using System.Runtime.Intrinsics;
 
 namespace QuickSilver.Engine.Tests.Kernels;
 
@@ -95,6 +96,28 @@ public sealed class FloatMatVecRowsTests
             }
             else expected = RowOps.Dot(w.AsSpan(r * columns, columns), x);
             Assert.Equal(expected, y[r]);
+        }
+    }
+
+    [Fact]
+    public void Lane_sums_of_several_vectors_have_the_bits_of_Vector512_Sum_on_each()
+    {
+        if (!LaneSums.IsSupported) return;
+        var random = new Random(5);
+        for (int trial = 0; trial < 200; trial++)
+        {
+            // Magnitudes 2^-20..2^20 with mixed signs: the order of the additions shows in the rounding.
+            var v = new System.Runtime.Intrinsics.Vector512<float>[16];
+            for (int k = 0; k < 16; k++)
+                v[k] = System.Runtime.Intrinsics.Vector512.Create(Enumerable.Range(0, 16).Select(_ => (float)((random.NextDouble() - 0.5) * Math.Pow(2, random.Next(-20, 21)))).ToArray());
+            var sixteen = LaneSums.Of16(v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9], v[10], v[11], v[12], v[13], v[14], v[15]);
+            var eight = LaneSums.Of8(v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7]);
+            for (int k = 0; k < 16; k++)
+            {
+                int expected = BitConverter.SingleToInt32Bits(System.Runtime.Intrinsics.Vector512.Sum(v[k]));
+                Assert.Equal(expected, BitConverter.SingleToInt32Bits(sixteen.GetElement(k)));
+                if (k < 8) Assert.Equal(expected, BitConverter.SingleToInt32Bits(eight.GetElement(k)));
+            }
         }
     }
 

@@ -88,6 +88,26 @@ public sealed class RowKernelTests
         }
     }
 
+    [Theory]
+    [InlineData(1)]
+    [InlineData(15)]
+    [InlineData(172)] // stories260K's MLP width: ten vectors and a ragged tail
+    public void SiluMul_rows_match_reference_and_do_not_depend_on_position(int n)
+    {
+        float[] gate = Random(n, 12, 30), up = Random(n, 13, 2);
+        if (n > 3) (gate[0], gate[1], gate[2]) = (0f, 1e-6f, -100f);
+        var y = new float[n];
+        RowOps.SiluMul(gate, up, y);
+        var expected = RowOpsReference.SiluMul(gate, up);
+        for (int i = 0; i < n; i++)
+        {
+            Assert.True(Math.Abs(expected[i] - y[i]) <= 1e-6 * Math.Max(1, Math.Abs(expected[i])), $"[{i}] silu({gate[i]})·{up[i]} expected {expected[i]}, got {y[i]}");
+            var alone = new float[1];
+            RowOps.SiluMul([gate[i]], [up[i]], alone);
+            Assert.Equal(BitConverter.SingleToInt32Bits(y[i]), BitConverter.SingleToInt32Bits(alone[0]));
+        }
+    }
+
     [Fact]
     public void GeluTanh_rows_keep_special_values()
     {

@@ -50,7 +50,7 @@ public static unsafe partial class QuantizedMatMul
             int nb = weights.BlocksPerRow, rowBytes = weights.RowCodeBytes, n = activations.Rows, columns = weights.Columns;
             var type = weights.Type;
             fixed (byte* w0 = weights.Codes)
-            fixed (sbyte* a = activations.Codes)
+            fixed (sbyte* a = activations.CodesFor(type))
             fixed (float* sa = activations.Scales)
             fixed (short* sums = activations.Sums)
             {

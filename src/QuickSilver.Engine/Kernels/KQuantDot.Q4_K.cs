@@ -59,6 +59,7 @@ internal static unsafe partial class KQuantDot
         {
             byte* x = w + ((long)b * BlockQ4_K.Bytes);
             sbyte* q8 = a + (b * 256);
+            KQuantPrefetch.Block(x, 3);
             Unpack(x + 4, out ulong packedScales, out ulong packedMins);
             var scaleBytes = Vector512.Create(packedScales).AsByte();
             var q0 = Avx512BW.LoadVector512(x + Q4_KLayout.HeaderBytes);
@@ -91,6 +92,7 @@ internal static unsafe partial class KQuantDot
             byte* x = w + ((long)b * BlockQ4_K.Bytes);
             byte* qs = x + Q4_KLayout.HeaderBytes;
             sbyte* q8 = a + (b * 256);
+            KQuantPrefetch.Block(x, 3);
             Unpack(x + 4, out ulong packedScales, out ulong packedMins);
             var scaleBytes = Vector256.Create(packedScales).AsByte();
             var evenDots = Vector256<short>.Zero;
@@ -128,6 +130,7 @@ internal static unsafe partial class KQuantDot
         for (int b = 0; b < nb; b++)
         {
             byte* x = w + ((long)b * BlockQ4_K.Bytes);
+            KQuantPrefetch.Block(x, 3);
             Unpack(x + 4, out ulong packedScales, out ulong packedMins);
             var scaleBytes = Vector512.Create(packedScales).AsByte();
             var se = Avx512BW.Shuffle(scaleBytes, even).AsInt16();

@@ -9,13 +9,21 @@ namespace QuickSilver.Engine.Kernels;
 /// Prefill and batched decode: one weight row against four activation rows at once (AVX-512, Q4_K and Q6_K, the formats
 /// of a Q4_K_M file). Unpacking a block's codes and scales is as much work as one row's multiply-adds, so doing it once
 /// for four activation rows, with four sets of accumulators held in registers, cuts the work per token; the integer sums
-/// are the same as <see cref="Dot"/>'s, so results equal the one-row path up to float rounding.
+/// are the same as <see cref="Dot"/>'s and the float steps per row too, so each row gets Dot's bits (see <see cref="Dot4IsExact"/>).
 /// </summary>
 internal static unsafe partial class KQuantDot
 {
     /// <summary>Whether <see cref="Dot4"/> has a path for <paramref name="type"/> on <paramref name="isa"/>.</summary>
     public static bool HasDot4(GgufTensorType type, KernelIsa isa) =>
         isa == KernelIsa.Avx512 && type is GgufTensorType.Q4_K or GgufTensorType.Q6_K;
+
+    /// <summary>
+    /// Whether <see cref="Dot4"/> gives each activation row the bits of <see cref="Dot"/> on <paramref name="isa"/>: both
+    /// form the same exact int32 lanes per block (integer sums, in any order) and then take the same float steps per row
+    /// (convert, one FMA per block, the same final sums). Q4_K's Dot is that kernel only with the decode kernels on.
+    /// </summary>
+    public static bool Dot4IsExact(GgufTensorType type, KernelIsa isa) =>
+        HasDot4(type, isa) && (type == GgufTensorType.Q6_K || KernelSettings.DecodeKernel);
 
     /// <summary>
     /// Row <paramref name="w"/> · activation rows 0..3 (codes in <see cref="Q8KActivations.CodesFor"/> order, <paramref name="columns"/> apart, scales and sums

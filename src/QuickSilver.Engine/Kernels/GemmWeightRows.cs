@@ -160,7 +160,7 @@ internal sealed unsafe class GemmWeightRows
             byte* qs = x + (fifthBit ? 48 : 16);
             for (int c = 0; c < 4; c++)
             {
-                var q = Avx.LoadVector256(qs + (32 * c));
+                var q = fifthBit ? Avx.LoadVector256(qs + (32 * c)) : Q4_KLayout.LoadChunk(qs, c); // Q4_K: GGUF order from its stored layout
                 var lo = q & low;
                 var hi = Avx2.ShiftRightLogical(q.AsUInt16(), 4).AsByte() & low;
                 if (fifthBit)

@@ -12,58 +12,6 @@ namespace QuickSilver.Engine.Kernels;
 /// </summary>
 internal static unsafe partial class KQuantDot
 {
-    private static float Q4_KAvx2(byte* w, sbyte* a, float* sa, short* sums, int nb)
-    {
-        float* half = HalfPointer;
-        var low = Vector256.Create((byte)0x0F);
-        int* s = stackalloc int[16];
-        var acc = Vector256<float>.Zero;
-        float mins = 0;
-        for (int b = 0; b < nb; b++)
-        {
-            byte* x = w + ((long)b * BlockQ4_K.Bytes);
-            sbyte* q8 = a + (b * 256);
-            ScalesAndMins(x + 4, s);
-            var sumi = Vector256<int>.Zero;
-            for (int c = 0; c < 4; c++)
-            {
-                var q = Avx.LoadVector256(x + 16 + (32 * c));
-                var lo = Avx2.MultiplyAddAdjacent(q & low, Avx.LoadVector256(q8 + (64 * c)));
-                var hi = Avx2.MultiplyAddAdjacent(Avx2.ShiftRightLogical(q.AsUInt16(), 4).AsByte() & low, Avx.LoadVector256(q8 + (64 * c) + 32));
-                sumi += Avx2.MultiplyAddAdjacent(lo, Vector256.Create((short)s[2 * c])) + Avx2.MultiplyAddAdjacent(hi, Vector256.Create((short)s[(2 * c) + 1]));
-            }
-            acc = Fma.MultiplyAdd(Avx.ConvertToVector256Single(sumi), Vector256.Create(half[*(ushort*)x] * sa[b]), acc);
-            mins += half[*(ushort*)(x + 2)] * sa[b] * MinSum(s, sums + (b * 16));
-        }
-        return Vector256.Sum(acc) - mins;
-    }
-
-    private static float Q4_KAvx512(byte* w, sbyte* a, float* sa, short* sums, int nb)
-    {
-        float* half = HalfPointer;
-        var low = Vector256.Create((byte)0x0F);
-        int* s = stackalloc int[16];
-        var acc = Vector512<float>.Zero;
-        float mins = 0;
-        for (int b = 0; b < nb; b++)
-        {
-            byte* x = w + ((long)b * BlockQ4_K.Bytes);
-            sbyte* q8 = a + (b * 256);
-            ScalesAndMins(x + 4, s);
-            var sumi = Vector512<int>.Zero;
-            for (int c = 0; c < 4; c++)
-            {
-                var q = Avx.LoadVector256(x + 16 + (32 * c));
-                var codes = Vector512.Create(q & low, Avx2.ShiftRightLogical(q.AsUInt16(), 4).AsByte() & low); // values 64c .. 64c + 63
-                var products = Avx512BW.MultiplyAddAdjacent(codes, Avx512BW.LoadVector512(q8 + (64 * c)));
-                sumi += Avx512BW.MultiplyAddAdjacent(products, Vector512.Create(Vector256.Create((short)s[2 * c]), Vector256.Create((short)s[(2 * c) + 1])));
-            }
-            acc = Avx512F.FusedMultiplyAdd(Avx512F.ConvertToVector512Single(sumi), Vector512.Create(half[*(ushort*)x] * sa[b]), acc);
-            mins += half[*(ushort*)(x + 2)] * sa[b] * MinSum(s, sums + (b * 16));
-        }
-        return Vector512.Sum(acc) - mins;
-    }
-
     private static float Q5_KAvx2(byte* w, sbyte* a, float* sa, short* sums, int nb)
     {
         float* half = HalfPointer;
@@ -135,6 +83,7 @@ internal static unsafe partial class KQuantDot
         {
             byte* x = w + ((long)b * BlockQ6_K.Bytes);
             sbyte* q8 = a + (b * 256);
+            KQuantPrefetch.Block(x, 4);
             sbyte* sc = (sbyte*)x + 192;
             var scales = Avx2.ConvertToVector256Int16(Sse2.LoadVector128(sc));
             // Σ (q − 32)·a = Σ q·a − 32·Σa: the offset through the 16-value activation sums.
@@ -182,6 +131,7 @@ internal static unsafe partial class KQuantDot
         {
             byte* x = w + ((long)b * BlockQ6_K.Bytes);
             sbyte* q8 = a + (b * 256);
+            KQuantPrefetch.Block(x, 4);
             var scales16 = Avx2.ConvertToVector256Int16(Sse2.LoadVector128((sbyte*)x + 192));
             var scales = Join(scales16.AsByte(), scales16.AsByte()).AsInt16();
             var offset = Avx2.ShiftLeftLogical(Avx2.MultiplyAddAdjacent(scales16, Avx.LoadVector256(sums + (b * 16))), 5);

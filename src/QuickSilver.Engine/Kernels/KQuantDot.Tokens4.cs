@@ -9,7 +9,7 @@ namespace QuickSilver.Engine.Kernels;
 /// Prefill and batched decode: one weight row against four activation rows at once (AVX-512, Q4_K and Q6_K, the formats
 /// of a Q4_K_M file). Unpacking a block's codes and scales is as much work as one row's multiply-adds, so doing it once
 /// for four activation rows, with four sets of accumulators held in registers, cuts the work per token; the integer sums
-/// are the same as <see cref="Dot"/>'s, so results equal the one-row path up to float rounding.
+/// are the same as <see cref="Dot"/>'s and the float steps per row too, so each row gets Dot's bits (see <see cref="Dot4IsExact"/>).
 /// </summary>
 internal static unsafe partial class KQuantDot
 {
@@ -18,53 +18,21 @@ internal static unsafe partial class KQuantDot
         isa == KernelIsa.Avx512 && type is GgufTensorType.Q4_K or GgufTensorType.Q6_K;
 
     /// <summary>
-    /// Row <paramref name="w"/> · activation rows 0..3 (codes <paramref name="columns"/> apart, scales and sums
+    /// Whether <see cref="Dot4"/> gives each activation row the bits of <see cref="Dot"/> on <paramref name="isa"/>: both
+    /// form the same exact int32 lanes per block (integer sums, in any order) and then take the same float steps per row
+    /// (convert, one FMA per block, the same final sums). Q4_K's Dot is that kernel only with the decode kernels on.
+    /// </summary>
+    public static bool Dot4IsExact(GgufTensorType type, KernelIsa isa) =>
+        HasDot4(type, isa) && (type == GgufTensorType.Q6_K || KernelSettings.DecodeKernel);
+
+    /// <summary>
+    /// Row <paramref name="w"/> · activation rows 0..3 (codes in <see cref="Q8KActivations.CodesFor"/> order, <paramref name="columns"/> apart, scales and sums
     /// <paramref name="nb"/> blocks apart) into <paramref name="result"/>[0..3].
     /// </summary>
     public static void Dot4(GgufTensorType type, byte* w, sbyte* a, int columns, float* sa, short* sums, int nb, float* result)
     {
         if (type == GgufTensorType.Q4_K) Q4_KAvx512x4(w, a, columns, sa, sums, nb, result);
         else Q6_KAvx512x4(w, a, columns, sa, sums, nb, result);
-    }
-
-    private static void Q4_KAvx512x4(byte* w, sbyte* a, int columns, float* sa, short* sums, int nb, float* result)
-    {
-        float* half = HalfPointer;
-        var low = Vector256.Create((byte)0x0F);
-        int* s = stackalloc int[16];
-        Vector512<float> acc0 = default, acc1 = default, acc2 = default, acc3 = default;
-        float m0 = 0, m1 = 0, m2 = 0, m3 = 0;
-        for (int b = 0; b < nb; b++)
-        {
-            byte* x = w + ((long)b * BlockQ4_K.Bytes);
-            ScalesAndMins(x + 4, s);
-            Vector512<int> s0 = default, s1 = default, s2 = default, s3 = default;
-            sbyte* a0 = a + (b * 256);
-            for (int c = 0; c < 4; c++)
-            {
-                var q = Avx.LoadVector256(x + 16 + (32 * c));
-                var codes = Vector512.Create(q & low, Avx2.ShiftRightLogical(q.AsUInt16(), 4).AsByte() & low);
-                var scale = Vector512.Create(Vector256.Create((short)s[2 * c]), Vector256.Create((short)s[(2 * c) + 1]));
-                sbyte* ac = a0 + (64 * c);
-                s0 += Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(codes, Avx512BW.LoadVector512(ac)), scale);
-                s1 += Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(codes, Avx512BW.LoadVector512(ac + columns)), scale);
-                s2 += Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(codes, Avx512BW.LoadVector512(ac + (2 * columns))), scale);
-                s3 += Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(codes, Avx512BW.LoadVector512(ac + (3 * columns))), scale);
-            }
-            float d = half[*(ushort*)x], dmin = half[*(ushort*)(x + 2)];
-            acc0 = Avx512F.FusedMultiplyAdd(Avx512F.ConvertToVector512Single(s0), Vector512.Create(d * sa[b]), acc0);
-            acc1 = Avx512F.FusedMultiplyAdd(Avx512F.ConvertToVector512Single(s1), Vector512.Create(d * sa[nb + b]), acc1);
-            acc2 = Avx512F.FusedMultiplyAdd(Avx512F.ConvertToVector512Single(s2), Vector512.Create(d * sa[(2 * nb) + b]), acc2);
-            acc3 = Avx512F.FusedMultiplyAdd(Avx512F.ConvertToVector512Single(s3), Vector512.Create(d * sa[(3 * nb) + b]), acc3);
-            m0 += dmin * sa[b] * MinSum(s, sums + (b * 16));
-            m1 += dmin * sa[nb + b] * MinSum(s, sums + ((nb + b) * 16));
-            m2 += dmin * sa[(2 * nb) + b] * MinSum(s, sums + (((2 * nb) + b) * 16));
-            m3 += dmin * sa[(3 * nb) + b] * MinSum(s, sums + (((3 * nb) + b) * 16));
-        }
-        result[0] = Vector512.Sum(acc0) - m0;
-        result[1] = Vector512.Sum(acc1) - m1;
-        result[2] = Vector512.Sum(acc2) - m2;
-        result[3] = Vector512.Sum(acc3) - m3;
     }
 
     private static void Q6_KAvx512x4(byte* w, sbyte* a, int columns, float* sa, short* sums, int nb, float* result)
@@ -78,6 +46,7 @@ internal static unsafe partial class KQuantDot
         for (int b = 0; b < nb; b++)
         {
             byte* x = w + ((long)b * BlockQ6_K.Bytes);
+            KQuantPrefetch.Block(x, 4);
             var scales16 = Avx2.ConvertToVector256Int16(Sse2.LoadVector128((sbyte*)x + 192));
             var scales = Vector512.Create(scales16, scales16);
             Vector512<int> s0 = Q6_KOffset(scales16, sums + (b * 16)), s1 = Q6_KOffset(scales16, sums + ((nb + b) * 16));

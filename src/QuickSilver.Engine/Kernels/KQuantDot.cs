@@ -17,13 +17,17 @@ internal static unsafe partial class KQuantDot
     public static bool Handles(GgufTensorType type) => type is GgufTensorType.Q2_K or GgufTensorType.Q3_K or GgufTensorType.Q4_K
         or GgufTensorType.Q5_K or GgufTensorType.Q6_K or GgufTensorType.IQ4_XS;
 
-    /// <summary>Row dot on <paramref name="isa"/>. <paramref name="w"/>: nb blocks; <paramref name="a"/>: nb·256 codes.</summary>
+    /// <summary>
+    /// Row dot on <paramref name="isa"/>. <paramref name="w"/>: nb blocks as stored; <paramref name="a"/>: nb·256 codes in the
+    /// order <see cref="Q8KActivations.CodesFor"/> gives for <paramref name="type"/> (<see cref="Q8KActivations.K4Order"/> for Q4_K).
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static float Dot(GgufTensorType type, KernelIsa isa, byte* w, sbyte* a, float* sa, short* sums, int nb) => type switch
     {
         GgufTensorType.Q4_K => isa switch
         {
-            KernelIsa.Avx512 => KernelSettings.DecodeKernel ? Q4_KWide(w, a, sa, sums, nb) : Q4_KAvx512(w, a, sa, sums, nb),
+            // The AVX2 kernel stands in as the "previous" path of the matvec benchmark (the old AVX-512 one read GGUF order).
+            KernelIsa.Avx512 => KernelSettings.DecodeKernel ? Q4_KWide(w, a, sa, sums, nb) : Q4_KAvx2(w, a, sa, sums, nb),
             KernelIsa.Avx2 => Q4_KAvx2(w, a, sa, sums, nb),
             _ => Q4_KScalar(w, a, sa, sums, nb),
         },
@@ -45,20 +49,52 @@ internal static unsafe partial class KQuantDot
         _ => throw new NotSupportedException($"{type} is not a 256-value block format."),
     };
 
-    public static float Q4_KScalar(byte* w, sbyte* a, float* sa, short* sums, int nb) => Q45_KScalar(w, a, sa, sums, nb, fifthBit: false);
-
-    public static float Q5_KScalar(byte* w, sbyte* a, float* sa, short* sums, int nb) => Q45_KScalar(w, a, sa, sums, nb, fifthBit: true);
-
-    // Q4_K and Q5_K share scales, mins and nibble order; Q5_K adds a fifth bit per value from qh.
-    private static float Q45_KScalar(byte* w, sbyte* a, float* sa, short* sums, int nb, bool fifthBit)
+    /// <summary>
+    /// Q4_K as stored (<see cref="Q4_KLayout"/>) · activations in <see cref="Q8KActivations.K4Order"/>: byte i of word L of
+    /// half k holds, in its low nibble, a value of sub-block 2·(L mod 4) met at K4 position 64·2k + 4L + i, and in its high
+    /// nibble one of sub-block 2·(L mod 4) + 1 at 64·(2k + 1) + 4L + i.
+    /// </summary>
+    public static float Q4_KScalar(byte* w, sbyte* a, float* sa, short* sums, int nb)
     {
-        int blockBytes = fifthBit ? BlockQ5_K.Bytes : BlockQ4_K.Bytes;
+        int* scales = stackalloc int[16];
+        int* dots = stackalloc int[8];
+        float sum = 0;
+        for (int b = 0; b < nb; b++)
+        {
+            byte* x = w + ((long)b * BlockQ4_K.Bytes);
+            byte* qs = x + Q4_KLayout.HeaderBytes;
+            sbyte* q8 = a + (b * 256);
+            short* bs = sums + (b * 16);
+            ScalesAndMins(x + 4, scales);
+            new Span<int>(dots, 8).Clear();
+            for (int k = 0; k < 2; k++)
+            {
+                for (int p = 0; p < 64; p++)
+                {
+                    int c = (p >> 2) & 3, q = qs[(64 * k) + p];
+                    dots[2 * c] += (q & 0x0F) * q8[(128 * k) + p];
+                    dots[(2 * c) + 1] += (q >> 4) * q8[(128 * k) + 64 + p];
+                }
+            }
+            int sumi = 0, summ = 0;
+            for (int j = 0; j < 8; j++)
+            {
+                sumi += scales[j] * dots[j];
+                summ += scales[8 + j] * (bs[2 * j] + bs[(2 * j) + 1]);
+            }
+            sum += sa[b] * ((Half(x) * sumi) - (Half(x + 2) * summ));
+        }
+        return sum;
+    }
+
+    public static float Q5_KScalar(byte* w, sbyte* a, float* sa, short* sums, int nb)
+    {
         int* scales = stackalloc int[16];
         float sum = 0;
         for (int b = 0; b < nb; b++)
         {
-            byte* x = w + ((long)b * blockBytes);
-            byte* qs = x + (fifthBit ? 48 : 16);
+            byte* x = w + ((long)b * BlockQ5_K.Bytes);
+            byte* qs = x + 48;
             byte* qh = x + 16;
             sbyte* q8 = a + (b * 256);
             short* bs = sums + (b * 16);
@@ -68,12 +104,7 @@ internal static unsafe partial class KQuantDot
             {
                 byte* q = qs + (32 * (j / 2));
                 int shift = 4 * (j % 2), dot = 0;
-                for (int l = 0; l < 32; l++)
-                {
-                    int value = (q[l] >> shift) & 0x0F;
-                    if (fifthBit) value |= ((qh[l] >> j) & 1) << 4;
-                    dot += value * q8[(32 * j) + l];
-                }
+                for (int l = 0; l < 32; l++) dot += (((q[l] >> shift) & 0x0F) | (((qh[l] >> j) & 1) << 4)) * q8[(32 * j) + l];
                 sumi += scales[j] * dot;
                 summ += scales[8 + j] * (bs[2 * j] + bs[(2 * j) + 1]);
             }

@@ -43,6 +43,25 @@ public sealed class Q8KActivations
     /// <summary>Σq over each 16 codes (16 per block), pinned.</summary>
     internal short[] Sums { get; private set; } = [];
 
+    /// <summary>
+    /// <see cref="Codes"/> with each block's 4-byte words in the order the Q4_K kernels meet them
+    /// (<see cref="Q4_KLayout.ActivationPosition"/>), pinned: one 64-byte load per nibble kind and half of a stored block.
+    /// </summary>
+    internal sbyte[] K4Order { get; private set; } = [];
+
+    /// <summary>The codes a <paramref name="type"/> row dot reads: <see cref="K4Order"/> for Q4_K, <see cref="Codes"/> otherwise.</summary>
+    internal sbyte[] CodesFor(Loading.GgufTensorType type) => type == Loading.GgufTensorType.Q4_K ? K4Order : Codes;
+
+    // K4Order word p of a block is Codes word s_k4Words[p] of it.
+    private static readonly byte[] s_k4Words = K4Words();
+
+    private static byte[] K4Words()
+    {
+        var words = new byte[BlockSize / 4];
+        for (int v = 0; v < BlockSize; v += 4) words[Q4_KLayout.ActivationPosition(v) / 4] = (byte)(v / 4);
+        return words;
+    }
+
     /// <summary>Quantizes <paramref name="rows"/> rows of <paramref name="columns"/> values.</summary>
     /// <exception cref="ArgumentException"><paramref name="columns"/> is not a positive multiple of 256, or the source is too short.</exception>
     public void Quantize(ReadOnlySpan<float> source, int rows, int columns)
@@ -59,12 +78,28 @@ public sealed class Q8KActivations
             Codes = GC.AllocateUninitializedArray<sbyte>((int)count, pinned: true);
             Scales = GC.AllocateUninitializedArray<float>((int)(count / BlockSize), pinned: true);
             Sums = GC.AllocateUninitializedArray<short>((int)(count / SumSize), pinned: true);
+            K4Order = GC.AllocateUninitializedArray<sbyte>((int)count, pinned: true);
         }
         int blocks = (int)(count / BlockSize);
         for (int b = 0; b < blocks; b++)
         {
             if (Vector256.IsHardwareAccelerated) QuantizeBlockVector(source.Slice(b * BlockSize, BlockSize), b);
             else QuantizeBlockScalar(source.Slice(b * BlockSize, BlockSize), Codes.AsSpan(b * BlockSize, BlockSize), Sums.AsSpan(b * 16, 16), out Scales[b]);
+        }
+        ReorderK4(blocks);
+    }
+
+    private unsafe void ReorderK4(int blocks)
+    {
+        fixed (sbyte* codes = Codes)
+        fixed (sbyte* ordered = K4Order)
+        fixed (byte* words = s_k4Words)
+        {
+            for (int b = 0; b < blocks; b++)
+            {
+                uint* from = (uint*)(codes + ((long)b * BlockSize)), to = (uint*)(ordered + ((long)b * BlockSize));
+                for (int p = 0; p < BlockSize / 4; p++) to[p] = from[words[p]];
+            }
         }
     }
 

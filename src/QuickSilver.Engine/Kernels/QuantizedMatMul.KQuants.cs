@@ -50,14 +50,15 @@ public static unsafe partial class QuantizedMatMul
             int nb = weights.BlocksPerRow, rowBytes = weights.RowCodeBytes, n = activations.Rows, columns = weights.Columns;
             var type = weights.Type;
             fixed (byte* w0 = weights.Codes)
-            fixed (sbyte* a = activations.Codes)
+            fixed (sbyte* a = activations.CodesFor(type))
             fixed (float* sa = activations.Scales)
             fixed (short* sums = activations.Sums)
             {
                 byte* w = w0 + ((long)weights.FirstRow * rowBytes);
-                // Four activation rows per weight-row pass round differently from one, so only a GEMM-sized call may
-                // take them: below GemmMinTokens every (row, token) must equal the token alone bit for bit.
-                bool four = KQuantDot.HasDot4(type, isa) && n >= KernelSettings.GemmMinTokens && !t_perRowOnly;
+                // Four activation rows per weight-row pass (the block's unpacking shared by the four): where they give each
+                // token Dot's bits (Dot4IsExact) any product takes them; otherwise only a GEMM-sized call may, since below
+                // GemmMinTokens every (row, token) must equal the token alone bit for bit.
+                bool four = KQuantDot.HasDot4(type, isa) && (KQuantDot.Dot4IsExact(type, isa) || (n >= KernelSettings.GemmMinTokens && !t_perRowOnly));
                 float* results = stackalloc float[4];
                 for (int tile = rowStart; tile < rowEnd; tile += RowTile)
                 {

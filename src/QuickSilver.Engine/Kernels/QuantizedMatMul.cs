@@ -132,10 +132,9 @@ public static unsafe partial class QuantizedMatMul
                 return;
             }
             var row = new float[columns];
-            var decode = Quantization.BlockFormats.Get(weights.Type).Decode;
             for (int r = rowStart; r < rowEnd; r++)
             {
-                decode(weights.Codes.AsSpan((weights.FirstRow + r) * weights.RowCodeBytes, weights.RowCodeBytes), row);
+                weights.DequantizeRow(r, row); // the stored layout back to GGUF order where it differs (Q4_K)
                 fixed (float* wr = row)
                 {
                     for (int t = 0; t < n; t++) output[((long)t * outRows) + r] = FloatDot(simd, wr, x + ((long)t * columns), columns);

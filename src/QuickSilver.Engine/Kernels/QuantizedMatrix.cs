@@ -10,6 +10,8 @@ namespace QuickSilver.Engine.Kernels;
 /// so a SIMD load takes two blocks' codes at once. Q8_0: 32 int8 codes per block, <c>x = q·d</c>. Q4_0: 16 bytes per block,
 /// low nibbles elements 0..15 and high nibbles 16..31, <c>x = (q − 8)·d</c>, each whole group of 16 blocks of a row
 /// transposed by 4-byte words (<see cref="Q4_0Layout"/>: the decode kernel's integer dots then need no lane reduction).
+/// Q4_K keeps whole blocks with each block's nibble bytes moved by 4-byte words (<see cref="Q4_KLayout"/>: the decode
+/// kernel then adds a sub-block's byte products in 16-bit lanes and scales it once).
 /// Every other format (Q4_1, Q5_0, Q5_1, IQ4_NL, the k-quants, IQ4_XS, F16, BF16) stays byte for byte in its GGUF block
 /// layout (the layouts are documented next to the decoders in <c>Quantization/</c>): <see cref="Codes"/> holds whole blocks,
 /// a row's blocks contiguous, and <see cref="Scales"/> is empty; their block scales sit inside the blocks, where the
@@ -110,6 +112,10 @@ public sealed class QuantizedMatrix
             scales[index] = BinaryPrimitives.ReadUInt16LittleEndian(block);
             block[2..].CopyTo(codes.AsSpan((int)(index * codeBytes), codeBytes));
         }
+        else if (type == GgufTensorType.Q4_K)
+        {
+            Q4_KLayout.StoreBlock(block, codes.AsSpan((int)(index * block.Length), block.Length));
+        }
         else
         {
             block.CopyTo(codes.AsSpan((int)(index * block.Length), block.Length));
@@ -181,6 +187,12 @@ public sealed class QuantizedMatrix
     public byte[] ToGgufBlocks()
     {
         int blockBytes = BlockBytes(Type), codeBytes = blockBytes - 2, count = Rows * BlocksPerRow, first = FirstRow * BlocksPerRow;
+        if (Type == GgufTensorType.Q4_K)
+        {
+            var blocks = new byte[(long)count * blockBytes];
+            for (int b = 0; b < count; b++) Q4_KLayout.LoadBlock(Codes.AsSpan((first + b) * blockBytes, blockBytes), blocks.AsSpan(b * blockBytes, blockBytes));
+            return blocks;
+        }
         if (!IsSplit(Type)) return Codes.AsSpan(first * blockBytes, count * blockBytes).ToArray();
         var result = new byte[(long)count * blockBytes];
         int nb = BlocksPerRow;
@@ -215,6 +227,17 @@ public sealed class QuantizedMatrix
         if (destination.Length < Columns) throw new ArgumentException($"Need {Columns} values.", nameof(destination));
         int nb = BlocksPerRow, rowBytes = RowCodeBytes;
         ReadOnlySpan<byte> codes = Codes.AsSpan((FirstRow + row) * rowBytes, rowBytes);
+        if (Type == GgufTensorType.Q4_K)
+        {
+            // Back to GGUF order block by block (Q4_KLayout), then the reference decoder.
+            Span<byte> block = stackalloc byte[BlockQ4_K.Bytes];
+            for (int b = 0; b < nb; b++)
+            {
+                Q4_KLayout.LoadBlock(codes.Slice(b * BlockQ4_K.Bytes, BlockQ4_K.Bytes), block);
+                BlockQ4_K.Decode(block, destination.Slice(b * 256, 256));
+            }
+            return;
+        }
         if (!IsSplit(Type))
         {
             BlockFormats.Get(Type).Decode(codes, destination[..Columns]);

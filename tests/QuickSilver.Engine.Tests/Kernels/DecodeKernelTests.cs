@@ -210,7 +210,7 @@ public sealed unsafe class DecodeKernelTests
             var activations = new Q8KActivations();
             activations.Quantize(RandomValues(random, columns, 2f), 1, columns);
             fixed (byte* w = weights.Codes)
-            fixed (sbyte* a = activations.Codes)
+            fixed (sbyte* a = activations.CodesFor(type))
             fixed (float* sa = activations.Scales)
             fixed (short* sums = activations.Sums)
             {

@@ -96,6 +96,7 @@ public sealed class Q8Activations
         int nb = BlocksPerRow, padded = PaddedBlocks, q4Bytes = Q4RowBytes, full = nb / Q4_0Layout.GroupBlocks * Q4_0Layout.GroupBlocks;
         var codeWords = MemoryMarshal.Cast<sbyte, int>(Codes.AsSpan());
         var groupWords = MemoryMarshal.Cast<sbyte, int>(GroupOrder.AsSpan());
+        var q4Words = MemoryMarshal.Cast<sbyte, int>(Q4Order.AsSpan()); // whole-group words: rows and groups are 4-byte aligned
         int groupRowWords = GroupRowBytes / 4;
         for (int r = 0; r < rows; r++)
         {
@@ -118,7 +119,7 @@ public sealed class Q8Activations
                 {
                     // Group j/16, slot j%16: word m of the block at 64·m + 4·slot.
                     int start = (r * q4Bytes) + (j / 16 * 512) + (j % 16 * 4);
-                    for (int m = 0; m < 8; m++) Codes.AsSpan((block * BlockSize) + (4 * m), 4).CopyTo(Q4Order.AsSpan(start + (64 * m), 4));
+                    for (int m = 0; m < 8; m++) q4Words[(start / 4) + (16 * m)] = codeWords[(block * 8) + m];
                     continue;
                 }
                 // Group j/4, slot j%4: first half at 16·slot, second half 64 bytes further.

@@ -56,10 +56,10 @@ public sealed class Q8Activations
     /// Block scales with each row padded with zeros to <see cref="PaddedBlocks"/>, so <see cref="DecodeMatVec"/> loads 16
     /// at once and a row's last partial step multiplies by zero instead of reading the next row.
     /// </summary>
-    internal float[] PaddedScales { get; private set; } = [];
+    internal Span<float> PaddedScales => _paddedScales.AsSpan(_paddedScalesStart);
 
     /// <summary>Σq per block, rows padded with zeros like <see cref="PaddedScales"/>: the bias of an offset weight code.</summary>
-    internal int[] BlockSums { get; private set; } = [];
+    internal Span<int> BlockSums => _blockSums.AsSpan(_blockSumsStart);
 
     /// <summary>
     /// Codes in the order the Q4_0 decode kernel meets them (<see cref="Q4_0Layout"/>). Each whole group of 16 blocks
@@ -80,7 +80,14 @@ public sealed class Q8Activations
     /// weights laid out the same way leaves one block per int32 lane (<see cref="DecodeVnniCode"/>). Whole groups equal
     /// <see cref="Q4Order"/>'s. Rows are <see cref="GroupRowBytes"/> apart.
     /// </summary>
-    internal sbyte[] GroupOrder { get; private set; } = [];
+    internal Span<sbyte> GroupOrder => _groupOrder.AsSpan(_groupOrderStart);
+
+    // PaddedScales, BlockSums and GroupOrder start on a 64-byte boundary of their pinned arrays: the decode kernels load
+    // them 64 bytes at a time, and a load across two cache lines costs two.
+    private float[] _paddedScales = [];
+    private int[] _blockSums = [];
+    private sbyte[] _groupOrder = [];
+    private int _paddedScalesStart, _blockSumsStart, _groupOrderStart;
 
     /// <summary>Quantizes <paramref name="rows"/> rows of <paramref name="columns"/> values.</summary>
     /// <exception cref="ArgumentException"><paramref name="columns"/> is not a positive multiple of 32, or the source is too short.</exception>
@@ -95,22 +102,25 @@ public sealed class Q8Activations
         Ensure(rows, columns);
         int nb = BlocksPerRow, padded = PaddedBlocks, q4Bytes = Q4RowBytes, full = nb / Q4_0Layout.GroupBlocks * Q4_0Layout.GroupBlocks;
         var codeWords = MemoryMarshal.Cast<sbyte, int>(Codes.AsSpan());
-        var groupWords = MemoryMarshal.Cast<sbyte, int>(GroupOrder.AsSpan());
+        var groupWords = MemoryMarshal.Cast<sbyte, int>(GroupOrder);
+        var q4Words = MemoryMarshal.Cast<sbyte, int>(Q4Order.AsSpan()); // whole-group words: rows and groups are 4-byte aligned
         int groupRowWords = GroupRowBytes / 4;
+        var paddedScales = PaddedScales;
+        var blockSums = BlockSums;
         for (int r = 0; r < rows; r++)
         {
             // The last group's absent blocks are zero codes.
             groupWords.Slice((r * groupRowWords) + (full * 8), groupRowWords - (full * 8)).Clear();
             // Padding first: a row's last partial step reads it as zeros.
-            PaddedScales.AsSpan((r * padded) + nb, padded - nb).Clear();
-            BlockSums.AsSpan((r * padded) + nb, padded - nb).Clear();
+            paddedScales.Slice((r * padded) + nb, padded - nb).Clear();
+            blockSums.Slice((r * padded) + nb, padded - nb).Clear();
             Q4Order.AsSpan((r * q4Bytes) + (nb / 4 * 128), q4Bytes - (nb / 4 * 128)).Clear();
             for (int j = 0; j < nb; j++)
             {
                 int block = (r * nb) + j;
                 int sum = QuantizeBlock(source.Slice(block * BlockSize, BlockSize), block);
-                PaddedScales[(r * padded) + j] = Scales[block];
-                BlockSums[(r * padded) + j] = sum;
+                paddedScales[(r * padded) + j] = Scales[block];
+                blockSums[(r * padded) + j] = sum;
                 // Group j/16, slot j%16: word m of the block at word 16·m + slot.
                 int groupAt = (r * groupRowWords) + (j / 16 * 128) + (j % 16);
                 for (int m = 0; m < 8; m++) groupWords[groupAt + (16 * m)] = codeWords[(block * 8) + m];
@@ -118,7 +128,7 @@ public sealed class Q8Activations
                 {
                     // Group j/16, slot j%16: word m of the block at 64·m + 4·slot.
                     int start = (r * q4Bytes) + (j / 16 * 512) + (j % 16 * 4);
-                    for (int m = 0; m < 8; m++) Codes.AsSpan((block * BlockSize) + (4 * m), 4).CopyTo(Q4Order.AsSpan(start + (64 * m), 4));
+                    for (int m = 0; m < 8; m++) q4Words[(start / 4) + (16 * m)] = codeWords[(block * 8) + m];
                     continue;
                 }
                 // Group j/4, slot j%4: first half at 16·slot, second half 64 bytes further.
@@ -142,11 +152,20 @@ public sealed class Q8Activations
         }
         if (PaddedScales.Length < rows * PaddedBlocks)
         {
-            PaddedScales = GC.AllocateUninitializedArray<float>(rows * PaddedBlocks, pinned: true);
-            BlockSums = GC.AllocateUninitializedArray<int>(rows * PaddedBlocks, pinned: true);
+            _paddedScales = AllocateAligned<float>(rows * PaddedBlocks, out _paddedScalesStart);
+            _blockSums = AllocateAligned<int>(rows * PaddedBlocks, out _blockSumsStart);
         }
         if (Q4Order.Length < (long)rows * Q4RowBytes) Q4Order = GC.AllocateUninitializedArray<sbyte>(rows * Q4RowBytes, pinned: true);
-        if (GroupOrder.Length < (long)rows * GroupRowBytes) GroupOrder = GC.AllocateUninitializedArray<sbyte>(rows * GroupRowBytes, pinned: true);
+        if (GroupOrder.Length < (long)rows * GroupRowBytes) _groupOrder = AllocateAligned<sbyte>(rows * GroupRowBytes, out _groupOrderStart);
+    }
+
+    /// <summary>A pinned array of at least <paramref name="count"/> elements after <paramref name="start"/>, the first 64-byte boundary.</summary>
+    private static unsafe T[] AllocateAligned<T>(int count, out int start) where T : unmanaged
+    {
+        var array = GC.AllocateUninitializedArray<T>(count + (64 / sizeof(T)), pinned: true);
+        nint address = (nint)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(array));
+        start = (int)((64 - (address & 63)) & 63) / sizeof(T);
+        return array;
     }
 
     private int QuantizeBlock(ReadOnlySpan<float> x, int block)

@@ -119,7 +119,7 @@ public sealed unsafe class DecodeVnniKernelTests
                     {
                         int at = (t * activations.GroupRowBytes) + (b / 16 * 512) + (e / 4 * 64) + (b % 16 * 4) + (e % 4);
                         sbyte expected = b < nb ? activations.Codes[(t * columns) + (b * 32) + e] : (sbyte)0;
-                        Assert.Equal(expected, activations.GroupOrder[at]);
+                        Assert.Equal(expected, activations.GroupOrder[at]); // GroupOrder starts at its aligned offset
                     }
                 }
             }

@@ -204,10 +204,11 @@ internal static unsafe class PlaneDot
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static Vector512<float> HalfToSingleFinite(Vector256<ushort> halves)
     {
-        var h = Avx512F.ConvertToVector512Int32(halves);
-        // Exponent and mantissa moved under float32's; rebiasing by a multiply is exact and turns subnormals into normals.
-        var magnitude = (Vector512.ShiftLeft(h, 13) & Vector512.Create(0x0FFFE000)).AsSingle() * Vector512.Create(0x77800000).AsSingle(); // × 2^112
-        return Vector512.ConditionalSelect(Vector512.Create(int.MinValue), Vector512.ShiftLeft(h, 16), magnitude.AsInt32()).AsSingle();
+        // Sign-extended, then shifted so that exponent and mantissa sit under float32's and a copy of the sign bit under
+        // float32's sign (bits 29–31 are all the sign); the mask clears bits 28–30. Rebiasing by a multiply is exact, keeps
+        // the sign and turns subnormals into normals: four instructions.
+        var h = Avx512F.ConvertToVector512Int32(halves.AsInt16());
+        return (Vector512.ShiftLeft(h, 13) & Vector512.Create(unchecked((int)0x8FFFE000))).AsSingle() * Vector512.Create(0x77800000).AsSingle(); // × 2^112
     }
 
     /// <summary>Two chunks of 8 blocks × 2 lanes → one lane per block, block order kept.</summary>

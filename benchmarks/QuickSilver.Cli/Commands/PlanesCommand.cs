@@ -60,10 +60,11 @@ internal static class PlanesCommand
         var probe = new Option<bool>("--probe") { Description = "Only the kernel probe: one thread, CPU time per product of the Q8_0 decode kernel and the plane kernels at 8/4/2 bits on the 374M shapes." };
         var profile = new Option<bool>("--profile") { Description = "After the timed rounds, one more decode per setting with the per-operation profile on: where each setting's time per token goes." };
         var inCache = new Option<bool>("--in-cache") { Description = "With --probe: one copy of each matrix, so it stays in cache (the kernels' arithmetic without the memory stream)." };
+        var alternate = new Option<bool>("--alternate") { Description = "Run the fixed-width settings (8, 4, 2, 4head, 2head) token by token in turn within one decode per round, so each sees the same machine load (A/B on a loaded machine); the others as before." };
         var only = new Option<string>("--settings") { Description = $"Comma-separated decode settings to run (default all): {string.Join(", ", SettingKeys)}. The ratios need 8 (and kv for the packed K/V row)." };
         var outOption = CommonOptions.Out("planes");
         var command = new Command("planes", "Matryoshka bit planes: decode time and weight bytes per token at 8/4/2 bits and under the entropy policy, and the policy's perplexity cost.");
-        foreach (var option in new Option[] { cache, models, threads, prompt, decode, rounds, pplTokens, probe, inCache, profile, only, outOption }) command.Options.Add(option);
+        foreach (var option in new Option[] { cache, models, threads, prompt, decode, rounds, pplTokens, probe, inCache, profile, only, alternate, outOption }) command.Options.Add(option);
         command.SetAction(parse => context.Execute(() =>
         {
             foreach (var (v, option) in new[] { (parse.GetValue(threads), "--threads"), (parse.GetValue(prompt), "--prompt-tokens"), (parse.GetValue(decode), "--decode-tokens"), (parse.GetValue(rounds), "--rounds"), (parse.GetValue(pplTokens), "--ppl-tokens") })
@@ -97,7 +98,7 @@ internal static class PlanesCommand
                 var options = new LanguageModelOptions { Threads = n, BitPlanes = true, QuantizeWeights = small ? Engine.Loading.GgufTensorType.Q8_0 : null };
                 using var lm = context.Reporter.Task($"Loading {path} with bit planes", 1, _ => LanguageModel.Load(path, options));
                 reports.Add(Measure(lm, small ? "stories260K (F32 → Q8_0 at load)" : "random Llama 374M (Q8_0 GGUF)", parse.GetValue(prompt), parse.GetValue(decode), parse.GetValue(rounds), n,
-                    small ? parse.GetValue(pplTokens) : 0, parse.GetValue(profile), chosen, context.Reporter));
+                    small ? parse.GetValue(pplTokens) : 0, parse.GetValue(profile), chosen, parse.GetValue(alternate), context.Reporter));
             }
             var markdown = Render(reports, "quicksilver " + string.Join(' ', parse.Tokens.Select(t => t.Value)));
             var (md, js) = folder.WriteReport("planes", markdown, reports);
@@ -148,7 +149,7 @@ internal static class PlanesCommand
     private static readonly string[] SettingKeys = ["8", "4", "2", "entropy", "kv", "kvpacked", "tensor", "4head", "2head", "policy4"];
 
     private static PlanesModelReport Measure(LanguageModel lm, string name, int promptTokens, int decodeTokens, int rounds, int threads, int pplTokens, bool profile,
-        string[]? chosen, Reporter reporter)
+        string[]? chosen, bool alternate, Reporter reporter)
     {
         var model = lm.Transformer;
         var matrices = model.Blocks.SelectMany(b => b.ProjectionWeights).ToList();
@@ -179,21 +180,35 @@ internal static class PlanesCommand
         // One untimed round first: each width's kernels are generic instantiations JIT-compiled on first use, and code
         // not yet at tier 1 would be timed in whichever setting meets it first (it made the first 8-bit round up to 1.6×).
         foreach (var setting in settings)
-            reporter.Task($"{name}: {setting.Name}, warm-up", 1, _ => Decode(lm, prompt, decodeTokens, setting.Bits, setting.Policy, rowPath: setting.Name != TensorPath, head: setting.Head));
+            reporter.Task($"{name}: {setting.Name}, warm-up", 1, _ => DecodeSetting(lm, prompt, decodeTokens, setting));
+        int[] alternating = alternate ? Enumerable.Range(0, settings.Length).Where(s => settings[s].Policy is null && settings[s].Name != TensorPath).ToArray() : [];
         for (int r = 0; r < rounds; r++)
+        {
+            if (alternating.Length > 0)
+            {
+                var turns = reporter.Task($"{name}: {alternating.Length} fixed widths token by token, round {r + 1}", 1, _ => DecodeAlternating(lm, prompt, decodeTokens, alternating.Select(s => settings[s]).ToArray()));
+                for (int i = 0; i < alternating.Length; i++)
+                {
+                    times[alternating[i]].Add(turns[i].MsPerToken);
+                    cpuTimes[alternating[i]].Add(turns[i].CpuMsPerToken);
+                    planeBytes[alternating[i]] = turns[i].PlaneBytesPerToken;
+                }
+            }
             for (int s = 0; s < settings.Length; s++)
             {
-                var (ms, bytes, stats, cpuMs) = reporter.Task($"{name}: {settings[s].Name}, round {r + 1}", 1, _ => Decode(lm, prompt, decodeTokens, settings[s].Bits, settings[s].Policy, rowPath: settings[s].Name != TensorPath, head: settings[s].Head));
+                if (alternating.Contains(s)) continue;
+                var (ms, bytes, stats, cpuMs) = reporter.Task($"{name}: {settings[s].Name}, round {r + 1}", 1, _ => DecodeSetting(lm, prompt, decodeTokens, settings[s]));
                 times[s].Add(ms);
                 cpuTimes[s].Add(cpuMs);
                 planeBytes[s] = bytes;
                 bitCounts[s] = stats;
             }
+        }
         var profiles = new List<(string, IReadOnlyDictionary<string, double>)>();
         for (int s = 0; profile && s < settings.Length; s++)
         {
             // The profile's own timestamps cost a little; its rows are shares, the timed rounds above are the times.
-            var (ms, _, _, _) = reporter.Task($"{name}: {settings[s].Name}, profiled", 1, _ => Decode(lm, prompt, decodeTokens, settings[s].Bits, settings[s].Policy, profiled: true, rowPath: settings[s].Name != TensorPath, head: settings[s].Head));
+            var (ms, _, _, _) = reporter.Task($"{name}: {settings[s].Name}, profiled", 1, _ => DecodeSetting(lm, prompt, decodeTokens, settings[s], profiled: true));
             var ops = OpProfile.Snapshot().ToDictionary(p => p.Key, p => p.Value.Seconds * 1000 / Math.Max(1, decodeTokens - 1));
             OpProfile.Enabled = false;
             // On the row path the block's parts are timed around their products, so the products are not added again.
@@ -235,6 +250,43 @@ internal static class PlanesCommand
             }
         }
         return new PlanesModelReport(name, $"attention matrices as bit planes: {matrices.Count(w => w is BitPlaneLinearWeight)} of {matrices.Count}; feed-forward {(c.IntermediateSize % 32 != 0 ? "gate/up as planes, down float32" : "as planes")}; head {model.Head.Format}", threads, prompt.Count, decodeTokens, rounds, rows, ppl) { Profile = profiles };
+    }
+
+    private static (double MsPerToken, double PlaneBytesPerToken, RuntimeStats Stats, double CpuMsPerToken) DecodeSetting(LanguageModel lm, List<int> prompt, int tokens,
+        (string Name, int? Bits, QuickSilverPolicy? Policy, bool Head) setting, bool profiled = false)
+        => Decode(lm, prompt, tokens, setting.Bits, setting.Policy, profiled, rowPath: setting.Name != TensorPath, head: setting.Head);
+
+    /// <summary>
+    /// Fixed-width settings (no policy, row path) in turn token by token in one decode of <paramref name="tokensEach"/> tokens
+    /// per setting: each setting's ms, CPU ms and plane bytes per token, its first token untimed (warm-up).
+    /// </summary>
+    private static (double MsPerToken, double PlaneBytesPerToken, double CpuMsPerToken)[] DecodeAlternating(LanguageModel lm, List<int> prompt, int tokensEach,
+        (string Name, int? Bits, QuickSilverPolicy? Policy, bool Head)[] settings)
+    {
+        var model = lm.Transformer;
+        var runner = lm.Runner;
+        int n = settings.Length, total = tokensEach * n;
+        using var cache = new KvCache(model.Config, prompt.Count + total + 1, model.Device);
+        int next;
+        using (var o = runner.Run(new ForwardInput { TokenIds = prompt, Cache = cache, Stats = new RuntimeStats() }))
+            next = (int)o.Logits[0].argmax().item<long>();
+        var (ticks, cpu, bytes, counts) = (new long[n], new double[n], new long[n], new int[n]);
+        for (int t = 0; t < total; t++)
+        {
+            int s = t % n;
+            int[] width = [settings[s].Bits ?? 8];
+            long bytesBefore = BitPlaneLinearWeight.TotalBytesRead, start = Stopwatch.GetTimestamp();
+            double cpuBefore = Environment.CpuUsage.TotalTime.TotalMilliseconds;
+            using (WeightPrecision.Use(width, settings[s].Head ? width : null))
+            using (var o = runner.Run(new ForwardInput { TokenIds = [next], StartPosition = prompt.Count + t, Cache = cache, Stats = new RuntimeStats() }))
+                next = (int)o.Logits[0].argmax().item<long>();
+            if (t < n) continue; // each setting's first token is a warm-up
+            ticks[s] += Stopwatch.GetTimestamp() - start;
+            cpu[s] += Environment.CpuUsage.TotalTime.TotalMilliseconds - cpuBefore;
+            bytes[s] += BitPlaneLinearWeight.TotalBytesRead - bytesBefore;
+            counts[s]++;
+        }
+        return Enumerable.Range(0, n).Select(s => (ticks[s] * 1000.0 / Stopwatch.Frequency / Math.Max(1, counts[s]), bytes[s] / (double)Math.Max(1, counts[s]), cpu[s] / Math.Max(1, counts[s]))).ToArray();
     }
 
     private static (double MsPerToken, double PlaneBytesPerToken, RuntimeStats Stats, double CpuMsPerToken) Decode(LanguageModel lm, List<int> prompt, int tokens, int? bits, QuickSilverPolicy? policy, bool profiled = false, bool rowPath = true, bool head = false)

@@ -84,7 +84,11 @@ internal static unsafe class PlaneDot
             var halves = Avx.LoadVector256(ws + (4 * s));
             acc = Accumulate(Pair(v0, v1), finite ? HalfToSingleFinite(halves) : DecodeMatVec.HalfToSingle(halves), sa + (4 * s), offsets + (4 * s), acc);
         }
-        if (s < nsb) acc = Tail<TWidth>(top + (32 * s), high + (64 * s), low + (64 * s), ws + (4 * s), a + (128 * s), sa + (4 * s), offsets + (4 * s), nsb - s, acc);
+        if (s < nsb)
+        {
+            var tail = new TailCodes(a + (128 * s), nsb - s);
+            acc = tail.Row<TWidth>(top + (32 * s), high + (64 * s), low + (64 * s), ws + (4 * s), sa + (4 * s), offsets + (4 * s), finite, acc);
+        }
         return DecodeMatVec.Sum16(acc);
     }
 
@@ -129,10 +133,12 @@ internal static unsafe class PlaneDot
         }
         if (s < nsb)
         {
-            c0 = Tail<TWidth>(top + (32 * s), high + (64 * s), low + (64 * s), ws + (4 * s), a + (128 * s), sa + (4 * s), offsets + (4 * s), nsb - s, c0);
-            c1 = Tail<TWidth>(top + quarterBytes + (32 * s), high + halfBytes + (64 * s), low + halfBytes + (64 * s), ws + scaleStride + (4 * s), a + (128 * s), sa + (4 * s), offsets + (4 * s), nsb - s, c1);
-            c2 = Tail<TWidth>(top + (2 * quarterBytes) + (32 * s), high + (2 * halfBytes) + (64 * s), low + (2 * halfBytes) + (64 * s), ws + (2 * scaleStride) + (4 * s), a + (128 * s), sa + (4 * s), offsets + (4 * s), nsb - s, c2);
-            c3 = Tail<TWidth>(top + (3 * quarterBytes) + (32 * s), high + (3 * halfBytes) + (64 * s), low + (3 * halfBytes) + (64 * s), ws + (3 * scaleStride) + (4 * s), a + (128 * s), sa + (4 * s), offsets + (4 * s), nsb - s, c3);
+            // The last 1..3 super-blocks: their activation codes loaded once for the four rows.
+            var tail = new TailCodes(a + (128 * s), nsb - s);
+            c0 = tail.Row<TWidth>(top + (32 * s), high + (64 * s), low + (64 * s), ws + (4 * s), sa + (4 * s), offsets + (4 * s), finite, c0);
+            c1 = tail.Row<TWidth>(top + quarterBytes + (32 * s), high + halfBytes + (64 * s), low + halfBytes + (64 * s), ws + scaleStride + (4 * s), sa + (4 * s), offsets + (4 * s), finite, c1);
+            c2 = tail.Row<TWidth>(top + (2 * quarterBytes) + (32 * s), high + (2 * halfBytes) + (64 * s), low + (2 * halfBytes) + (64 * s), ws + (2 * scaleStride) + (4 * s), sa + (4 * s), offsets + (4 * s), finite, c2);
+            c3 = tail.Row<TWidth>(top + (3 * quarterBytes) + (32 * s), high + (3 * halfBytes) + (64 * s), low + (3 * halfBytes) + (64 * s), ws + (3 * scaleStride) + (4 * s), sa + (4 * s), offsets + (4 * s), finite, c3);
         }
         return DecodeMatVec.Sum4(c0, c1, c2, c3);
     }
@@ -149,20 +155,41 @@ internal static unsafe class PlaneDot
         return Avx512F.FusedMultiplyAdd(Avx512F.ConvertToVector512Single(dots - offsets), weightScales * sa, acc);
     }
 
-    // The last 1..3 super-blocks: a full chunk and/or a one-super-block chunk; absent lanes and scales are zero.
-    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
-    private static Vector512<float> Tail<TWidth>(byte* top, byte* high, byte* low, ushort* ws, sbyte* a, float* sa, int* offsets, int count, Vector512<float> acc) where TWidth : struct, IPlaneWidth
+    /// <summary>
+    /// The activation codes of a row's last 1..3 super-blocks (a full chunk and/or a one-super-block chunk), loaded once
+    /// and used for every weight row of a call; absent lanes and scales are zero.
+    /// </summary>
+    private readonly ref struct TailCodes
     {
-        Vector512<int> v0, v1 = Vector512<int>.Zero;
-        if (count >= 2)
+        private readonly Vector512<sbyte> _x0, _x1, _x2, _x3; // the full chunk's four quarters (count ≥ 2)
+        private readonly Vector256<sbyte> _y0, _y1, _y2, _y3; // the one-super-block chunk's (count 1 or 3)
+        private readonly Vector256<ushort> _scaleMask;
+        private readonly bool _full, _half;
+
+        public TailCodes(sbyte* a, int count)
         {
-            v0 = Chunk512<TWidth>(top, high, low, a);
-            if (count == 3) v1 = TWidth.Chunk256(top + 64, high + 128, high + 160, low + 128, low + 160, a + 256, 32).ToVector512();
+            (_full, _half) = (count >= 2, count != 2);
+            if (_full) (_x0, _x1, _x2, _x3) = (Avx512BW.LoadVector512(a), Avx512BW.LoadVector512(a + 64), Avx512BW.LoadVector512(a + 128), Avx512BW.LoadVector512(a + 192));
+            sbyte* y = a + (_full ? 256 : 0);
+            if (_half) (_y0, _y1, _y2, _y3) = (Avx.LoadVector256(y), Avx.LoadVector256(y + 32), Avx.LoadVector256(y + 64), Avx.LoadVector256(y + 96));
+            _scaleMask = Vector256.LessThan(Vector256.Create((ushort)0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15), Vector256.Create((ushort)(4 * count)));
         }
-        else v0 = TWidth.Chunk256(top, high, high + 32, low, low + 32, a, 32).ToVector512();
-        ushort* scales = stackalloc ushort[16];
-        for (int i = 0; i < 16; i++) scales[i] = i < 4 * count ? ws[i] : (ushort)0;
-        return Accumulate(Pair(v0, v1), DecodeMatVec.HalfToSingle(Avx.LoadVector256(scales)), sa, offsets, acc);
+
+        /// <summary>One weight row's tail added to <paramref name="acc"/>: the same operations whichever call it is in.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public Vector512<float> Row<TWidth>(byte* top, byte* high, byte* low, ushort* ws, float* sa, int* offsets, bool finite, Vector512<float> acc) where TWidth : struct, IPlaneWidth
+        {
+            Vector512<int> v0, v1 = Vector512<int>.Zero;
+            if (_full)
+            {
+                v0 = TWidth.Chunk512(top, high, low, _x0, _x1, _x2, _x3);
+                if (_half) v1 = TWidth.Chunk256(top + 64, high + 128, high + 160, low + 128, low + 160, _y0, _y1, _y2, _y3).ToVector512();
+            }
+            else v0 = TWidth.Chunk256(top, high, high + 32, low, low + 32, _y0, _y1, _y2, _y3).ToVector512();
+            // A masked load: the scales past the row's last block are neither read nor added (they may be past the array).
+            var halves = Avx512BW.VL.MaskLoad(ws, _scaleMask, Vector256<ushort>.Zero);
+            return Accumulate(Pair(v0, v1), finite ? HalfToSingleFinite(halves) : DecodeMatVec.HalfToSingle(halves), sa, offsets, acc);
+        }
     }
 
     /// <summary>acc + float(dots − offsets) · weight scales · sa for 16 blocks.</summary>
@@ -177,10 +204,11 @@ internal static unsafe class PlaneDot
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static Vector512<float> HalfToSingleFinite(Vector256<ushort> halves)
     {
-        var h = Avx512F.ConvertToVector512Int32(halves);
-        // Exponent and mantissa moved under float32's; rebiasing by a multiply is exact and turns subnormals into normals.
-        var magnitude = (Vector512.ShiftLeft(h, 13) & Vector512.Create(0x0FFFE000)).AsSingle() * Vector512.Create(0x77800000).AsSingle(); // × 2^112
-        return Vector512.ConditionalSelect(Vector512.Create(int.MinValue), Vector512.ShiftLeft(h, 16), magnitude.AsInt32()).AsSingle();
+        // Sign-extended, then shifted so that exponent and mantissa sit under float32's and a copy of the sign bit under
+        // float32's sign (bits 29–31 are all the sign); the mask clears bits 28–30. Rebiasing by a multiply is exact, keeps
+        // the sign and turns subnormals into normals: four instructions.
+        var h = Avx512F.ConvertToVector512Int32(halves.AsInt16());
+        return (Vector512.ShiftLeft(h, 13) & Vector512.Create(unchecked((int)0x8FFFE000))).AsSingle() * Vector512.Create(0x77800000).AsSingle(); // × 2^112
     }
 
     /// <summary>Two chunks of 8 blocks × 2 lanes → one lane per block, block order kept.</summary>
@@ -203,7 +231,10 @@ internal static unsafe class PlaneDot
             // Super-block s is half h of chunk s/2 (c super-blocks): its bytes start 32h into each part of the chunk.
             int chunk = s / 2, h = s % 2, c = Math.Min(2, nsb - (2 * chunk));
             byte* high0 = high + (128 * chunk) + (32 * h), low0 = low + (128 * chunk) + (32 * h);
-            TWidth.Chunk256(top + (32 * s), high0, high0 + (32 * c), low0, low0 + (32 * c), a + (256 * chunk) + (32 * h), 32 * c).Store(lanes);
+            sbyte* codes = a + (256 * chunk) + (32 * h);
+            int stride = 32 * c;
+            TWidth.Chunk256(top + (32 * s), high0, high0 + stride, low0, low0 + stride,
+                Avx.LoadVector256(codes), Avx.LoadVector256(codes + stride), Avx.LoadVector256(codes + (2 * stride)), Avx.LoadVector256(codes + (3 * stride))).Store(lanes);
             for (int k = 0; k < 4; k++)
             {
                 int b = (4 * s) + k;
@@ -221,8 +252,8 @@ internal static unsafe class PlaneDot
         /// <summary>A full chunk (8 blocks): 64 bytes of the top plane, 2·64 of each nibble plane, against its four 64-code quarters.</summary>
         static abstract Vector512<int> Chunk512(byte* top, byte* high, byte* low, Vector512<sbyte> a0, Vector512<sbyte> a1, Vector512<sbyte> a2, Vector512<sbyte> a3);
 
-        /// <summary>One super-block (4 blocks): 32 bytes of the top plane, nibble parts at high0/high1 and low0/low1, quarters of codes aStride apart.</summary>
-        static abstract Vector256<int> Chunk256(byte* top, byte* high0, byte* high1, byte* low0, byte* low1, sbyte* a, int aStride);
+        /// <summary>One super-block (4 blocks): 32 bytes of the top plane, nibble parts at high0/high1 and low0/low1, against its four 32-code quarters.</summary>
+        static abstract Vector256<int> Chunk256(byte* top, byte* high0, byte* high1, byte* low0, byte* low1, Vector256<sbyte> a0, Vector256<sbyte> a1, Vector256<sbyte> a2, Vector256<sbyte> a3);
     }
 
     /// <summary>Σ nibble·a over the four quarters of a chunk as int16 pair sums (each below 4·2·15·127).</summary>
@@ -256,9 +287,8 @@ internal static unsafe class PlaneDot
         }
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static Vector256<int> Chunk256(byte* top, byte* high0, byte* high1, byte* low0, byte* low1, sbyte* a, int aStride)
+        public static Vector256<int> Chunk256(byte* top, byte* high0, byte* high1, byte* low0, byte* low1, Vector256<sbyte> a0, Vector256<sbyte> a1, Vector256<sbyte> a2, Vector256<sbyte> a3)
         {
-            var (a0, a1, a2, a3) = (Avx.LoadVector256(a), Avx.LoadVector256(a + aStride), Avx.LoadVector256(a + (2 * aStride)), Avx.LoadVector256(a + (3 * aStride)));
             return Avx2.MultiplyAddAdjacent(Nibbles256(high0, high1, a0, a1, a2, a3), Vector256.Create((short)16))
                 + Avx2.MultiplyAddAdjacent(Nibbles256(low0, low1, a0, a1, a2, a3), Vector256.Create((short)1));
         }
@@ -271,9 +301,8 @@ internal static unsafe class PlaneDot
             Avx512BW.MultiplyAddAdjacent(Nibbles512(high, a0, a1, a2, a3), Vector512.Create((short)16));
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static Vector256<int> Chunk256(byte* top, byte* high0, byte* high1, byte* low0, byte* low1, sbyte* a, int aStride) => Avx2.MultiplyAddAdjacent(
-            Nibbles256(high0, high1, Avx.LoadVector256(a), Avx.LoadVector256(a + aStride), Avx.LoadVector256(a + (2 * aStride)), Avx.LoadVector256(a + (3 * aStride))),
-            Vector256.Create((short)16));
+        public static Vector256<int> Chunk256(byte* top, byte* high0, byte* high1, byte* low0, byte* low1, Vector256<sbyte> a0, Vector256<sbyte> a1, Vector256<sbyte> a2, Vector256<sbyte> a3) =>
+            Avx2.MultiplyAddAdjacent(Nibbles256(high0, high1, a0, a1, a2, a3), Vector256.Create((short)16));
     }
 
     private readonly struct Bits2 : IPlaneWidth
@@ -291,14 +320,14 @@ internal static unsafe class PlaneDot
         }
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static Vector256<int> Chunk256(byte* top, byte* high0, byte* high1, byte* low0, byte* low1, sbyte* a, int aStride)
+        public static Vector256<int> Chunk256(byte* top, byte* high0, byte* high1, byte* low0, byte* low1, Vector256<sbyte> a0, Vector256<sbyte> a1, Vector256<sbyte> a2, Vector256<sbyte> a3)
         {
             var three = Vector256.Create((byte)3);
             var t = Avx.LoadVector256(top).AsUInt16();
-            var d = Avx2.MultiplyAddAdjacent(t.AsByte() & three, Avx.LoadVector256(a))
-                + Avx2.MultiplyAddAdjacent(Vector256.ShiftRightLogical(t, 2).AsByte() & three, Avx.LoadVector256(a + aStride))
-                + Avx2.MultiplyAddAdjacent(Vector256.ShiftRightLogical(t, 4).AsByte() & three, Avx.LoadVector256(a + (2 * aStride)))
-                + Avx2.MultiplyAddAdjacent(Vector256.ShiftRightLogical(t, 6).AsByte() & three, Avx.LoadVector256(a + (3 * aStride)));
+            var d = Avx2.MultiplyAddAdjacent(t.AsByte() & three, a0)
+                + Avx2.MultiplyAddAdjacent(Vector256.ShiftRightLogical(t, 2).AsByte() & three, a1)
+                + Avx2.MultiplyAddAdjacent(Vector256.ShiftRightLogical(t, 4).AsByte() & three, a2)
+                + Avx2.MultiplyAddAdjacent(Vector256.ShiftRightLogical(t, 6).AsByte() & three, a3);
             return Avx2.MultiplyAddAdjacent(d, Vector256.Create((short)64));
         }
     }

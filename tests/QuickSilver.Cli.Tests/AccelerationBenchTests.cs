@@ -24,6 +24,22 @@ public sealed class AccelerationBenchTests
     }
 }
 
+/// <summary>The oracle drafter behind speculative_oracle_step_ceiling.</summary>
+public sealed class DraftOracleTests
+{
+    [Fact]
+    public void The_oracle_copies_the_best_earlier_continuation_of_the_pending_token()
+    {
+        // Token 1 comes from the prefill; 2 matches the prompt's 2, whose continuation 3 4 5 is the output's (then 1 ≠ 6);
+        // 6 has no earlier occurrence. Three steps for six tokens.
+        Assert.Equal(3, DraftOracle.Steps([1, 2, 3, 4, 5], [1, 2, 3, 4, 5, 6], 8));
+        // The draft length caps what one step accepts.
+        Assert.Equal(4, DraftOracle.Steps([1, 2, 3, 4, 5], [1, 2, 3, 4, 5, 6], 1));
+        // Of two earlier occurrences the longer continuation wins, whichever comes first.
+        Assert.Equal(2, DraftOracle.BestMatch([7, 9, 7, 8, 8, 7], [7, 8, 8, 1], 0, 8));
+    }
+}
+
 /// <summary>The accel-probe command: its argument checks and one quick run over both probes.</summary>
 public sealed class AccelProbeCommandTests
 {

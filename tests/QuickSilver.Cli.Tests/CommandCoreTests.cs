@@ -94,7 +94,7 @@ public sealed class CommandCoreTests : IDisposable
             "flops_reduction_at_1pct_ppl", "speedup_at_1pct_ppl", "ppl_dense", "ppl_policy",
             "prefill_tokens_per_s_ours", "prefill_tokens_per_s_llamasharp", "decode_tokens_per_s_ours", "decode_tokens_per_s_llamasharp",
             "kv_bytes_ratio", "model", "threads", "date", "notes",
-            "speculative_speedup_agent", "jump_forward_speedup", "prefix_cache_ttft_ratio",
+            "speculative_speedup_agent", "jump_forward_speedup", "prefix_cache_ttft_ratio", "speculative_oracle_step_ceiling",
             "batch8_throughput_ratio", "batch8_throughput_ratio_q8_0", "batch8_throughput_ratio_bench_model",
         ];
         Assert.Equal(keys, json.EnumerateObject().Select(p => p.Name));

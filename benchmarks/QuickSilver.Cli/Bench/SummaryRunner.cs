@@ -18,7 +18,7 @@ internal static class SummaryRunner
         "prefill_tokens_per_s_ours", "prefill_tokens_per_s_llamasharp", "decode_tokens_per_s_ours", "decode_tokens_per_s_llamasharp",
         "kv_bytes_ratio", "model", "threads", "date", "notes",
         // issue 12, point 4 and 5 (spec)
-        "speculative_speedup_agent", "jump_forward_speedup", "prefix_cache_ttft_ratio",
+        "speculative_speedup_agent", "jump_forward_speedup", "prefix_cache_ttft_ratio", "speculative_oracle_step_ceiling",
     ];
 
     public static string CheckPath(string path)
@@ -95,6 +95,7 @@ internal static class SummaryRunner
         {
             using var lm = ModelLoader.Load(stories, s.Threads);
             summary["speculative_speedup_agent"] = JsonOutput.Finite(reporter.Task("Speculative decoding (agent workload)", 1, _ => AccelerationBench.SpeculativeSpeedup(lm, Math.Max(s.Tokens, 64), runs, notes)));
+            summary["speculative_oracle_step_ceiling"] = JsonOutput.Finite(AccelerationBench.OracleStepCeiling);
             summary["prefix_cache_ttft_ratio"] = JsonOutput.Finite(reporter.Task("Prefix cache (second conversation)", 1, _ => AccelerationBench.PrefixCacheTtftRatio(lm, runs, notes)));
         }
         using (var tiny = ModelLoader.Load(s.RandomModel, s.Threads))

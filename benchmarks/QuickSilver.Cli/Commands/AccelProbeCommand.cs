@@ -328,18 +328,7 @@ internal static class AccelProbeCommand
         var lengths = new StringBuilder();
         for (int n = 1; n <= PromptLookupOptions.MaxNgramLimit; n++)
             if (byLength[n, 0] > 0) lengths.Append(CultureInfo.InvariantCulture, $" n={n}: {byLength[n, 0]} proposals, first right {byLength[n, 1]}, accepted {byLength[n, 2]};");
-        int oracle = Steps((c, p) =>
-        {
-            var full = new List<int>(c) { output[p] };
-            int best = 0;
-            for (int end = 1; end < full.Count; end++)
-            {
-                if (full[end - 1] != full[^1]) continue; // at least a 1-gram match ending at end
-                var draft = full.Skip(end).Take(8).ToList();
-                best = Math.Max(best, Match(draft, p));
-            }
-            return best;
-        });
+        int oracle = Steps((c, p) => DraftOracle.BestMatch(c, output, p, 8));
         return string.Create(CultureInfo.InvariantCulture, $"oracle: {output.Count} tokens; plain {output.Count} steps, prompt lookup (no feedback) {lookup}, best single earlier match (any n ≥ 1, no periodic extension) {oracle}. By matched suffix (MinNgram 1, 8 drafted):{lengths}");
     }
 

@@ -89,7 +89,9 @@ internal static class SpeedWorker
         if (MemoryStage.TraceEnabled) MemoryStage.Trace("before decode");
         Step(ids[..DecodePrompt]);
         side.DecodeTokens = decodeTokens;
+        var cpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
         side.DecodeSecondsPerToken = Summary.Of(Decode(decodeTokens)).Median;
+        side.DecodeCpuSecondsPerToken = (Process.GetCurrentProcess().TotalProcessorTime - cpuBefore).TotalSeconds / decodeTokens;
         MemoryStage.Record(side, MemoryStage.AfterDecode);
         side.DecodeProfile = Profiled(extra);
         bool rowPath = model.Runner.DecodeRowPath;

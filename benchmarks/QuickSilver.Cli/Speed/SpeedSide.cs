@@ -12,6 +12,11 @@ internal sealed class SpeedSide
     public int DecodeTokens { get; set; }
     public double DecodeSecondsPerToken { get; set; }
     public double? DecodeTokensPerSecond => Ok && DecodeSecondsPerToken > 0 ? 1 / DecodeSecondsPerToken : null;
+    /// <summary>
+    /// Process CPU seconds (user + system, all threads) over the timed decode ÷ its tokens (ours only): on a loaded machine
+    /// the wall clock counts other processes' turns, this does not (spin-waiting worker threads do count).
+    /// </summary>
+    public double? DecodeCpuSecondsPerToken { get; set; }
     public long? PeakRssBytes { get; set; }
     /// <summary>Resident bytes (VmRSS) after load, prefill and decode (see <see cref="MemoryStage"/>).</summary>
     public Dictionary<string, long>? RssByStage { get; set; }

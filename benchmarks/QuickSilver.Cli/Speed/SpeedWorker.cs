@@ -100,7 +100,9 @@ internal static class SpeedWorker
         Step(ids[..DecodePrompt]);
         side.DecodeTokens = decodeTokens;
         long decodeStart = GC.GetTotalAllocatedBytes(precise: true);
+        var cpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
         side.DecodeSecondsPerToken = Summary.Of(Decode(decodeTokens)).Median;
+        side.DecodeCpuSecondsPerToken = (Process.GetCurrentProcess().TotalProcessorTime - cpuBefore).TotalSeconds / decodeTokens;
         side.ManagedBytesPerDecodeToken = (GC.GetTotalAllocatedBytes(precise: true) - decodeStart) / Math.Max(1, decodeTokens);
         MemoryStage.Record(side, MemoryStage.AfterDecode);
         side.DecodeProfile = Profiled(extra);

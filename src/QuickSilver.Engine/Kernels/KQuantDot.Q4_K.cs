@@ -28,14 +28,56 @@ internal static unsafe partial class KQuantDot
     private static readonly Vector256<byte> MinWords = Vector256.Create((byte)0, 0x80, 0, 0x80, 1, 0x80, 1, 0x80, 2, 0x80, 2, 0x80, 3, 0x80, 3, 0x80,
         4, 0x80, 4, 0x80, 5, 0x80, 5, 0x80, 6, 0x80, 6, 0x80, 7, 0x80, 7, 0x80);
 
+    /// <summary>
+    /// Four rows block by block, interleaved: the four rows' independent chains overlap and each activation block is
+    /// loaded once for the four. Each row takes <see cref="Q4_KLanes"/>'s steps in its order, so its bits are Dot's.
+    /// </summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static Vector128<float> Q4_KRows4(byte* w, int rowBytes, sbyte* a, float* sa, short* sums, int nb)
     {
-        Q4_KLanes(w, a, sa, sums, nb, out var acc0, out var mins0);
-        Q4_KLanes(w + rowBytes, a, sa, sums, nb, out var acc1, out var mins1);
-        Q4_KLanes(w + (2 * rowBytes), a, sa, sums, nb, out var acc2, out var mins2);
-        Q4_KLanes(w + (3 * rowBytes), a, sa, sums, nb, out var acc3, out var mins3);
-        return Reduce4(acc0, acc1, acc2, acc3, mins0, mins1, mins2, mins3);
+        float* half = HalfPointer;
+        var low = Vector512.Create((byte)0x0F);
+        var even = Vector512.Create(EvenScales);
+        var odd = Vector512.Create(OddScales);
+        var minWords = MinWords;
+        Vector512<float> acc0 = default, acc1 = default, acc2 = default, acc3 = default;
+        Vector256<float> m0 = default, m1 = default, m2 = default, m3 = default;
+        for (int b = 0; b < nb; b++)
+        {
+            byte* x = w + ((long)b * BlockQ4_K.Bytes);
+            sbyte* q8 = a + (b * 256);
+            var a0 = Avx512BW.LoadVector512(q8);
+            var a1 = Avx512BW.LoadVector512(q8 + 64);
+            var a2 = Avx512BW.LoadVector512(q8 + 128);
+            var a3 = Avx512BW.LoadVector512(q8 + 192);
+            var pairSums = Avx.LoadVector256(sums + (b * 16));
+            float s = sa[b];
+            acc0 = Q4_KRowBlock(x, a0, a1, a2, a3, pairSums, s, half, low, even, odd, minWords, acc0, ref m0);
+            acc1 = Q4_KRowBlock(x + rowBytes, a0, a1, a2, a3, pairSums, s, half, low, even, odd, minWords, acc1, ref m1);
+            acc2 = Q4_KRowBlock(x + (2 * rowBytes), a0, a1, a2, a3, pairSums, s, half, low, even, odd, minWords, acc2, ref m2);
+            acc3 = Q4_KRowBlock(x + (3 * rowBytes), a0, a1, a2, a3, pairSums, s, half, low, even, odd, minWords, acc3, ref m3);
+        }
+        return Reduce4(acc0, acc1, acc2, acc3, m0, m1, m2, m3);
+    }
+
+    /// <summary>One block of one row: <see cref="Q4_KLanes"/>'s loop body with the activation block already loaded.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<float> Q4_KRowBlock(byte* x, Vector512<sbyte> a0, Vector512<sbyte> a1, Vector512<sbyte> a2, Vector512<sbyte> a3,
+        Vector256<short> sums, float sa, float* half, Vector512<byte> low, Vector512<byte> even, Vector512<byte> odd, Vector256<byte> minWords,
+        Vector512<float> acc, ref Vector256<float> mins)
+    {
+        KQuantPrefetch.Block(x, 3);
+        Unpack(x + 4, out ulong packedScales, out ulong packedMins);
+        var scaleBytes = Vector512.Create(packedScales).AsByte();
+        var q0 = Avx512BW.LoadVector512(x + Q4_KLayout.HeaderBytes);
+        var q1 = Avx512BW.LoadVector512(x + Q4_KLayout.HeaderBytes + 64);
+        var evenDots = Avx512BW.MultiplyAddAdjacent(q0 & low, a0) + Avx512BW.MultiplyAddAdjacent(q1 & low, a2);
+        var oddDots = Avx512BW.MultiplyAddAdjacent(DecodeMatVec.HighNibbles(q0), a1) + Avx512BW.MultiplyAddAdjacent(DecodeMatVec.HighNibbles(q1), a3);
+        var sumi = Avx512BW.MultiplyAddAdjacent(evenDots, Avx512BW.Shuffle(scaleBytes, even).AsInt16())
+            + Avx512BW.MultiplyAddAdjacent(oddDots, Avx512BW.Shuffle(scaleBytes, odd).AsInt16());
+        var minTerms = Avx2.MultiplyAddAdjacent(sums, Avx2.Shuffle(Vector256.Create(packedMins).AsByte(), minWords).AsInt16());
+        mins = Fma.MultiplyAdd(Avx.ConvertToVector256Single(minTerms), Vector256.Create(half[*(ushort*)(x + 2)] * sa), mins);
+        return Avx512F.FusedMultiplyAdd(Avx512F.ConvertToVector512Single(sumi), Vector512.Create(half[*(ushort*)x] * sa), acc);
     }
 
     private static float Q4_KWide(byte* w, sbyte* a, float* sa, short* sums, int nb)

@@ -168,7 +168,13 @@ internal static unsafe partial class KQuantDot
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector512<int> Q6_KHalfDots(byte* ql, sbyte* q8, Vector512<short> scales, Vector512<short> indexA, Vector512<short> indexB,
-        Vector512<byte> gfniLow, Vector512<byte> gfniHigh, int qhOffset = 128)
+        Vector512<byte> gfniLow, Vector512<byte> gfniHigh, int qhOffset = 128) =>
+        Q6_KHalfDots(ql, Avx512BW.LoadVector512(q8), Avx512BW.LoadVector512(q8 + 64), scales, indexA, indexB, gfniLow, gfniHigh, qhOffset);
+
+    /// <summary>As above with the half's 128 activation codes already loaded (values 0..63, 64..127 of the half).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<int> Q6_KHalfDots(byte* ql, Vector512<sbyte> a0, Vector512<sbyte> a1, Vector512<short> scales, Vector512<short> indexA, Vector512<short> indexB,
+        Vector512<byte> gfniLow, Vector512<byte> gfniHigh, int qhOffset)
     {
         var low = Vector512.Create((byte)0x0F);
         var codes = Avx512BW.LoadVector512(ql);
@@ -178,8 +184,8 @@ internal static unsafe partial class KQuantDot
         var qh = Join(half, half);
         var qa = (codes & low) | Gfni.V512.GaloisFieldAffineTransform(qh, gfniLow, 0);
         var qb = DecodeMatVec.HighNibbles(codes) | Gfni.V512.GaloisFieldAffineTransform(qh, gfniHigh, 0);
-        var sumi = Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(qa, Avx512BW.LoadVector512(q8)), Avx512BW.PermuteVar32x16(scales, indexA));
-        return sumi + Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(qb, Avx512BW.LoadVector512(q8 + 64)), Avx512BW.PermuteVar32x16(scales, indexB));
+        var sumi = Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(qa, a0), Avx512BW.PermuteVar32x16(scales, indexA));
+        return sumi + Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(qb, a1), Avx512BW.PermuteVar32x16(scales, indexB));
     }
 
     private static float Q3_KAvx2(byte* w, sbyte* a, float* sa, short* sums, int nb)

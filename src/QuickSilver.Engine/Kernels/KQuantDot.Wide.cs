@@ -37,8 +37,9 @@ internal static unsafe partial class KQuantDot
     };
 
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private static Vector128<float> Q6_KRows4(byte* w, int rowBytes, sbyte* a, float* sa, short* sums, int nb) =>
-        DecodeMatVec.Sum4(Q6_KAvx512Lanes(w, a, sa, sums, nb), Q6_KAvx512Lanes(w + rowBytes, a, sa, sums, nb),
+    private static Vector128<float> Q6_KRows4(byte* w, int rowBytes, sbyte* a, float* sa, short* sums, int nb) => Gfni.V512.IsSupported
+        ? Q6_KRows4Interleaved(w, rowBytes, a, sa, sums, nb)
+        : DecodeMatVec.Sum4(Q6_KAvx512Lanes(w, a, sa, sums, nb), Q6_KAvx512Lanes(w + rowBytes, a, sa, sums, nb),
             Q6_KAvx512Lanes(w + (2 * rowBytes), a, sa, sums, nb), Q6_KAvx512Lanes(w + (3 * rowBytes), a, sa, sums, nb));
 
     [MethodImpl(MethodImplOptions.NoInlining)]

@@ -99,11 +99,11 @@ internal static class SpeedWorker
         if (MemoryStage.TraceEnabled) MemoryStage.Trace("before decode");
         Step(ids[..DecodePrompt]);
         side.DecodeTokens = decodeTokens;
-        long decodeStart = GC.GetTotalAllocatedBytes(precise: true);
         var cpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
+        long decodeStart = GC.GetTotalAllocatedBytes(precise: true); // after the Process object, so only decode's garbage counts
         side.DecodeSecondsPerToken = Summary.Of(Decode(decodeTokens)).Median;
-        side.DecodeCpuSecondsPerToken = (Process.GetCurrentProcess().TotalProcessorTime - cpuBefore).TotalSeconds / decodeTokens;
         side.ManagedBytesPerDecodeToken = (GC.GetTotalAllocatedBytes(precise: true) - decodeStart) / Math.Max(1, decodeTokens);
+        side.DecodeCpuSecondsPerToken = (Process.GetCurrentProcess().TotalProcessorTime - cpuBefore).TotalSeconds / decodeTokens;
         MemoryStage.Record(side, MemoryStage.AfterDecode);
         side.DecodeProfile = Profiled(extra);
         bool rowPath = model.Runner.DecodeRowPath;

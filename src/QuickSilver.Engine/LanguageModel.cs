@@ -59,6 +59,7 @@ public sealed partial class LanguageModel : IDisposable
         // Loading leaves model-sized garbage (read buffers, matrices before q|k|v and gate|up were stacked) between the
         // pinned weights: one compacting collection now returns it, instead of it staying committed (13 MB on the 374M Q4_0 file).
         GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
+        NativeLibraryPages.ReleaseLoadCode(); // and the code only the load ran
         return model;
     }
 

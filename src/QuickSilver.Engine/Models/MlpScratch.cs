@@ -7,7 +7,6 @@ namespace QuickSilver.Engine.Models;
 internal static class MlpScratch
 {
     [ThreadStatic] internal static float[]? t_both;
-    [ThreadStatic] internal static float[]? t_product;
 
     /// <summary>The first <paramref name="length"/> floats of <paramref name="buffer"/>, grown when shorter.</summary>
     public static Span<float> Get(ref float[]? buffer, long length)

@@ -22,16 +22,25 @@ internal static class RowChunks
     private const int Alignment = 64;
 
     /// <summary>Rows per piece: <see cref="DefaultRows"/> or <see cref="KernelSettings.GemmMinTokens"/>, whichever is larger, rounded up to 64.</summary>
-    public static long PieceRows => (Math.Max(DefaultRows, (long)KernelSettings.GemmMinTokens) + Alignment - 1) / Alignment * Alignment;
+    public static long PieceRows => PieceRowsFor(DefaultRows);
 
     /// <summary>
     /// The pieces of <paramref name="rows"/> rows in order, as (start, count): one piece when fewer than two pieces' worth,
     /// otherwise pieces of <see cref="PieceRows"/> with the last one taking the remainder (between one and two pieces' worth).
     /// </summary>
-    public static IEnumerable<(long Start, long Count)> Of(long rows)
+    public static IEnumerable<(long Start, long Count)> Of(long rows) => Of(rows, PieceRows);
+
+    /// <summary>
+    /// As <see cref="Of(long)"/> with pieces of <paramref name="pieceRows"/> rows (a multiple of 64, at least
+    /// <see cref="KernelSettings.GemmMinTokens"/>; see <see cref="PieceRowsFor"/>): a caller whose temporaries per row are wide
+    /// (an MLP's gate|up) takes smaller pieces, with the same result.
+    /// </summary>
+    public static IEnumerable<(long Start, long Count)> Of(long rows, long pieceRows)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(rows);
-        long piece = PieceRows, start = 0;
+        if (pieceRows <= 0 || pieceRows % Alignment != 0 || pieceRows < KernelSettings.GemmMinTokens)
+            throw new ArgumentOutOfRangeException(nameof(pieceRows), pieceRows, $"Pieces must be a positive multiple of {Alignment} rows and at least GemmMinTokens ({KernelSettings.GemmMinTokens}).");
+        long piece = pieceRows, start = 0;
         while (rows - start >= 2 * piece)
         {
             yield return (start, piece);
@@ -39,6 +48,9 @@ internal static class RowChunks
         }
         yield return (start, rows - start);
     }
+
+    /// <summary>Rows per piece for a caller that wants <paramref name="wanted"/>: at least <see cref="KernelSettings.GemmMinTokens"/>, rounded up to 64.</summary>
+    public static long PieceRowsFor(long wanted) => (Math.Max(Math.Max(wanted, 1), (long)KernelSettings.GemmMinTokens) + Alignment - 1) / Alignment * Alignment;
 
     /// <summary>Whether <paramref name="rows"/> rows are split at all.</summary>
     public static bool Splits(long rows) => rows >= 2 * PieceRows;

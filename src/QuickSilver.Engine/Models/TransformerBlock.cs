@@ -82,12 +82,31 @@ public sealed partial class TransformerBlock : IDisposable
         // done: free them before the MLP (a prefill's largest step) instead of holding them to the end of the block.
         using (var attention = torch.NewDisposeScope())
         {
-            var (q, k, v) = Project(x, input.Positions);
-            (attended, maxAttention, var positions) = Attend(input, q, k, v);
+            torch.Tensor q;
+            AttendedKeys attendOver;
+            if (input.Cache is null || input.NeedQueryKey)
+            {
+                (q, var k, var v) = Project(x, input.Positions);
+                attendOver = WriteKeys(input, k, v);
+                if (input.NeedQueryKey) (queries, keys) = (q.MoveToOuterDisposeScope(), k.MoveToOuterDisposeScope());
+            }
+            else
+            {
+                // With a cache, attention reads keys and values from it: q|k|v (T, qd + 2·kvd) and the normalized input
+                // are dead once the cache is written, except q. Keep a copy of q and free them before attention runs, the
+                // moment of a prefill's peak memory (all of the cache written, plus attention's own temporaries).
+                using (var projection = torch.NewDisposeScope())
+                {
+                    var (projected, k, v) = Project(x, input.Positions);
+                    attendOver = WriteKeys(input, k, v, readLater: true);
+                    q = projected.contiguous().MoveToOuterDisposeScope();
+                }
+                attendOver = ReadKeys(input, attendOver);
+            }
+            (attended, maxAttention) = AttendOver(input, q, attendOver);
             attended.MoveToOuterDisposeScope();
             maxAttention?.MoveToOuterDisposeScope();
-            if (input.NeedMaxAttention) keyPositions = positions.clone().MoveToOuterDisposeScope();
-            if (input.NeedQueryKey) (queries, keys) = (q.MoveToOuterDisposeScope(), k.MoveToOuterDisposeScope());
+            if (input.NeedMaxAttention) keyPositions = attendOver.Positions.clone().MoveToOuterDisposeScope();
         }
         var h = Finish(x, attended);
 
@@ -144,7 +163,9 @@ public sealed partial class TransformerBlock : IDisposable
     private (torch.Tensor Q, torch.Tensor K, torch.Tensor V) Project(torch.Tensor x, torch.Tensor positions)
     {
         long b = x.shape[0], t = x.shape[1];
-        var qkv = _qkv.Apply(_attnNorm.Apply(x), _qkvBias); // (B, T, qd + 2·kvd)
+        var normalized = _attnNorm.Apply(x);
+        var qkv = _qkv.Apply(normalized, _qkvBias); // (B, T, qd + 2·kvd)
+        if (!ReferenceEquals(normalized, x)) normalized.Dispose(); // a prefill's (T, d): dead, and the cache write comes next
         bool rotated = TryRotateHostRows(qkv, positions);
         var q = qkv.narrow(-1, 0, _queryWidth).view(b, t, _heads, _headDim); // (B, T, nh, hs)
         var k = qkv.narrow(-1, _queryWidth, _kvWidth).view(b, t, _kvHeads, _headDim); // (B, T, nkv, hs)
@@ -192,44 +213,62 @@ public sealed partial class TransformerBlock : IDisposable
     /// <summary>One sequence's K/V write and attention: q (B, nh, T, hs), k and v (B, nkv, T, hs) → (B, nh, T, hs).</summary>
     private (torch.Tensor Output, torch.Tensor? MaxAttention, torch.Tensor KeyPositions) Attend(BlockInput input, torch.Tensor q, torch.Tensor k, torch.Tensor v)
     {
-        long t = q.shape[2];
-        torch.Tensor keys, values, keyPositions;
-        bool causalSquare, seesAllKeys;
-        if (input.Cache is { } cache)
-        {
-            int? first = input.FirstPosition;
-            var writeK = k; var writeV = v; var writePositions = input.Positions;
-            if (input.PropagatedHidden is { } frozen)
-            {
-                var (pk, pv) = ProjectKeyValues(frozen, input.PropagatedPositions!);
-                writeK = torch.cat([k, pk], 2);
-                writeV = torch.cat([v, pv], 2);
-                writePositions = torch.cat([input.Positions, input.PropagatedPositions!], 0);
-                first = null;
-            }
-            bool wasEmpty = cache.Count == 0;
-            (keys, values, keyPositions) = cache.Update(writeK, writeV, writePositions, first, input.KvBits);
-            // Keys are exactly the queries, in the same (ascending) order: "key position ≤ query position" is the causal
-            // mask in index space, whether or not the positions are consecutive (a routed layer's active tokens).
-            causalSquare = wasEmpty && input.PropagatedHidden is null && (input.KvBits is null || input.KvBits.All(b => b >= 32));
-            // One query sees every cached key: tokens run in position order and a prefix reuse truncates
-            // the cache first, so nothing later than the newest position is ever in it. Not so when halted tokens
-            // write K/V in this same call: a routed pass may have a single active token and later halted ones.
-            seesAllKeys = t == 1 && input.PropagatedHidden is null;
-        }
-        else
-        {
-            (keys, values, keyPositions) = (k, v, input.Positions);
-            causalSquare = input.FirstPosition is not null;
-            seesAllKeys = t == 1;
-        }
+        var keys = WriteKeys(input, k, v);
+        var (output, maxAttention) = AttendOver(input, q, keys);
+        return (output, maxAttention, keys.Positions);
+    }
 
+    /// <summary>What a sequence's queries attend over once its new K/V are written: keys, values (B, nkv, Nk, hs), their positions (Nk) and the mask shortcuts.</summary>
+    private readonly record struct AttendedKeys(torch.Tensor Keys, torch.Tensor Values, torch.Tensor Positions, bool CausalSquare, bool SeesAllKeys);
+
+    /// <summary>Writes k and v (B, nkv, T, hs) of <paramref name="input"/>'s tokens (and its propagated ones) to its cache, if any, and returns what its queries attend over.</summary>
+    /// <param name="readLater">
+    /// Write only: the returned keys, values and positions are null, and the caller reads them with <see cref="ReadKeys"/>
+    /// once it has freed what it no longer needs (a 16-bit cache's read is a widened copy of every entry).
+    /// </param>
+    private AttendedKeys WriteKeys(BlockInput input, torch.Tensor k, torch.Tensor v, bool readLater = false)
+    {
+        long t = k.shape[2];
+        if (input.Cache is not { } cache) return new AttendedKeys(k, v, input.Positions, input.FirstPosition is not null, t == 1);
+        int? first = input.FirstPosition;
+        var writeK = k; var writeV = v; var writePositions = input.Positions;
+        if (input.PropagatedHidden is { } frozen)
+        {
+            var (pk, pv) = ProjectKeyValues(frozen, input.PropagatedPositions!);
+            writeK = torch.cat([k, pk], 2);
+            writeV = torch.cat([v, pv], 2);
+            writePositions = torch.cat([input.Positions, input.PropagatedPositions!], 0);
+            first = null;
+        }
+        bool wasEmpty = cache.Count == 0;
+        cache.Append(writeK, writeV, writePositions, first, input.KvBits);
+        var (keys, values, keyPositions) = readLater ? (null!, null!, null!) : cache.View();
+        // Keys are exactly the queries, in the same (ascending) order: "key position ≤ query position" is the causal
+        // mask in index space, whether or not the positions are consecutive (a routed layer's active tokens).
+        bool causalSquare = wasEmpty && input.PropagatedHidden is null && (input.KvBits is null || input.KvBits.All(b => b >= 32));
+        // One query sees every cached key: tokens run in position order and a prefix reuse truncates
+        // the cache first, so nothing later than the newest position is ever in it. Not so when halted tokens
+        // write K/V in this same call: a routed pass may have a single active token and later halted ones.
+        bool seesAllKeys = t == 1 && input.PropagatedHidden is null;
+        return new AttendedKeys(keys, values, keyPositions, causalSquare, seesAllKeys);
+    }
+
+    /// <summary>The cache's entries for keys written with <see cref="WriteKeys"/>'s readLater.</summary>
+    private static AttendedKeys ReadKeys(BlockInput input, AttendedKeys written)
+    {
+        var (keys, values, positions) = input.Cache!.View();
+        return written with { Keys = keys, Values = values, Positions = positions };
+    }
+
+    /// <summary>Attention of q (B, nh, T, hs) over <paramref name="keys"/> → (B, nh, T, hs), with the running maximum when the input asks for it.</summary>
+    private (torch.Tensor Output, torch.Tensor? MaxAttention) AttendOver(BlockInput input, torch.Tensor q, AttendedKeys keys)
+    {
         if (input.NeedMaxAttention)
         {
-            var (output, maxAttention) = Attention.ForwardWithMaxAttention(q, keys, values, input.Positions, keyPositions, _extras.Attention, causalSquare, seesAllKeys);
-            return (output, maxAttention, keyPositions);
+            var (output, maxAttention) = Attention.ForwardWithMaxAttention(q, keys.Keys, keys.Values, input.Positions, keys.Positions, _extras.Attention, keys.CausalSquare, keys.SeesAllKeys);
+            return (output, maxAttention);
         }
-        return (Attention.Forward(q, keys, values, input.Positions, keyPositions, causalSquare, seesAllKeys, _extras.Attention), null, keyPositions);
+        return (Attention.Forward(q, keys.Keys, keys.Values, input.Positions, keys.Positions, keys.CausalSquare, keys.SeesAllKeys, _extras.Attention), null);
     }
 
     /// <summary>Output projection, residual, MLP and residual: x (B, T, d) and attended (B, nh, T, hs), which it disposes, → (B, T, d).</summary>

@@ -104,6 +104,16 @@ public sealed partial class LayerKvCache : IDisposable
     /// <param name="bits">Per entry, the bits to store it at (8, 4, 2; 32 = full precision), or null for all full precision.</param>
     public (torch.Tensor Keys, torch.Tensor Values, torch.Tensor Positions) Update(torch.Tensor keys, torch.Tensor values, torch.Tensor positions, int? firstPosition, IReadOnlyList<int>? bits = null)
     {
+        Append(keys, values, positions, firstPosition, bits);
+        return View();
+    }
+
+    /// <summary>
+    /// <see cref="Update"/> without returning the entries: a caller that frees its projections before reading the cache
+    /// (with a 16-bit <see cref="Storage"/> the read is a widened copy) calls <see cref="View"/> after.
+    /// </summary>
+    internal void Append(torch.Tensor keys, torch.Tensor values, torch.Tensor positions, int? firstPosition, IReadOnlyList<int>? bits = null)
+    {
         int n = (int)keys.shape[2];
         if (MustCompactFor(n))
         {
@@ -116,7 +126,7 @@ public sealed partial class LayerKvCache : IDisposable
         {
             AppendFloat(keys, values, positions);
             IsContiguousPrefix = IsContiguousPrefix && firstPosition == _count - n && _packed.Count == 0;
-            return View();
+            return;
         }
         if (_device.type != DeviceType.CPU) throw new NotSupportedException("Packed K/V runs on the CPU only; disable Quantization.QuantizeKv for another device.");
         if (_storage != KvCacheType.Float32)
@@ -156,7 +166,6 @@ public sealed partial class LayerKvCache : IDisposable
             }
         }
         IsContiguousPrefix = false;
-        return View();
     }
 
     private void AppendFloat(torch.Tensor keys, torch.Tensor values, torch.Tensor positions)

@@ -32,6 +32,42 @@ public sealed class RowChunksTests
     }
 
     [Theory]
+    [InlineData(300, 64)]
+    [InlineData(127, 64)]
+    [InlineData(128, 64)]
+    [InlineData(1000, 192)]
+    public void Pieces_of_a_given_size_tile_the_rows_start_aligned_and_the_tail_takes_the_remainder(long rows, long pieceRows)
+    {
+        var pieces = RowChunks.Of(rows, pieceRows).ToList();
+        long next = 0;
+        foreach (var (start, count) in pieces)
+        {
+            Assert.Equal(next, start);
+            Assert.Equal(0, start % 64);
+            if (pieces.Count > 1) Assert.InRange(count, pieceRows, (2 * pieceRows) - 1);
+            next += count;
+        }
+        Assert.Equal(rows, next);
+        Assert.Equal(rows >= 2 * pieceRows, pieces.Count > 1);
+    }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(96)]
+    [InlineData(-64)]
+    public void A_piece_size_that_is_not_a_positive_multiple_of_64_is_refused(long pieceRows) =>
+        Assert.Throws<ArgumentOutOfRangeException>(() => RowChunks.Of(300, pieceRows).ToList());
+
+    [Fact]
+    public void Wanted_piece_sizes_round_up_to_64_and_the_gemm_threshold()
+    {
+        Assert.Equal(64, RowChunks.PieceRowsFor(1));
+        Assert.Equal(64, RowChunks.PieceRowsFor(64));
+        Assert.Equal(128, RowChunks.PieceRowsFor(65));
+        Assert.Equal(RowChunks.PieceRows, RowChunks.PieceRowsFor(RowChunks.DefaultRows));
+    }
+
+    [Theory]
     [InlineData(GgufTensorType.Q8_0)]
     [InlineData(GgufTensorType.Q4_0)]
     public void A_split_product_equals_unsplit_calls_on_its_aligned_rows_bit_for_bit(GgufTensorType type)
@@ -64,6 +100,8 @@ public sealed class HostMlpTests
     [InlineData(GgufTensorType.Q8_0, 100)]
     [InlineData(GgufTensorType.Q4_K, 300)]
     [InlineData(GgufTensorType.Q4_0, 5)]
+    [InlineData(GgufTensorType.Q4_0, 200)]
+    [InlineData(GgufTensorType.Q6_K, 520)]
     public void The_host_mlp_equals_its_pieces_through_the_tensor_ops(GgufTensorType type, int rows)
     {
         var random = new Random(11 + rows);

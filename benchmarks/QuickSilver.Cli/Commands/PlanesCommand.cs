@@ -81,8 +81,8 @@ internal static class PlanesCommand
             {
                 var probeRows = PlaneProbe.Run(1.0, parse.GetValue(inCache), s => context.Output.WriteLine(s));
                 string load = File.Exists("/proc/loadavg") ? File.ReadAllText("/proc/loadavg").Trim() : "unknown";
-                var (probeMd, probeJs) = folder.WriteReport("planes-probe", PlaneProbe.Render(probeRows, load), probeRows);
-                context.Output.WriteLine(PlaneProbe.Render(probeRows, load));
+                var (probeMd, probeJs) = folder.WriteReport("planes-probe", PlaneProbe.Render(probeRows, load, parse.GetValue(inCache)), probeRows);
+                context.Output.WriteLine(PlaneProbe.Render(probeRows, load, parse.GetValue(inCache)));
                 context.Output.WriteLine($"Results: {probeMd}, {probeJs}");
                 return ExitCodes.Success;
             }

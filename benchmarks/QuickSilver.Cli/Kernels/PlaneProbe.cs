@@ -60,11 +60,11 @@ internal static class PlaneProbe
         return rows;
     }
 
-    public static string Render(IReadOnlyList<PlaneProbeRow> rows, string load)
+    public static string Render(IReadOnlyList<PlaneProbeRow> rows, string load, bool inCache)
     {
         static string F(double v, int d) => v.ToString($"F{d}", CultureInfo.InvariantCulture);
         var sb = new StringBuilder();
-        sb.AppendLine($"Kernel probe: one thread, CPU µs per product (weights from memory), load average {load}.");
+        sb.AppendLine($"Kernel probe: one thread, CPU µs per product ({(inCache ? "one copy of each matrix, so the weights come from cache where they fit" : "weights from memory")}), load average {load}.");
         sb.AppendLine();
         sb.AppendLine("| shape | rows×cols | Q8_0 kernel µs | planes 8-bit µs | ÷ Q8_0 | planes 4-bit µs | 4 ÷ 8 | 4-bit, one row per call µs | planes 2-bit µs | 2 ÷ 8 |");
         sb.AppendLine("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|");

@@ -58,6 +58,7 @@ public sealed class SpeedCommandTests : IDisposable
         {
             Engine = "quicksilver", Ok = true, PrefillTokens = 512, PrefillSeconds = 2, DecodeTokens = 128, DecodeSecondsPerToken = 0.02, PeakRssBytes = 600_000_000,
             DecodeProfile = new() { ["q|k|v projection"] = 0.015, ["attention"] = 0.005 }, TensorPathDecodeSecondsPerToken = 0.03,
+            ManagedBytesPerPrefill = 450_000, ManagedBytesPerDecodeToken = 40_300,
         });
         row.LlamaCpp.Add(new SpeedSide { Engine = "llama.cpp", Ok = true, PrefillTokens = 512, PrefillSeconds = 4, DecodeTokens = 128, DecodeSecondsPerToken = 0.04, PeakRssBytes = 500_000_000 });
         result.Rows.Add(row);
@@ -70,6 +71,7 @@ public sealed class SpeedCommandTests : IDisposable
         Assert.Contains("q|k|v projection 15.000 ms (75%)", table);
         Assert.Contains("decode 5000 / 4000 tok/s ours / llama.cpp (**1.25×**)", table);
         Assert.Contains("- Q8_0: 50.0 / 33.3 tok/s (row path 1.50× faster)", table);
+        Assert.Contains("- Q8_0: 0.45 MB per prefill, 40.3 KB per decode token", table);
         Assert.Equal(1.25, result.Ratios["stories260k_decode_ratio"]!.Value, 6);
         Assert.Equal(0.5, result.Ratios["q8_0_bandwidth_fraction_ours"]!.Value, 6);
         Assert.Equal(1.2, result.Ratios["q8_0_rss_ratio"]!.Value, 6);

@@ -173,6 +173,7 @@ internal static unsafe partial class DecodeMatVec
         {
             byte* wb = w + (b * 32);
             sbyte* ab = a + (b * 32);
+            WeightPrefetch.Lines(wb, 8);
             var dots = Reduce(
                 TDot.Q8Pair(wb, ab), TDot.Q8Pair(wb + 64, ab + 64), TDot.Q8Pair(wb + 128, ab + 128), TDot.Q8Pair(wb + 192, ab + 192),
                 TDot.Q8Pair(wb + 256, ab + 256), TDot.Q8Pair(wb + 320, ab + 320), TDot.Q8Pair(wb + 384, ab + 384), TDot.Q8Pair(wb + 448, ab + 448));
@@ -247,6 +248,7 @@ internal static unsafe partial class DecodeMatVec
         for (int b = 0; b + 16 <= nb; b += 16)
         {
             // A whole group is stored transposed (Q4_0Layout), so its dots come out one lane per block.
+            WeightPrefetch.Lines(w + (b * 16), 4);
             acc = Accumulate<THalves>(TDot.Q4Group(w + (b * 16), a + (b * 32)), Avx.LoadVector256(ws + b), sa + b, sums + b, 3, acc);
         }
         return acc;

@@ -66,7 +66,7 @@ internal static unsafe partial class KQuantDot
         Vector256<short> sums, float sa, float* half, Vector512<byte> low, Vector512<byte> even, Vector512<byte> odd, Vector256<byte> minWords,
         Vector512<float> acc, ref Vector256<float> mins)
     {
-        KQuantPrefetch.Block(x, 3);
+        WeightPrefetch.Block(x, 3);
         Unpack(x + 4, out ulong packedScales, out ulong packedMins);
         var scaleBytes = Vector512.Create(packedScales).AsByte();
         var q0 = Avx512BW.LoadVector512(x + Q4_KLayout.HeaderBytes);
@@ -101,7 +101,7 @@ internal static unsafe partial class KQuantDot
         {
             byte* x = w + ((long)b * BlockQ4_K.Bytes);
             sbyte* q8 = a + (b * 256);
-            KQuantPrefetch.Block(x, 3);
+            WeightPrefetch.Block(x, 3);
             Unpack(x + 4, out ulong packedScales, out ulong packedMins);
             var scaleBytes = Vector512.Create(packedScales).AsByte();
             var q0 = Avx512BW.LoadVector512(x + Q4_KLayout.HeaderBytes);
@@ -134,7 +134,7 @@ internal static unsafe partial class KQuantDot
             byte* x = w + ((long)b * BlockQ4_K.Bytes);
             byte* qs = x + Q4_KLayout.HeaderBytes;
             sbyte* q8 = a + (b * 256);
-            KQuantPrefetch.Block(x, 3);
+            WeightPrefetch.Block(x, 3);
             Unpack(x + 4, out ulong packedScales, out ulong packedMins);
             var scaleBytes = Vector256.Create(packedScales).AsByte();
             var evenDots = Vector256<short>.Zero;
@@ -172,7 +172,7 @@ internal static unsafe partial class KQuantDot
         for (int b = 0; b < nb; b++)
         {
             byte* x = w + ((long)b * BlockQ4_K.Bytes);
-            KQuantPrefetch.Block(x, 3);
+            WeightPrefetch.Block(x, 3);
             Unpack(x + 4, out ulong packedScales, out ulong packedMins);
             var scaleBytes = Vector512.Create(packedScales).AsByte();
             var se = Avx512BW.Shuffle(scaleBytes, even).AsInt16();

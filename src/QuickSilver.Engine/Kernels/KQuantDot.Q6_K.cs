@@ -48,7 +48,7 @@ internal static unsafe partial class KQuantDot
     private static Vector512<float> Q6_KRowBlock(byte* x, Vector512<sbyte> a0, Vector512<sbyte> a1, Vector512<sbyte> a2, Vector512<sbyte> a3,
         Vector256<short> sums, float sa, float* half, in Q6_KIndices k, Vector512<float> acc)
     {
-        KQuantPrefetch.Block(x, 4);
+        WeightPrefetch.Block(x, 4);
         var scales16 = Avx2.ConvertToVector256Int16(Sse2.LoadVector128((sbyte*)x + 192));
         var scales = Join(scales16.AsByte(), scales16.AsByte()).AsInt16();
         var offset = Avx2.ShiftLeftLogical(Avx2.MultiplyAddAdjacent(scales16, sums), 5);

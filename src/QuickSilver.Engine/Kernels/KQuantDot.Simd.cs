@@ -83,7 +83,7 @@ internal static unsafe partial class KQuantDot
         {
             byte* x = w + ((long)b * BlockQ6_K.Bytes);
             sbyte* q8 = a + (b * 256);
-            KQuantPrefetch.Block(x, 4);
+            WeightPrefetch.Block(x, 4);
             sbyte* sc = (sbyte*)x + 192;
             var scales = Avx2.ConvertToVector256Int16(Sse2.LoadVector128(sc));
             // Σ (q − 32)·a = Σ q·a − 32·Σa: the offset through the 16-value activation sums.
@@ -131,7 +131,7 @@ internal static unsafe partial class KQuantDot
         {
             byte* x = w + ((long)b * BlockQ6_K.Bytes);
             sbyte* q8 = a + (b * 256);
-            KQuantPrefetch.Block(x, 4);
+            WeightPrefetch.Block(x, 4);
             var scales16 = Avx2.ConvertToVector256Int16(Sse2.LoadVector128((sbyte*)x + 192));
             var scales = Join(scales16.AsByte(), scales16.AsByte()).AsInt16();
             var offset = Avx2.ShiftLeftLogical(Avx2.MultiplyAddAdjacent(scales16, Avx.LoadVector256(sums + (b * 16))), 5);

@@ -46,7 +46,7 @@ internal static unsafe partial class KQuantDot
         for (int b = 0; b < nb; b++)
         {
             byte* x = w + ((long)b * BlockQ6_K.Bytes);
-            KQuantPrefetch.Block(x, 4);
+            WeightPrefetch.Block(x, 4);
             var scales16 = Avx2.ConvertToVector256Int16(Sse2.LoadVector128((sbyte*)x + 192));
             var scales = Vector512.Create(scales16, scales16);
             Vector512<int> s0 = Q6_KOffset(scales16, sums + (b * 16)), s1 = Q6_KOffset(scales16, sums + ((nb + b) * 16));

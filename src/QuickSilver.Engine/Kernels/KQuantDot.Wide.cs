@@ -77,7 +77,7 @@ internal static unsafe partial class KQuantDot
         {
             byte* x = w + ((long)b * BlockQ5_K.Bytes);
             sbyte* q8 = a + (b * 256);
-            KQuantPrefetch.Block(x, 3);
+            WeightPrefetch.Block(x, 3);
             Unpack(x + 4, out ulong packedScales, out ulong packedMins);
             var scales8 = Vector128.CreateScalar(packedScales).AsByte();
             var mins8 = Vector128.CreateScalar(packedMins).AsByte();
